@@ -1,0 +1,47 @@
+# Strongroom developer entry points. Only python3 and make are needed; everything else is installed here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 4566
+DATA   ?= $(CURDIR)/data
+PYTEST_ARGS ?=
+
+.PHONY: serve test lint bench clean postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## serve: install into .venv and run the server on the embedded SQLite store (emulator mode).
+serve: $(VENV)/.installed
+	$(BIN)/strongroom serve --host 127.0.0.1 --port $(PORT) --data-dir $(DATA) --dev
+
+## postgres: make sure the local PostgreSQL the tests use is up.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+	  command -v pg_ctlcluster >/dev/null && \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start && \
+	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; } || \
+	  echo "warning: PostgreSQL is not reachable at 127.0.0.1:5432; its tests will be skipped"
+
+## test: install, start PostgreSQL if needed, run the whole suite.
+test: $(VENV)/.installed postgres
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+
+## bench: run the benchmark harness (see bench/README.md).
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
