@@ -1,0 +1,182 @@
+"""Envelope encryption and Strongroom's versioned at-rest ciphertext format.
+
+Pure functions over bytes: no I/O, no key lookup, no state. This is the reference for the binary
+format of every encrypted value Strongroom stores.
+
+Key hierarchy
+-------------
+::
+
+    master key (32 bytes; key file, env var or external KMS)      kms/master_key.py
+      └─ wraps  KMS key material (32 bytes per KMS key)           format 0x02, AAD = KMS key ARN
+           └─ wraps  data key (32 bytes, fresh per secret version)  inside format 0x01
+                └─ seals  the secret value                          AAD = header + secret ARN + version id
+
+Every layer is AES-256-GCM (``cryptography``'s ``AESGCM``) with a random 96-bit nonce. A data key is
+used for exactly one encryption, so nonce reuse under it is impossible; a KMS key or the master key
+wraps at most a few billion keys over its life, far below GCM's 2**32 random-nonce bound.
+
+Format 0x01: sealed value (what the store keeps for a secret version)
+-----------------------------------------------------------------------
+::
+
+    offset  size   field
+    0       1      format byte 0x01
+    1       1      n = length of the KMS key id in bytes (1..255)
+    2       n      KMS key id, UTF-8 (Strongroom uses the KMS key ARN)
+    2+n     12     data-key nonce
+    14+n    48     wrapped data key: AES-GCM(KEK, data key) = 32-byte ciphertext + 16-byte tag
+    62+n    12     value nonce
+    74+n    m+16   AES-GCM(data key, value) = m-byte ciphertext + 16-byte tag
+
+Overhead is 90 + n bytes (about 170 bytes with a KMS key ARN). The associated data is:
+
+* wrapped data key: bytes ``[0, 2+n)`` (format and key id), so a wrapped key can't be relabelled;
+* value: bytes ``[0, 62+n)`` (the whole header) followed by the caller's ``aad``, so every header
+  byte is authenticated. Strongroom's ``aad`` is :func:`version_aad` of the secret ARN and version
+  id: a blob moved to another secret or version fails to open.
+
+Format 0x02: wrapped key (KMS key material under the master key)
+-----------------------------------------------------------------
+::
+
+    0       1      format byte 0x02
+    1       1      n = length of the wrapping key's id
+    2       n      wrapping key id, UTF-8 (for the master key: hex of a 64-bit fingerprint)
+    2+n     12     nonce
+    14+n    k+16   AES-GCM(KEK, key) + tag; AAD = bytes [0, 2+n) followed by the caller's aad
+
+Compatibility: the format byte names the layout. A new layout gets a new byte and this module keeps
+reading every old one, so data written by earlier versions stays readable. The key id in the clear
+lets a reader pick the right key (and lets rewrap jobs find blobs under an old key) without trying
+keys. Any failure to open (tampering, a wrong key or AAD, truncation, an unknown format) raises
+:class:`~strongroom.errors.DecryptionFailure` with a message that says nothing about the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from strongroom.errors import DecryptionFailure
+
+__all__ = [
+    "FORMAT_SEALED_V1",
+    "FORMAT_WRAPPED_KEY_V1",
+    "KEY_SIZE",
+    "key_id_of",
+    "open_",
+    "seal",
+    "unwrap_key",
+    "version_aad",
+    "wrap_key",
+]
+
+FORMAT_SEALED_V1 = 0x01
+FORMAT_WRAPPED_KEY_V1 = 0x02
+
+KEY_SIZE = 32  # AES-256
+NONCE_SIZE = 12  # 96-bit GCM nonce
+TAG_SIZE = 16
+
+# AWS's own wording for DecryptionFailure; deliberately the same whatever went wrong.
+_CANT_DECRYPT = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+_UNSUPPORTED = "Secrets Manager can't decrypt the protected secret text: unsupported ciphertext format."
+
+
+def version_aad(secret_arn: str, version_id: str) -> bytes:
+    """The associated data that binds a sealed value to one secret version.
+
+    Each part is length-prefixed, so no two (ARN, version id) pairs encode to the same bytes.
+    """
+    arn = secret_arn.encode()
+    version = version_id.encode()
+    return len(arn).to_bytes(2, "big") + arn + len(version).to_bytes(2, "big") + version
+
+
+def seal(plaintext: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:
+    """Encrypt ``plaintext`` under a fresh data key wrapped by ``kek``; returns a format 0x01 blob."""
+    prefix = _prefix(FORMAT_SEALED_V1, kek_id)
+    _check_key(kek)
+    fresh = os.urandom(KEY_SIZE + 2 * NONCE_SIZE)  # one syscall for data key and both nonces
+    data_key, dk_nonce, nonce = fresh[:KEY_SIZE], fresh[KEY_SIZE:-NONCE_SIZE], fresh[-NONCE_SIZE:]
+    header = prefix + dk_nonce + AESGCM(kek).encrypt(dk_nonce, data_key, prefix)
+    return header + nonce + AESGCM(data_key).encrypt(nonce, plaintext, header + aad)
+
+
+def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
+    """Decrypt a format 0x01 blob. ``resolve_kek`` maps the blob's key id to the 32-byte KEK.
+
+    ``resolve_kek`` may raise (e.g. DecryptionFailure for an unknown or disabled key); its error
+    propagates unchanged.
+    """
+    kek_id, at = _parse_prefix(blob, FORMAT_SEALED_V1)
+    header_end = at + NONCE_SIZE + KEY_SIZE + TAG_SIZE  # prefix + data-key nonce + wrapped data key
+    if len(blob) < header_end + NONCE_SIZE + TAG_SIZE:
+        raise DecryptionFailure(_CANT_DECRYPT)
+    kek = resolve_kek(kek_id)
+    _check_key(kek)
+    dk_at, value_at = at + NONCE_SIZE, header_end + NONCE_SIZE
+    try:
+        data_key = AESGCM(kek).decrypt(blob[at:dk_at], blob[dk_at:header_end], blob[:at])
+        return AESGCM(data_key).decrypt(blob[header_end:value_at], blob[value_at:], blob[:header_end] + aad)
+    except (InvalidTag, ValueError):
+        raise DecryptionFailure(_CANT_DECRYPT) from None
+
+
+def wrap_key(key: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:
+    """Encrypt key material under ``kek``; returns a format 0x02 blob."""
+    prefix = _prefix(FORMAT_WRAPPED_KEY_V1, kek_id)
+    _check_key(kek)
+    nonce = os.urandom(NONCE_SIZE)
+    return prefix + nonce + AESGCM(kek).encrypt(nonce, key, prefix + aad)
+
+
+def unwrap_key(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
+    """Decrypt a format 0x02 blob; ``resolve_kek`` as for :func:`open_`."""
+    kek_id, at = _parse_prefix(blob, FORMAT_WRAPPED_KEY_V1)
+    if len(blob) < at + NONCE_SIZE + TAG_SIZE:
+        raise DecryptionFailure(_CANT_DECRYPT)
+    kek = resolve_kek(kek_id)
+    _check_key(kek)
+    try:
+        return AESGCM(kek).decrypt(blob[at : at + NONCE_SIZE], blob[at + NONCE_SIZE :], blob[:at] + aad)
+    except (InvalidTag, ValueError):
+        raise DecryptionFailure(_CANT_DECRYPT) from None
+
+
+def key_id_of(blob: bytes) -> str:
+    """The id of the key that wrapped this blob (format 0x01 or 0x02), without decrypting anything."""
+    return _parse_prefix(blob, None)[0]
+
+
+# --- internals ---------------------------------------------------------------------------------
+def _prefix(fmt: int, kek_id: str) -> bytes:
+    kid = kek_id.encode()
+    if not 0 < len(kid) < 256:
+        raise ValueError("key id must be 1 to 255 bytes of UTF-8")
+    return bytes((fmt, len(kid))) + kid
+
+
+def _parse_prefix(blob: bytes, expected: int | None) -> tuple[str, int]:
+    """Return (key id, offset just past it); DecryptionFailure if the prefix is malformed."""
+    if len(blob) < 3:
+        raise DecryptionFailure(_CANT_DECRYPT)
+    fmt = blob[0]
+    if fmt not in (FORMAT_SEALED_V1, FORMAT_WRAPPED_KEY_V1) or (expected is not None and fmt != expected):
+        raise DecryptionFailure(_UNSUPPORTED)
+    end = 2 + blob[1]
+    if blob[1] == 0 or len(blob) < end:
+        raise DecryptionFailure(_CANT_DECRYPT)
+    try:
+        return blob[2:end].decode(), end
+    except UnicodeDecodeError:
+        raise DecryptionFailure(_CANT_DECRYPT) from None
+
+
+def _check_key(kek: bytes) -> None:
+    if len(kek) != KEY_SIZE:
+        raise ValueError("key-encryption key must be 32 bytes (AES-256)")

@@ -1,0 +1,371 @@
+"""The KMS key ring: resolves KMS key references, and seals and opens secret values with them.
+
+Key hierarchy (see ``strongroom.crypto.envelope`` for the byte layouts)::
+
+    master key                    one per deployment                kms/master_key.py
+      └─ KMS key                  per account+region: the default    this module; rows in the store,
+           │                      alias/aws/secretsmanager, created   material wrapped by the master
+           │                      on first use, plus customer keys    key (AAD = the KMS key's ARN)
+           └─ data key            fresh per secret version           crypto/envelope.py
+                └─ secret value   AES-256-GCM, AAD = secret ARN + version id
+
+A sealed value names its KMS key by the key's ARN, which is globally unique and says which account
+and region own it. A KMS key row never changes its material, so a value sealed under any key stays
+readable as long as the key exists; moving a secret to another key (UpdateSecret KmsKeyId) reseals
+new versions and leaves old ones readable.
+
+Caching: unwrapped KMS key material lives only in this object's bounded LRU (``cache_size`` keys),
+never in a KmsKey, a log or the store. Opening a value whose key is cached, and sealing with a cached
+default key or a key named by id or ARN, does no store I/O. Aliases of customer keys are looked up on
+every seal, since an alias can be re-pointed. Whoever disables or deletes a key calls
+:meth:`KeyRing.forget` so the cached copy goes too.
+
+Errors follow real Secrets Manager:
+
+* an unknown or malformed customer ``KmsKeyId`` -> ``InvalidParameterException``, message prefixed
+  "The operation failed because of an invalid KMS key: " followed by KMS's own wording. Sources:
+  hashicorp/terraform-provider-aws PR #13303 records CreateSecret answering a bad alias with
+  "InvalidParameterException: The operation failed because of an invalid KMS key: Invalid keyId";
+  boto/boto3 issue #1533 reports an invalid key id or alias giving InvalidParameterException. The
+  suffixes are KMS's NotFoundException messages ("Key '<arn>' does not exist", seen in
+  hashicorp/terraform-provider-aws issue #30272; "Alias <alias-arn> is not found.", seen in
+  cloudposse/docs issue #152; "Invalid keyId <ref>" for a malformed one).
+* a disabled key on write -> ``EncryptionFailure`` (botocore's model: "Check that the KMS key is
+  available, enabled, and not in an invalid state"), worded like KMS's DisabledException
+  ("<arn> is disabled.", fugue/credstash issue #86).
+* any failure on read -> ``DecryptionFailure``: the only KMS-related error GetSecretValue declares
+  in botocore's service model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Literal, NamedTuple, Protocol
+
+from strongroom.crypto import envelope
+from strongroom.errors import (
+    DecryptionFailure,
+    EncryptionFailure,
+    InvalidParameterException,
+    ResourceExistsException,
+)
+from strongroom.kms.master_key import MasterKey
+
+__all__ = [
+    "DEFAULT_ALIAS",
+    "InMemoryKmsKeyStore",
+    "KeyRing",
+    "KmsKey",
+    "KmsKeyRef",
+    "KmsKeyStore",
+    "alias_arn",
+    "key_arn",
+    "parse_kms_key_ref",
+]
+
+DEFAULT_ALIAS = "alias/aws/secretsmanager"
+PARTITION = "aws"
+
+_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ALIAS = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
+_ARN = re.compile(r"arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):(?P<resource>.+)")
+
+_INVALID_KEY = "The operation failed because of an invalid KMS key: "
+_CANT_ENCRYPT = "Secrets Manager can't encrypt the protected secret text using the provided KMS key."
+_CANT_DECRYPT = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+
+
+@dataclass(frozen=True, slots=True)
+class KmsKey:
+    """A KMS key as stored: its material only ever appears wrapped by the master key."""
+
+    key_id: str  # uuid4 string, like AWS
+    arn: str  # arn:aws:kms:<region>:<account>:key/<key_id>
+    account: str
+    region: str
+    alias: str | None  # e.g. "alias/aws/secretsmanager"
+    wrapped_material: bytes = field(repr=False)  # 32-byte key material wrapped by the master key
+    created_at: float  # epoch seconds
+    enabled: bool = True
+
+
+class KmsKeyStore(Protocol):
+    """Persistence for KMS keys (SQLite/PostgreSQL in store/, :class:`InMemoryKmsKeyStore` for tests)."""
+
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+        """The key in (account, region) that ``ref`` names: key id, key ARN, "alias/name" or alias ARN.
+
+        The key ring always passes a canonical key ARN or alias ARN (see :func:`parse_kms_key_ref`).
+        """
+        ...
+
+    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+        """Insert ``key``; if its alias already exists in its account+region, return that row instead."""
+        ...
+
+
+class KmsKeyRef(NamedTuple):
+    """A parsed KmsKeyId: what it names and the canonical ARN of that key or alias."""
+
+    kind: Literal["key", "alias"]
+    arn: str
+    account: str
+    region: str
+
+
+def key_arn(account: str, region: str, key_id: str) -> str:
+    return f"arn:{PARTITION}:kms:{region}:{account}:key/{key_id}"
+
+
+def alias_arn(account: str, region: str, alias: str) -> str:
+    """``alias`` includes its ``alias/`` prefix."""
+    return f"arn:{PARTITION}:kms:{region}:{account}:{alias}"
+
+
+def parse_kms_key_ref(account: str, region: str, ref: str) -> KmsKeyRef:
+    """Parse a KmsKeyId (key id, key ARN, alias name or alias ARN) in the caller's account+region.
+
+    Raises InvalidParameterException if ``ref`` has none of those forms.
+    """
+    if _KEY_ID.fullmatch(ref):
+        return KmsKeyRef("key", key_arn(account, region, ref), account, region)
+    if _ALIAS.fullmatch(ref):
+        return KmsKeyRef("alias", alias_arn(account, region, ref), account, region)
+    m = _ARN.fullmatch(ref)
+    if m:
+        resource = m["resource"]
+        if resource.startswith("key/") and _KEY_ID.fullmatch(resource[4:]):
+            return KmsKeyRef("key", ref, m["account"], m["region"])
+        if _ALIAS.fullmatch(resource):
+            return KmsKeyRef("alias", ref, m["account"], m["region"])
+    raise InvalidParameterException(f"{_INVALID_KEY}Invalid keyId {ref}")
+
+
+@dataclass(slots=True)
+class _Cached:
+    key: KmsKey
+    material: bytes = field(repr=False)
+
+
+class KeyRing:
+    """Resolves KMS keys for an account+region and seals/opens values with them."""
+
+    def __init__(self, master: MasterKey, store: KmsKeyStore, cache_size: int = 4096) -> None:
+        if cache_size < 1:
+            raise ValueError("cache_size must be at least 1")
+        self._master = master
+        self._store = store
+        self._cache_size = cache_size
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()  # key ARN -> key and its material
+        self._defaults: OrderedDict[tuple[str, str], str] = OrderedDict()  # (account, region) -> ARN
+        self._create_lock = asyncio.Lock()  # creating a default key is rare: one lock is enough
+
+    def __repr__(self) -> str:
+        return f"KeyRing(master={self._master!r}, cached_keys={len(self._cache)}/{self._cache_size})"
+
+    @property
+    def cached_keys(self) -> int:
+        """How many unwrapped KMS keys the cache holds now."""
+        return len(self._cache)
+
+    async def resolve(self, account: str, region: str, kms_key_ref: str | None) -> KmsKey:
+        """The enabled KMS key that ``kms_key_ref`` names; None, "" or the default alias -> the default key.
+
+        Raises InvalidParameterException for an unknown or malformed reference, EncryptionFailure for
+        a disabled key.
+        """
+        if not kms_key_ref or kms_key_ref == DEFAULT_ALIAS:
+            return self._check_enabled(await self._default_key(account, region))
+        ref = parse_kms_key_ref(account, region, kms_key_ref)
+        if ref.kind == "alias" and ref.arn == alias_arn(account, region, DEFAULT_ALIAS):
+            return self._check_enabled(await self._default_key(account, region))
+        if ref.kind == "key":
+            hit = self._cache_get(ref.arn)
+            if hit is not None and hit.key.account == account and hit.key.region == region:
+                return self._check_enabled(hit.key)
+        # An ARN naming another account or region never matches: stores look up within one scope.
+        in_scope = ref.account == account and ref.region == region
+        key = await self._store.find_kms_key(account, region, ref.arn) if in_scope else None
+        if key is None:
+            if ref.kind == "key":
+                raise InvalidParameterException(f"{_INVALID_KEY}Key '{ref.arn}' does not exist")
+            raise InvalidParameterException(f"{_INVALID_KEY}Alias {ref.arn} is not found.")
+        self._refresh(key)
+        return self._check_enabled(key)
+
+    async def seal(
+        self, account: str, region: str, kms_key_ref: str | None, plaintext: bytes, aad: bytes
+    ) -> bytes:
+        """Encrypt ``plaintext`` under a fresh data key wrapped by the resolved KMS key."""
+        key = await self.resolve(account, region, kms_key_ref)
+        try:
+            material = self._material(key)
+        except DecryptionFailure:  # the key's material can't be unwrapped: wrong master key
+            raise EncryptionFailure(_CANT_ENCRYPT) from None
+        return envelope.seal(plaintext, material, key.arn, aad)
+
+    async def open(self, account: str, region: str, blob: bytes, aad: bytes) -> bytes:
+        """Decrypt a sealed value; DecryptionFailure (whose message never depends on the value) if not."""
+        arn = envelope.key_id_of(blob)
+        hit = self._cache_get(arn)
+        if hit is None:
+            try:
+                ref = parse_kms_key_ref(account, region, arn)
+            except InvalidParameterException:
+                raise DecryptionFailure(_CANT_DECRYPT) from None
+            key = await self._store.find_kms_key(account, region, ref.arn) if ref.kind == "key" else None
+            if key is None or key.arn != arn:
+                raise DecryptionFailure(_CANT_DECRYPT)
+            self._material(key)
+            hit = self._cache[arn]
+        key = hit.key
+        if key.account != account or key.region != region:
+            raise DecryptionFailure(_CANT_DECRYPT)
+        if not key.enabled:
+            raise DecryptionFailure(f"Secrets Manager can't decrypt the secret value: {arn} is disabled.")
+        material = hit.material
+        return envelope.open_(blob, lambda _key_id: material, aad)
+
+    async def create_key(self, account: str, region: str, alias: str | None = None) -> KmsKey:
+        """Create a customer KMS key, optionally with an alias (``alias/...``, not ``alias/aws/...``)."""
+        if alias is not None:
+            if not _ALIAS.fullmatch(alias):
+                raise InvalidParameterException(
+                    f"Alias {alias!r} must begin with alias/ and contain only letters, digits, / _ -"
+                )
+            if alias.startswith("alias/aws/"):
+                raise InvalidParameterException(f"Alias {alias} is reserved for AWS managed keys")
+        key, created = await self._insert_new(account, region, alias)
+        if not created:  # the store already had this alias (possibly inserted by a racing process)
+            raise ResourceExistsException(
+                f"An alias with the name {alias_arn(account, region, alias or '')} already exists"
+            )
+        return key
+
+    def forget(self, key_arn: str | None = None) -> None:
+        """Drop one key (or every key) from the cache, e.g. after it is disabled or deleted."""
+        if key_arn is None:
+            self._cache.clear()
+            self._defaults.clear()
+            return
+        self._cache.pop(key_arn, None)
+        for scope, arn in list(self._defaults.items()):
+            if arn == key_arn:
+                del self._defaults[scope]
+
+    # --- internals -----------------------------------------------------------------------------
+    async def _default_key(self, account: str, region: str) -> KmsKey:
+        scope = (account, region)
+        arn = self._defaults.get(scope)
+        if arn is not None:
+            hit = self._cache_get(arn)
+            if hit is not None:
+                self._defaults.move_to_end(scope)
+                return hit.key
+        default_arn = alias_arn(account, region, DEFAULT_ALIAS)
+        key = await self._store.find_kms_key(account, region, default_arn)
+        if key is None:
+            async with self._create_lock:
+                key = await self._store.find_kms_key(account, region, default_arn)
+                if key is None:
+                    key, _ = await self._insert_new(account, region, DEFAULT_ALIAS)
+        self._refresh(key)
+        try:
+            self._material(key)
+        except DecryptionFailure:  # its material can't be unwrapped: wrong master key
+            raise EncryptionFailure(_CANT_ENCRYPT) from None
+        self._defaults[scope] = key.arn
+        self._defaults.move_to_end(scope)
+        while len(self._defaults) > self._cache_size:
+            self._defaults.popitem(last=False)
+        return key
+
+    async def _insert_new(self, account: str, region: str, alias: str | None) -> tuple[KmsKey, bool]:
+        """Create, wrap and insert a key -> (row, True); if the alias exists -> (existing row, False)."""
+        key_id = str(uuid.uuid4())
+        arn = key_arn(account, region, key_id)
+        material = os.urandom(envelope.KEY_SIZE)
+        candidate = KmsKey(
+            key_id=key_id,
+            arn=arn,
+            account=account,
+            region=region,
+            alias=alias,
+            wrapped_material=self._master.wrap(material, arn.encode()),
+            created_at=time.time(),
+        )
+        stored = await self._store.insert_kms_key(candidate)
+        if stored.arn != arn:
+            return stored, False
+        self._cache_put(stored, material)
+        return stored, True
+
+    def _check_enabled(self, key: KmsKey) -> KmsKey:
+        if not key.enabled:
+            raise EncryptionFailure(f"Secrets Manager can't encrypt the secret value: {key.arn} is disabled.")
+        return key
+
+    def _material(self, key: KmsKey) -> bytes:
+        hit = self._cache_get(key.arn)
+        if hit is not None:
+            return hit.material
+        material = self._master.unwrap(key.wrapped_material, key.arn.encode())
+        self._cache_put(key, material)
+        return material
+
+    def _refresh(self, key: KmsKey) -> None:
+        """Keep the cached row (enabled flag, alias) in step with a row just read from the store."""
+        hit = self._cache.get(key.arn)
+        if hit is not None:
+            hit.key = key
+
+    def _cache_get(self, arn: str) -> _Cached | None:
+        hit = self._cache.get(arn)
+        if hit is not None:
+            self._cache.move_to_end(arn)
+        return hit
+
+    def _cache_put(self, key: KmsKey, material: bytes) -> None:
+        self._cache[key.arn] = _Cached(key, material)
+        self._cache.move_to_end(key.arn)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+class InMemoryKmsKeyStore:
+    """A :class:`KmsKeyStore` in a dict, for tests and tools. Yields to the loop like a real store."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, KmsKey] = {}  # key ARN -> key
+        self.aliases: dict[str, str] = {}  # alias ARN -> key ARN
+        self.calls = 0
+
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+        self.calls += 1
+        await asyncio.sleep(0)
+        parsed = parse_kms_key_ref(account, region, ref)
+        arn = self.aliases.get(parsed.arn) if parsed.kind == "alias" else parsed.arn
+        key = self.keys.get(arn) if arn is not None else None
+        if key is None or key.account != account or key.region != region:
+            return None
+        return key
+
+    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if key.alias is not None:
+            name = alias_arn(key.account, key.region, key.alias)
+            if name in self.aliases:
+                return self.keys[self.aliases[name]]
+            self.aliases[name] = key.arn
+        self.keys[key.arn] = key
+        return key
+
+    def set_enabled(self, arn: str, enabled: bool) -> None:
+        self.keys[arn] = replace(self.keys[arn], enabled=enabled)
