@@ -1,0 +1,48 @@
+"""The ``strongroom`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from strongroom import __version__
+from strongroom.server.config import DEFAULT_ACCOUNT, DEFAULT_PORT, default_data_dir
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="strongroom", description="A secrets service that speaks the AWS Secrets Manager API."
+    )
+    parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", help="run the server",
+        description="Run the Strongroom server (AWS Secrets Manager API, JSON 1.1 protocol).",
+    )
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
+    serve.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir()})")
+    serve.add_argument("--account-id", help=f"12-digit account id of dev mode's caller (default {DEFAULT_ACCOUNT})")
+    serve.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
+    serve.add_argument("--database-url", help="postgresql://... to use PostgreSQL instead of the embedded SQLite")
+    serve.add_argument("--workers", type=int, help="number of server processes (default 1)")
+    serve.add_argument(
+        "--dev", action="store_true", default=None,
+        help="emulator mode: accept any well-formed SigV4 credentials as the account root",
+    )
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from strongroom.cli.serve import serve
+
+        return serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""``strongroom serve``: configure, print the banner, run uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import orjson
+import uvicorn
+
+from strongroom.server.config import Config
+
+CONFIG_ENV = "STRONGROOM_SERVER_CONFIG"
+
+
+def banner(config: Config) -> str:
+    endpoint = f"http://{config.host}:{config.port}"
+    mode = "dev (emulator: any SigV4 credentials act as the account root)" if config.dev else "authenticated"
+    store = config.database_url.split("@")[-1] if config.database_url else f"SQLite in {config.data_dir}"
+    return f"""
+Strongroom is listening on {endpoint}
+  mode:    {mode}
+  store:   {store}
+  account: {config.account_id}
+
+AWS CLI:
+  export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=dev AWS_DEFAULT_REGION=us-east-1
+  aws --endpoint-url {endpoint} secretsmanager create-secret --name demo --secret-string s3cr3t
+  aws --endpoint-url {endpoint} secretsmanager get-secret-value --secret-id demo
+
+boto3:
+  import boto3
+  sm = boto3.client("secretsmanager", endpoint_url="{endpoint}", region_name="us-east-1",
+                    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="dev")
+  sm.get_secret_value(SecretId="demo")["SecretString"]
+"""
+
+
+def app_factory():  # type: ignore[no-untyped-def]
+    """uvicorn factory for worker processes: the config travels in an environment variable."""
+    from strongroom.server.build import build_app
+
+    return build_app(Config(**orjson.loads(os.environ[CONFIG_ENV])))
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        config = Config.load(
+            args.config, host=args.host, port=args.port, data_dir=args.data_dir, account_id=args.account_id,
+            database_url=args.database_url, workers=args.workers, dev=args.dev, log_level=args.log_level,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"strongroom: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from strongroom.server.build import build_app
+
+    app = build_app(config)  # validates the configuration (and the master key) before binding
+    print(banner(config), flush=True)
+    common = dict(
+        host=config.host, port=config.port, log_level=config.log_level, access_log=False,
+        loop="uvloop", http="httptools", lifespan="on", server_header=False, date_header=False,
+    )
+    if config.workers > 1:
+        os.environ[CONFIG_ENV] = orjson.dumps(config.to_dict()).decode()
+        uvicorn.run("strongroom.cli.serve:app_factory", factory=True, workers=config.workers, **common)
+    else:
+        uvicorn.run(app, **common)
+    return 0

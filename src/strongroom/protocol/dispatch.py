@@ -1,0 +1,29 @@
+"""The operation table: AWS operation name -> domain handler. One entry per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from strongroom.secrets import create, deletion, describe, listing, random_password, tags, update, values
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.core import Services
+
+Handler = Callable[[Services, RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+OPERATIONS: dict[str, Handler] = {
+    "BatchGetSecretValue": values.batch_get_secret_value,
+    "CreateSecret": create.create_secret,
+    "DeleteSecret": deletion.delete_secret,
+    "DescribeSecret": describe.describe_secret,
+    "GetRandomPassword": random_password.get_random_password,
+    "GetSecretValue": values.get_secret_value,
+    "ListSecretVersionIds": describe.list_secret_version_ids,
+    "ListSecrets": listing.list_secrets,
+    "PutSecretValue": values.put_secret_value,
+    "RestoreSecret": deletion.restore_secret,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "UpdateSecret": update.update_secret,
+    "UpdateSecretVersionStage": update.update_secret_version_stage,
+}

@@ -1,0 +1,134 @@
+"""What every Secrets Manager operation shares: dependencies, lookups, AWS messages, shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from strongroom.errors import InvalidParameterException, InvalidRequestException, ResourceNotFoundException
+from strongroom.kms.keyring import KeyRing
+from strongroom.secrets.arns import resolve_secret_id
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.tokens import TokenSealer
+from strongroom.store.base import Store
+from strongroom.store.records import SecretRow
+from strongroom.store.sql import SqlTx
+
+AWSCURRENT = "AWSCURRENT"
+AWSPREVIOUS = "AWSPREVIOUS"
+AWSPENDING = "AWSPENDING"
+
+# AWS's messages (recorded in ../shared/reference/aws-recorded-responses.json where noted).
+SECRET_NOT_FOUND = "Secrets Manager can't find the specified secret."  # test_secret_not_found
+MARKED_FOR_DELETION = (  # test_tag_untag_resource_on_deleted_secret
+    "You can't perform this operation on the secret because it was marked for deletion."
+)
+TOKEN_REQUIRED = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+BOTH_VALUES = "You can't specify both a binary secret value and a string secret value in the same secret."
+
+
+@dataclass(slots=True)
+class Services:
+    """The dependencies of the domain operations (no HTTP, no SQL)."""
+
+    store: Store
+    keyring: KeyRing
+    tokens: TokenSealer
+
+
+async def find_secret(tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False) -> SecretRow:
+    """Resolve a SecretId (name, full or partial ARN) or raise ResourceNotFoundException."""
+    lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
+    secret = await tx.get_secret(
+        lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, for_update=for_update
+    )
+    if secret is None:
+        raise ResourceNotFoundException(SECRET_NOT_FOUND)
+    return secret
+
+
+def require_active(secret: SecretRow) -> None:
+    """Reads and changes of a secret scheduled for deletion fail as AWS fails them."""
+    if secret.deleted_at is not None:
+        raise InvalidRequestException(MARKED_FOR_DELETION)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretValue:
+    """A secret value as given by the client: a string (UTF-8) or raw binary."""
+
+    kind: str  # "string" | "binary"
+    data: bytes
+
+    def response_fields(self) -> dict[str, Any]:
+        if self.kind == "string":
+            return {"SecretString": self.data.decode("utf-8")}
+        return {"SecretBinary": self.data}
+
+    def __repr__(self) -> str:  # never show a value
+        return f"SecretValue(kind={self.kind!r}, length={len(self.data)})"
+
+
+def value_from(params: dict[str, Any]) -> SecretValue | None:
+    """The SecretString/SecretBinary of a request, or None when it has neither."""
+    string, binary = params.get("SecretString"), params.get("SecretBinary")
+    if string is not None and binary is not None:
+        raise InvalidParameterException(BOTH_VALUES)
+    if string is not None:
+        return SecretValue("string", string.encode("utf-8"))
+    if binary is not None:
+        return SecretValue("binary", bytes(binary))
+    return None
+
+
+def require_token(params: dict[str, Any], error: type[Exception] = InvalidRequestException) -> str:
+    """The ClientRequestToken (SDKs fill it in; raw requests must send it: recorded scenario)."""
+    token = params.get("ClientRequestToken")
+    if not token:
+        raise error(TOKEN_REQUIRED)
+    return str(token)
+
+
+def tags_out(tags: list[tuple[str, str]] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags or ()]
+
+
+def secret_metadata(secret: SecretRow, stages: dict[str, list[str]], stages_key: str) -> dict[str, Any]:
+    """DescribeSecret / ListSecrets entry: only the keys that apply (AWS omits, never nulls)."""
+    out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
+    if secret.description is not None:
+        out["Description"] = secret.description
+    if secret.kms_key_id:
+        out["KmsKeyId"] = secret.kms_key_id
+    if secret.rotation_enabled is not None:
+        out["RotationEnabled"] = secret.rotation_enabled
+    if secret.rotation_lambda_arn:
+        out["RotationLambdaARN"] = secret.rotation_lambda_arn
+    if secret.rotation_rules:
+        out["RotationRules"] = orjson.loads(secret.rotation_rules)
+    if secret.last_rotated_at is not None:
+        out["LastRotatedDate"] = secret.last_rotated_at
+    out["LastChangedDate"] = secret.last_changed_at
+    if secret.last_accessed_at is not None:
+        out["LastAccessedDate"] = secret.last_accessed_at
+    if secret.deleted_at is not None:
+        out["DeletedDate"] = secret.deleted_at
+    if secret.next_rotation_at is not None and secret.rotation_enabled:
+        out["NextRotationDate"] = secret.next_rotation_at
+    if secret.tags is not None:
+        out["Tags"] = tags_out(secret.tags)
+    if stages:
+        out[stages_key] = stages
+    if secret.owning_service:
+        out["OwningService"] = secret.owning_service
+    out["CreatedDate"] = secret.created_at
+    if secret.primary_region:
+        out["PrimaryRegion"] = secret.primary_region
+    return out
+
+
+def value_aad(arn: str, version_id: str) -> bytes:
+    """Associated data binding a sealed value to its secret and version."""
+    return f"{arn}\x00{version_id}".encode()

@@ -1,0 +1,57 @@
+"""CreateSecret."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from strongroom.errors import InvalidRequestException, ResourceExistsException, ValidationException
+from strongroom.secrets.arns import new_secret_arn
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.core import AWSCURRENT, Services, require_token, value_from
+from strongroom.secrets.tags import check_tags, tag_pairs
+from strongroom.secrets.versions import add_version, existing_version, seal_value
+from strongroom.store.records import SecretRow
+
+_VALID_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]+")
+INVALID_NAME = (  # recorded: test_invalid_secret_name
+    "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
+)
+SCHEDULED_FOR_DELETION = (  # recorded: test_exp_raised_on_creation_of_secret_scheduled_for_deletion
+    "You can't create this secret because a secret with this name is already scheduled for deletion."
+)
+
+
+def check_name(name: str) -> None:
+    if not _VALID_NAME.fullmatch(name):
+        raise ValidationException(INVALID_NAME)
+
+
+async def create_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["Name"]
+    check_name(name)
+    value = value_from(params)
+    token = require_token(params) if value is not None else None
+    tags = check_tags(tag_pairs(params["Tags"])) if params.get("Tags") is not None else None
+    kms_key_id = params.get("KmsKeyId") or None
+    secret = SecretRow(
+        id=0, account=ctx.account, region=ctx.region, name=name,
+        arn=new_secret_arn(ctx.region, ctx.account, name), created_at=ctx.now, last_changed_at=ctx.now,
+        description=params.get("Description"), kms_key_id=kms_key_id, tags=tags,
+    )
+    sealed = await seal_value(services, secret, kms_key_id, token, value) if value and token else None
+    async with services.store.write() as tx:
+        existing = await tx.get_secret(ctx.account, ctx.region, name=name, for_update=True)
+        if existing is not None:
+            if existing.deleted_at is not None:
+                raise InvalidRequestException(SCHEDULED_FOR_DELETION)
+            if token and await existing_version(services, tx, existing, token, value):
+                return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
+            raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
+        await tx.insert_secret(secret)
+        if value is not None and token is not None and sealed is not None:
+            await add_version(tx, ctx, secret, token, value.kind, sealed, [AWSCURRENT])
+    out: dict[str, Any] = {"ARN": secret.arn, "Name": name}
+    if token is not None:
+        out["VersionId"] = token
+    return out

@@ -1,0 +1,49 @@
+"""DescribeSecret and ListSecretVersionIds: metadata, never values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.core import Services, find_secret, secret_metadata
+
+DEFAULT_KEY_NAME = "DefaultEncryptionKey"  # recorded: test_deprecated_secret_version_stage
+
+
+async def describe_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async with services.store.read() as tx:
+        secret = await find_secret(tx, ctx, params["SecretId"])
+        stages = await tx.stage_map(secret.id)
+    return secret_metadata(secret, stages, "VersionIdsToStages")
+
+
+async def list_secret_version_ids(
+    services: Services, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Versions with labels; deprecated (unlabelled) ones too with IncludeDeprecated."""
+    async with services.store.read() as tx:
+        secret = await find_secret(tx, ctx, params["SecretId"])
+        versions = await tx.list_versions(secret.id)
+    if not params.get("IncludeDeprecated"):
+        versions = [v for v in versions if v.stages]
+    scope = f"ListSecretVersionIds|{secret.arn}|{bool(params.get('IncludeDeprecated'))}"
+    start = int(services.tokens.open(scope, params["NextToken"])) if params.get("NextToken") else 0
+    limit = int(params.get("MaxResults") or 100)
+    page = versions[start : start + limit]
+    kms_key_ids = [secret.kms_key_id or DEFAULT_KEY_NAME]
+    entries = []
+    for v in page:
+        entry: dict[str, Any] = {"VersionId": v.version_id}
+        if v.stages:
+            entry["VersionStages"] = v.stages
+        if v.last_accessed_at is not None:
+            entry["LastAccessedDate"] = v.last_accessed_at
+        entry["CreatedDate"] = v.created_at
+        entry["KmsKeyIds"] = kms_key_ids
+        entries.append(entry)
+    out: dict[str, Any] = {"Versions": entries}
+    if start + limit < len(versions):
+        out["NextToken"] = services.tokens.seal(scope, start + limit)
+    out["ARN"] = secret.arn
+    out["Name"] = secret.name
+    return out

@@ -1,0 +1,110 @@
+"""ListSecrets and the filtered, keyset-paginated secret selection BatchGetSecretValue shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.core import Services, secret_metadata
+from strongroom.secrets.filters import FilterSubject, compile_filters, index_hint
+from strongroom.store.records import SecretRow
+
+#: Rows fetched per store round trip while filtering.
+BATCH = 200
+#: Rows examined per request at most; a page may then hold fewer results plus a NextToken, as AWS allows.
+SCAN_BUDGET = 20_000
+
+
+@dataclass(slots=True)
+class Selection:
+    secrets: list[SecretRow]
+    next_token: str | None
+
+
+def _sort_value(secret: SecretRow, sort_by: str) -> Any:
+    if sort_by == "name":
+        return secret.name
+    if sort_by == "last-changed-date":
+        return secret.last_changed_at
+    if sort_by == "last-accessed-date":
+        return secret.last_accessed_at or 0
+    return secret.created_at
+
+
+def _name_ranges(filters: Any) -> list[tuple[str, str | None]] | None:
+    hint = index_hint(filters)
+    if hint is None:
+        return None
+    ranges: list[tuple[str, str | None]] = []
+    for prefix in hint.prefixes:
+        last = ord(prefix[-1])
+        high = prefix[:-1] + chr(last + 1) if last < 0x10FFFF else None
+        ranges.append((prefix, high))
+    return ranges
+
+
+def subject(secret: SecretRow) -> FilterSubject:
+    return FilterSubject(
+        name=secret.name, description=secret.description, tags=secret.tags or (),
+        primary_region=secret.primary_region, owning_service=secret.owning_service,
+    )
+
+
+async def select_secrets(
+    services: Services, ctx: RequestContext, params: dict[str, Any], *, scope: str, default_limit: int,
+    include_deleted: bool,
+) -> Selection:
+    """Up to MaxResults secrets that pass the Filters, in the requested order, after NextToken."""
+    filters = params.get("Filters")
+    predicate = compile_filters(filters)
+    ranges = _name_ranges(filters)
+    limit = int(params.get("MaxResults") or default_limit)
+    sort_by = params.get("SortBy") or "created-date"
+    descending = params.get("SortOrder") == "desc"
+    token_scope = orjson.dumps(
+        [scope, ctx.account, ctx.region, sort_by, descending, include_deleted, filters]
+    ).decode()
+    after = None
+    if params.get("NextToken"):
+        position = services.tokens.open(token_scope, params["NextToken"])
+        after = (position[0], int(position[1]))
+    found: list[SecretRow] = []
+    scanned, exhausted = 0, False
+    async with services.store.read() as tx:
+        while not exhausted and len(found) < limit and scanned < SCAN_BUDGET:
+            batch = await tx.list_secrets(
+                ctx.account, ctx.region, sort_by=sort_by, descending=descending, after=after,
+                limit=BATCH, include_deleted=include_deleted, name_ranges=ranges,
+            )
+            stopped_early = False
+            for index, secret in enumerate(batch):
+                scanned += 1
+                after = (_sort_value(secret, sort_by), secret.id)
+                if predicate(subject(secret)):
+                    found.append(secret)
+                    if len(found) == limit:
+                        stopped_early = index + 1 < len(batch)
+                        break
+            exhausted = not stopped_early and len(batch) < BATCH
+    next_token = None if exhausted or after is None else services.tokens.seal(token_scope, list(after))
+    return Selection(found, next_token)
+
+
+async def list_secrets(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    selection = await select_secrets(
+        services, ctx, params, scope="ListSecrets", default_limit=100,
+        include_deleted=bool(params.get("IncludePlannedDeletion")),
+    )
+    async with services.store.read() as tx:
+        page = await tx.page_with_stages(selection.secrets)
+    out: dict[str, Any] = {
+        "SecretList": [
+            secret_metadata(s, page.stages.get(s.id, {}), "SecretVersionsToStages") for s in page.secrets
+        ]
+    }
+    if selection.next_token:
+        out["NextToken"] = selection.next_token
+    return out

@@ -1,0 +1,153 @@
+"""Reading and writing secret values: GetSecretValue, BatchGetSecretValue, PutSecretValue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from strongroom.errors import (
+    ApiError,
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceNotFoundException,
+)
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.core import (
+    AWSCURRENT,
+    SecretValue,
+    Services,
+    find_secret,
+    require_active,
+    require_token,
+    value_from,
+)
+from strongroom.secrets.versions import add_version, existing_version, open_value, seal_value, version_response
+from strongroom.store.records import SecretRow, VersionRow
+from strongroom.store.sql import SqlTx
+
+STAGE_MISMATCH = "You provided a VersionStage that is not associated to the provided VersionId."
+NO_VALUE = "You must provide either SecretString or SecretBinary."
+BATCH_ARGS = "Either SecretIdList or Filters must be provided, but not both."
+
+
+async def pick_version(
+    tx: SqlTx, secret: SecretRow, version_id: str | None, stage: str | None
+) -> VersionRow:
+    """The version a GetSecretValue-style request names (AWSCURRENT by default)."""
+    if version_id is not None:
+        version = await tx.get_version(secret.id, version_id=version_id)
+        if version is None:
+            raise ResourceNotFoundException(
+                f"Secrets Manager can't find the specified secret value for VersionId: {version_id}"
+            )
+        if stage is not None and stage not in version.stages:
+            raise InvalidRequestException(STAGE_MISMATCH)
+        return version
+    stage = stage or AWSCURRENT
+    version = await tx.get_version(secret.id, stage=stage)
+    if version is None:
+        raise ResourceNotFoundException(
+            f"Secrets Manager can't find the specified secret value for staging label: {stage}"
+        )
+    return version
+
+
+async def record_access(services: Services, ctx: RequestContext, secret: SecretRow) -> None:
+    """LastAccessedDate is a day: write it at most once per secret per day."""
+    if secret.last_accessed_at is None or secret.last_accessed_at < ctx.today:
+        async with services.store.write() as tx:
+            await tx.touch_secret_accessed(secret.id, ctx.today)
+
+
+def value_entry(secret: SecretRow, version: VersionRow, value: SecretValue) -> dict[str, Any]:
+    out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name, "VersionId": version.version_id}
+    out.update(value.response_fields())
+    out["VersionStages"] = version.stages
+    out["CreatedDate"] = version.created_at
+    return out
+
+
+async def read_value(
+    services: Services, ctx: RequestContext, secret_id: str, version_id: str | None = None,
+    stage: str | None = None,
+) -> dict[str, Any]:
+    async with services.store.read() as tx:
+        secret = await find_secret(tx, ctx, secret_id)
+        require_active(secret)
+        version = await pick_version(tx, secret, version_id, stage)
+    value = await open_value(services, secret, version)
+    await record_access(services, ctx, secret)
+    return value_entry(secret, version, value)
+
+
+async def get_secret_value(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return await read_value(
+        services, ctx, params["SecretId"], params.get("VersionId"), params.get("VersionStage")
+    )
+
+
+async def batch_get_secret_value(
+    services: Services, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Up to 20 current values by id, or the current values of the secrets a filter selects."""
+    from strongroom.secrets.listing import select_secrets
+
+    ids, filters = params.get("SecretIdList"), params.get("Filters")
+    if (ids is None) == (filters is None):
+        raise InvalidParameterException(BATCH_ARGS)
+    out: dict[str, Any] = {}
+    if ids is None:
+        page = await select_secrets(
+            services, ctx, params, scope="BatchGetSecretValue", default_limit=20, include_deleted=False
+        )
+        ids = [s.arn for s in page.secrets]
+        if page.next_token:
+            out["NextToken"] = page.next_token
+    values, errors = [], []
+    for secret_id in dict.fromkeys(ids):
+        try:
+            values.append(await read_value(services, ctx, secret_id))
+        except ApiError as exc:
+            errors.append({"SecretId": secret_id, "ErrorCode": exc.code, "Message": exc.message})
+    out["SecretValues"] = values
+    out["Errors"] = errors
+    return out
+
+
+async def write_value(
+    services: Services, ctx: RequestContext, secret_id: str, value: SecretValue, token: str,
+    stages: Sequence[str], kms_key_id: str | None = None, **changes: Any,
+) -> tuple[SecretRow, list[str]]:
+    """Create a version (or accept an identical retry) and apply ``changes`` in one transaction.
+
+    The value is sealed before the transaction (key creation must not happen inside it); if the
+    secret or its key changed meanwhile, seal again.
+    """
+    for _ in range(3):
+        async with services.store.read() as tx:
+            seen = await find_secret(tx, ctx, secret_id)
+        require_active(seen)
+        key = kms_key_id if kms_key_id is not None else seen.kms_key_id
+        sealed = await seal_value(services, seen, key, token, value)
+        async with services.store.write() as tx:
+            secret = await find_secret(tx, ctx, secret_id, for_update=True)
+            require_active(secret)
+            if secret.arn != seen.arn or (kms_key_id is None and secret.kms_key_id != seen.kms_key_id):
+                continue
+            retry = await existing_version(services, tx, secret, token, value)
+            if retry is not None:
+                return secret, retry.stages
+            await add_version(tx, ctx, secret, token, value.kind, sealed, stages)
+            await tx.update_secret(secret.id, last_changed_at=ctx.now, **changes)
+            return secret, list(dict.fromkeys(stages))
+    raise InvalidRequestException("The secret changed while the request ran; retry the request.")
+
+
+async def put_secret_value(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    value = value_from(params)
+    if value is None:
+        raise InvalidRequestException(NO_VALUE)
+    token = require_token(params)
+    stages = params.get("VersionStages") or [AWSCURRENT]
+    secret, labels = await write_value(services, ctx, params["SecretId"], value, token, stages)
+    return version_response(secret, token, labels)

@@ -1,0 +1,109 @@
+"""Writing versions and moving staging labels: the one implementation every operation uses.
+
+Rules (AWS Secrets Manager user guide, "Secret versions"): a label is on at most one version
+(the schema enforces it); when AWSCURRENT moves, AWSPREVIOUS moves to the version it left;
+versions without labels are deprecated and, past 100 versions, the oldest deprecated versions
+older than 24 hours are removed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from strongroom.errors import LimitExceededException, ResourceExistsException
+from strongroom.secrets.context import RequestContext
+from strongroom.secrets.core import AWSCURRENT, AWSPREVIOUS, SecretValue, Services, value_aad
+from strongroom.store.records import SecretRow, VersionRow
+from strongroom.store.sql import SqlTx
+
+MAX_VERSIONS = 100
+MAX_LABELS = 20
+DEPRECATED_MIN_AGE = 86400.0
+VERSION_IMMUTABLE = "You can't modify an existing version, you can only create a new version."
+
+
+async def seal_value(
+    services: Services, secret: SecretRow, kms_key_id: str | None, version_id: str, value: SecretValue
+) -> bytes:
+    """Encrypt a value for one version of one secret (call outside write transactions)."""
+    return await services.keyring.seal(
+        secret.account, secret.region, kms_key_id, value.data, value_aad(secret.arn, version_id)
+    )
+
+
+async def open_value(services: Services, secret: SecretRow, version: VersionRow) -> SecretValue:
+    assert version.ciphertext is not None
+    data = await services.keyring.open(
+        secret.account, secret.region, version.ciphertext, value_aad(secret.arn, version.version_id)
+    )
+    return SecretValue(version.kind, data)
+
+
+async def existing_version(
+    services: Services, tx: SqlTx, secret: SecretRow, version_id: str, value: SecretValue | None
+) -> VersionRow | None:
+    """The version a retried request already created, if any (same token, same value).
+
+    The same ClientRequestToken with a different value is ResourceExistsException.
+    """
+    version = await tx.get_version(secret.id, version_id=version_id)
+    if version is None:
+        return None
+    if value is not None:
+        stored = await open_value(services, secret, version)
+        if stored.kind != value.kind or not hmac.compare_digest(stored.data, value.data):
+            raise ResourceExistsException(VERSION_IMMUTABLE)
+    return version
+
+
+async def add_version(
+    tx: SqlTx, ctx: RequestContext, secret: SecretRow, version_id: str, kind: str, ciphertext: bytes,
+    stages: Sequence[str],
+) -> None:
+    """Insert a version, attach its labels, and prune deprecated versions past the quota."""
+    await tx.insert_version(secret.id, version_id, ctx.now, kind, ciphertext)
+    await attach_labels(tx, secret.id, version_id, stages)
+    await prune_deprecated(tx, secret.id, ctx.now)
+
+
+async def attach_labels(tx: SqlTx, secret_id: int, version_id: str, stages: Sequence[str]) -> None:
+    """Move each label to ``version_id``; moving AWSCURRENT drags AWSPREVIOUS behind it."""
+    if not stages:
+        return
+    current: dict[str, list[str]] = await tx.stage_map(secret_id)
+    holder = {stage: vid for vid, labels in current.items() for stage in labels}
+    for stage in dict.fromkeys(stages):
+        if stage == AWSCURRENT:
+            previous = holder.get(AWSCURRENT)
+            if previous is not None and previous != version_id:
+                await tx.move_stage(secret_id, AWSPREVIOUS, previous)
+                holder[AWSPREVIOUS] = previous
+        await tx.move_stage(secret_id, stage, version_id)
+        holder[stage] = version_id
+    if len(holder) > MAX_LABELS:
+        raise LimitExceededException(
+            f"You can't attach more than {MAX_LABELS} staging labels to the versions of a secret."
+        )
+
+
+async def prune_deprecated(tx: SqlTx, secret_id: int, now: float) -> None:
+    """Keep at most MAX_VERSIONS versions, never removing labelled or young versions."""
+    if await tx.count_versions(secret_id) <= MAX_VERSIONS:
+        return
+    versions = await tx.list_versions(secret_id)
+    excess = len(versions) - MAX_VERSIONS
+    doomed = [
+        v.version_id for v in versions if not v.stages and now - v.created_at >= DEPRECATED_MIN_AGE
+    ][:excess]
+    if len(doomed) < excess:
+        raise LimitExceededException(
+            f"You can't create more than {MAX_VERSIONS} versions of a secret within 24 hours; "
+            "versions without staging labels are removed once they are 24 hours old."
+        )
+    await tx.delete_versions(secret_id, doomed)
+
+
+def version_response(secret: SecretRow, version_id: str, stages: list[str]) -> dict[str, Any]:
+    return {"ARN": secret.arn, "Name": secret.name, "VersionId": version_id, "VersionStages": stages}

@@ -1,0 +1,33 @@
+"""Assemble the service from a Config: store, master key, key ring, tokens, authenticator."""
+
+from __future__ import annotations
+
+from strongroom.kms.keyring import KeyRing
+from strongroom.kms.master_key import load_master_key
+from strongroom.secrets.core import Services
+from strongroom.secrets.tokens import TokenSealer
+from strongroom.server.app import StrongroomApp
+from strongroom.server.auth import DevAuthenticator
+from strongroom.server.config import Config
+from strongroom.store.base import Store
+
+
+def open_store(config: Config) -> Store:
+    """The configured store: PostgreSQL for a ``postgresql://`` URL, else SQLite in the data dir."""
+    if config.database_url:
+        raise SystemExit("PostgreSQL support is not available yet (--database-url)")
+    from strongroom.store.sqlite import SqliteStore
+
+    return SqliteStore(config.data_dir / "strongroom.db", synchronous=config.sqlite_synchronous)
+
+
+def build_app(config: Config) -> StrongroomApp:
+    if not config.dev:
+        raise SystemExit(
+            "strongroom: authentication is not implemented yet; start the server with --dev "
+            "(emulator mode: any well-formed SigV4 credentials act as the account root)."
+        )
+    master = load_master_key(config.data_dir)
+    store = open_store(config)
+    services = Services(store=store, keyring=KeyRing(master, store), tokens=TokenSealer())
+    return StrongroomApp(config, services, DevAuthenticator(config.account_id))

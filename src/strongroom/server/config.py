@@ -1,0 +1,60 @@
+"""Server configuration: defaults, an optional TOML file, then command-line flags (last wins)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+DEFAULT_PORT = 7420
+DEFAULT_ACCOUNT = "123456789012"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("strongroom"))
+
+
+@dataclass(slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = None  # type: ignore[assignment]  # filled by __post_init__
+    account_id: str = DEFAULT_ACCOUNT
+    dev: bool = False
+    database_url: str | None = None
+    workers: int = 1
+    #: SQLite durability: NORMAL survives a process crash, FULL also power loss (an fsync per commit).
+    sqlite_synchronous: str = "NORMAL"
+    #: Seconds between purges of secrets whose recovery window has passed.
+    purge_interval: float = 60.0
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = 1_048_576
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir) if self.data_dir else default_data_dir()
+        if not (self.account_id.isdigit() and len(self.account_id) == 12):
+            raise ValueError(f"account id must be 12 digits, got {self.account_id!r}")
+
+    @classmethod
+    def load(cls, file: Path | None = None, **overrides: Any) -> Config:
+        """Defaults, then ``file`` (TOML, keys as the field names), then non-None ``overrides``."""
+        values: dict[str, Any] = {}
+        if file is not None:
+            with open(file, "rb") as handle:
+                data = tomllib.load(handle)
+            known = {f.name for f in fields(cls)}
+            unknown = set(data) - known
+            if unknown:
+                raise ValueError(f"unknown settings in {file}: {', '.join(sorted(unknown))}")
+            values.update(data)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["data_dir"] = str(self.data_dir)
+        return data

@@ -1,0 +1,315 @@
+"""Every SQL statement of the service, written once for SQLite and PostgreSQL alike.
+
+Statements use ``$1``-style parameters (the SQLite backend rewrites them to ``?1``). The methods
+of :class:`SqlTx` are the only way domain code reaches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from strongroom.kms.keyring import KmsKey
+from strongroom.store.base import Executor, Row
+from strongroom.store.records import SecretPage, SecretRow, VersionRow
+
+_SECRET_COLUMNS = (
+    "id, account, region, name, arn, description, kms_key_id, created_at, last_changed_at, "
+    "last_accessed_at, deleted_at, deletion_date, primary_region, owning_service, tags, "
+    "resource_policy, rotation_enabled, rotation_lambda_arn, rotation_rules, last_rotated_at, "
+    "next_rotation_at"
+)
+_UPDATABLE = frozenset(
+    {
+        "description", "kms_key_id", "last_changed_at", "last_accessed_at", "deleted_at",
+        "deletion_date", "primary_region", "owning_service", "tags", "resource_policy",
+        "rotation_enabled", "rotation_lambda_arn", "rotation_rules", "last_rotated_at",
+        "next_rotation_at",
+    }
+)
+#: ORDER BY expressions for ListSecrets' SortBy values; ties broken by id.
+SORT_COLUMNS = {
+    "created-date": "created_at",
+    "last-changed-date": "last_changed_at",
+    "last-accessed-date": "COALESCE(last_accessed_at, 0)",
+    "name": "name",
+}
+
+
+def _secret(row: Row) -> SecretRow:
+    data = dict(row)
+    tags = data["tags"]
+    data["tags"] = None if tags is None else [tuple(t) for t in orjson.loads(tags)]
+    if data["rotation_enabled"] is not None:
+        data["rotation_enabled"] = bool(data["rotation_enabled"])
+    return SecretRow(**data)
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _kms_key(row: Row) -> KmsKey:
+    return KmsKey(
+        key_id=row["key_id"], arn=row["arn"], account=row["account"], region=row["region"],
+        alias=row["alias"], wrapped_material=bytes(row["wrapped_material"]),
+        created_at=row["created_at"], enabled=bool(row["enabled"]),
+    )
+
+
+def encode_tags(tags: Iterable[tuple[str, str]] | None) -> str | None:
+    """Tags as stored: NULL for a secret never tagged (AWS then omits ``Tags``), else a JSON list."""
+    return None if tags is None else orjson.dumps([list(t) for t in tags]).decode()
+
+
+class SqlTx:
+    """Typed queries over one executor (one connection, usually inside a transaction)."""
+
+    __slots__ = ("x",)
+
+    def __init__(self, executor: Executor) -> None:
+        self.x = executor
+
+    # --- secrets -------------------------------------------------------------------------
+    async def get_secret(
+        self, account: str, region: str, *, name: str | None = None, arn: str | None = None,
+        for_update: bool = False,
+    ) -> SecretRow | None:
+        """Find a secret by exact name or exact ARN within an account and region."""
+        column, value = ("arn", arn) if arn is not None else ("name", name)
+        lock = " FOR UPDATE" if for_update and self.x.dialect == "postgres" else ""
+        row = await self.x.fetchrow(
+            f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE account = $1 AND region = $2 AND {column} = $3{lock}",
+            account, region, value,
+        )
+        return _secret(row) if row else None
+
+    async def insert_secret(self, s: SecretRow) -> int:
+        row = await self.x.fetchrow(
+            "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, created_at, "
+            "last_changed_at, primary_region, owning_service, tags) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            s.account, s.region, s.name, s.arn, s.description, s.kms_key_id, s.created_at,
+            s.last_changed_at, s.primary_region, s.owning_service, encode_tags(s.tags),
+        )
+        assert row is not None
+        s.id = int(row["id"])
+        return s.id
+
+    async def update_secret(self, secret_id: int, **fields: Any) -> None:
+        """Set the given columns of one secret (``tags`` as a list of pairs)."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if "tags" in fields:
+            fields["tags"] = encode_tags(fields["tags"])
+        names = list(fields)
+        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))
+        await self.x.execute(f"UPDATE secrets SET {sets} WHERE id = $1", secret_id, *fields.values())
+
+    async def delete_secret(self, secret_id: int) -> None:
+        """Remove a secret with its versions and stages (a purge)."""
+        await self.x.execute("DELETE FROM stages WHERE secret_id = $1", secret_id)
+        await self.x.execute("DELETE FROM versions WHERE secret_id = $1", secret_id)
+        await self.x.execute("DELETE FROM secrets WHERE id = $1", secret_id)
+
+    async def touch_secret_accessed(self, secret_id: int, day: float) -> None:
+        """Record the access day; a no-op when it is already recorded (one write a day at most)."""
+        await self.x.execute(
+            "UPDATE secrets SET last_accessed_at = $2 WHERE id = $1 "
+            "AND (last_accessed_at IS NULL OR last_accessed_at < $2)",
+            secret_id, day,
+        )
+
+    async def list_secrets(
+        self, account: str, region: str, *, sort_by: str, descending: bool,
+        after: tuple[Any, int] | None, limit: int, include_deleted: bool,
+        name_ranges: Sequence[tuple[str, str | None]] | None = None,
+    ) -> list[SecretRow]:
+        """One batch of secrets in listing order, strictly after the keyset position ``after``."""
+        key = SORT_COLUMNS[sort_by]
+        args: list[Any] = [account, region]
+        where = ["account = $1", "region = $2"]
+        if not include_deleted:
+            where.append("deleted_at IS NULL")
+        if name_ranges:
+            ors = []
+            for low, high in name_ranges:
+                args.append(low)
+                clause = f"name >= ${len(args)}"
+                if high is not None:
+                    args.append(high)
+                    clause += f" AND name < ${len(args)}"
+                ors.append(f"({clause})")
+            where.append("(" + " OR ".join(ors) + ")")
+        if after is not None:
+            args.extend(after)
+            op = "<" if descending else ">"
+            k, i = len(args) - 1, len(args)
+            where.append(f"({key} {op} ${k} OR ({key} = ${k} AND id {op} ${i}))")
+        direction = "DESC" if descending else "ASC"
+        args.append(limit)
+        rows = await self.x.fetch(
+            f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE {' AND '.join(where)} "
+            f"ORDER BY {key} {direction}, id {direction} LIMIT ${len(args)}",
+            *args,
+        )
+        return [_secret(r) for r in rows]
+
+    async def page_with_stages(self, secrets: list[SecretRow]) -> SecretPage:
+        """Attach every listed secret's version-to-stages map in one query."""
+        stages: dict[int, dict[str, list[str]]] = {s.id: {} for s in secrets}
+        if secrets:
+            ids = [s.id for s in secrets]
+            marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+            rows = await self.x.fetch(
+                f"SELECT secret_id, version_id, stage FROM stages WHERE secret_id IN ({marks}) "
+                "ORDER BY secret_id, version_id, stage",
+                *ids,
+            )
+            for r in rows:
+                stages[r["secret_id"]].setdefault(r["version_id"], []).append(r["stage"])
+        return SecretPage(secrets, stages)
+
+    async def secrets_due_for_purge(self, now: float, limit: int) -> list[SecretRow]:
+        rows = await self.x.fetch(
+            f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE deletion_date IS NOT NULL AND deletion_date <= $1 "
+            "ORDER BY deletion_date LIMIT $2",
+            now, limit,
+        )
+        return [_secret(r) for r in rows]
+
+    # --- versions and stages -------------------------------------------------------------
+    async def get_version(
+        self, secret_id: int, *, version_id: str | None = None, stage: str | None = None,
+        with_value: bool = True,
+    ) -> VersionRow | None:
+        """One version by id or by a staging label attached to it, with all its labels."""
+        value = "v.ciphertext" if with_value else "NULL AS ciphertext"
+        if version_id is not None:
+            row = await self.x.fetchrow(
+                f"SELECT v.version_id, v.created_at, v.kind, {value}, v.last_accessed_at FROM versions v "
+                "WHERE v.secret_id = $1 AND v.version_id = $2",
+                secret_id, version_id,
+            )
+        else:
+            row = await self.x.fetchrow(
+                f"SELECT v.version_id, v.created_at, v.kind, {value}, v.last_accessed_at "
+                "FROM stages st JOIN versions v ON v.secret_id = st.secret_id AND v.version_id = st.version_id "
+                "WHERE st.secret_id = $1 AND st.stage = $2",
+                secret_id, stage,
+            )
+        if row is None:
+            return None
+        labels = await self.x.fetch(
+            "SELECT stage FROM stages WHERE secret_id = $1 AND version_id = $2 ORDER BY stage",
+            secret_id, row["version_id"],
+        )
+        return VersionRow(
+            version_id=row["version_id"], created_at=row["created_at"], kind=row["kind"],
+            ciphertext=_bytes(row["ciphertext"]), stages=[r["stage"] for r in labels],
+            last_accessed_at=row["last_accessed_at"],
+        )
+
+    async def list_versions(self, secret_id: int) -> list[VersionRow]:
+        """Every version of a secret (without values), oldest first, with its labels."""
+        rows = await self.x.fetch(
+            "SELECT version_id, created_at, kind, last_accessed_at FROM versions WHERE secret_id = $1 "
+            "ORDER BY created_at, version_id",
+            secret_id,
+        )
+        stages = await self.stage_map(secret_id)
+        return [
+            VersionRow(
+                version_id=r["version_id"], created_at=r["created_at"], kind=r["kind"], ciphertext=None,
+                stages=stages.get(r["version_id"], []), last_accessed_at=r["last_accessed_at"],
+            )
+            for r in rows
+        ]
+
+    async def stage_map(self, secret_id: int) -> dict[str, list[str]]:
+        """version id -> its staging labels, for the versions that have any."""
+        rows = await self.x.fetch(
+            "SELECT version_id, stage FROM stages WHERE secret_id = $1 ORDER BY version_id, stage", secret_id
+        )
+        out: dict[str, list[str]] = {}
+        for r in rows:
+            out.setdefault(r["version_id"], []).append(r["stage"])
+        return out
+
+    async def count_versions(self, secret_id: int) -> int:
+        row = await self.x.fetchrow("SELECT COUNT(*) AS n FROM versions WHERE secret_id = $1", secret_id)
+        return int(row["n"]) if row else 0
+
+    async def insert_version(
+        self, secret_id: int, version_id: str, created_at: float, kind: str, ciphertext: bytes
+    ) -> None:
+        await self.x.execute(
+            "INSERT INTO versions (secret_id, version_id, created_at, kind, ciphertext) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            secret_id, version_id, created_at, kind, ciphertext,
+        )
+
+    async def update_version_ciphertext(self, secret_id: int, version_id: str, ciphertext: bytes) -> None:
+        await self.x.execute(
+            "UPDATE versions SET ciphertext = $3 WHERE secret_id = $1 AND version_id = $2",
+            secret_id, version_id, ciphertext,
+        )
+
+    async def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None:
+        for version_id in version_ids:
+            await self.x.execute(
+                "DELETE FROM stages WHERE secret_id = $1 AND version_id = $2", secret_id, version_id
+            )
+            await self.x.execute(
+                "DELETE FROM versions WHERE secret_id = $1 AND version_id = $2", secret_id, version_id
+            )
+
+    async def move_stage(self, secret_id: int, stage: str, version_id: str) -> None:
+        """Attach a label to a version, detaching it from whichever version had it."""
+        await self.x.execute(
+            "INSERT INTO stages (secret_id, stage, version_id) VALUES ($1, $2, $3) "
+            "ON CONFLICT (secret_id, stage) DO UPDATE SET version_id = excluded.version_id",
+            secret_id, stage, version_id,
+        )
+
+    async def remove_stage(self, secret_id: int, stage: str) -> None:
+        await self.x.execute("DELETE FROM stages WHERE secret_id = $1 AND stage = $2", secret_id, stage)
+
+    async def touch_version_accessed(self, secret_id: int, version_id: str, day: float) -> None:
+        await self.x.execute(
+            "UPDATE versions SET last_accessed_at = $3 WHERE secret_id = $1 AND version_id = $2 "
+            "AND (last_accessed_at IS NULL OR last_accessed_at < $3)",
+            secret_id, version_id, day,
+        )
+
+    # --- KMS keys (the key ring's KmsKeyStore) -------------------------------------------
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+        if ref.startswith("arn:"):
+            resource = ref.split(":", 5)[-1]
+            column, value = ("alias", resource) if resource.startswith("alias/") else ("arn", ref)
+        elif ref.startswith("alias/"):
+            column, value = "alias", ref
+        else:
+            column, value = "key_id", ref
+        row = await self.x.fetchrow(
+            f"SELECT * FROM kms_keys WHERE account = $1 AND region = $2 AND {column} = $3",
+            account, region, value,
+        )
+        return _kms_key(row) if row else None
+
+    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+        """Insert a key; if its alias already exists (a concurrent first use), return the existing one."""
+        changed = await self.x.execute(
+            "INSERT INTO kms_keys (key_id, arn, account, region, alias, wrapped_material, created_at, enabled) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            key.key_id, key.arn, key.account, key.region, key.alias, key.wrapped_material,
+            key.created_at, 1 if key.enabled else 0,
+        )
+        if changed:
+            return key
+        existing = await self.find_kms_key(key.account, key.region, key.alias or key.key_id)
+        assert existing is not None
+        return existing

@@ -1,0 +1,133 @@
+"""The embedded SQLite store (the default): one file in the data directory, WAL mode.
+
+Reads run inline on the event loop on a read connection (WAL readers never block on the writer
+and a read takes microseconds). Writes take an in-process lock plus ``BEGIN IMMEDIATE`` (which
+serializes writers across worker processes, waiting up to ``busy_timeout``), so every API
+mutation is exactly one transaction. With ``synchronous=NORMAL`` (the default) a committed
+transaction survives a crash of the process (kill -9); ``synchronous=FULL`` also survives power
+loss at the cost of an fsync per commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from strongroom.kms.keyring import KmsKey
+from strongroom.store.base import Row
+from strongroom.store.schema import MIGRATIONS, render
+from strongroom.store.sql import SqlTx
+
+_PARAM = re.compile(r"\$(\d+)")
+_translated: dict[str, str] = {}
+
+
+def _sqlite_sql(sql: str) -> str:
+    out = _translated.get(sql)
+    if out is None:
+        out = _translated[sql] = _PARAM.sub(r"?\1", sql)
+    return out
+
+
+class _SqliteExecutor:
+    dialect = "sqlite"
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> Sequence[Row]:
+        return self.conn.execute(_sqlite_sql(sql), args).fetchall()
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return self.conn.execute(_sqlite_sql(sql), args).fetchone()
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self.conn.execute(_sqlite_sql(sql), args).rowcount
+
+
+def _connect(path: Path, synchronous: str, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class SqliteStore:
+    """SQLite backend of :class:`strongroom.store.base.Store`."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("synchronous must be NORMAL, FULL or EXTRA")
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not path.exists()
+        self._writer = _connect(path, synchronous.upper())
+        if new:
+            os.chmod(path, 0o600)
+        self._writer.execute("PRAGMA journal_mode = WAL")
+        self._reader = _connect(path, synchronous.upper(), readonly=True)
+        self._write_lock = asyncio.Lock()
+        self._read_tx = SqlTx(_SqliteExecutor(self._reader))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlTx]:
+        """Reads run in autocommit mode: each statement sees one committed snapshot."""
+        yield self._read_tx
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlTx]:
+        async with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqlTx(_SqliteExecutor(conn))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    async def migrate(self) -> int:
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+            )
+            done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number <= done:
+                    continue
+                for statement in render(migration, "sqlite"):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, time.time()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(MIGRATIONS)
+
+    # The key ring's KmsKeyStore.
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+        return await self._read_tx.find_kms_key(account, region, ref)
+
+    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+        async with self.write() as tx:
+            return await tx.insert_kms_key(key)
+
+    async def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
