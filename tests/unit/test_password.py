@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import string
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
@@ -168,7 +169,7 @@ def test_require_each_with_exclusions_over_many_samples() -> None:
 def test_required_characters_land_in_every_position() -> None:
     # The shuffle must move the required characters around: with length 4 the digit must be
     # seen at every index.
-    positions = Counter()
+    positions: Counter[int] = Counter()
     for _ in range(800):
         p = generate_random_password({"PasswordLength": 4})
         positions[next(i for i, c in enumerate(p) if c in DIGITS)] += 1
@@ -264,7 +265,7 @@ def test_uniform_with_a_seeded_generator() -> None:
     # tight chi-square bound can be asserted without any chance of flaking.
     rng = random.Random(20171017)
     params = {"PasswordLength": 4096, "RequireEachIncludedType": False}
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for _ in range(25):
         counts.update(generate_random_password(params, rng=rng))
     n = sum(counts.values())
@@ -278,14 +279,14 @@ def test_uniform_with_a_seeded_generator() -> None:
 def test_uses_choice_and_shuffle_of_the_given_source() -> None:
     class Recorder:
         def __init__(self) -> None:
-            self.choices: list[str] = []
+            self.choices: list[Sequence[str]] = []
             self.shuffled = 0
 
-        def choice(self, seq: str) -> str:
+        def choice(self, seq: Sequence[str], /) -> str:
             self.choices.append(seq)
             return seq[0]
 
-        def shuffle(self, x: list[str]) -> None:
+        def shuffle(self, x: list[str], /) -> None:
             self.shuffled += 1
             x.reverse()
 
@@ -311,7 +312,7 @@ def test_default_source_is_the_system_csprng() -> None:
 def test_rough_uniformity_with_the_csprng() -> None:
     # ~400k draws over 94 characters: expected ~4250 each. A character outside [0.75x, 1.25x]
     # is a > 16-sigma event; this cannot flake but catches a broken or biased pool.
-    counts = Counter()
+    counts: Counter[str] = Counter()
     params = {"PasswordLength": 4096, "RequireEachIncludedType": False}
     for _ in range(100):
         counts.update(generate_random_password(params))

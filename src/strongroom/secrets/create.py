@@ -11,6 +11,7 @@ from strongroom.secrets.context import RequestContext
 from strongroom.secrets.core import AWSCURRENT, Services, require_token, value_from
 from strongroom.secrets.tags import check_tags, tag_pairs
 from strongroom.secrets.versions import add_version, existing_version, seal_value
+from strongroom.store.base import Conflict
 from strongroom.store.records import SecretRow
 
 _VALID_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]+")
@@ -48,7 +49,10 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
             if token and await existing_version(services, tx, existing, token, value):
                 return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
             raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
-        await tx.insert_secret(secret)
+        try:
+            await tx.insert_secret(secret)
+        except Conflict as exc:  # a concurrent CreateSecret of the same name on another instance
+            raise ResourceExistsException(f"The operation failed because the secret {name} already exists.") from exc
         if value is not None and token is not None and sealed is not None:
             await add_version(tx, ctx, secret, token, value.kind, sealed, [AWSCURRENT])
     out: dict[str, Any] = {"ARN": secret.arn, "Name": name}

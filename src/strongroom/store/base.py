@@ -13,6 +13,10 @@ from typing import Any, Protocol
 Row = Mapping[str, Any]
 
 
+class Conflict(Exception):
+    """A uniqueness constraint refused a write (another transaction got there first)."""
+
+
 class Executor(Protocol):
     """Runs SQL written with ``$1``-style numbered parameters."""
 

@@ -174,9 +174,11 @@ class SqlTx:
         return SecretPage(secrets, stages)
 
     async def secrets_due_for_purge(self, now: float, limit: int) -> list[SecretRow]:
+        """Claim secrets past their deletion date; other instances skip the rows claimed here."""
+        claim = " FOR UPDATE SKIP LOCKED" if self.x.dialect == "postgres" else ""
         rows = await self.x.fetch(
             f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE deletion_date IS NOT NULL AND deletion_date <= $1 "
-            "ORDER BY deletion_date LIMIT $2",
+            f"ORDER BY deletion_date LIMIT $2{claim}",
             now, limit,
         )
         return [_secret(r) for r in rows]
