@@ -32,6 +32,9 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from strongroom.crypto import envelope
 from strongroom.errors import DecryptionFailure
 
@@ -65,6 +68,16 @@ class MasterKey:
     def unwrap(self, blob: bytes, aad: bytes) -> bytes:
         """Unwrap KMS key material; DecryptionFailure if it was wrapped by another master key or altered."""
         return envelope.unwrap_key(blob, self._resolve, aad)
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for one purpose (e.g. pagination tokens), derived with HKDF-SHA256.
+
+        Every instance sharing this master key derives the same key, and no derived key
+        reveals the master key or another purpose's key.
+        """
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"strongroom/" + purpose).derive(
+            self._key
+        )
 
     def _resolve(self, key_id: str) -> bytes:
         if key_id != self.key_id:

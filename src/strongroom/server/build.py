@@ -29,5 +29,5 @@ def build_app(config: Config) -> StrongroomApp:
         )
     master = load_master_key(config.data_dir)
     store = open_store(config)
-    services = Services(store=store, keyring=KeyRing(master, store), tokens=TokenSealer())
+    services = Services(store=store, keyring=KeyRing(master, store), tokens=TokenSealer(master.derive_key(b"next-token")))
     return StrongroomApp(config, services, DevAuthenticator(config.account_id))
