@@ -29,5 +29,6 @@ def build_app(config: Config) -> StrongroomApp:
         )
     master = load_master_key(config.data_dir)
     store = open_store(config)
-    services = Services(store=store, keyring=KeyRing(master, store), tokens=TokenSealer(master.derive_key(b"next-token")))
+    tokens = TokenSealer(master.derive_key(b"next-token"))
+    services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
     return StrongroomApp(config, services, DevAuthenticator(config.account_id))
