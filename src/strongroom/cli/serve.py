@@ -10,6 +10,7 @@ import sys
 import orjson
 import uvicorn
 
+from strongroom.auth.identities import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.server.config import Config
 
 CONFIG_ENV = "STRONGROOM_SERVER_CONFIG"
@@ -17,8 +18,25 @@ CONFIG_ENV = "STRONGROOM_SERVER_CONFIG"
 
 def banner(config: Config) -> str:
     endpoint = f"http://{config.host}:{config.port}"
-    mode = "dev (emulator: any SigV4 credentials act as the account root)" if config.dev else "authenticated"
     store = config.database_url.split("@")[-1] if config.database_url else f"SQLite in {config.data_dir}"
+    if config.dev:
+        mode = "dev (emulator: any well-formed SigV4 credentials act as the account root)"
+        env = "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=dev AWS_DEFAULT_REGION=us-east-1"
+        client = (
+            f'boto3.client("secretsmanager", endpoint_url="{endpoint}", region_name="us-east-1",\n'
+            '                    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="dev")'
+        )
+    else:
+        credentials = config.data_dir / CREDENTIALS_FILE
+        mode = f"authenticated (SigV4 + IAM policies); administrator credentials: {credentials}"
+        env = (
+            f"export AWS_SHARED_CREDENTIALS_FILE={credentials} AWS_PROFILE={ADMIN_PROFILE} "
+            "AWS_DEFAULT_REGION=us-east-1"
+        )
+        client = (
+            f'boto3.Session(profile_name="{ADMIN_PROFILE}")  # AWS_SHARED_CREDENTIALS_FILE set as above\n'
+            f'  sm = session.client("secretsmanager", endpoint_url="{endpoint}", region_name="us-east-1")'
+        )
     return f"""
 Strongroom is listening on {endpoint}
   mode:    {mode}
@@ -26,14 +44,13 @@ Strongroom is listening on {endpoint}
   account: {config.account_id}
 
 AWS CLI:
-  export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=dev AWS_DEFAULT_REGION=us-east-1
+  {env}
   aws --endpoint-url {endpoint} secretsmanager create-secret --name demo --secret-string s3cr3t
   aws --endpoint-url {endpoint} secretsmanager get-secret-value --secret-id demo
 
 boto3:
   import boto3
-  sm = boto3.client("secretsmanager", endpoint_url="{endpoint}", region_name="us-east-1",
-                    aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="dev")
+  {"session = " if not config.dev else "sm = "}{client}
   sm.get_secret_value(SecretId="demo")["SecretString"]
 """
 

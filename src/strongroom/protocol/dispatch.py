@@ -27,3 +27,6 @@ OPERATIONS: dict[str, Handler] = {
     "UpdateSecret": update.update_secret,
     "UpdateSecretVersionStage": update.update_secret_version_stage,
 }
+
+#: Operations authorized on resource "*" before they run (they name no single secret).
+RESOURCELESS = frozenset({"ListSecrets", "GetRandomPassword", "BatchGetSecretValue"})

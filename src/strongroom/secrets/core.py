@@ -38,14 +38,23 @@ class Services:
     tokens: TokenSealer
 
 
-async def find_secret(tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False) -> SecretRow:
-    """Resolve a SecretId (name, full or partial ARN) or raise ResourceNotFoundException."""
+async def find_secret(
+    tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, action: str | None = None
+) -> SecretRow:
+    """Resolve a SecretId (name, full or partial ARN) and authorize ``action`` (default: the request's).
+
+    A caller not allowed on the requested ARN learns nothing: AccessDeniedException whether or
+    not the secret exists; an allowed caller gets ResourceNotFoundException for a missing one.
+    """
     lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
     secret = await tx.get_secret(
         lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, for_update=for_update
     )
     if secret is None:
+        requested = lookup.arn or f"arn:aws:secretsmanager:{lookup.region}:{lookup.account}:secret:{lookup.name}"
+        ctx.authorize(action or ctx.action, requested, None)
         raise ResourceNotFoundException(SECRET_NOT_FOUND)
+    ctx.authorize(action or ctx.action, secret.arn, secret)
     return secret
 
 

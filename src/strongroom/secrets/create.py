@@ -40,6 +40,9 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
         arn=new_secret_arn(ctx.region, ctx.account, name), created_at=ctx.now, last_changed_at=ctx.now,
         description=params.get("Description"), kms_key_id=kms_key_id, tags=tags,
     )
+    ctx.authorize("CreateSecret", secret.arn, secret)
+    if tags:
+        ctx.authorize("TagResource", secret.arn, secret)
     sealed = await seal_value(services, secret, kms_key_id, token, value) if value and token else None
     async with services.store.write() as tx:
         existing = await tx.get_secret(ctx.account, ctx.region, name=name, for_update=True)

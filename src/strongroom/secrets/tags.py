@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from strongroom.errors import InvalidParameterException
 from strongroom.secrets.context import RequestContext
 from strongroom.secrets.core import Services, find_secret, require_active
+from strongroom.store.records import SecretRow
 
 MAX_TAGS = 50
 RESERVED_PREFIX = "aws:"
@@ -42,6 +44,13 @@ def merge_tags(
     return list(merged.items())
 
 
+def keep_access(ctx: RequestContext, secret: SecretRow, tags: list[tuple[str, str]]) -> None:
+    """Refuse a tag change that would take away the caller's own permission (AWS: TagResource,
+    "If successfully completing this operation would result in you losing your permissions for
+    this secret, then the operation is blocked and returns an Access Denied error")."""
+    ctx.authorize(ctx.action, secret.arn, replace(secret, tags=tags))
+
+
 async def tag_resource(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     new = tag_pairs(params["Tags"])
     check_tags(new)
@@ -49,6 +58,7 @@ async def tag_resource(services: Services, ctx: RequestContext, params: dict[str
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
         tags = check_tags(merge_tags(secret.tags, new))
+        keep_access(ctx, secret, tags)
         await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
     return {}
 
@@ -59,5 +69,6 @@ async def untag_resource(services: Services, ctx: RequestContext, params: dict[s
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
         tags = [(k, v) for k, v in secret.tags or () if k not in remove]
+        keep_access(ctx, secret, tags)
         await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
     return {}

@@ -21,7 +21,13 @@ from strongroom.secrets.core import (
     require_token,
     value_from,
 )
-from strongroom.secrets.versions import add_version, existing_version, open_value, seal_value, version_response
+from strongroom.secrets.versions import (
+    add_version,
+    existing_version,
+    open_value,
+    seal_value,
+    version_response,
+)
 from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
@@ -72,7 +78,7 @@ async def read_value(
     stage: str | None = None,
 ) -> dict[str, Any]:
     async with services.store.read() as tx:
-        secret = await find_secret(tx, ctx, secret_id)
+        secret = await find_secret(tx, ctx, secret_id, action="GetSecretValue")
         require_active(secret)
         version = await pick_version(tx, secret, version_id, stage)
     value = await open_value(services, secret, version)

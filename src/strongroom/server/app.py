@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from strongroom.auth.authorizer import Authorizer, request_context_keys
+from strongroom.auth.identities import ADMIN_PROFILE, Identities
 from strongroom.errors import (
     ApiError,
     InternalServiceError,
@@ -23,12 +25,12 @@ from strongroom.errors import (
     UnknownOperationException,
 )
 from strongroom.protocol import json11
-from strongroom.protocol.dispatch import OPERATIONS
+from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
-from strongroom.secrets.context import RequestContext
+from strongroom.secrets.context import Authorize, RequestContext, allow_all
 from strongroom.secrets.core import Services
 from strongroom.secrets.deletion import purge_due
-from strongroom.server.auth import Authenticator
+from strongroom.server.auth import Authenticator, Caller
 from strongroom.server.config import Config
 
 log = logging.getLogger("strongroom")
@@ -40,10 +42,15 @@ _HEALTH_BODY = orjson.dumps({"status": "ok"})
 class StrongroomApp:
     """A raw ASGI app (no framework on the hot path)."""
 
-    def __init__(self, config: Config, services: Services, authenticator: Authenticator) -> None:
+    def __init__(
+        self, config: Config, services: Services, authenticator: Authenticator, identities: Identities,
+        authorizer: Authorizer,
+    ) -> None:
         self.config = config
         self.services = services
         self.authenticator = authenticator
+        self.identities = identities
+        self.authorizer = authorizer
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -60,6 +67,8 @@ class StrongroomApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.services.store.migrate()
+                    if not self.config.dev:
+                        await self._bootstrap_admin()
                     self._tasks.append(asyncio.create_task(self._purge_loop()))
                 except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
                     log.exception("start-up failed")
@@ -75,6 +84,16 @@ class StrongroomApp:
                 await self.services.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _bootstrap_admin(self) -> None:
+        path = await self.identities.bootstrap_admin(self.config.account_id, self.config.data_dir)
+        if path is not None:
+            print(
+                f"First start: administrator credentials written to {path} (mode 0600), profile "
+                f"[{ADMIN_PROFILE}].\n  Use them with: AWS_SHARED_CREDENTIALS_FILE={path} "
+                f"AWS_PROFILE={ADMIN_PROFILE} aws --endpoint-url ... secretsmanager list-secrets",
+                flush=True,
+            )
 
     async def _purge_loop(self) -> None:
         import time
@@ -140,16 +159,29 @@ class StrongroomApp:
             raise UnknownOperationException("")
         if content_type not in json11.ACCEPTED_CONTENT_TYPES:
             raise SerializationException(f"Unsupported content type: {content_type}")
-        caller = self.authenticator.authenticate(
+        caller = await self.authenticator.authenticate(
             scope["method"], scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
-            headers, body,
+            headers, body, "secretsmanager",
         )
         params = parse_input(operation, json11.decode_body(body))
+        authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
         ctx = RequestContext(
-            account=caller.account, region=caller.region, principal_arn=caller.principal_arn,
-            request_id=request_id,
+            account=caller.account, region=caller.region, principal_arn=caller.principal.arn,
+            request_id=request_id, action=operation, authorize=authorize,
         )
+        if operation in RESOURCELESS:
+            authorize(operation, "*", None)
         return await handler(self.services, ctx, params)
+
+    def _authorizer_for(self, caller: Caller, scope: dict[str, Any], params: dict[str, Any]) -> Authorize:
+        client = scope.get("client")
+        keys = request_context_keys(params, client[0] if client else None, scope.get("scheme") == "https")
+        check = self.authorizer.check
+
+        def authorize(action: str, resource: str, secret: Any) -> None:
+            check(caller.principal, caller.policies, f"secretsmanager:{action}", resource, secret, keys)
+
+        return authorize
 
 
 async def _respond(send: Any, status: int, payload: bytes, request_id: str) -> None:

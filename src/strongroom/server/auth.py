@@ -1,25 +1,37 @@
-"""Who is calling: turns a request's SigV4 credentials into a caller (account, region, principal)."""
+"""Who is calling: turns a request's SigV4 credentials into a caller (principal, account, region)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from strongroom.auth.sigv4 import parse_auth
-from strongroom.errors import InvalidSignatureException
+from strongroom.auth.identities import Identities, root_principal
+from strongroom.auth.policy import Policy, Principal
+from strongroom.auth.sigv4 import parse_auth, verify
+from strongroom.errors import UnrecognizedClientException
+
+INVALID_TOKEN = "The security token included in the request is invalid."
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    account: str
+    principal: Principal
+    policies: tuple[Policy, ...]
     region: str
-    principal_arn: str
     access_key_id: str
+    #: dev mode: no signature check, no policy evaluation (the caller is the account root)
+    unrestricted: bool = False
+
+    @property
+    def account(self) -> str:
+        return self.principal.account
 
 
 class Authenticator(Protocol):
-    def authenticate(
-        self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+    async def authenticate(
+        self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
+        service: str,
     ) -> Caller: ...
 
 
@@ -31,15 +43,32 @@ class DevAuthenticator:
     """
 
     def __init__(self, account_id: str) -> None:
-        self.account_id = account_id
-        self.principal_arn = f"arn:aws:iam::{account_id}:root"
+        self.principal = root_principal(account_id)
 
-    def authenticate(
-        self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+    async def authenticate(
+        self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
+        service: str,
     ) -> Caller:
-        info = parse_auth(method, raw_path, raw_query, headers)
-        if info.service not in ("secretsmanager", "sts"):
-            raise InvalidSignatureException(
-                f"Credential should be scoped to correct service: 'secretsmanager'. "
-            )
-        return Caller(self.account_id, info.region, self.principal_arn, info.access_key_id)
+        info = parse_auth(method, raw_path, raw_query, headers, service=service)
+        return Caller(self.principal, (), info.region, info.access_key_id, unrestricted=True)
+
+
+class SigV4Authenticator:
+    """Full authentication: the access key must exist and be active, the signature must verify."""
+
+    def __init__(self, identities: Identities, max_skew: float = 900.0) -> None:
+        self.identities = identities
+        self.max_skew = max_skew
+
+    async def authenticate(
+        self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
+        service: str,
+    ) -> Caller:
+        now = time.time()
+        info = parse_auth(method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service)
+        identity = await self.identities.resolve(info.access_key_id)
+        # Temporary credentials are not issued here, so a session token can't be valid.
+        if identity is None or not identity.active or info.session_token:
+            raise UnrecognizedClientException(INVALID_TOKEN)
+        verify(info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew)
+        return Caller(identity.principal, identity.policies, info.region, info.access_key_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from strongroom.auth.authorizer import Authorizer
+from strongroom.auth.identities import Identities
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import load_master_key
 from strongroom.secrets.core import Services
 from strongroom.secrets.tokens import TokenSealer
 from strongroom.server.app import StrongroomApp
-from strongroom.server.auth import DevAuthenticator
+from strongroom.server.auth import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.server.config import Config
 from strongroom.store.base import Store
 
@@ -22,13 +24,12 @@ def open_store(config: Config) -> Store:
 
 
 def build_app(config: Config) -> StrongroomApp:
-    if not config.dev:
-        raise SystemExit(
-            "strongroom: authentication is not implemented yet; start the server with --dev "
-            "(emulator mode: any well-formed SigV4 credentials act as the account root)."
-        )
     master = load_master_key(config.data_dir)
     store = open_store(config)
     tokens = TokenSealer(master.derive_key(b"next-token"))
     services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
-    return StrongroomApp(config, services, DevAuthenticator(config.account_id))
+    identities = Identities(store, master.derive_key(b"access-keys"))
+    authenticator: Authenticator = (
+        DevAuthenticator(config.account_id) if config.dev else SigV4Authenticator(identities)
+    )
+    return StrongroomApp(config, services, authenticator, identities, Authorizer())

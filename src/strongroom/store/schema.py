@@ -89,6 +89,50 @@ MIGRATIONS: list[str] = [
         UNIQUE (account, region, alias)
     );
     """,
+    # 2: IAM-style identities: users, groups, access keys, inline identity policies.
+    """
+    CREATE TABLE iam_users (
+        account     TEXT NOT NULL,
+        user_name   TEXT NOT NULL,
+        user_id     TEXT NOT NULL UNIQUE,
+        arn         TEXT NOT NULL UNIQUE,
+        created_at  {real} NOT NULL,
+        PRIMARY KEY (account, user_name)
+    );
+    CREATE TABLE iam_groups (
+        account     TEXT NOT NULL,
+        group_name  TEXT NOT NULL,
+        group_id    TEXT NOT NULL UNIQUE,
+        arn         TEXT NOT NULL UNIQUE,
+        created_at  {real} NOT NULL,
+        PRIMARY KEY (account, group_name)
+    );
+    CREATE TABLE iam_group_members (
+        account     TEXT NOT NULL,
+        group_name  TEXT NOT NULL,
+        user_name   TEXT NOT NULL,
+        PRIMARY KEY (account, group_name, user_name),
+        FOREIGN KEY (account, group_name) REFERENCES iam_groups (account, group_name) ON DELETE CASCADE,
+        FOREIGN KEY (account, user_name) REFERENCES iam_users (account, user_name) ON DELETE CASCADE
+    );
+    CREATE TABLE iam_policies (
+        account     TEXT NOT NULL,
+        owner_kind  TEXT NOT NULL,
+        owner_name  TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (account, owner_kind, owner_name, policy_name)
+    );
+    CREATE TABLE iam_access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account       TEXT NOT NULL,
+        user_name     TEXT,
+        sealed_secret {blob} NOT NULL,
+        status        TEXT NOT NULL,
+        created_at    {real} NOT NULL
+    );
+    CREATE INDEX iam_access_keys_by_user ON iam_access_keys (account, user_name);
+    """,
 ]
 
 

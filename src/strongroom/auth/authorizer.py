@@ -1,0 +1,126 @@
+"""Authorization of one API call: the caller's identity policies plus the secret's resource policy.
+
+The policy language and the evaluation logic live in :mod:`strongroom.auth.policy`; this module
+assembles the request (action, resource, context keys) and turns a denial into AWS's
+AccessDeniedException.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from strongroom.auth.policy import (
+    AuthzRequest,
+    ContextValue,
+    Policy,
+    Principal,
+    access_denied_message,
+    evaluate,
+)
+from strongroom.auth.policy import parse_policy as _parse_policy
+from strongroom.errors import AccessDeniedException
+
+
+class SecretFacts(Protocol):
+    """What authorization needs to know of a secret (a store SecretRow satisfies it)."""
+
+    arn: str
+    account: str
+    tags: list[tuple[str, str]] | None
+    resource_policy: str | None
+    primary_region: str | None
+    rotation_lambda_arn: str | None
+
+
+def request_context_keys(params: Mapping[str, Any], source_ip: str | None, secure: bool) -> dict[str, ContextValue]:
+    """The context keys a request carries by itself (no secret needed)."""
+    now = time.time()
+    keys: dict[str, ContextValue] = {
+        "aws:CurrentTime": datetime.fromtimestamp(now, UTC),
+        "aws:EpochTime": int(now),
+        "aws:SecureTransport": secure,
+    }
+    if source_ip:
+        keys["aws:SourceIp"] = source_ip
+    for member, key in _PARAM_KEYS.items():
+        value = params.get(member)
+        if value is not None:
+            keys[key] = value
+    if params.get("RotationRules") is not None:
+        keys["secretsmanager:ModifyRotationRules"] = True
+    replicas = params.get("AddReplicaRegions")
+    if replicas:
+        keys["secretsmanager:AddReplicaRegions"] = [r.get("Region", "") for r in replicas]
+    tags = params.get("Tags")
+    if tags:
+        for tag in tags:
+            keys[f"aws:RequestTag/{tag.get('Key', '')}"] = tag.get("Value", "")
+        keys["aws:TagKeys"] = [tag.get("Key", "") for tag in tags]
+    elif params.get("TagKeys"):
+        keys["aws:TagKeys"] = list(params["TagKeys"])
+    return keys
+
+
+_PARAM_KEYS = {
+    "SecretId": "secretsmanager:SecretId",
+    "Name": "secretsmanager:Name",
+    "Description": "secretsmanager:Description",
+    "KmsKeyId": "secretsmanager:KmsKeyId",
+    "VersionId": "secretsmanager:VersionId",
+    "VersionStage": "secretsmanager:VersionStage",
+    "RotationLambdaARN": "secretsmanager:RotationLambdaARN",
+    "ForceOverwriteReplicaSecret": "secretsmanager:ForceOverwriteReplicaSecret",
+    "BlockPublicPolicy": "secretsmanager:BlockPublicPolicy",
+    "RotateImmediately": "secretsmanager:RotateImmediately",
+}
+
+
+def resource_context_keys(secret: SecretFacts | None) -> dict[str, ContextValue]:
+    if secret is None:
+        return {}
+    keys: dict[str, ContextValue] = {}
+    for key, value in secret.tags or ():
+        keys[f"secretsmanager:ResourceTag/{key}"] = value
+        keys[f"aws:ResourceTag/{key}"] = value
+    if secret.primary_region:
+        keys["secretsmanager:SecretPrimaryRegion"] = secret.primary_region
+    if secret.rotation_lambda_arn:
+        keys["secretsmanager:resource/AllowRotationLambdaArn"] = secret.rotation_lambda_arn
+    return keys
+
+
+class Authorizer:
+    """Evaluates requests; compiled resource policies are cached by their text (bounded)."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._policies: OrderedDict[str, Policy] = OrderedDict()
+        self._cache_size = cache_size
+
+    def resource_policy(self, text: str) -> Policy:
+        policy = self._policies.get(text)
+        if policy is None:
+            policy = _parse_policy(text)
+            self._policies[text] = policy
+            if len(self._policies) > self._cache_size:
+                self._policies.popitem(last=False)
+        return policy
+
+    def check(
+        self, principal: Principal, identity_policies: tuple[Policy, ...], action: str, resource: str,
+        secret: SecretFacts | None, request_keys: Mapping[str, ContextValue],
+    ) -> None:
+        """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``."""
+        context = dict(request_keys)
+        context.update(resource_context_keys(secret))
+        resource_policy = self.resource_policy(secret.resource_policy) if secret and secret.resource_policy else None
+        request = AuthzRequest(
+            principal=principal, action=action, resource=resource,
+            resource_account=secret.account if secret is not None else None, context=context,
+        )
+        decision = evaluate(request, identity_policies, resource_policy)
+        if not decision.allowed:
+            raise AccessDeniedException(access_denied_message(request, decision))

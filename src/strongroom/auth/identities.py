@@ -1,0 +1,275 @@
+"""IAM-style identities: users, groups, access keys and their inline identity policies.
+
+Access key secrets are stored sealed (AES-256-GCM under a key derived from the master key, the
+key id as associated data): the server needs the secret itself to verify SigV4 signatures, so it
+is encrypted, never stored in the clear, and shown once, at creation.
+
+Lookups by access key id are cached per instance for ``cache_ttl`` seconds (default 2): a key
+deactivated or a policy changed through another instance takes effect everywhere within that time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from strongroom.auth.policy import Policy, Principal, parse_policy
+from strongroom.errors import InvalidParameterException, ResourceNotFoundException
+from strongroom.store.base import Conflict, Store
+from strongroom.store.iam_sql import AccessKeyRow, IamTx, UserRow
+
+ADMIN_USER = "admin"
+ADMIN_POLICY_NAME = "AdministratorAccess"
+ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+ADMIN_PROFILE = "strongroom-admin"
+CREDENTIALS_FILE = "admin-credentials"
+_ID_ALPHABET = string.ascii_uppercase + "234567"
+_NAME_OK = set(string.ascii_letters + string.digits + "+=,.@_-")
+
+
+def _random_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not 1 <= len(name) <= 64 or not set(name) <= _NAME_OK:
+        raise InvalidParameterException(
+            f"Invalid {kind} name {name!r}: use 1-64 letters, digits and +=,.@_- characters."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An authenticated access key's owner: principal, secret and identity policies."""
+
+    access_key_id: str
+    secret_access_key: str
+    principal: Principal
+    policies: tuple[Policy, ...]
+    active: bool
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"Identity({self.access_key_id!r}, {self.principal.arn!r}, active={self.active})"
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccessKey:
+    access_key_id: str
+    secret_access_key: str
+    principal_arn: str
+
+
+def root_principal(account: str) -> Principal:
+    return Principal(arn=f"arn:aws:iam::{account}:root", account=account, is_root=True, username=None, userid=account)
+
+
+def user_principal(user: UserRow) -> Principal:
+    return Principal(arn=user.arn, account=user.account, is_root=False, username=user.user_name, userid=user.user_id)
+
+
+class Identities:
+    """Administration and runtime lookup of identities in a store."""
+
+    def __init__(self, store: Store, box_key: bytes, cache_ttl: float = 2.0, cache_size: int = 10_000) -> None:
+        self.store = store
+        self._box = AESGCM(box_key)
+        self.cache_ttl = cache_ttl
+        self._cache_size = cache_size
+        self._cache: dict[str, tuple[float, Identity | None]] = {}
+
+    # --- runtime -------------------------------------------------------------------------
+    async def resolve(self, access_key_id: str) -> Identity | None:
+        """The identity behind an access key id (cached for ``cache_ttl`` seconds), or None."""
+        now = time.monotonic()
+        hit = self._cache.get(access_key_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        identity = await self._load(access_key_id)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[access_key_id] = (now + self.cache_ttl, identity)
+        return identity
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def _load(self, access_key_id: str) -> Identity | None:
+        async with self.store.read() as tx:
+            iam = IamTx(tx.x)
+            key = await iam.get_access_key(access_key_id)
+            if key is None:
+                return None
+            if key.user_name is None:
+                principal, documents = root_principal(key.account), []
+            else:
+                user = await iam.get_user(key.account, key.user_name)
+                if user is None:
+                    return None
+                principal = user_principal(user)
+                documents = await iam.policies_for_user(key.account, key.user_name)
+        policies = tuple(parse_policy(doc) for doc in documents)
+        return Identity(key.access_key_id, self._open(key), principal, policies, key.status == "Active")
+
+    def _seal(self, access_key_id: str, secret: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._box.encrypt(nonce, secret.encode(), access_key_id.encode())
+
+    def _open(self, key: AccessKeyRow) -> str:
+        blob = key.sealed_secret
+        try:
+            return self._box.decrypt(blob[:12], blob[12:], key.access_key_id.encode()).decode()
+        except InvalidTag as exc:
+            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key") from exc
+
+    # --- administration ------------------------------------------------------------------
+    async def create_user(self, account: str, user_name: str) -> UserRow:
+        _check_name("user", user_name)
+        user = UserRow(
+            account=account, user_name=user_name, user_id=_random_id("AIDA"),
+            arn=f"arn:aws:iam::{account}:user/{user_name}", created_at=time.time(),
+        )
+        async with self.store.write() as tx:
+            iam = IamTx(tx.x)
+            if await iam.get_user(account, user_name) is not None:
+                raise Conflict(f"user {user_name} already exists in account {account}")
+            await iam.insert_user(user)
+        return user
+
+    async def delete_user(self, account: str, user_name: str) -> None:
+        async with self.store.write() as tx:
+            if not await IamTx(tx.x).delete_user(account, user_name):
+                raise ResourceNotFoundException(f"user {user_name} not found in account {account}")
+        self.forget()
+
+    async def list_users(self, account: str) -> list[UserRow]:
+        async with self.store.read() as tx:
+            return await IamTx(tx.x).list_users(account)
+
+    async def create_group(self, account: str, group_name: str) -> None:
+        _check_name("group", group_name)
+        async with self.store.write() as tx:
+            iam = IamTx(tx.x)
+            if await iam.group_exists(account, group_name):
+                raise Conflict(f"group {group_name} already exists in account {account}")
+            await iam.insert_group(
+                account, group_name, _random_id("AGPA"), f"arn:aws:iam::{account}:group/{group_name}", time.time()
+            )
+
+    async def delete_group(self, account: str, group_name: str) -> None:
+        async with self.store.write() as tx:
+            if not await IamTx(tx.x).delete_group(account, group_name):
+                raise ResourceNotFoundException(f"group {group_name} not found in account {account}")
+        self.forget()
+
+    async def list_groups(self, account: str) -> list[str]:
+        async with self.store.read() as tx:
+            return await IamTx(tx.x).list_groups(account)
+
+    async def add_user_to_group(self, account: str, group_name: str, user_name: str) -> None:
+        async with self.store.write() as tx:
+            iam = IamTx(tx.x)
+            await self._require_owner(iam, account, "group", group_name)
+            await self._require_owner(iam, account, "user", user_name)
+            await iam.add_member(account, group_name, user_name)
+        self.forget()
+
+    async def remove_user_from_group(self, account: str, group_name: str, user_name: str) -> None:
+        async with self.store.write() as tx:
+            if not await IamTx(tx.x).remove_member(account, group_name, user_name):
+                raise ResourceNotFoundException(f"user {user_name} is not in group {group_name}")
+        self.forget()
+
+    async def groups_of(self, account: str, user_name: str) -> list[str]:
+        async with self.store.read() as tx:
+            return await IamTx(tx.x).groups_of(account, user_name)
+
+    async def put_policy(self, account: str, kind: str, owner: str, policy_name: str, document: str) -> None:
+        """Attach (or replace) an inline identity policy on a user or group; validated first."""
+        _check_name("policy", policy_name)
+        parse_policy(document)
+        async with self.store.write() as tx:
+            iam = IamTx(tx.x)
+            await self._require_owner(iam, account, kind, owner)
+            await iam.put_policy(account, kind, owner, policy_name, document)
+        self.forget()
+
+    async def delete_policy(self, account: str, kind: str, owner: str, policy_name: str) -> None:
+        async with self.store.write() as tx:
+            if not await IamTx(tx.x).delete_policy(account, kind, owner, policy_name):
+                raise ResourceNotFoundException(f"policy {policy_name} is not attached to {kind} {owner}")
+        self.forget()
+
+    async def list_policies(self, account: str, kind: str, owner: str) -> list[tuple[str, str]]:
+        async with self.store.read() as tx:
+            return await IamTx(tx.x).list_policies(account, kind, owner)
+
+    async def create_access_key(self, account: str, user_name: str | None) -> NewAccessKey:
+        """A new active key for a user (or the account root, ``user_name=None``); the secret is shown once."""
+        access_key_id = _random_id("AKIA")
+        secret = secrets.token_urlsafe(30)[:40]
+        async with self.store.write() as tx:
+            iam = IamTx(tx.x)
+            if user_name is not None:
+                await self._require_owner(iam, account, "user", user_name)
+            sealed = self._seal(access_key_id, secret)
+            await iam.insert_access_key(
+                AccessKeyRow(access_key_id, account, user_name, sealed, "Active", time.time())
+            )
+        arn = f"arn:aws:iam::{account}:" + (f"user/{user_name}" if user_name else "root")
+        return NewAccessKey(access_key_id, secret, arn)
+
+    async def list_access_keys(self, account: str, user_name: str | None) -> list[AccessKeyRow]:
+        async with self.store.read() as tx:
+            return await IamTx(tx.x).list_access_keys(account, user_name)
+
+    async def set_access_key_status(self, access_key_id: str, active: bool) -> None:
+        async with self.store.write() as tx:
+            if not await IamTx(tx.x).set_access_key_status(access_key_id, "Active" if active else "Inactive"):
+                raise ResourceNotFoundException(f"access key {access_key_id} not found")
+        self.forget()
+
+    async def delete_access_key(self, access_key_id: str) -> None:
+        async with self.store.write() as tx:
+            if not await IamTx(tx.x).delete_access_key(access_key_id):
+                raise ResourceNotFoundException(f"access key {access_key_id} not found")
+        self.forget()
+
+    async def _require_owner(self, iam: IamTx, account: str, kind: str, name: str) -> None:
+        if kind == "user":
+            exists = await iam.get_user(account, name) is not None
+        else:
+            exists = await iam.group_exists(account, name)
+        if not exists:
+            raise ResourceNotFoundException(f"{kind} {name} not found in account {account}")
+
+    # --- first start ---------------------------------------------------------------------
+    async def bootstrap_admin(self, account: str, data_dir: Path, region: str = "us-east-1") -> Path | None:
+        """On the very first start, create the administrator and write its credentials file (0600).
+
+        Returns the file written, or None when identities already exist (or another instance won).
+        """
+        async with self.store.read() as tx:
+            if await IamTx(tx.x).count_access_keys():
+                return None
+        try:
+            await self.create_user(account, ADMIN_USER)
+        except Conflict:
+            return None
+        await self.put_policy(account, "user", ADMIN_USER, ADMIN_POLICY_NAME, ADMIN_POLICY)
+        key = await self.create_access_key(account, ADMIN_USER)
+        path = Path(data_dir) / CREDENTIALS_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(
+                f"[{ADMIN_PROFILE}]\naws_access_key_id = {key.access_key_id}\n"
+                f"aws_secret_access_key = {key.secret_access_key}\n"
+            )
+        os.chmod(path, 0o600)
+        return path
