@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
         help="emulator mode: accept any well-formed SigV4 credentials as the account root",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")
+    admin = commands.add_parser(
+        "admin", help="administer identities, keys and the store",
+        description="Administration commands; they work on the store directly and are safe while servers run.",
+    )
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    from strongroom.cli import iam
+
+    iam.register(admin_commands)
     return parser
 
 
@@ -41,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         from strongroom.cli.serve import serve
 
         return serve(args)
+    if args.command == "admin":
+        if getattr(args, "iam_command", None) is not None:
+            from strongroom.cli import iam
+
+            return iam.run(args)
     return 2
 
 
