@@ -1,0 +1,143 @@
+"""Fixtures for the end-to-end suite: a real ``strongroom serve`` process driven over HTTP.
+
+One server per store per session (shared by every test; tests isolate themselves with unique,
+uuid-based secret names and never assume an empty server). Tests that need their own server
+(restart/durability) call :func:`e2e_server.start_server` directly.
+
+Fixtures
+--------
+``store``     the store under test (parametrized from STORES)
+``server``    the running session server (:class:`e2e_server.ServerProcess`)
+``endpoint``  its base URL, e.g. ``http://127.0.0.1:54321``
+``sm``        boto3 ``secretsmanager`` client, us-east-1, client-side parameter validation on
+``sm_raw``    same, but with botocore's client-side parameter validation off, so that
+              out-of-model values reach the server and its own validation is what is tested
+``sm_west``   boto3 client for us-west-2 (regions are separate namespaces)
+``aws_cli``   ``aws_cli(*args) -> CompletedProcess`` running the AWS CLI (v1, ``python -m awscli``)
+``raw_post``  ``raw_post(target, body, headers=..., region=...) -> RawResponse`` (SigV4-signed)
+``name``      a fresh unique secret name
+``prefix``    a fresh unique prefix, for tests that create several related secrets
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+from e2e_server import (
+    ACCESS_KEY,
+    REGION,
+    SECRET_KEY,
+    WEST,
+    RawResponse,
+    ServerProcess,
+    make_client,
+    raw_request,
+    start_server,
+    unique_name,
+)
+
+# The stores the e2e suite runs against. Every test that uses the ``server`` fixture (directly or
+# through ``sm``, ``endpoint``, ...) runs once per entry. To add PostgreSQL later, append
+# "postgres" here; ``e2e_server.store_args`` already knows how to point the server at it.
+STORES: list[str] = ["sqlite"]
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    base = tmp_path_factory.mktemp(f"server-{store}")
+    srv = start_server(base / "data", base / "logs", store=store)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoint(server: ServerProcess) -> str:
+    return server.endpoint
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sm(endpoint: str) -> Any:
+    return make_client(endpoint)
+
+
+@pytest.fixture(scope="session")
+def sm_raw(endpoint: str) -> Any:
+    return make_client(endpoint, validate=False)
+
+
+@pytest.fixture(scope="session")
+def sm_west(endpoint: str) -> Any:
+    return make_client(endpoint, region=WEST)
+
+
+@pytest.fixture(scope="session")
+def aws_cli(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+    home = tmp_path_factory.mktemp("aws-cli-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_CONFIG_FILE=str(home / "does-not-exist" / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "does-not-exist" / "credentials"),
+        AWS_PAGER="",
+        AWS_MAX_ATTEMPTS="1",
+        HOME=str(home),
+    )
+
+    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        argv = [
+            sys.executable, "-m", "awscli",
+            "--endpoint-url", endpoint,
+            "--region", REGION,
+            "--output", "json",
+            "secretsmanager", *args,
+        ]  # fmt: skip
+        return subprocess.run(  # noqa: S603
+            argv, env=env, capture_output=True, text=True, timeout=120, check=check
+        )
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw HTTP
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def raw_post(endpoint: str) -> Callable[..., RawResponse]:
+    def post(
+        target: str | None,
+        body: bytes | Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+        region: str = REGION,
+    ) -> RawResponse:
+        return raw_request(endpoint, target, body, headers, region)
+
+    return post
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def name() -> str:
+    return unique_name()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return unique_name("e2ep")
