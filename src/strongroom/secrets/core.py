@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from strongroom.errors import InvalidParameterException, InvalidRequestException, ResourceNotFoundException
+from strongroom.errors import (
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from strongroom.kms.keyring import KeyRing
 from strongroom.secrets.arns import resolve_secret_id
 from strongroom.secrets.context import RequestContext
@@ -25,6 +31,10 @@ SECRET_NOT_FOUND = "Secrets Manager can't find the specified secret."  # test_se
 MARKED_FOR_DELETION = (  # test_tag_untag_resource_on_deleted_secret
     "You can't perform this operation on the secret because it was marked for deletion."
 )
+INVALID_NAME = (  # recorded: test_invalid_secret_name (every operation taking a SecretId)
+    "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
+)
+_VALID_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]+")
 TOKEN_REQUIRED = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 BOTH_VALUES = "You can't specify both a binary secret value and a string secret value in the same secret."
 
@@ -47,6 +57,8 @@ async def find_secret(
     not the secret exists; an allowed caller gets ResourceNotFoundException for a missing one.
     """
     lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
+    if lookup.name is not None:
+        check_name(lookup.name)
     secret = await tx.get_secret(
         lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, for_update=for_update
     )
@@ -56,6 +68,12 @@ async def find_secret(
         raise ResourceNotFoundException(SECRET_NOT_FOUND)
     ctx.authorize(action or ctx.action, secret.arn, secret)
     return secret
+
+
+def check_name(name: str) -> None:
+    """A secret name (or a SecretId that is a name) must use AWS's character set."""
+    if not _VALID_NAME.fullmatch(name):
+        raise ValidationException(INVALID_NAME)
 
 
 def require_active(secret: SecretRow) -> None:
@@ -122,8 +140,8 @@ def secret_metadata(secret: SecretRow, stages: dict[str, list[str]], stages_key:
     out["LastChangedDate"] = secret.last_changed_at
     if secret.last_accessed_at is not None:
         out["LastAccessedDate"] = secret.last_accessed_at
-    if secret.deleted_at is not None:
-        out["DeletedDate"] = secret.deleted_at
+    if secret.deletion_date is not None:  # AWS: "the date the secret is scheduled for deletion"
+        out["DeletedDate"] = secret.deletion_date
     if secret.next_rotation_at is not None and secret.rotation_enabled:
         out["NextRotationDate"] = secret.next_rotation_at
     if secret.tags is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.errors import InvalidParameterException, InvalidRequestException
+from strongroom.errors import InvalidParameterException, InvalidRequestException, ResourceNotFoundException
+from strongroom.secrets.arns import new_secret_arn, resolve_secret_id
 from strongroom.secrets.context import RequestContext
 from strongroom.secrets.core import MARKED_FOR_DELETION, Services, find_secret
 
@@ -17,12 +18,19 @@ WINDOW_RANGE = "The RecoveryWindowInDays value must be between 7 and 30 days (in
 async def delete_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     window = params.get("RecoveryWindowInDays")
     force = bool(params.get("ForceDeleteWithoutRecovery"))
-    if force and window is not None:
-        raise InvalidParameterException(FORCE_AND_WINDOW)
     if window is not None and not 7 <= int(window) <= 30:
         raise InvalidParameterException(WINDOW_RANGE)
+    if force and window is not None:
+        raise InvalidParameterException(FORCE_AND_WINDOW)
     async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
+        try:
+            secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
+        except ResourceNotFoundException:
+            if not force:
+                raise
+            # AWS answers a forced delete of a missing secret as if it existed (LocalStack's
+            # AWS-validated test_delete_non_existent_secret_returns_as_if_secret_exists).
+            return _as_if_deleted(ctx, params["SecretId"])
         if force:
             await tx.delete_secret(secret.id)
             return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": ctx.now}
@@ -33,6 +41,13 @@ async def delete_secret(services: Services, ctx: RequestContext, params: dict[st
             secret.id, deleted_at=ctx.now, deletion_date=deletion_date, last_changed_at=ctx.now
         )
     return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": deletion_date}
+
+
+def _as_if_deleted(ctx: RequestContext, secret_id: str) -> dict[str, Any]:
+    lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
+    name = lookup.name or lookup.arn.rsplit(":", 1)[-1].rsplit("-", 1)[0]  # type: ignore[union-attr]
+    arn = lookup.arn or new_secret_arn(ctx.region, ctx.account, name)
+    return {"ARN": arn, "Name": name, "DeletionDate": ctx.now}
 
 
 async def restore_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

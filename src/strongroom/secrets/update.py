@@ -24,7 +24,7 @@ async def update_secret(services: Services, ctx: RequestContext, params: dict[st
     value = value_from(params)
     changes: dict[str, Any] = {}
     if "Description" in params:
-        changes["description"] = params["Description"]
+        changes["description"] = params["Description"] or None
     new_key = params.get("KmsKeyId")
     if new_key is not None:
         await services.keyring.resolve(ctx.account, ctx.region, new_key or None)

@@ -33,7 +33,8 @@ from strongroom.store.sql import SqlTx
 
 STAGE_MISMATCH = "You provided a VersionStage that is not associated to the provided VersionId."
 NO_VALUE = "You must provide either SecretString or SecretBinary."
-BATCH_ARGS = "Either SecretIdList or Filters must be provided, but not both."
+BATCH_ARGS = "Either 'SecretIdList' or 'Filters' must be provided, but not both."  # moto's text
+BATCH_MAX_RESULTS = "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided."
 
 
 async def pick_version(
@@ -58,11 +59,19 @@ async def pick_version(
     return version
 
 
-async def record_access(services: Services, ctx: RequestContext, secret: SecretRow) -> None:
-    """LastAccessedDate is a day: write it at most once per secret per day."""
-    if secret.last_accessed_at is None or secret.last_accessed_at < ctx.today:
+async def record_access(
+    services: Services, ctx: RequestContext, secret: SecretRow, version: VersionRow
+) -> None:
+    """LastAccessedDate (secret and version) is a day: written at most once a day each."""
+    today = ctx.today
+    secret_stale = secret.last_accessed_at is None or secret.last_accessed_at < today
+    version_stale = version.last_accessed_at is None or version.last_accessed_at < today
+    if secret_stale or version_stale:
         async with services.store.write() as tx:
-            await tx.touch_secret_accessed(secret.id, ctx.today)
+            if secret_stale:
+                await tx.touch_secret_accessed(secret.id, today)
+            if version_stale:
+                await tx.touch_version_accessed(secret.id, version.version_id, today)
 
 
 def value_entry(secret: SecretRow, version: VersionRow, value: SecretValue) -> dict[str, Any]:
@@ -82,7 +91,7 @@ async def read_value(
         require_active(secret)
         version = await pick_version(tx, secret, version_id, stage)
     value = await open_value(services, secret, version)
-    await record_access(services, ctx, secret)
+    await record_access(services, ctx, secret, version)
     return value_entry(secret, version, value)
 
 
@@ -101,6 +110,8 @@ async def batch_get_secret_value(
     ids, filters = params.get("SecretIdList"), params.get("Filters")
     if (ids is None) == (filters is None):
         raise InvalidParameterException(BATCH_ARGS)
+    if filters is None and params.get("MaxResults") is not None:
+        raise InvalidParameterException(BATCH_MAX_RESULTS)
     out: dict[str, Any] = {}
     if ids is None:
         page = await select_secrets(

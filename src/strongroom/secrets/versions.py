@@ -14,7 +14,7 @@ from typing import Any
 
 from strongroom.errors import LimitExceededException, ResourceExistsException
 from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import AWSCURRENT, AWSPREVIOUS, SecretValue, Services, value_aad
+from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue, Services, value_aad
 from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
@@ -64,12 +64,18 @@ async def add_version(
 ) -> None:
     """Insert a version, attach its labels, and prune deprecated versions past the quota."""
     await tx.insert_version(secret.id, version_id, ctx.now, kind, ciphertext)
-    await attach_labels(tx, secret.id, version_id, stages)
+    await attach_labels(tx, secret.id, version_id, stages, new_version=True)
     await prune_deprecated(tx, secret.id, ctx.now)
 
 
-async def attach_labels(tx: SqlTx, secret_id: int, version_id: str, stages: Sequence[str]) -> None:
-    """Move each label to ``version_id``; moving AWSCURRENT drags AWSPREVIOUS behind it."""
+async def attach_labels(
+    tx: SqlTx, secret_id: int, version_id: str, stages: Sequence[str], *, new_version: bool = False
+) -> None:
+    """Move each label to ``version_id``; moving AWSCURRENT drags AWSPREVIOUS behind it.
+
+    When a new version becomes AWSCURRENT, the version it replaces also loses AWSPENDING (a
+    finished rotation): recorded scenario test_update_secret_version_stages_current_pending.
+    """
     if not stages:
         return
     current: dict[str, list[str]] = await tx.stage_map(secret_id)
@@ -80,9 +86,12 @@ async def attach_labels(tx: SqlTx, secret_id: int, version_id: str, stages: Sequ
             if previous is not None and previous != version_id:
                 await tx.move_stage(secret_id, AWSPREVIOUS, previous)
                 holder[AWSPREVIOUS] = previous
+                if new_version and holder.get(AWSPENDING) == previous and AWSPENDING not in stages:
+                    await tx.remove_stage(secret_id, AWSPENDING)
+                    del holder[AWSPENDING]
         await tx.move_stage(secret_id, stage, version_id)
         holder[stage] = version_id
-    if len(holder) > MAX_LABELS:
+    if len(holder) > MAX_LABELS:  # quota: staging labels attached across all versions of a secret
         raise LimitExceededException(
             f"You can't attach more than {MAX_LABELS} staging labels to the versions of a secret."
         )

@@ -1,0 +1,199 @@
+"""Resource policies of secrets: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy,
+ValidateResourcePolicy.
+
+What AWS does, and how we know:
+
+* The policy text is stored and returned as sent (botocore's examples for Put/GetResourcePolicy
+  return the very string that was put); GetResourcePolicy has ``ResourcePolicy`` only when a policy
+  is attached (recorded scenario ``test_resource_policy``; moto PR #6049 "We no longer return a
+  policy if there hasn't been one created, in-line with what AWS does"). Put and Delete answer
+  ``ARN`` and ``Name``.
+* Size: at most 20,480 characters, checked from the model (``NonEmptyResourcePolicyType``) before
+  the handler runs, with the model's ValidationException.
+* Grammar errors are MalformedPolicyDocumentException with Secrets Manager's sentences
+  ("This resource policy contains a syntax error." and, for an IAM user that does not exist,
+  "This resource policy contains an unsupported principal."; Secrets Manager User Guide,
+  "Managing a resource-based policy for a secret"; the Terraform AWS provider retries
+  PutResourcePolicy on that second message while a new principal propagates).
+* ``BlockPublicPolicy`` refuses a policy granting broad access with PublicPolicyException, "You
+  can't attach a resource-based policy that allows broad access to the secret." (same guide; it
+  names the error BlockPublicPolicyException, the service model names it PublicPolicyException,
+  which is what SDKs decode). What "broad" means is :func:`find_broad_access`'s docstring.
+* Lock-out and broad access are *not* refused by PutResourcePolicy otherwise: the guide says the
+  console refuses such policies but "You can still add, modify, retrieve, and delete
+  resource-based policies using the CLI and API commands". ValidateResourcePolicy reports them.
+* Put and Delete change the secret, so a secret scheduled for deletion refuses them with the
+  standard InvalidRequestException (as TagResource does, recorded); Get reads metadata and works
+  on it, as DescribeSecret does (our choice: no public source says either way).
+* ValidateResourcePolicy needs ``secretsmanager:ValidateResourcePolicy`` and, on a named secret,
+  ``secretsmanager:PutResourcePolicy`` (API reference, "Required permissions"). It runs three
+  checks (API reference): grammar, broad access (Zelkova on AWS), lock-out of the caller, and
+  answers ``PolicyValidationPassed`` with ``ValidationErrors`` (``[]`` when it passes: AWS CLI
+  example ``validate-resource-policy``). The lock-out sentence is the guide's, "Your requested
+  changes will not allow you to manage this secret in the future."; the broad-access entry
+  starts with the guide's "This resource policy grants broad access to your secret.".
+  AWS publishes no list of ``CheckName`` values; ours are the constants of
+  :mod:`strongroom.auth.policy.checks` plus :data:`CHECK_LOCKOUT`.
+
+Lock-out: the caller is locked out when, with the new policy attached, it could neither put nor
+delete the secret's policy any more (either one would let it repair the policy). With a secret,
+that is asked of the request's own authorizer (identity policies, the new resource policy and
+the request's context keys). Without a secret, or in dev mode (no authorization), only the new
+policy's explicit Deny statements are evaluated against the caller, with no context keys, so a
+Deny that only spares some networks or endpoints counts against the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from strongroom.auth.authorizer import resource_context_keys
+from strongroom.auth.identities import root_principal, user_principal
+from strongroom.auth.policy import (
+    BROAD_ACCESS_MESSAGE,
+    LOCKOUT_MESSAGE,
+    PUBLIC_POLICY_MESSAGE,
+    Policy,
+    Principal,
+    find_broad_access,
+    lint,
+    locked_out_actions,
+    parse_policy,
+)
+from strongroom.auth.policy.checks import CHECK_BROAD_ACCESS, CHECK_SYNTAX
+from strongroom.auth.policy.document import UNSUPPORTED_PRINCIPAL
+from strongroom.errors import AccessDeniedException, MalformedPolicyDocumentException, PublicPolicyException
+from strongroom.protocol.model import operation_names
+from strongroom.secrets.context import RequestContext, allow_all
+from strongroom.secrets.core import Services, find_secret, require_active
+from strongroom.store.iam_sql import IamTx
+from strongroom.store.records import SecretRow
+from strongroom.store.sql import SqlTx
+
+CHECK_LOCKOUT = "LOCKOUT"
+#: Either one lets a caller repair a secret's policy; losing both is a lock-out.
+MANAGE_ACTIONS = ("PutResourcePolicy", "DeleteResourcePolicy")
+
+
+def _identity(secret: SecretRow) -> dict[str, Any]:
+    return {"ARN": secret.arn, "Name": secret.name}
+
+
+async def put_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    text = params["ResourcePolicy"]
+    async with services.store.write() as tx:
+        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
+        require_active(secret)
+        policy = parse_policy(text, kind="resource")
+        await _require_known_users(tx, ctx, policy)
+        if params.get("BlockPublicPolicy") and find_broad_access(policy):
+            raise PublicPolicyException(PUBLIC_POLICY_MESSAGE)
+        await tx.update_secret(secret.id, resource_policy=text, last_changed_at=ctx.now)
+    return _identity(secret)
+
+
+async def get_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async with services.store.read() as tx:
+        secret = await find_secret(tx, ctx, params["SecretId"])
+    out = _identity(secret)
+    if secret.resource_policy is not None:
+        out["ResourcePolicy"] = secret.resource_policy
+    return out
+
+
+async def delete_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async with services.store.write() as tx:
+        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
+        require_active(secret)
+        if secret.resource_policy is not None:
+            await tx.update_secret(secret.id, resource_policy=None, last_changed_at=ctx.now)
+    return _identity(secret)
+
+
+async def validate_resource_policy(
+    services: Services, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
+    text = params["ResourcePolicy"]
+    secret_id = params.get("SecretId")
+    async with services.store.read() as tx:
+        secret: SecretRow | None = None
+        if secret_id is not None:
+            secret = await find_secret(tx, ctx, secret_id)
+            ctx.authorize("PutResourcePolicy", secret.arn, secret)
+        else:
+            ctx.authorize(ctx.action, "*", None)
+        errors = [{"CheckName": check, "ErrorMessage": message} for check, message in _lint(text)]
+        if not any(e["CheckName"] == CHECK_SYNTAX for e in errors):
+            policy = parse_policy(text, kind="resource")
+            try:
+                await _require_known_users(tx, ctx, policy)
+            except MalformedPolicyDocumentException as exc:
+                errors.insert(0, {"CheckName": CHECK_SYNTAX, "ErrorMessage": exc.message})
+            if await _locks_out(tx, ctx, policy, secret):
+                errors.append({"CheckName": CHECK_LOCKOUT, "ErrorMessage": LOCKOUT_MESSAGE})
+    return {"PolicyValidationPassed": not errors, "ValidationErrors": errors}
+
+
+def _lint(text: str) -> list[tuple[str, str]]:
+    """Grammar, broad access, unknown actions and condition keys; AWS's sentence leads broad access."""
+    findings = []
+    for check, message in lint(text, operation_names()):
+        if check == CHECK_BROAD_ACCESS:
+            message = f"{BROAD_ACCESS_MESSAGE} {message}"
+        findings.append((check, message))
+    return findings
+
+
+async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -> None:
+    """Refuse IAM user principals that don't exist (AWS resolves principals when a policy is put).
+
+    Skipped in dev mode, where no identities are kept. Roles and accounts are not checked.
+    """
+    if ctx.authorize is allow_all:
+        return
+    iam = IamTx(tx.x)
+    for statement in policy.statements:
+        spec = statement.principal
+        if spec is None:
+            continue
+        for arn in spec.arns:
+            parts = arn.split(":", 5)
+            if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("user/"):
+                name = parts[5].rsplit("/", 1)[-1]
+                if await iam.get_user(parts[4], name) is None:
+                    raise MalformedPolicyDocumentException(UNSUPPORTED_PRINCIPAL)
+
+
+async def _caller(tx: SqlTx, ctx: RequestContext) -> Principal:
+    """The calling principal, rebuilt from its ARN (with the user's unique id when it is a user)."""
+    arn = ctx.principal_arn
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[5].startswith("user/"):
+        user = await IamTx(tx.x).get_user(parts[4], parts[5].rsplit("/", 1)[-1])
+        if user is not None:
+            return user_principal(user)
+    return root_principal(ctx.account)
+
+
+async def _locks_out(tx: SqlTx, ctx: RequestContext, policy: Policy, secret: SecretRow | None) -> bool:
+    """Whether attaching ``policy`` would leave the caller unable to change the policy again."""
+    if secret is not None and ctx.authorize is not allow_all:
+        candidate = replace(secret, resource_policy=policy.text)
+        for action in MANAGE_ACTIONS:
+            try:
+                ctx.authorize(action, secret.arn, candidate)
+            except AccessDeniedException:
+                continue
+            return False
+        return True
+    principal = await _caller(tx, ctx)
+    context = resource_context_keys(secret)
+    denied = locked_out_actions(
+        policy,
+        principal,
+        [f"secretsmanager:{action}" for action in MANAGE_ACTIONS],
+        resource=secret.arn if secret is not None else None,
+        context=context,
+    )
+    return len(denied) == len(MANAGE_ACTIONS)
