@@ -59,13 +59,6 @@ REMOVE_FROM_EMPTY = (
     "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached "
     "to version {version}, so you must explicitly reference that version in RemoveFromVersionId."
 )
-# moto
-BATCH_BOTH = "Either 'SecretIdList' or 'Filters' must be provided, but not both."
-# moto
-BATCH_MAXRESULTS_NEEDS_FILTERS = (
-    "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided."
-)
-
 # --- shapes ----------------------------------------------------------------------------------
 ARN_RE = r"arn:aws:secretsmanager:{region}:123456789012:secret:{name}-[A-Za-z0-9]{{6}}"
 

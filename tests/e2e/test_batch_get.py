@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from e2e_helpers import (
-    BATCH_BOTH,
-    BATCH_MAXRESULTS_NEEDS_FILTERS,
     NOT_FOUND,
     assert_keys,
     expect_error,
@@ -94,9 +92,12 @@ def test_by_filters_without_paging(sm, prefix):
 
 
 def test_both_id_list_and_filters(sm, prefix):
+    # API reference: "You must include Filters or SecretIdList, but not both". AWS's exact text is
+    # not public (moto: "Either 'SecretIdList' or 'Filters' must be provided, but not both.").
     sm.create_secret(Name=f"{prefix}-x", SecretString="v")
-    with expect_error("InvalidParameterException", BATCH_BOTH):
+    with expect_error("InvalidParameterException") as err:
         sm.batch_get_secret_value(SecretIdList=[f"{prefix}-x"], Filters=[{"Key": "name", "Values": [prefix]}])
+    assert "SecretIdList" in err["Error"]["Message"] and "Filters" in err["Error"]["Message"]
 
 
 def test_neither_id_list_nor_filters(sm):
@@ -108,9 +109,13 @@ def test_neither_id_list_nor_filters(sm):
 
 
 def test_max_results_requires_filters(sm, prefix):
+    # API reference, MaxResults: "To use this parameter, you must also use the Filters parameter."
+    # (moto's text: "'Filters' not specified. 'Filters' must also be specified when 'MaxResults'
+    # is provided."; AWS's is not public)
     sm.create_secret(Name=f"{prefix}-x", SecretString="v")
-    with expect_error("InvalidParameterException", BATCH_MAXRESULTS_NEEDS_FILTERS):
+    with expect_error("InvalidParameterException") as err:
         sm.batch_get_secret_value(SecretIdList=[f"{prefix}-x"], MaxResults=5)
+    assert "Filters" in err["Error"]["Message"] and "MaxResults" in err["Error"]["Message"]
 
 
 def test_id_list_limit(sm_raw, prefix):

@@ -39,7 +39,8 @@ def test_default_recovery_window_is_30_days(sm, name):
     assert deleted["ARN"] == created["ARN"] and deleted["Name"] == name
     assert near(deleted["DeletionDate"], now() + dt.timedelta(days=30))
     # recorded:test_force_delete_deleted_secret describe_secret_response: DescribeSecret still
-    # works and shows DeletedDate
+    # works and shows DeletedDate, "the date the secret is scheduled for deletion"
+    # (API_DescribeSecret), i.e. DeleteSecret's DeletionDate (moto does the same).
     d = sm.describe_secret(SecretId=name)
     assert_keys(d, {"ARN", "CreatedDate", "DeletedDate", "LastChangedDate", "Name", "VersionIdsToStages"})
     assert abs(d["DeletedDate"] - deleted["DeletionDate"]) <= dt.timedelta(seconds=1)

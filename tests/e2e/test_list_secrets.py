@@ -179,7 +179,11 @@ def test_filter_validation(sm_raw):
     )
     with expect_error("ValidationException") as err:
         sm_raw.list_secrets(Filters=[{"Key": "name", "Values": ["bad*value"]}])
-    assert "failed to satisfy constraint: Member must satisfy regular expression pattern" in err["Error"]["Message"]
+    # the constraint of a list member: coral reports it as "Member must satisfy constraint: [...]"
+    msg = err["Error"]["Message"]
+    assert msg.startswith("1 validation error detected: Value ")
+    assert "at 'filters.1.member.values' failed to satisfy constraint: " in msg
+    assert "Member must satisfy regular expression pattern: ^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$" in msg
 
 
 # --- planned deletion --------------------------------------------------------------------------
