@@ -154,8 +154,3 @@ def secret_metadata(secret: SecretRow, stages: dict[str, list[str]], stages_key:
     if secret.primary_region:
         out["PrimaryRegion"] = secret.primary_region
     return out
-
-
-def value_aad(arn: str, version_id: str) -> bytes:
-    """Associated data binding a sealed value to its secret and version."""
-    return f"{arn}\x00{version_id}".encode()

@@ -12,11 +12,10 @@ from strongroom.secrets.core import (
     find_secret,
     require_active,
     require_token,
-    value_aad,
     value_from,
 )
 from strongroom.secrets.values import write_value
-from strongroom.secrets.versions import attach_labels, open_value
+from strongroom.secrets.versions import attach_labels, open_value, seal_value
 
 
 async def update_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -59,9 +58,7 @@ async def reseal_labelled(
             if version is None:
                 continue
             value = await open_value(services, secret, version)
-            sealed = await services.keyring.seal(
-                secret.account, secret.region, secret.kms_key_id, value.data, value_aad(secret.arn, version_id)
-            )
+            sealed = await seal_value(services, secret, secret.kms_key_id, version_id, value)
             await tx.update_version_ciphertext(secret.id, version_id, sealed)
 
 

@@ -12,9 +12,10 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
+from strongroom.crypto.envelope import version_aad
 from strongroom.errors import LimitExceededException, ResourceExistsException
 from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue, Services, value_aad
+from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue, Services
 from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
@@ -29,14 +30,14 @@ async def seal_value(
 ) -> bytes:
     """Encrypt a value for one version of one secret (call outside write transactions)."""
     return await services.keyring.seal(
-        secret.account, secret.region, kms_key_id, value.data, value_aad(secret.arn, version_id)
+        secret.account, secret.region, kms_key_id, value.data, version_aad(secret.arn, version_id)
     )
 
 
 async def open_value(services: Services, secret: SecretRow, version: VersionRow) -> SecretValue:
     assert version.ciphertext is not None
     data = await services.keyring.open(
-        secret.account, secret.region, version.ciphertext, value_aad(secret.arn, version.version_id)
+        secret.account, secret.region, version.ciphertext, version_aad(secret.arn, version.version_id)
     )
     return SecretValue(version.kind, data)
 
