@@ -65,6 +65,7 @@ class ServerProcess:
     log_dir: Path
     store: str
     argv: list[str] = field(default_factory=list)
+    escalated: bool = False
 
     @property
     def endpoint(self) -> str:
@@ -87,12 +88,15 @@ class ServerProcess:
         return out
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Send ``sig`` (SIGTERM by default), wait, escalate to SIGKILL; return the exit code."""
+        """Send ``sig`` (SIGTERM by default), wait, escalate to SIGKILL; return the exit code.
+
+        ``escalated`` records whether SIGKILL was needed."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
+                self.escalated = True
                 self.proc.kill()
                 self.proc.wait(timeout=STOP_TIMEOUT_S)
         return int(self.proc.returncode)

@@ -299,6 +299,19 @@ def test_partial_arn_that_looks_like_a_full_arn(sm):
     assert put["VersionStages"] == ["AWSCURRENT"]
 
 
+def test_exact_name_wins_over_suffix_lookalike(sm, prefix):
+    # "foo" and "foo-abcdef" are two secrets; each name reaches its own secret (a name is matched
+    # exactly before anything is read as an ARN suffix).
+    short, long_ = f"{prefix}-foo", f"{prefix}-foo-abcdef"
+    a = sm.create_secret(Name=short, SecretString="short")["ARN"]
+    b = sm.create_secret(Name=long_, SecretString="long")["ARN"]
+    assert a != b
+    assert sm.get_secret_value(SecretId=short)["SecretString"] == "short"
+    assert sm.get_secret_value(SecretId=long_)["SecretString"] == "long"
+    assert sm.get_secret_value(SecretId=a)["SecretString"] == "short"
+    assert sm.get_secret_value(SecretId=b)["SecretString"] == "long"
+
+
 def test_long_name(sm):
     name = ("n" * 200) + uuid.uuid4().hex[:16]
     created = sm.create_secret(Name=name, SecretString="v")
