@@ -1,0 +1,695 @@
+"""AWS Signature Version 4 (AWS4-HMAC-SHA256): sign requests and verify them.
+
+One implementation serves both sides, so the client and the server can never disagree on
+canonicalisation:
+
+- the server calls :func:`parse_auth` on the raw ASGI request (it learns the access key id, the
+  credential scope and the session token before it knows the secret), looks the key up, then calls
+  :func:`verify` with the secret;
+- the client calls :func:`sign_headers` (Authorization-header signing) or :func:`presign_url`
+  (query-string signing).
+
+Canonicalisation follows the specification and the official test vectors
+(awslabs/aws-c-auth ``aws-signing-test-suite/v4``) for non-S3 services: the path, as sent on the
+wire, is normalised (empty and ``.`` segments dropped, ``..`` resolved) and URI-encoded once more
+("double encoding"); query parameters are decoded, re-encoded with the RFC 3986 unreserved set and
+sorted by key then value; header values are trimmed, runs of whitespace fold to one space and
+repeated headers join with ``,``; the payload hash is the SHA-256 of the body.
+
+Errors are the AWS error types with AWS's own messages, checked in AWS's order (request shape,
+date format, clock skew, ``host`` signed, algorithm, credential shape, credential scope, then - in
+:func:`verify` - the signature). No error ever contains the expected signature, the canonical
+request or the string to sign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import SplitResult, quote_from_bytes, unquote_to_bytes, urlsplit, urlunsplit
+
+from strongroom.errors import (
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+)
+
+__all__ = [
+    "ALGORITHM",
+    "MAX_PRESIGN_EXPIRES",
+    "Credentials",
+    "SignedRequestInfo",
+    "canonical_path",
+    "canonical_query",
+    "canonical_request",
+    "clear_signing_key_cache",
+    "parse_auth",
+    "presign_url",
+    "sign_headers",
+    "signature",
+    "signing_key",
+    "string_to_sign",
+    "verify",
+]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+TERMINATOR = "aws4_request"
+#: Longest validity of a presigned URL: seven days, as for every AWS SigV4 presigned URL.
+MAX_PRESIGN_EXPIRES = 604800
+AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+# --- AWS messages --------------------------------------------------------------------------------
+# Missing token: AWS Secrets Manager's own text (aws/aws-sdk-cpp#2466), HTTP 403.
+MSG_MISSING_AUTHENTICATION_TOKEN = "Missing Authentication Token"  # noqa: S105 (a message)
+MSG_SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
+MSG_FOUND_BOTH = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+MSG_HOST_NOT_SIGNED = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+_MSG_HEADER_REQUIRES = "Authorization header requires '{}' parameter. "
+_MSG_HEADER_REQUIRES_DATE = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+_MSG_QUERY_REQUIRES = "AWS query-string parameters must include '{}'. "
+_MSG_REEXAMINE_QUERY = "Re-examine the query-string parameters."
+_MSG_NOT_KEY_VALUE = "'{}' not a valid key=value pair (missing equal-sign) in Authorization header: '{}'."
+_MSG_BAD_DATE = "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601"
+_MSG_UNSUPPORTED_ALGORITHM = "Unsupported AWS 'algorithm': '{}' (only AWS4-HMAC-SHA256 for now). "
+_MSG_CREDENTIAL_PARTS = (
+    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'"
+)
+_MSG_SCOPE_REGION = "Credential should be scoped to a valid region, not '{}'. "
+_MSG_SCOPE_SERVICE = "Credential should be scoped to correct service: '{}'. "
+_MSG_SCOPE_TERMINATOR = "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'. "
+_MSG_SCOPE_DATE = (
+    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+    "'{}' != '{}', from '{}'. "
+)
+_MSG_EXPIRED = "Signature expired: {} is now earlier than {} ({} - {}.)"
+_MSG_NOT_YET_CURRENT = "Signature not yet current: {} is still later than {} ({} + {}.)"
+_MSG_UNSIGNED_HEADER = "'{}' must be a 'SignedHeader' in the AWS Authorization."
+# X-Amz-Expires checks: S3's texts (AWS publishes no other service's), raised as IncompleteSignature.
+_MSG_EXPIRES_NOT_NUMBER = "X-Amz-Expires should be a number"
+_MSG_EXPIRES_NEGATIVE = "X-Amz-Expires must be non-negative"
+_MSG_EXPIRES_TOO_LONG = (
+    "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires "
+    "must be less than 604800 seconds"
+)
+
+# Headers a signer leaves out: hop-by-hop headers and ones that proxies and HTTP clients rewrite
+# (botocore's SIGNED_HEADERS_BLACKLIST plus the AWS SDK for JavaScript's unsignable headers).
+_UNSIGNABLE_HEADERS = frozenset(
+    {
+        "authorization", "baggage", "connection", "expect", "from", "keep-alive", "max-forwards",
+        "pragma", "proxy-authenticate", "proxy-authorization", "referer", "te", "traceparent",
+        "tracestate", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
+    }
+)  # fmt: skip
+# Headers the signer sets itself; a caller's copies are replaced, never signed twice.
+_SIGNER_HEADERS = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
+_QUERY_AUTH_REQUIRED = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Date",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An access key pair, with the session token of temporary credentials."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def __repr__(self) -> str:  # never print the secret or the token
+        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequestInfo:
+    """What the server learns from a signed request before it knows the secret."""
+
+    access_key_id: str
+    date: str  # YYYYMMDD from the credential scope
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+    amz_date: str  # request time, ISO-8601 basic (X-Amz-Date, or the Date header converted)
+    session_token: str | None
+    presigned: bool  # query-string (presigned URL) authentication
+    expires: int | None = None  # X-Amz-Expires of a presigned URL, in seconds
+
+
+# --- Canonicalisation ----------------------------------------------------------------------------
+def _remove_dot_segments(path: bytes) -> bytes:
+    """RFC 3986 section 5.2.4, plus AWS's removal of empty segments (as botocore does)."""
+    out: list[bytes] = []
+    for segment in path.split(b"/"):
+        if not segment or segment == b".":
+            continue
+        if segment == b"..":
+            if out:
+                out.pop()
+        else:
+            out.append(segment)
+    first = b"/" if path[:1] == b"/" else b""
+    last = b"/" if path[-1:] == b"/" and out else b""
+    return first + b"/".join(out) + last
+
+
+def canonical_path(raw_path: bytes, normalize: bool = True) -> str:
+    """The canonical URI of a path as sent on the wire (still percent-encoded).
+
+    Non-S3 services normalise the path and URI-encode it once more, so ``/a%20b`` signs as
+    ``/a%2520b``; ``normalize=False`` keeps the segments as they are (S3 style).
+    """
+    if raw_path == b"/" or not raw_path:
+        return "/"
+    if normalize:
+        raw_path = _remove_dot_segments(raw_path) or b"/"
+    return quote_from_bytes(raw_path, safe="/~")
+
+
+def _uri_encode(raw: bytes) -> str:
+    """Decode percent-escapes, then encode everything outside the RFC 3986 unreserved set."""
+    if b"%" in raw:
+        raw = unquote_to_bytes(raw)
+    return quote_from_bytes(raw, safe="~")
+
+
+def canonical_query(raw_query: bytes, *, exclude_signature: bool = False) -> str:
+    """The canonical query string: every parameter re-encoded, sorted by key and then value.
+
+    ``+`` is a literal plus (RFC 3986), as AWS SDKs encode a space as ``%20``. Empty ``&&``
+    segments are skipped. ``exclude_signature`` drops ``X-Amz-Signature`` (query authentication).
+    """
+    if not raw_query:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    for part in raw_query.split(b"&"):
+        if not part:
+            continue
+        key, _, value = part.partition(b"=")
+        encoded_key = _uri_encode(key)
+        if exclude_signature and encoded_key == "X-Amz-Signature":
+            continue
+        pairs.append((encoded_key, _uri_encode(value)))
+    pairs.sort()
+    return "&".join([f"{key}={value}" for key, value in pairs])
+
+
+def _canonical_bytes(
+    method: str,
+    path: str,
+    query: str,
+    header_values: Iterable[tuple[bytes, Sequence[bytes]]],
+    payload_hash: str,
+) -> bytes:
+    """The canonical request; header names are lowercase bytes, in signing order.
+
+    Header values are trimmed and every run of whitespace (line folds included) becomes one space;
+    repeated headers join with ``,``. A signed header absent from the request adds no line.
+    """
+    parts = [f"{method}\n{path}\n{query}\n".encode()]
+    names: list[bytes] = []
+    for name, values in header_values:
+        names.append(name)
+        if len(values) == 1:
+            parts.append(b"%s:%s\n" % (name, b" ".join(values[0].split())))
+        elif values:
+            parts.append(b"%s:%s\n" % (name, b",".join([b" ".join(value.split()) for value in values])))
+    parts.append(b"\n%s\n%s" % (b";".join(names), payload_hash.encode()))
+    return b"".join(parts)
+
+
+def canonical_request(
+    method: str,
+    raw_path: bytes,
+    raw_query: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    signed_headers: Sequence[str],
+    payload_hash: str,
+    *,
+    normalize_path: bool = True,
+    presigned: bool = False,
+) -> str:
+    """The canonical request of a raw request, for the given signed header names (lowercase)."""
+    values: dict[str, list[bytes]] = {name: [] for name in signed_headers}
+    for name, value in headers:
+        bucket = values.get(name.decode("latin-1").lower())
+        if bucket is not None:
+            bucket.append(value)
+    return _canonical_bytes(
+        method,
+        canonical_path(raw_path, normalize_path),
+        canonical_query(raw_query, exclude_signature=presigned),
+        [(name.encode("latin-1"), values[name]) for name in signed_headers],
+        payload_hash,
+    ).decode("utf-8", "replace")
+
+
+def _string_to_sign(amz_date: str, scope: str, canonical: bytes) -> bytes:
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(canonical).hexdigest()}".encode()
+
+
+def string_to_sign(amz_date: str, date: str, region: str, service: str, canonical: str | bytes) -> str:
+    """The string to sign for a canonical request."""
+    data = canonical.encode("utf-8") if isinstance(canonical, str) else canonical
+    return _string_to_sign(amz_date, f"{date}/{region}/{service}/{TERMINATOR}", data).decode()
+
+
+@lru_cache(maxsize=4096)
+def _cached_signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    key = hmac.digest(f"AWS4{secret_access_key}".encode(), date.encode(), "sha256")
+    key = hmac.digest(key, region.encode(), "sha256")
+    key = hmac.digest(key, service.encode(), "sha256")
+    return hmac.digest(key, b"aws4_request", "sha256")
+
+
+def signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    """kSigning for a secret and a credential scope, from a bounded LRU cache (4096 entries)."""
+    return _cached_signing_key(secret_access_key, date, region, service)
+
+
+def clear_signing_key_cache() -> None:
+    """Forget every cached signing key (call it when access keys are deleted or rotated)."""
+    _cached_signing_key.cache_clear()
+
+
+def signature(secret_access_key: str, date: str, region: str, service: str, string_to_sign: str) -> str:
+    """The hex signature of a string to sign."""
+    key = signing_key(secret_access_key, date, region, service)
+    return hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+
+
+# --- Time ----------------------------------------------------------------------------------------
+def _parse_amz_date(value: str) -> int | None:
+    """Seconds since the epoch of an ISO-8601 basic UTC time (20150830T123600Z), or None."""
+    return _parse_amz_date16(value) if len(value) == 16 else None
+
+
+@lru_cache(maxsize=256)  # only 16-character keys reach it, so the cache stays small
+def _parse_amz_date16(value: str) -> int | None:
+    if value[8] != "T" or value[15] != "Z" or not value.isascii():
+        return None
+    digits = value[:8] + value[9:15]
+    if not digits.isdigit():
+        return None
+    try:
+        moment = datetime(
+            int(digits[0:4]), int(digits[4:6]), int(digits[6:8]),
+            int(digits[8:10]), int(digits[10:12]), int(digits[12:14]), tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    return int(moment.timestamp())
+
+
+def _format_time(epoch: float) -> str:
+    return time.strftime(AMZ_DATE_FORMAT, time.gmtime(epoch))
+
+
+def _format_duration(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60} min" if whole % 60 == 0 else f"{whole} sec"
+
+
+def _check_time(amz_date: str, expires: int | None, now: float, max_skew: float) -> None:
+    """Refuse a request signed too long ago (or too far ahead) with AWS's messages."""
+    moment = _parse_amz_date(amz_date)
+    if moment is None:
+        raise IncompleteSignatureException(_MSG_BAD_DATE.format(amz_date))
+    window = max_skew if expires is None else expires
+    if moment < now - window:
+        raise InvalidSignatureException(
+            _MSG_EXPIRED.format(amz_date, _format_time(now - window), _format_time(now), _format_duration(window))
+        )
+    if moment > now + max_skew:
+        raise InvalidSignatureException(
+            _MSG_NOT_YET_CURRENT.format(
+                amz_date, _format_time(now + max_skew), _format_time(now), _format_duration(max_skew)
+            )
+        )
+
+
+# --- Server side: parse ---------------------------------------------------------------------------
+_WANTED_HEADERS = frozenset({b"authorization", b"x-amz-date", b"date", b"x-amz-security-token"})
+
+
+def _query_auth_params(raw_query: bytes) -> dict[str, str]:
+    """The first value of every ``X-Amz-*`` query parameter, decoded."""
+    found: dict[str, str] = {}
+    if not raw_query or (b"X-Amz-" not in raw_query and b"%" not in raw_query):
+        return found
+    for part in raw_query.split(b"&"):
+        key, _, value = part.partition(b"=")
+        name = unquote_to_bytes(key).decode("utf-8", "replace")
+        if name.startswith("X-Amz-") and name not in found:
+            found[name] = unquote_to_bytes(value).decode("utf-8", "replace")
+    return found
+
+
+def _parse_expires(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    text = raw.strip()
+    digits = text[1:] if text[:1] == "-" else text
+    if not digits.isascii() or not digits.isdigit():
+        raise IncompleteSignatureException(_MSG_EXPIRES_NOT_NUMBER)
+    expires = int(text)
+    if expires < 0:
+        raise IncompleteSignatureException(_MSG_EXPIRES_NEGATIVE)
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise IncompleteSignatureException(_MSG_EXPIRES_TOO_LONG)
+    return expires
+
+
+def _amz_date_of(raw: str, http_date: bool) -> str:
+    """The ISO-8601 basic form of X-Amz-Date (or of an RFC 7231 Date header)."""
+    if _parse_amz_date(raw) is not None:
+        return raw
+    if http_date:
+        try:
+            moment = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+        if moment is not None:  # "-0000" (as botocore writes it) parses without a zone: it is UTC
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            return moment.strftime(AMZ_DATE_FORMAT)
+    raise IncompleteSignatureException(_MSG_BAD_DATE.format(raw))
+
+
+def parse_auth(
+    method: str,
+    raw_path: bytes,
+    raw_query: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    *,
+    now: float | None = None,
+    max_skew: float = 900.0,
+    service: str | None = None,
+    regions: Container[str] | None = None,
+) -> SignedRequestInfo:
+    """Read the SigV4 authentication of a request (``Authorization`` header or query string).
+
+    Checks, in AWS's order, everything that needs no secret: the pieces are present and well
+    formed, the date parses, (when ``now`` is given) the clock skew, ``host`` is signed, the
+    algorithm, the credential's five elements and its scope - terminator and date always, the
+    region and service when ``regions`` / ``service`` are given. The access key is not looked up.
+    """
+    del method, raw_path  # part of the request, not of its authentication
+    first: dict[bytes, bytes] = {}
+    for header_name, header_value in headers:
+        if header_name in _WANTED_HEADERS and header_name not in first:
+            first[header_name] = header_value
+    auth_header = first.get(b"authorization", b"").decode("latin-1")
+    query = _query_auth_params(raw_query)
+    query_auth = "X-Amz-Algorithm" in query
+
+    if auth_header and query_auth:
+        raise InvalidSignatureException(MSG_FOUND_BOTH)
+    if not query_auth and not auth_header.strip().startswith("AWS4-"):
+        raise MissingAuthenticationTokenException(MSG_MISSING_AUTHENTICATION_TOKEN)
+
+    expires: int | None = None
+    if query_auth:
+        missing = [_MSG_QUERY_REQUIRES.format(name) for name in _QUERY_AUTH_REQUIRED if not query.get(name)]
+        if missing:
+            raise IncompleteSignatureException("".join(missing) + _MSG_REEXAMINE_QUERY)
+        algorithm = query["X-Amz-Algorithm"]
+        credential = query["X-Amz-Credential"]
+        provided_signature = query["X-Amz-Signature"]
+        signed_headers_text = query["X-Amz-SignedHeaders"]
+        amz_date = _amz_date_of(query["X-Amz-Date"], http_date=False)
+        session_token = query.get("X-Amz-Security-Token")
+        expires = _parse_expires(query.get("X-Amz-Expires"))
+    else:
+        pieces = auth_header.split(None, 1)
+        algorithm, rest = pieces[0], (pieces[1] if len(pieces) > 1 else "")
+        params: dict[str, str] = {}
+        for token in rest.replace(",", " ").split():
+            key, equals, param = token.partition("=")
+            if not equals:
+                raise IncompleteSignatureException(_MSG_NOT_KEY_VALUE.format(token, auth_header))
+            params[key] = param  # the last one wins, as at AWS
+        x_amz_date = first.get(b"x-amz-date", b"").decode("latin-1")
+        http_date = first.get(b"date", b"").decode("latin-1")
+        missing = [_MSG_HEADER_REQUIRES.format(name) for name in ("Credential", "Signature") if not params.get(name)]
+        if "SignedHeaders" not in params:
+            missing.append(_MSG_HEADER_REQUIRES.format("SignedHeaders"))
+        if not x_amz_date and not http_date:
+            missing.append(_MSG_HEADER_REQUIRES_DATE)
+        if missing:
+            raise IncompleteSignatureException("".join(missing) + "Authorization=" + auth_header)
+        credential = params["Credential"]
+        provided_signature = params["Signature"]
+        signed_headers_text = params["SignedHeaders"]
+        amz_date = _amz_date_of(x_amz_date, http_date=False) if x_amz_date else _amz_date_of(http_date, True)
+        token_header = first.get(b"x-amz-security-token")
+        session_token = token_header.decode("latin-1") if token_header is not None else None
+
+    if now is not None:
+        _check_time(amz_date, expires, now, max_skew)
+    signed_headers = tuple(name for name in signed_headers_text.lower().split(";") if name)
+    if "host" not in signed_headers:
+        raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
+    if algorithm != ALGORITHM:
+        raise IncompleteSignatureException(_MSG_UNSUPPORTED_ALGORITHM.format(algorithm))
+    parts = credential.rstrip("/").split("/")
+    if len(parts) != 5:
+        raise IncompleteSignatureException(_MSG_CREDENTIAL_PARTS.format(credential))
+    access_key_id, scope_date, scope_region, scope_service, terminator = parts
+    problems: list[str] = []
+    if regions is not None and scope_region not in regions:
+        problems.append(_MSG_SCOPE_REGION.format(scope_region))
+    if service is not None and scope_service != service:
+        problems.append(_MSG_SCOPE_SERVICE.format(service))
+    if terminator != TERMINATOR:
+        problems.append(_MSG_SCOPE_TERMINATOR.format(terminator))
+    if scope_date != amz_date[:8]:
+        problems.append(_MSG_SCOPE_DATE.format(scope_date, amz_date[:8], amz_date))
+    if problems:
+        raise InvalidSignatureException("".join(problems))
+    return SignedRequestInfo(
+        access_key_id=access_key_id,
+        date=scope_date,
+        region=scope_region,
+        service=scope_service,
+        signed_headers=signed_headers,
+        signature=provided_signature,
+        amz_date=amz_date,
+        session_token=session_token,
+        presigned=query_auth,
+        expires=expires,
+    )
+
+
+# --- Server side: verify --------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _signed_header_plan(signed_headers: tuple[str, ...]) -> tuple[frozenset[bytes], tuple[bytes, ...]]:
+    encoded = tuple(name.encode("latin-1") for name in signed_headers)
+    return frozenset(encoded), encoded
+
+
+def verify(
+    info: SignedRequestInfo,
+    secret_access_key: str,
+    method: str,
+    raw_path: bytes,
+    raw_query: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    body: bytes,
+    now: float,
+    max_skew: float = 900.0,
+    *,
+    normalize_path: bool = True,
+) -> None:
+    """Check the signature of a request parsed by :func:`parse_auth`; raise on any mismatch.
+
+    Besides the signature (compared in constant time) it refuses: a request outside the clock-skew
+    window (or past a presigned URL's X-Amz-Expires), ``host`` unsigned, any ``x-amz-*`` header
+    left unsigned (``x-amz-target`` picks the operation, so it must be covered; the session token
+    header is exempt, as AWS lets it be added after signing), and an ``x-amz-content-sha256``
+    that is not the body's SHA-256 (``UNSIGNED-PAYLOAD`` included: the body is always signed).
+    """
+    _check_time(info.amz_date, info.expires, now, max_skew)
+    if "host" not in info.signed_headers:
+        raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
+
+    wanted, order = _signed_header_plan(info.signed_headers)
+    collected: dict[bytes, list[bytes]] = {}
+    content_sha256: bytes | None = None
+    for name, value in headers:
+        if name in wanted:
+            bucket = collected.get(name)
+            if bucket is None:
+                collected[name] = [value]
+            else:
+                bucket.append(value)
+        elif name[:6] == b"x-amz-" and name != b"x-amz-security-token":
+            raise InvalidSignatureException(_MSG_UNSIGNED_HEADER.format(name.decode("latin-1")))
+        if name == b"x-amz-content-sha256" and content_sha256 is None:
+            content_sha256 = value
+
+    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    if content_sha256 is not None and content_sha256.strip() != payload_hash.encode():
+        raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
+
+    canonical = _canonical_bytes(
+        method,
+        canonical_path(raw_path, normalize_path),
+        canonical_query(raw_query, exclude_signature=info.presigned),
+        [(name, collected.get(name, ())) for name in order],
+        payload_hash,
+    )
+    scope = f"{info.date}/{info.region}/{info.service}/{TERMINATOR}"
+    key = _cached_signing_key(secret_access_key, info.date, info.region, info.service)
+    expected = hmac.digest(key, _string_to_sign(info.amz_date, scope, canonical), "sha256").hex()
+    provided = info.signature
+    if not provided.isascii() or not hmac.compare_digest(expected, provided):
+        raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
+
+
+# --- Client side ----------------------------------------------------------------------------------
+def _host_of(parts: SplitResult) -> str:
+    """The Host header an HTTP client sends for a URL: lowercase, default port dropped."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{port}"
+    return host
+
+
+def _headers_to_sign(headers: Mapping[str, str] | None, parts: SplitResult) -> dict[str, list[bytes]]:
+    selected: dict[str, list[bytes]] = {}
+    for name, value in (headers or {}).items():
+        lname = name.strip().lower()
+        if lname in _UNSIGNABLE_HEADERS or lname in _SIGNER_HEADERS:
+            continue
+        selected.setdefault(lname, []).append(value.encode("utf-8"))
+    if "host" not in selected:
+        selected["host"] = [_host_of(parts).encode()]
+    return selected
+
+
+def _sign(
+    method: str,
+    parts: SplitResult,
+    query: str,
+    selected: dict[str, list[bytes]],
+    payload_hash: str,
+    secret: str,
+    amz_date: str,
+    region: str,
+    service: str,
+    normalize_path: bool,
+    presigned: bool,
+) -> str:
+    names = sorted(selected)
+    canonical = _canonical_bytes(
+        method.upper(),
+        canonical_path(parts.path.encode("utf-8"), normalize_path),
+        canonical_query(query.encode("utf-8"), exclude_signature=presigned),
+        [(name.encode("latin-1"), selected[name]) for name in names],
+        payload_hash,
+    )
+    scope = f"{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
+    key = _cached_signing_key(secret, amz_date[:8], region, service)
+    return hmac.digest(key, _string_to_sign(amz_date, scope, canonical), "sha256").hex()
+
+
+def sign_headers(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    creds: Credentials,
+    region: str,
+    service: str,
+    now: float,
+    *,
+    add_content_sha256: bool = False,
+    normalize_path: bool = True,
+) -> dict[str, str]:
+    """Sign a request; return the headers to add: X-Amz-Date, X-Amz-Security-Token (temporary
+    credentials), X-Amz-Content-Sha256 (only if ``add_content_sha256``) and Authorization.
+
+    ``url`` is the request URL with its path and query already percent-encoded, as sent. Every
+    header in ``headers`` is signed except hop-by-hop ones and User-Agent; ``host`` is signed as
+    the HTTP client will send it (from the URL, default port dropped) unless given in ``headers``.
+    """
+    parts = urlsplit(url)
+    amz_date = _format_time(now)
+    added = {"X-Amz-Date": amz_date}
+    if creds.session_token:
+        added["X-Amz-Security-Token"] = creds.session_token
+    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    if add_content_sha256:
+        added["X-Amz-Content-Sha256"] = payload_hash
+    selected = _headers_to_sign(headers, parts)
+    for name, value in added.items():
+        selected[name.lower()] = [value.encode()]
+    sig = _sign(
+        method, parts, parts.query, selected, payload_hash, creds.secret_access_key, amz_date,
+        region, service, normalize_path, presigned=False,
+    )  # fmt: skip
+    credential = f"{creds.access_key_id}/{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
+    added["Authorization"] = (
+        f"{ALGORITHM} Credential={credential}, SignedHeaders={';'.join(sorted(selected))}, Signature={sig}"
+    )
+    return added
+
+
+def presign_url(
+    method: str,
+    url: str,
+    creds: Credentials,
+    region: str,
+    service: str,
+    now: float,
+    expires: int = 900,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    normalize_path: bool = True,
+) -> str:
+    """A presigned URL (query-string authentication) valid for ``expires`` seconds (1 to 7 days).
+
+    The URL's own query is kept and the authentication parameters are appended; ``host`` (and
+    any ``headers`` given, which the caller must then send) are signed, and the payload hash is
+    the SHA-256 of ``body`` (empty by default).
+    """
+    if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
+        raise ValueError(f"expires must be between 1 and {MAX_PRESIGN_EXPIRES} seconds, not {expires}")
+    parts = urlsplit(url)
+    amz_date = _format_time(now)
+    selected = _headers_to_sign(headers, parts)
+    auth = {
+        "X-Amz-Algorithm": ALGORITHM,
+        "X-Amz-Credential": f"{creds.access_key_id}/{amz_date[:8]}/{region}/{service}/{TERMINATOR}",
+        "X-Amz-Date": amz_date,
+        "X-Amz-Expires": str(expires),
+        "X-Amz-SignedHeaders": ";".join(sorted(selected)),
+    }
+    if creds.session_token:
+        auth["X-Amz-Security-Token"] = creds.session_token
+    encoded = "&".join(f"{key}={quote_from_bytes(value.encode(), safe='~')}" for key, value in auth.items())
+    query = f"{parts.query}&{encoded}" if parts.query else encoded
+    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    sig = _sign(
+        method, parts, query, selected, payload_hash, creds.secret_access_key, amz_date,
+        region, service, normalize_path, presigned=True,
+    )  # fmt: skip
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, f"{query}&X-Amz-Signature={sig}", parts.fragment))
