@@ -635,6 +635,19 @@ def test_access_denied_messages() -> None:
     )
 
 
+def test_access_denied_message_needs_a_denial() -> None:
+    r = req()
+    with pytest.raises(ValueError):
+        access_denied_message(r, evaluate(r, [ID_ALLOW], None))
+
+
+def test_decision_names_the_deciding_statement() -> None:
+    identity = [pol(allow(Sid="Reads"), deny(action="secretsmanager:Delete*", Sid="NoDelete"))]
+    assert evaluate(req(), identity, None).statement == 'Statement 0 (Sid "Reads")'
+    denied = evaluate(req(action="secretsmanager:DeleteSecret"), identity, None)
+    assert denied.statement == 'Statement 1 (Sid "NoDelete")'
+
+
 # --- grammar ------------------------------------------------------------------------------------
 STATEMENT = {"Effect": "Allow", "Action": GET, "Resource": "*"}
 
@@ -683,6 +696,7 @@ MALFORMED: list[tuple[str, str, str]] = [
     ("unknown statement element", with_statement(Actions="*"), 'unknown element "Actions"'),
     ("action without vendor", with_statement(Action="GetSecretValue"), "prefaced by a vendor"),
     ("empty action list", with_statement(Action=[]), "at least one action"),
+    ("empty action name", with_statement(Action="secretsmanager:"), "prefaced by a vendor"),
     ("action not string", with_statement(Action=[1]), "string or a list of strings"),
     ("resource not ARN", with_statement(Resource="my-secret"), 'must be in ARN format or "*"'),
     ("empty resource list", with_statement(Resource=[]), "at least one resource"),
@@ -711,6 +725,7 @@ MALFORMED: list[tuple[str, str, str]] = [
     ("principal empty object", with_statement(Principal={}), 'must be "*" or an object'),
     ("principal wildcard account", with_statement(Principal={"AWS": "arn:aws:iam::*:root"}), "unsupported principal"),
     ("principal short account", with_statement(Principal={"AWS": "12345"}), "unsupported principal"),
+    ("principal non-ASCII digits", with_statement(Principal={"AWS": "\u0661" * 12}), "unsupported principal"),
     ("principal group", with_statement(Principal={"AWS": f"arn:aws:iam::{A}:group/devs"}), "unsupported principal"),
     (
         "canonical user",

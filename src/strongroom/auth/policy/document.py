@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal
 
 from strongroom.auth.policy.conditions import Condition, OperatorError, compile_condition, parse_operator
@@ -49,14 +49,14 @@ _STATEMENT_KEYS = frozenset(
     }
 )
 _PRINCIPAL_TYPES = frozenset({"AWS", "Service", "Federated"})
-_ACCOUNT_ID = re.compile(r"\d{12}")
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 _PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?"
-_ROOT_ARN = re.compile(rf"arn:{_PARTITION}:iam::(\d{{12}}):root")
-_IAM_ARN = re.compile(rf"arn:{_PARTITION}:iam::(\d{{12}}):(user|role)/[\w+=,.@/-]+")
-_STS_ARN = re.compile(rf"arn:{_PARTITION}:sts::(\d{{12}}):(assumed-role|federated-user)/[\w+=,.@/-]+")
+_ROOT_ARN = re.compile(rf"arn:{_PARTITION}:iam::(\d{{12}}):root", re.ASCII)
+_IAM_ARN = re.compile(rf"arn:{_PARTITION}:iam::(\d{{12}}):(user|role)/[\w+=,.@/-]+", re.ASCII)
+_STS_ARN = re.compile(rf"arn:{_PARTITION}:sts::(\d{{12}}):(assumed-role|federated-user)/[\w+=,.@/-]+", re.ASCII)
 _UNIQUE_ID = re.compile(r"A(?:IDA|ROA)[A-Z0-9]{12,}")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?")
-_ACTION = re.compile(r"[A-Za-z0-9*?_-]+:[A-Za-z0-9*?_-]*")
+_ACTION = re.compile(r"[A-Za-z0-9*?_-]+:[A-Za-z0-9*?_-]+")
 
 #: How well a statement's Principal matches a caller.
 NO_MATCH, ACCOUNT_MATCH, DIRECT_MATCH = 0, 1, 2
@@ -127,14 +127,9 @@ class ResourceSpec:
             values = template.resolve(ctx)
             if values is None:
                 unresolved = True
-            elif _template_regex(template, values).fullmatch(resource) is not None:
+            elif template.compiled(values).fullmatch(resource) is not None:
                 return True
         return None if unresolved else False
-
-
-@lru_cache(maxsize=4096)
-def _template_regex(template: Template, values: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(template.regex(values), re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +218,7 @@ def _parse_principal(value: Any, where: str, element: str) -> PrincipalSpec:
             frozenset(),
             frozenset(),
             frozenset(),
-            {"AWS": ("*",)},
+            MappingProxyType({"AWS": ("*",)}),
         )
     if not isinstance(value, dict) or not value:
         raise _fail(f'{where}: {element} must be "*" or an object such as {{"AWS": "123456789012"}}.')
@@ -280,7 +275,7 @@ def _parse_principal(value: Any, where: str, element: str) -> PrincipalSpec:
         frozenset(unique_ids),
         frozenset(services),
         frozenset(federated),
-        raw,
+        MappingProxyType(raw),
     )
 
 

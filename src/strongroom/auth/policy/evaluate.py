@@ -5,7 +5,10 @@ within a single account", "Cross-account policy evaluation logic", "AWS JSON pol
 Principal"):
 
 1. An explicit Deny in any applicable policy wins. This holds for the root user too: identity
-   policies can't be attached to root, but a resource policy's Deny applies to it.
+   policies can't be attached to root, but a resource policy's Deny applies to it. (Amazon S3
+   alone documents an exception: a bucket owner's root may always Get/Put/DeleteBucketPolicy even
+   when the bucket policy denies it. Secrets Manager documents none; it instead refuses, at
+   PutResourcePolicy time, a policy that would lock the caller out: see checks.would_lock_out.)
 2. "By default, all requests are implicitly denied with the exception of the AWS account root
    user, which has full access": the root user of the caller's account needs no identity policy.
 3. Same account: allowed when an identity policy allows OR the resource policy allows the caller
@@ -149,11 +152,11 @@ def evaluate(req: AuthzRequest, identity_policies: Sequence[Policy], resource_po
     identity_ok = principal.is_root or id_allow is not None
     if not cross_account:
         if principal.is_root:
-            return Decision(True, "allowed: root user of the owning account", ALLOW_ROOT)
+            return _allowed(ALLOW_ROOT, None)
         if id_allow is not None:
-            return Decision(True, "allowed by an identity-based policy", ALLOW_IDENTITY, id_allow.label)
+            return _allowed(ALLOW_IDENTITY, id_allow.label)
         if rp_allow is not None and rp_level == DIRECT_MATCH:
-            return Decision(True, "allowed by a resource-based policy", ALLOW_RESOURCE, rp_allow.label)
+            return _allowed(ALLOW_RESOURCE, rp_allow.label)
         return _no_identity_allow(req)
     if not identity_ok:
         return _no_identity_allow(req)
@@ -161,7 +164,26 @@ def evaluate(req: AuthzRequest, identity_policies: Sequence[Policy], resource_po
         return Decision(
             False, f"because no resource-based policy allows the {req.action} action", IMPLICIT_DENY_RESOURCE
         )
-    return Decision(True, "allowed by identity-based and resource-based policies", ALLOW_BOTH, rp_allow.label)
+    return _allowed(ALLOW_BOTH, rp_allow.label)
+
+
+_ALLOW_REASONS = {
+    ALLOW_ROOT: "allowed: root user of the owning account",
+    ALLOW_IDENTITY: "allowed by an identity-based policy",
+    ALLOW_RESOURCE: "allowed by a resource-based policy",
+    ALLOW_BOTH: "allowed by identity-based and resource-based policies",
+}
+_ALLOWED: dict[tuple[str, str | None], Decision] = {}
+
+
+def _allowed(basis: str, label: str | None) -> Decision:
+    """Allow decisions are few and immutable: build each once (saves ~1 us per request)."""
+    decision = _ALLOWED.get((basis, label))
+    if decision is None:
+        if len(_ALLOWED) > 1024:
+            _ALLOWED.clear()
+        decision = _ALLOWED[(basis, label)] = Decision(True, _ALLOW_REASONS[basis], basis, label)
+    return decision
 
 
 def _no_identity_allow(req: AuthzRequest) -> Decision:
@@ -181,6 +203,8 @@ def access_denied_message(req: AuthzRequest, decision: Decision) -> str:
     with an explicit deny in an identity-based policy". AWS names one policy type even when several
     deny; so do we (identity-based first).
     """
+    if decision.allowed:
+        raise ValueError("access_denied_message() needs a denied decision")
     return (
         f"User: {req.principal.arn} is not authorized to perform: {req.action} "
         f"on resource: {req.resource} {decision.reason}"

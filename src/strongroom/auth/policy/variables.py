@@ -14,7 +14,7 @@ Substituted values are always matched literally: a ``*`` inside a user name is n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from strongroom.auth.policy.context import RequestContext
 from strongroom.auth.policy.wildcard import glob_to_regex
@@ -37,6 +37,9 @@ class Template:
 
     source: str
     parts: tuple[tuple[int, str, str | None], ...]  # (kind, text-or-key, default)
+    _regexes: dict[tuple[str, ...], re.Pattern[str]] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     def keys(self) -> list[str]:
         return [text for kind, text, _ in self.parts if kind == _VAR]
@@ -50,7 +53,8 @@ class Template:
         for kind, key, default in self.parts:
             if kind != _VAR:
                 continue
-            value = resolve_variable(ctx, key)
+            raw = ctx.get(key)
+            value = raw if type(raw) is str else resolve_variable(ctx, key)
             if value is None:
                 if default is None:
                     return None
@@ -76,6 +80,15 @@ class Template:
     def regex(self, values: tuple[str, ...]) -> str:
         """Regex source: policy text keeps its wildcards, substituted text is literal."""
         return "".join(glob_to_regex(t) if is_text else re.escape(t) for is_text, t in self.pieces(values))
+
+    def compiled(self, values: tuple[str, ...]) -> re.Pattern[str]:
+        """:meth:`regex` compiled, memoized per template (bounded)."""
+        pattern = self._regexes.get(values)
+        if pattern is None:
+            if len(self._regexes) >= 256:
+                self._regexes.clear()
+            pattern = self._regexes[values] = re.compile(self.regex(values), re.DOTALL)
+        return pattern
 
 
 def resolve_variable(ctx: RequestContext, key: str) -> str | None:
