@@ -417,6 +417,17 @@ def test_secret_version_not_found(sm, name):
         sm.get_secret_value(SecretId=name, VersionStage="AWSPENDING")
 
 
+def test_version_id_is_validated(sm_raw, name):
+    # model: SecretVersionIdType length 32..64 (botocore checks the minimum client-side)
+    sm_raw.create_secret(Name=name, SecretString="v")
+    with expect_error("ValidationException") as err:
+        sm_raw.get_secret_value(SecretId=name, VersionId="short")
+    assert err["Error"]["Message"] == (
+        "1 validation error detected: Value 'short' at 'versionId' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 32"
+    )
+
+
 def test_get_by_version_id_and_stage(sm, name):
     v1 = sm.create_secret(Name=name, SecretString="one")["VersionId"]
     v2 = sm.put_secret_value(SecretId=name, SecretString="two")["VersionId"]

@@ -69,8 +69,10 @@ def snapshot(sm: Any, names: list[str]) -> dict[str, Any]:
 def fresh(tmp_path: Path, store: str):
     servers: list[ServerProcess] = []
 
-    def start() -> ServerProcess:
-        srv = start_server(tmp_path / "data", tmp_path / f"logs-{len(servers)}", store=store)
+    def start(*extra_args: str) -> ServerProcess:
+        srv = start_server(
+            tmp_path / "data", tmp_path / f"logs-{len(servers)}", store=store, extra_args=list(extra_args)
+        )
         servers.append(srv)
         return srv
 
@@ -191,8 +193,9 @@ def test_sigkill_keeps_every_acknowledged_write(fresh, tmp_path):
 
 
 def test_errors_and_logs_never_contain_values(fresh, tmp_path):
-    """Failed requests carrying secret values (validation, conflicts) must not echo or log them."""
-    srv = fresh()
+    """Failed requests carrying secret values (validation, conflicts) must not echo or log them,
+    even with the most verbose logging."""
+    srv = fresh("--log-level", "debug")
     sm = make_client(srv.endpoint)
     raw = make_client(srv.endpoint, validate=False)
     n = f"e-{uuid.uuid4().hex[:12]}"
