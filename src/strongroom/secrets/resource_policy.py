@@ -111,9 +111,7 @@ async def delete_resource_policy(services: Services, ctx: RequestContext, params
     return _identity(secret)
 
 
-async def validate_resource_policy(
-    services: Services, ctx: RequestContext, params: dict[str, Any]
-) -> dict[str, Any]:
+async def validate_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     text = params["ResourcePolicy"]
     secret_id = params.get("SecretId")
     async with services.store.read() as tx:

@@ -1,8 +1,15 @@
 """The ASGI application: the request path of DESIGN.md, end to end.
 
-HTTP -> protocol (JSON 1.1) -> authenticate -> validate against the model -> operation -> response.
-Every response carries ``x-amzn-RequestId``; every client error is AWS-shaped; unexpected faults
-are logged (without request parameters) and answered as InternalServiceError.
+HTTP -> protocol (JSON 1.1 or query) -> authenticate -> validate against the model -> operation ->
+response. Every response carries ``x-amzn-RequestId``; every client error is AWS-shaped; unexpected
+faults are logged (without request parameters) and answered as InternalServiceError.
+
+Protocols on the one endpoint:
+
+* JSON 1.1: ``POST /`` with ``X-Amz-Target: secretsmanager.<Op>``;
+* query: ``GET /?Action=<Op>&Version=2017-10-17&...`` or a form ``POST /``
+  (:mod:`strongroom.protocol.query`), answered with the same JSON as JSON 1.1;
+* STS GetCallerIdentity, query (XML answer) or JSON 1.0 (:mod:`strongroom.protocol.sts`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from strongroom.errors import (
     SerializationException,
     UnknownOperationException,
 )
-from strongroom.protocol import json11
+from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.context import Authorize, RequestContext, allow_all
@@ -35,8 +42,11 @@ from strongroom.server.config import Config
 
 log = logging.getLogger("strongroom")
 
-_JSON_HEADERS = [(b"content-type", json11.CONTENT_TYPE)]
 _HEALTH_BODY = orjson.dumps({"status": "ok"})
+
+# Wire protocols of a request (they decide how its errors are written).
+_JSON, _QUERY, _STS_QUERY, _STS_JSON = "json", "query", "sts-query", "sts-json"
+Headers = list[tuple[bytes, bytes]]
 
 
 class StrongroomApp:
@@ -114,17 +124,26 @@ class StrongroomApp:
         if path == "/health" and method in ("GET", "HEAD"):
             await _respond(send, 200, _HEALTH_BODY, request_id)
             return
+        protocol = _JSON
+        extra: Headers = []
+        content_type = json11.CONTENT_TYPE
         try:
             body = await self._read_body(scope, receive)
-            result = await self._api(scope, body, request_id)
-            status, payload = 200, json11.encode_result(result)
+            protocol, envelope = _protocol_of(scope, body)
+            if protocol in (_STS_QUERY, _STS_JSON):
+                content_type, payload = await self._sts(scope, body, protocol, envelope, request_id)
+            elif envelope is not None:
+                payload = json11.encode_result(await self._query(scope, body, envelope, request_id))
+            else:
+                payload = json11.encode_result(await self._api(scope, body, request_id))
+            status = 200
         except ApiError as error:
-            status, payload = error.status, json11.encode_error(error)
+            status, content_type, payload, extra = _error_response(protocol, error, request_id)
         except Exception:  # noqa: BLE001 - never a stack trace to the client
             log.exception("internal error (request %s)", request_id)
-            error = InternalServiceError("An error occurred on the server side.")
-            status, payload = error.status, json11.encode_error(error)
-        await _respond(send, status, payload, request_id)
+            fault = InternalServiceError("An error occurred on the server side.")
+            status, content_type, payload, extra = _error_response(protocol, fault, request_id)
+        await _respond(send, status, payload, request_id, content_type, extra)
 
     async def _read_body(self, scope: dict[str, Any], receive: Any) -> bytes:
         limit = self.config.max_body_bytes
@@ -144,26 +163,57 @@ class StrongroomApp:
                 return b"".join(chunks)
 
     async def _api(self, scope: dict[str, Any], body: bytes, request_id: str) -> dict[str, Any]:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        target = content_type = None
-        for name, value in headers:
-            if name == b"x-amz-target":
-                target = value.decode("latin-1")
-            elif name == b"content-type":
-                content_type = value.decode("latin-1").split(";")[0].strip().lower()
+        headers: Headers = scope["headers"]
+        target, content_type = _target_and_type(headers)
         if scope["method"] != "POST" or target is None or not target.startswith(json11.TARGET_PREFIX):
             raise UnknownOperationException("")
         operation = target[len(json11.TARGET_PREFIX) :]
-        handler = OPERATIONS.get(operation)
-        if handler is None:
+        if operation not in OPERATIONS:
             raise UnknownOperationException("")
         if content_type not in json11.ACCEPTED_CONTENT_TYPES:
             raise SerializationException(f"Unsupported content type: {content_type}")
-        caller = await self.authenticator.authenticate(
-            scope["method"], scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
-            headers, body, "secretsmanager",
-        )
+        caller = await self._authenticate(scope, body, "secretsmanager")
         params = parse_input(operation, json11.decode_body(body))
+        return await self._run(operation, caller, scope, params, request_id)
+
+    async def _query(
+        self, scope: dict[str, Any], body: bytes, envelope: query.QueryRequest, request_id: str
+    ) -> dict[str, Any]:
+        """The query protocol: same operations, parameters decoded from flattened pairs."""
+        operation = query.operation_for(envelope.action, envelope.version, OPERATIONS.keys())
+        caller = await self._authenticate(scope, body, "secretsmanager")
+        params = parse_input(operation, query.decode_params(operation, envelope.params))
+        return await self._run(operation, caller, scope, params, request_id)
+
+    async def _sts(
+        self, scope: dict[str, Any], body: bytes, protocol: str, envelope: query.QueryRequest | None,
+        request_id: str,
+    ) -> tuple[bytes, bytes]:
+        """STS GetCallerIdentity (no permission needed, as on AWS): (content type, payload)."""
+        if protocol == _STS_QUERY:
+            assert envelope is not None
+            if not envelope.action:
+                raise query.MissingAction(query.MISSING_ACTION_MESSAGE)
+            if envelope.action not in sts.STS_ACTIONS or envelope.version != sts.STS_VERSION:
+                raise query.invalid_action(envelope.action, envelope.version)
+        else:
+            target, _ = _target_and_type(scope["headers"])
+            if target is None or target[len(sts.JSON_TARGET_PREFIX) :] not in sts.STS_ACTIONS:
+                raise UnknownOperationException("")
+        caller = await self._authenticate(scope, body, "sts")
+        if protocol == _STS_QUERY:
+            return sts.XML_CONTENT_TYPE, sts.identity_xml(caller.principal, request_id)
+        return sts.JSON_CONTENT_TYPE, sts.identity_json(caller.principal)
+
+    async def _authenticate(self, scope: dict[str, Any], body: bytes, service: str) -> Caller:
+        return await self.authenticator.authenticate(
+            scope["method"], scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
+            scope["headers"], body, service,
+        )
+
+    async def _run(
+        self, operation: str, caller: Caller, scope: dict[str, Any], params: dict[str, Any], request_id: str
+    ) -> dict[str, Any]:
         authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
         ctx = RequestContext(
             account=caller.account, region=caller.region, principal_arn=caller.principal.arn,
@@ -171,7 +221,7 @@ class StrongroomApp:
         )
         if operation in RESOURCELESS:
             authorize(operation, "*", None)
-        return await handler(self.services, ctx, params)
+        return await OPERATIONS[operation](self.services, ctx, params)
 
     def _authorizer_for(self, caller: Caller, scope: dict[str, Any], params: dict[str, Any]) -> Authorize:
         client = scope.get("client")
@@ -184,15 +234,53 @@ class StrongroomApp:
         return authorize
 
 
-async def _respond(send: Any, status: int, payload: bytes, request_id: str) -> None:
+def _target_and_type(headers: Headers) -> tuple[str | None, str | None]:
+    """X-Amz-Target and the media type of Content-Type (lower case, no parameters)."""
+    target = content_type = None
+    for name, value in headers:
+        if name == b"x-amz-target":
+            target = value.decode("latin-1")
+        elif name == b"content-type":
+            content_type = value.decode("latin-1").split(";")[0].strip().lower()
+    return target, content_type
+
+
+def _protocol_of(scope: dict[str, Any], body: bytes) -> tuple[str, query.QueryRequest | None]:
+    """Which wire protocol a request speaks, with the envelope of a query request."""
+    target, content_type = _target_and_type(scope["headers"])
+    if target is not None:
+        return (_STS_JSON if target.startswith(sts.JSON_TARGET_PREFIX) else _JSON), None
+    method, raw_query = scope["method"], scope.get("query_string", b"")
+    if not query.is_query_request(method, content_type, raw_query):
+        return _JSON, None
+    envelope = query.parse_query_request(method, raw_query, body)
+    return (_STS_QUERY if sts.is_sts_query(envelope.action, envelope.version) else _QUERY), envelope
+
+
+def _error_response(protocol: str, error: ApiError, request_id: str) -> tuple[int, bytes, bytes, Headers]:
+    """(status, content type, body, extra headers) of an error in the request's protocol."""
+    if protocol == _STS_QUERY:
+        status, payload = sts.error_xml(error, request_id)
+        return status, sts.XML_CONTENT_TYPE, payload, []
+    if protocol == _STS_JSON:
+        status, payload, query_error = sts.error_json(error)
+        return status, sts.JSON_CONTENT_TYPE, payload, [(b"x-amzn-query-error", query_error)]
+    return error.status, json11.CONTENT_TYPE, json11.encode_error(error), []
+
+
+async def _respond(
+    send: Any, status: int, payload: bytes, request_id: str, content_type: bytes = json11.CONTENT_TYPE,
+    extra: Headers | None = None,
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                *_JSON_HEADERS,
+                (b"content-type", content_type),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-amzn-requestid", request_id.encode()),
+                *(extra or ()),
             ],
         }
     )

@@ -1,0 +1,343 @@
+"""The query protocol codec (strongroom.protocol.query) and STS's wire formats (strongroom.protocol.sts).
+
+Decoding is checked against botocore's own query serializer (what SDKs send), against the
+JSON-protocol equivalent through ``parse_input`` (the server must see the same parameters either
+way), and on hand-written spellings botocore never produces (``Name.N``, out-of-order indices).
+Maps and timestamps do not occur in Secrets Manager inputs, so they are checked on a synthetic
+model built with botocore's ``DenormalizedStructureBuilder``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from botocore.model import DenormalizedStructureBuilder, ServiceModel
+from botocore.parsers import create_parser
+from botocore.serialize import create_serializer
+
+from strongroom.auth.identities import root_principal
+from strongroom.auth.policy import Principal
+from strongroom.errors import (
+    InvalidSignatureException,
+    SerializationException,
+    UnrecognizedClientException,
+    ValidationException,
+)
+from strongroom.protocol import sts
+from strongroom.protocol.model import service_model
+from strongroom.protocol.query import (
+    InvalidAction,
+    MissingAction,
+    decode_params,
+    decode_shape,
+    is_query_request,
+    operation_for,
+    parse_query_request,
+)
+from strongroom.protocol.validation import parse_input
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _wire(operation: str, params: dict[str, Any]) -> bytes:
+    """The form body botocore's query serializer would send for ``params``."""
+    request = create_serializer("query").serialize_to_request(params, service_model().operation_model(operation))
+    return urlencode(request["body"]).encode()
+
+
+def _json_equivalent(value: Any) -> Any:
+    """``params`` as a JSON 1.1 client would send them (blobs as base64)."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _json_equivalent(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_equivalent(v) for v in value]
+    return value
+
+
+ROUND_TRIPS: list[tuple[str, dict[str, Any]]] = [
+    ("GetSecretValue", {"SecretId": "app/db with space+plus&amp=", "VersionStage": "AWSPREVIOUS"}),
+    (
+        "CreateSecret",
+        {
+            "Name": "n/ä",
+            "SecretBinary": b"\x00\xff binary",
+            "Description": "",
+            "Tags": [{"Key": "team", "Value": "blue"}, {"Key": "env", "Value": "a=b&c"}],
+            "AddReplicaRegions": [{"Region": "eu-west-1", "KmsKeyId": "alias/x"}, {"Region": "us-west-2"}],
+            "ForceOverwriteReplicaSecret": False,
+            "ClientRequestToken": "0" * 32,
+        },
+    ),
+    (
+        "ListSecrets",
+        {
+            "Filters": [
+                {"Key": "name", "Values": ["a", "b"]},
+                {"Key": "tag-key", "Values": ["!x"]},
+            ],
+            "MaxResults": 5,
+            "IncludePlannedDeletion": True,
+            "SortOrder": "asc",
+        },
+    ),
+    (
+        "GetRandomPassword",
+        {"PasswordLength": 40, "ExcludeNumbers": True, "IncludeSpace": False, "ExcludeCharacters": "+/ ="},
+    ),
+    ("UntagResource", {"SecretId": "s", "TagKeys": ["a", "b.c", "member"]}),
+    ("UntagResource", {"SecretId": "s", "TagKeys": []}),
+    ("BatchGetSecretValue", {"SecretIdList": [f"s{i}" for i in range(12)]}),
+    ("RotateSecret", {"SecretId": "s", "RotationRules": {"AutomaticallyAfterDays": 7, "Duration": "2h"}}),
+    ("DeleteSecret", {"SecretId": "s", "RecoveryWindowInDays": 30, "ForceDeleteWithoutRecovery": False}),
+    ("PutResourcePolicy", {"SecretId": "s", "ResourcePolicy": '{"Version": "2012-10-17"}', "BlockPublicPolicy": True}),
+]
+
+
+@pytest.mark.parametrize(("operation", "params"), ROUND_TRIPS, ids=[op for op, _ in ROUND_TRIPS])
+def test_botocore_query_requests_decode_like_json(operation: str, params: dict[str, Any]) -> None:
+    request = parse_query_request("POST", b"", _wire(operation, params))
+    assert (request.action, request.version) == (operation, "2017-10-17")
+    decoded = decode_params(operation, request.params)
+    assert parse_input(operation, decoded) == parse_input(operation, _json_equivalent(params))
+
+
+def test_scalars_are_typed_by_the_model() -> None:
+    decoded = decode_params(
+        "ListSecrets", [("MaxResults", "7"), ("IncludePlannedDeletion", "TRUE"), ("SortOrder", "desc")]
+    )
+    assert decoded == {"MaxResults": 7, "IncludePlannedDeletion": "TRUE", "SortOrder": "desc"}
+    assert parse_input("ListSecrets", decoded) == {"MaxResults": 7, "IncludePlannedDeletion": True, "SortOrder": "desc"}
+    blob = decode_params("PutSecretValue", [("SecretId", "s"), ("SecretBinary", "AAEC")])
+    assert parse_input("PutSecretValue", blob)["SecretBinary"] == b"\x00\x01\x02"
+    assert decode_params("GetRandomPassword", [("PasswordLength", "-3")]) == {"PasswordLength": -3}
+
+
+def test_unconvertible_values_fail_like_json() -> None:
+    decoded = decode_params("ListSecrets", [("MaxResults", "ten")])
+    assert decoded == {"MaxResults": "ten"}
+    with pytest.raises(SerializationException) as exc:
+        parse_input("ListSecrets", decoded)
+    assert exc.value.message == "STRING_VALUE cannot be converted to Integer"
+    with pytest.raises(SerializationException):
+        parse_input("ListSecrets", decode_params("ListSecrets", [("IncludePlannedDeletion", "yes")]))
+
+
+def test_list_spellings_and_order() -> None:
+    flattened = decode_params("UntagResource", [("SecretId", "s"), ("TagKeys.2", "b"), ("TagKeys.1", "a")])
+    assert flattened == {"SecretId": "s", "TagKeys": ["a", "b"]}
+    pairs = [("TagKeys.member.10", "j"), ("TagKeys.member.2", "b"), ("TagKeys.member.1", "a"), ("SecretId", "s")]
+    assert decode_params("UntagResource", pairs)["TagKeys"] == ["a", "b", "j"]
+    ignored = [("TagKeys.member.0", "zero"), ("TagKeys.member.x", "x"), ("TagKeys.member.1", "a")]
+    assert decode_params("UntagResource", ignored)["TagKeys"] == ["a"]
+    assert decode_params("UntagResource", [("TagKeys", "")])["TagKeys"] == []
+
+
+def test_nested_lists_of_structures() -> None:
+    pairs = [
+        ("Filters.member.2.Key", "description"),
+        ("Filters.member.2.Values.member.1", "d"),
+        ("Filters.member.1.Key", "name"),
+        ("Filters.member.1.Values.member.2", "y"),
+        ("Filters.member.1.Values.member.1", "x"),
+        ("Filters.3.Key", "tag-key"),  # a flattened index next to ``member``: the wrapper wins
+    ]
+    assert decode_params("ListSecrets", pairs) == {
+        "Filters": [{"Key": "name", "Values": ["x", "y"]}, {"Key": "description", "Values": ["d"]}]
+    }
+
+
+def test_unknown_and_partial_parameters() -> None:
+    pairs = [("SecretId", "s"), ("Bogus", "1"), ("Tags.member.1.Bogus", "x"), ("VersionId.sub", "v")]
+    assert decode_params("TagResource", pairs) == {"SecretId": "s", "Tags": [{}]}
+    with pytest.raises(ValidationException):
+        parse_input("TagResource", decode_params("TagResource", [("SecretId", "s")]))
+    assert decode_params("GetSecretValue", [("VersionId.sub", "v")]) == {}
+
+
+def test_an_element_missing_between_present_ones_is_dropped() -> None:
+    # Indices are positions to sort by, not slots: 1 and 3 give a two-element list.
+    assert decode_params("BatchGetSecretValue", [("SecretIdList.member.3", "c"), ("SecretIdList.member.1", "a")]) == {
+        "SecretIdList": ["a", "c"]
+    }
+
+
+SYNTHETIC = (
+    DenormalizedStructureBuilder()
+    .with_members(
+        {
+            "Attributes": {"type": "map", "key": {"type": "string"}, "value": {"type": "string"}},
+            "Groups": {
+                "type": "map",
+                "key": {"type": "string"},
+                "value": {"type": "list", "member": {"type": "string"}},
+            },
+            "When": {"type": "timestamp"},
+            "Ratio": {"type": "double"},
+            "Inner": {"type": "structure", "members": {"Flag": {"type": "boolean"}, "Count": {"type": "long"}}},
+        }
+    )
+    .build_model()
+)
+
+
+def test_maps() -> None:
+    pairs = [
+        ("Attributes.entry.2.key", "b"),
+        ("Attributes.entry.2.value", "2"),
+        ("Attributes.entry.1.key", "a"),
+        ("Attributes.entry.1.value", "1"),
+        ("Groups.entry.1.key", "admins"),
+        ("Groups.entry.1.value.member.2", "bob"),
+        ("Groups.entry.1.value.member.1", "alice"),
+    ]
+    assert decode_shape(SYNTHETIC, pairs) == {
+        "Attributes": {"a": "1", "b": "2"},
+        "Groups": {"admins": ["alice", "bob"]},
+    }
+    flattened = [("Attributes.1.key", "k"), ("Attributes.1.value", "v"), ("Attributes.2.value", "no key")]
+    assert decode_shape(SYNTHETIC, flattened) == {"Attributes": {"k": "v"}}
+    assert decode_shape(SYNTHETIC, [("Attributes", "")]) == {"Attributes": {}}
+
+
+def test_botocore_serializes_maps_the_way_we_read_them() -> None:
+    model = ServiceModel(
+        {
+            "metadata": {"protocol": "query", "apiVersion": "2020-01-01", "serviceId": "T"},
+            "operations": {
+                "Op": {"name": "Op", "input": {"shape": "In"}, "http": {"method": "POST", "requestUri": "/"}}
+            },
+            "shapes": {
+                "In": {"type": "structure", "members": {"M": {"shape": "M"}}},
+                "M": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}},
+                "S": {"type": "string"},
+            },
+        }
+    )
+    body = create_serializer("query").serialize_to_request({"M": {"x": "1", "y": "2"}}, model.operation_model("Op"))
+    pairs = [(k, str(v)) for k, v in body["body"].items() if k not in ("Action", "Version")]
+    assert decode_shape(model.operation_model("Op").input_shape, pairs) == {"M": {"x": "1", "y": "2"}}
+
+
+def test_timestamps_doubles_and_nested_structures() -> None:
+    assert decode_shape(SYNTHETIC, [("When", "2024-01-02T03:04:05Z")]) == {"When": 1704164645.0}
+    assert decode_shape(SYNTHETIC, [("When", "2024-01-02T03:04:05.5+01:00")]) == {"When": 1704161045.5}
+    assert decode_shape(SYNTHETIC, [("When", "1700000000.25")]) == {"When": 1700000000.25}
+    assert decode_shape(SYNTHETIC, [("When", "yesterday")]) == {"When": "yesterday"}
+    assert decode_shape(SYNTHETIC, [("Ratio", "0.5"), ("Inner.Flag", "true"), ("Inner.Count", "9")]) == {
+        "Ratio": 0.5,
+        "Inner": {"Flag": "true", "Count": 9},
+    }
+
+
+# --- the envelope -----------------------------------------------------------------------------
+
+
+def test_query_string_and_form_body() -> None:
+    raw_query = (
+        b"Action=GetSecretValue&Version=2017-10-17&SecretId=a%2Fb+c&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        b"&X-Amz-Credential=AKIA%2F20240101%2Fus-east-1%2Fsecretsmanager%2Faws4_request&X-Amz-Signature=00"
+        b"&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Security-Token=t"
+    )
+    request = parse_query_request("GET", raw_query, b"ignored for GET")
+    assert (request.action, request.version, request.params) == (
+        "GetSecretValue",
+        "2017-10-17",
+        [("SecretId", "a/b c")],
+    )
+    form = parse_query_request("POST", b"Version=2017-10-17", b"Action=ListSecrets&Action=Other&MaxResults=3&Empty=")
+    assert (form.action, form.version, form.params) == (
+        "ListSecrets",
+        "2017-10-17",
+        [("MaxResults", "3"), ("Empty", "")],
+    )
+    assert parse_query_request("POST", b"", b"").action is None
+
+
+def test_is_query_request() -> None:
+    assert is_query_request("POST", FORM, b"")
+    assert not is_query_request("POST", "application/x-amz-json-1.1", b"Action=ListSecrets")
+    assert is_query_request("GET", None, b"Version=2017-10-17&Action=ListSecrets")
+    assert not is_query_request("GET", None, b"")
+    assert not is_query_request("GET", None, b"Actions=x")
+    assert not is_query_request("PUT", FORM, b"Action=ListSecrets")
+
+
+def test_operation_for() -> None:
+    known = {"ListSecrets"}
+    assert operation_for("ListSecrets", "2017-10-17", known) == "ListSecrets"
+    with pytest.raises(InvalidAction) as exc:
+        operation_for("Nope", "2017-10-17", known)
+    assert (exc.value.code, exc.value.message) == (
+        "InvalidAction",
+        "Could not find operation Nope for version 2017-10-17",
+    )
+    with pytest.raises(InvalidAction) as exc:
+        operation_for("ListSecrets", "2011-06-15", known)
+    assert exc.value.message == "Could not find operation ListSecrets for version 2011-06-15"
+    with pytest.raises(InvalidAction) as exc:
+        operation_for("ListSecrets", None, known)
+    assert exc.value.message == "Could not find operation ListSecrets for version NO_VERSION_SPECIFIED"
+    with pytest.raises(MissingAction) as missing:
+        operation_for(None, "2017-10-17", known)
+    assert missing.value.body() == {
+        "__type": "MissingAction",
+        "Message": "The request is missing an action or a required parameter.",
+    }
+
+
+# --- STS wire formats, read back with botocore's own STS parser -------------------------------
+
+
+def _sts_operation() -> Any:
+    from botocore.loaders import Loader
+
+    model = ServiceModel(Loader().load_service_model("sts", "service-2"), service_name="sts")
+    return model.operation_model("GetCallerIdentity")
+
+
+def _parse_sts(status: int, body: bytes) -> dict[str, Any]:
+    response = {"status_code": status, "headers": {}, "body": body}
+    parsed: dict[str, Any] = create_parser("query").parse(response, _sts_operation().output_shape)
+    return parsed
+
+
+def test_sts_identity_xml_reads_back() -> None:
+    user = Principal("arn:aws:iam::123456789012:user/a&b", "123456789012", False, "a&b", "AIDAEXAMPLE0000000001")
+    parsed = _parse_sts(200, sts.identity_xml(user, "req-1"))
+    assert {k: parsed[k] for k in ("UserId", "Account", "Arn")} == {
+        "UserId": "AIDAEXAMPLE0000000001",
+        "Account": "123456789012",
+        "Arn": "arn:aws:iam::123456789012:user/a&b",
+    }
+    assert parsed["ResponseMetadata"]["RequestId"] == "req-1"
+    root = sts.caller_identity(root_principal("210987654321"))
+    assert root == {"UserId": "210987654321", "Account": "210987654321", "Arn": "arn:aws:iam::210987654321:root"}
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "status"),
+    [
+        (
+            UnrecognizedClientException("The security token included in the request is invalid."),
+            "InvalidClientTokenId",
+            403,
+        ),
+        (InvalidSignatureException("The request signature we calculated does not match"), "SignatureDoesNotMatch", 403),
+        (InvalidAction("Could not find operation X for version 2011-06-15"), "InvalidAction", 400),
+    ],
+)
+def test_sts_error_xml_reads_back(error: Any, code: str, status: int) -> None:
+    got_status, body = sts.error_xml(error, "req-2")
+    assert got_status == status
+    parsed = _parse_sts(got_status, body)
+    assert parsed["Error"]["Code"] == code
+    assert parsed["Error"]["Message"] == error.message
+    assert parsed["ResponseMetadata"]["RequestId"] == "req-2"
+    json_status, payload, header = sts.error_json(error)
+    assert json_status == status
+    assert header == f"{code};Sender".encode()
