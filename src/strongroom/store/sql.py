@@ -59,6 +59,16 @@ def _kms_key(row: Row) -> KmsKey:
     )
 
 
+def json_array_agg(dialect: str, expression: str) -> str:
+    """An aggregate collecting ``expression`` into a JSON array text (NULL or ``[]`` over no rows)."""
+    return f"json_agg({expression})" if dialect == "postgres" else f"json_group_array({expression})"
+
+
+def _json_strings(text: str | None) -> list[str]:
+    """A JSON array of strings from :func:`json_array_agg`, sorted by code point."""
+    return sorted(orjson.loads(text)) if text else []
+
+
 def encode_tags(tags: Iterable[tuple[str, str]] | None) -> str | None:
     """Tags as stored: NULL for a secret never tagged (AWS then omits ``Tags``), else a JSON list."""
     return None if tags is None else orjson.dumps([list(t) for t in tags]).decode()
@@ -188,30 +198,34 @@ class SqlTx:
         self, secret_id: int, *, version_id: str | None = None, stage: str | None = None,
         with_value: bool = True,
     ) -> VersionRow | None:
-        """One version by id or by a staging label attached to it, with all its labels."""
+        """One version by id or by a staging label attached to it, with all its labels.
+
+        One statement (one snapshot, one round trip): the labels come from a correlated subquery,
+        so a reader never pairs a version with labels from before or after a concurrent stage move.
+        """
         value = "v.ciphertext" if with_value else "NULL AS ciphertext"
+        labels = (
+            f"(SELECT {json_array_agg(self.x.dialect, 'l.stage')} FROM stages l "
+            "WHERE l.secret_id = v.secret_id AND l.version_id = v.version_id) AS stages"
+        )
         if version_id is not None:
             row = await self.x.fetchrow(
-                f"SELECT v.version_id, v.created_at, v.kind, {value}, v.last_accessed_at FROM versions v "
-                "WHERE v.secret_id = $1 AND v.version_id = $2",
+                f"SELECT v.version_id, v.created_at, v.kind, {value}, v.last_accessed_at, {labels} "
+                "FROM versions v WHERE v.secret_id = $1 AND v.version_id = $2",
                 secret_id, version_id,
             )
         else:
             row = await self.x.fetchrow(
-                f"SELECT v.version_id, v.created_at, v.kind, {value}, v.last_accessed_at "
+                f"SELECT v.version_id, v.created_at, v.kind, {value}, v.last_accessed_at, {labels} "
                 "FROM stages st JOIN versions v ON v.secret_id = st.secret_id AND v.version_id = st.version_id "
                 "WHERE st.secret_id = $1 AND st.stage = $2",
                 secret_id, stage,
             )
         if row is None:
             return None
-        labels = await self.x.fetch(
-            "SELECT stage FROM stages WHERE secret_id = $1 AND version_id = $2 ORDER BY stage",
-            secret_id, row["version_id"],
-        )
         return VersionRow(
             version_id=row["version_id"], created_at=row["created_at"], kind=row["kind"],
-            ciphertext=_bytes(row["ciphertext"]), stages=[r["stage"] for r in labels],
+            ciphertext=_bytes(row["ciphertext"]), stages=_json_strings(row["stages"]),
             last_accessed_at=row["last_accessed_at"],
         )
 
