@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     from strongroom.cli import iam
 
     iam.register(admin_commands)
+    from strongroom.cli import admin as store_admin
+
+    store_admin.register(admin_commands)
     return parser
 
 
@@ -50,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(args)
     if args.command == "admin":
+        if getattr(args, "admin_handler", None) is not None:
+            from strongroom.cli import admin as store_admin
+
+            return store_admin.run(args)
         if getattr(args, "iam_command", None) is not None:
             from strongroom.cli import iam
 

@@ -1,0 +1,96 @@
+"""``strongroom admin`` store commands (``admin migrate``): they act on the store directly.
+
+Each subcommand is a function that adds its parser to the ``admin`` group, with
+``set_defaults(admin_handler=...)``, and is listed in :data:`SUBCOMMANDS`; a handler takes the
+parsed arguments and returns the exit status. Subcommands that need the store find it with the
+same options as ``serve`` (:func:`add_store_options`, :func:`load_config`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from strongroom.server.config import Config, default_data_dir
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """--config, and where the store is: --database-url (PostgreSQL) or --data-dir (SQLite)."""
+    parser.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database-url", help="postgresql://... : the PostgreSQL database")
+    where.add_argument(
+        "--data-dir", type=Path, help=f"data directory of the embedded SQLite store (default {default_data_dir()})"
+    )
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    return Config.load(args.config, data_dir=args.data_dir, database_url=args.database_url)
+
+
+def describe_store(config: Config) -> str:
+    """Where the store is, without a password."""
+    if config.database_url:
+        from strongroom.store.postgres import safe_url
+
+        return safe_url(config.database_url)
+    return f"SQLite in {config.data_dir}"
+
+
+# --- admin migrate ------------------------------------------------------------------------
+def _add_migrate(sub: Any) -> None:
+    parser = sub.add_parser(
+        "migrate", help="apply pending schema migrations and exit",
+        description=(
+            "Apply pending schema migrations to the store and exit. Servers also migrate at start "
+            "(safely, however many start at once); run this first when the servers' database role "
+            "may not change the schema, or to upgrade the schema before rolling out a release."
+        ),
+    )
+    add_store_options(parser)
+    parser.set_defaults(admin_handler=_migrate)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args)
+    except (ValueError, OSError) as exc:
+        print(f"strongroom: {exc}", file=sys.stderr)
+        return 2
+    from strongroom.server.build import open_store
+
+    where = describe_store(config)
+    store = open_store(config)
+
+    async def migrate() -> int:
+        try:
+            return await store.migrate()
+        finally:
+            await store.close()
+
+    try:
+        version = asyncio.run(migrate())
+    except Exception as exc:  # noqa: BLE001 - an operator command reports and exits non-zero
+        print(f"strongroom: migrating {where} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"strongroom: schema of {where} is at version {version}")
+    return 0
+
+
+#: The store subcommands of ``strongroom admin``, in the order ``--help`` lists them.
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_migrate]
+
+
+def register(admin_commands: Any) -> None:
+    """Add the store subcommands to the subparsers of the ``admin`` command group."""
+    for add in SUBCOMMANDS:
+        add(admin_commands)
+
+
+def run(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace], int] = args.admin_handler
+    return handler(args)
