@@ -1,0 +1,98 @@
+"""CPU accounting around a measurement: who used the machine's cores while it ran.
+
+On a small shared machine the load generator, the server and anything else running compete for
+the same cores. Each cell records the server's CPU (process tree, from /proc/<pid>/stat), the load
+generator's (a waited-for child: getrusage), and everything else ("other": total busy time from
+/proc/stat minus those two and this harness). A cell with a lot of "other" CPU is noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+from bench.servers import descendants
+
+TICK = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+
+
+def _busy_total() -> float:
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    # guest time is already included in user/nice
+    return (sum(fields[:8]) - idle) / TICK
+
+
+def _tree_cpu(pid: int) -> float:
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            total += int(parts[11]) + int(parts[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / TICK
+
+
+def _children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+@dataclass
+class CpuMark:
+    wall: float
+    busy: float
+    server: float
+    children: float
+    me: float
+
+
+def mark(server_pid: int) -> CpuMark:
+    return CpuMark(time.perf_counter(), _busy_total(), _tree_cpu(server_pid), _children(), _self())
+
+
+def usage(start: CpuMark, server_pid: int) -> dict[str, float]:
+    """CPU use between ``start`` and now, in % of one core (so 2 busy cores = 200%)."""
+    end = mark(server_pid)
+    wall = max(end.wall - start.wall, 1e-9)
+    server = end.server - start.server
+    gen = end.children - start.children
+    me = end.me - start.me
+    busy = end.busy - start.busy
+    other = max(0.0, busy - server - gen - me)
+    return {
+        "server_cpu_s": round(server, 3),
+        "server_cpu_pct": round(100 * server / wall, 1),
+        "generator_cpu_pct": round(100 * gen / wall, 1),
+        "other_cpu_pct": round(100 * other / wall, 1),
+        "machine_busy_pct": round(100 * busy / (wall * NCPU), 1),
+        "cores": NCPU,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def wait_quiet(server_pid: int | None, max_wait: float, threshold_pct: float, say=None) -> float:  # type: ignore[no-untyped-def]
+    """Wait (at most ``max_wait`` s) until other processes use less than ``threshold_pct`` of a core,
+    sampled over 1 s windows. Returns the last sample (% of one core)."""
+    deadline = time.perf_counter() + max_wait
+    told = False
+    while True:
+        start = mark(server_pid) if server_pid else mark(os.getpid())
+        time.sleep(1.0)
+        other = usage(start, server_pid or os.getpid())["other_cpu_pct"]
+        if other < threshold_pct or time.perf_counter() >= deadline:
+            return other
+        if say and not told:
+            say(f"  waiting up to {max_wait:.0f}s for other processes to quieten (now {other:.0f}% of a core)")
+            told = True

@@ -1,0 +1,130 @@
+"""Running a load generator against a server: wrk (preferred) or bench.loadgen, as a subprocess.
+
+Both are driven from the same pre-signed pools and return the same normalized result:
+``rps``, ``latency_ms`` (p50/p90/p99/p99.9/max/mean), ``non_2xx`` (with counts per status class
+and one sample body per error status), ``socket_errors`` and ``pool_wrapped``.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.workloads import Plan
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "pool.lua"
+WRK_INSTALL = "apt-get install -y wrk"
+
+
+def find_wrk() -> str | None:
+    return shutil.which("wrk")
+
+
+def choose_generator(requested: str, say: Any = print) -> str:
+    """'wrk' or 'python'. With 'auto', wrk when installed, else the Python generator (said so)."""
+    wrk = find_wrk()
+    if requested == "wrk" and wrk is None:
+        raise SystemExit(f"bench: wrk is not installed; install it with: {WRK_INSTALL}  (or use --generator python)")
+    if requested == "auto":
+        if wrk is None:
+            say(f"bench: wrk not found (install it with: {WRK_INSTALL}); using the Python generator (bench.loadgen)")
+            return "python"
+        return "wrk"
+    return requested
+
+
+def _write_plan(plan: Plan, folder: Path) -> list[str]:
+    """Pool files plus the generator-independent arguments: [a, a_unique, (b, b_unique, every)]."""
+    a = plan.a.write(folder / "pool_a.bin")
+    args = [str(a), "1" if plan.a.unique else "0"]
+    if plan.b is not None:
+        b = plan.b.write(folder / "pool_b.bin")
+        args += [str(b), "1" if plan.b.unique else "0", str(plan.every)]
+    return args
+
+
+def run_wrk(plan: Plan, port: int, *, duration: int, connections: int, threads: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
+        pool_args = _write_plan(plan, Path(tmp))
+        cmd = [
+            find_wrk() or "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s",
+            "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}/", "--", str(threads), *pool_args,
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+    raw = orjson.loads(line[len("BENCHJSON ") :])
+    seconds = raw["duration_us"] / 1e6
+    classes = raw["classes"]
+    errors = raw["errors"]
+    lat = raw["latency_ms"]
+    return {
+        "generator": f"wrk ({threads} thread(s), Lua replay of pre-signed requests)",
+        "mode": "closed-loop",
+        "connections": connections,
+        "duration_s": round(seconds, 3),
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
+        "status_classes": classes,
+        "non_2xx": classes["3xx"] + classes["4xx"] + classes["5xx"] + classes["other"],
+        "socket_errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+        "socket_error_detail": {k: v for k, v in errors.items() if k != "status"},
+        "error_samples": raw["error_samples"],
+        "pool_wrapped": raw["wrapped"],
+        "latency_ms": {
+            "p50": lat["50"], "p90": lat["90"], "p99": lat["99"], "p99.9": lat["99.9"],
+            "max": lat["max"], "mean": lat["mean"],
+        },
+        "cdf_ms": raw["cdf_ms"],
+    }
+
+
+def run_python(
+    plan: Plan, port: int, *, duration: float, connections: int, rate: float = 0.0
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-py-") as tmp:
+        folder = Path(tmp)
+        pool_args = _write_plan(plan, folder)
+        out = folder / "result.json"
+        cmd = [
+            sys.executable, "-m", "bench.loadgen", "--port", str(port), "--pool-a", pool_args[0],
+            "--connections", str(connections), "--duration", str(duration), "--rate", str(rate), "--out", str(out),
+        ]
+        if pool_args[1] == "1":
+            cmd.append("--a-unique")
+        if len(pool_args) > 2:
+            cmd += ["--pool-b", pool_args[2], "--every", pool_args[4]]
+            if pool_args[3] == "1":
+                cmd.append("--b-unique")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 90, cwd=HERE.parent)
+        if proc.returncode != 0 or not out.exists():
+            raise RuntimeError(f"bench.loadgen failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        result = orjson.loads(out.read_bytes())
+    classes = {"2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "other": 0}
+    for code, count in result["status"].items():
+        c = int(code)
+        key = f"{c // 100}xx" if 200 <= c < 600 else "other"
+        classes[key] += count
+    result["status_classes"] = classes
+    if rate:
+        result["generator"] = "bench.loadgen (Python, uvloop, open loop at a constant rate)"
+    else:
+        result["generator"] = "bench.loadgen (Python, uvloop, closed loop)"
+    return result
+
+
+def run_full(
+    generator: str, plan: Plan, port: int, *, duration: float, connections: int, threads: int
+) -> dict[str, Any]:
+    if generator == "wrk":
+        return run_wrk(plan, port, duration=max(1, math.ceil(duration)), connections=connections, threads=threads)
+    return run_python(plan, port, duration=duration, connections=connections)
