@@ -250,26 +250,39 @@ class Identities:
             raise ResourceNotFoundException(f"{kind} {name} not found in account {account}")
 
     # --- first start ---------------------------------------------------------------------
-    async def bootstrap_admin(self, account: str, data_dir: Path, region: str = "us-east-1") -> Path | None:
+    async def bootstrap_admin(self, account: str, data_dir: Path) -> Path | None:
         """On the very first start, create the administrator and write its credentials file (0600).
 
-        Returns the file written, or None when identities already exist (or another instance won).
+        User, policy and access key are created in one transaction, so a crash leaves either all
+        or nothing (and the next start tries again). Returns the file written, or None when
+        identities already exist or another instance won the race (its data dir gets the file).
         """
-        async with self.store.read() as tx:
-            if await IamTx(tx.x).count_access_keys():
-                return None
+        parse_policy(ADMIN_POLICY)
+        user = UserRow(
+            account=account, user_name=ADMIN_USER, user_id=_random_id("AIDA"),
+            arn=f"arn:aws:iam::{account}:user/{ADMIN_USER}", created_at=time.time(),
+        )
+        access_key_id = _random_id("AKIA")
+        secret = secrets.token_urlsafe(30)[:40]
         try:
-            await self.create_user(account, ADMIN_USER)
+            async with self.store.write() as tx:
+                iam = IamTx(tx.x)
+                if await iam.count_access_keys() or await iam.get_user(account, ADMIN_USER):
+                    return None
+                await iam.insert_user(user)
+                await iam.put_policy(account, "user", ADMIN_USER, ADMIN_POLICY_NAME, ADMIN_POLICY)
+                await iam.insert_access_key(
+                    AccessKeyRow(access_key_id, account, ADMIN_USER, self._seal(access_key_id, secret), "Active",
+                                 time.time())
+                )
         except Conflict:
             return None
-        await self.put_policy(account, "user", ADMIN_USER, ADMIN_POLICY_NAME, ADMIN_POLICY)
-        key = await self.create_access_key(account, ADMIN_USER)
         path = Path(data_dir) / CREDENTIALS_FILE
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a pre-existing file keeps its mode on O_CREAT: fix it before writing
         with os.fdopen(fd, "w") as handle:
             handle.write(
-                f"[{ADMIN_PROFILE}]\naws_access_key_id = {key.access_key_id}\n"
-                f"aws_secret_access_key = {key.secret_access_key}\n"
+                f"[{ADMIN_PROFILE}]\naws_access_key_id = {access_key_id}\n"
+                f"aws_secret_access_key = {secret}\n"
             )
-        os.chmod(path, 0o600)
         return path

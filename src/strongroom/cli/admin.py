@@ -61,7 +61,7 @@ def _migrate(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)
         return 2
-    from strongroom.server.build import open_store
+    from strongroom.store.factory import open_store
 
     where = describe_store(config)
     store = open_store(config)

@@ -52,7 +52,11 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    return Config.load(args.config, data_dir=args.data_dir, database_url=args.database_url)
+    """Settings from --config and the flags; a bad --account-id fails here, clearly."""
+    return Config.load(
+        args.config, data_dir=args.data_dir, database_url=args.database_url,
+        account_id=getattr(args, "account_id", None),
+    )
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -176,7 +180,7 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
-    from strongroom.server.build import open_store
+    from strongroom.store.factory import open_store
 
     try:
         config = config_from(args)
@@ -184,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError, MasterKeyError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)
         return 2
-    args.account_id = args.account_id or config.account_id
+    args.account_id = config.account_id
 
     async def main() -> Any:
         store = open_store(config)
@@ -197,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = asyncio.run(main())
-    except (ApiError, Conflict) as exc:
+    except (ApiError, Conflict, OSError) as exc:
         print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

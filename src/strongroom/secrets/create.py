@@ -7,12 +7,13 @@ from typing import Any
 from strongroom.errors import InvalidRequestException, ResourceExistsException
 from strongroom.secrets.arns import new_secret_arn
 from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import AWSCURRENT, Services, check_name, require_token, value_from
+from strongroom.secrets.core import AWSCURRENT, SecretValue, Services, check_name, require_token, value_from
 from strongroom.secrets.tags import check_tags, tag_pairs
 from strongroom.secrets.versions import add_version, existing_version, seal_value
 from strongroom.store.base import Conflict
 from strongroom.store.records import SecretRow
 
+EXISTS = "The operation failed because the secret {name} already exists."  # test_secret_exists_snapshots
 SCHEDULED_FOR_DELETION = (  # recorded: test_exp_raised_on_creation_of_secret_scheduled_for_deletion
     "You can't create this secret because a secret with this name is already scheduled for deletion."
 )
@@ -34,6 +35,22 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
     if tags:
         ctx.authorize("TagResource", secret.arn, secret)
     sealed = await seal_value(services, secret, kms_key_id, token, value) if value and token else None
+    for attempt in (1, 2):
+        try:
+            return await _insert(services, ctx, secret, token, value, sealed)
+        except Conflict as exc:
+            # A concurrent CreateSecret of this name committed first on another instance; run
+            # again to answer as AWS would (an identical retry, or ResourceExistsException).
+            if attempt == 2:
+                raise ResourceExistsException(EXISTS.format(name=name)) from exc
+    raise AssertionError("unreachable")
+
+
+async def _insert(
+    services: Services, ctx: RequestContext, secret: SecretRow, token: str | None, value: SecretValue | None,
+    sealed: bytes | None,
+) -> dict[str, Any]:
+    name = secret.name
     async with services.store.write() as tx:
         existing = await tx.get_secret(ctx.account, ctx.region, name=name, for_update=True)
         if existing is not None:
@@ -41,11 +58,8 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
                 raise InvalidRequestException(SCHEDULED_FOR_DELETION)
             if token and await existing_version(services, tx, existing, token, value):
                 return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
-            raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
-        try:
-            await tx.insert_secret(secret)
-        except Conflict as exc:  # a concurrent CreateSecret of the same name on another instance
-            raise ResourceExistsException(f"The operation failed because the secret {name} already exists.") from exc
+            raise ResourceExistsException(EXISTS.format(name=name))
+        await tx.insert_secret(secret)
         if value is not None and token is not None and sealed is not None:
             await add_version(tx, ctx, secret, token, value.kind, sealed, [AWSCURRENT])
     out: dict[str, Any] = {"ARN": secret.arn, "Name": name}

@@ -154,9 +154,9 @@ async def write_value(
             retry = await existing_version(services, tx, secret, token, value)
             if retry is not None:
                 return secret, retry.stages
-            await add_version(tx, ctx, secret, token, value.kind, sealed, stages)
+            labels = await add_version(tx, ctx, secret, token, value.kind, sealed, stages)
             await tx.update_secret(secret.id, last_changed_at=ctx.now, **changes)
-            return secret, list(dict.fromkeys(stages))
+            return secret, labels
     raise InvalidRequestException("The secret changed while the request ran; retry the request.")
 
 

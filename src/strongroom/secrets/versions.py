@@ -62,11 +62,20 @@ async def existing_version(
 async def add_version(
     tx: SqlTx, ctx: RequestContext, secret: SecretRow, version_id: str, kind: str, ciphertext: bytes,
     stages: Sequence[str],
-) -> None:
-    """Insert a version, attach its labels, and prune deprecated versions past the quota."""
+) -> list[str]:
+    """Insert a version, attach its labels, prune deprecated versions past the quota.
+
+    Returns the labels the version got: the first version of a secret always gets AWSCURRENT
+    (PutSecretValue documentation: "If this operation creates the first version for the secret,
+    then Secrets Manager automatically attaches the staging label AWSCURRENT to it").
+    """
     await tx.insert_version(secret.id, version_id, ctx.now, kind, ciphertext)
-    await attach_labels(tx, secret.id, version_id, stages, new_version=True)
+    labels = list(dict.fromkeys(stages))
+    if AWSCURRENT not in labels and await tx.get_version(secret.id, stage=AWSCURRENT, with_value=False) is None:
+        labels.append(AWSCURRENT)
+    await attach_labels(tx, secret.id, version_id, labels, new_version=True)
     await prune_deprecated(tx, secret.id, ctx.now)
+    return labels
 
 
 async def attach_labels(

@@ -11,24 +11,7 @@ from strongroom.secrets.tokens import TokenSealer
 from strongroom.server.app import StrongroomApp
 from strongroom.server.auth import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.server.config import Config
-from strongroom.store.base import Store
-
-
-def open_store(config: Config) -> Store:
-    """The configured store: PostgreSQL for a ``postgresql://`` URL, else SQLite in the data dir."""
-    if config.database_url:
-        scheme = config.database_url.partition("://")[0].lower()
-        if scheme not in ("postgresql", "postgres"):
-            raise SystemExit(
-                f"strongroom: unsupported database URL scheme {scheme!r}; "
-                "use postgresql://user:password@host:5432/dbname"
-            )
-        from strongroom.store.postgres import PostgresStore
-
-        return PostgresStore(config.database_url)
-    from strongroom.store.sqlite import SqliteStore
-
-    return SqliteStore(config.data_dir / "strongroom.db", synchronous=config.sqlite_synchronous)
+from strongroom.store.factory import open_store
 
 
 def build_app(config: Config) -> StrongroomApp:

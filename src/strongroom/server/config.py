@@ -26,6 +26,8 @@ class Config:
     dev: bool = False
     database_url: str | None = None
     workers: int = 1
+    #: Largest number of PostgreSQL connections per server process.
+    database_pool_size: int = 10
     #: SQLite durability: NORMAL survives a process crash, FULL also power loss (an fsync per commit).
     sqlite_synchronous: str = "NORMAL"
     #: Seconds between purges of secrets whose recovery window has passed.

@@ -50,6 +50,11 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    # The key ring's KmsKeyStore (strongroom.kms.keyring).
+    async def find_kms_key(self, account: str, region: str, ref: str) -> Any: ...
+
+    async def insert_kms_key(self, key: Any) -> Any: ...
+
 
 async def aiter_batches(items: Sequence[Any], size: int) -> AsyncIterator[Sequence[Any]]:
     """Yield ``items`` in slices of ``size`` (bounded IN-lists)."""

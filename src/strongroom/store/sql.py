@@ -230,17 +230,20 @@ class SqlTx:
         )
 
     async def list_versions(self, secret_id: int) -> list[VersionRow]:
-        """Every version of a secret (without values), oldest first, with its labels."""
+        """Every version of a secret (without values), oldest first, with its labels (one statement)."""
+        labels = (
+            f"(SELECT {json_array_agg(self.x.dialect, 'l.stage')} FROM stages l "
+            "WHERE l.secret_id = v.secret_id AND l.version_id = v.version_id) AS stages"
+        )
         rows = await self.x.fetch(
-            "SELECT version_id, created_at, kind, last_accessed_at FROM versions WHERE secret_id = $1 "
-            "ORDER BY created_at, version_id",
+            f"SELECT v.version_id, v.created_at, v.kind, v.last_accessed_at, {labels} FROM versions v "
+            "WHERE v.secret_id = $1 ORDER BY v.created_at, v.version_id",
             secret_id,
         )
-        stages = await self.stage_map(secret_id)
         return [
             VersionRow(
                 version_id=r["version_id"], created_at=r["created_at"], kind=r["kind"], ciphertext=None,
-                stages=stages.get(r["version_id"], []), last_accessed_at=r["last_accessed_at"],
+                stages=sorted(_json_strings(r["stages"])), last_accessed_at=r["last_accessed_at"],
             )
             for r in rows
         ]
