@@ -153,10 +153,6 @@ def test_errors_exit_non_zero_with_a_message_and_no_traceback(data_dir: Path) ->
     assert_clean_failure(admin(data_dir, "create-user"), "--user-name", code=2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: cli/iam.py _document() reads file:// policies inside the command; a missing file raises "
-    "FileNotFoundError, which run() does not catch (only ApiError/Conflict): a traceback, exit 1"
-))
 def test_missing_policy_file_is_a_clean_error(data_dir: Path, tmp_path: Path) -> None:
     admin(data_dir, "create-user", "--user-name", "alice").json()
     result = admin(data_dir, "put-user-policy", "--user-name", "alice", "--policy-name", "p",
@@ -164,10 +160,6 @@ def test_missing_policy_file_is_a_clean_error(data_dir: Path, tmp_path: Path) ->
     assert_clean_failure(result, "missing.json")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: cli/iam.py run() takes --account-id unchecked (args.account_id = args.account_id or "
-    "config.account_id): 'abc' creates arn:aws:iam::abc:user/x, an identity no request can ever use"
-))
 def test_admin_account_id_must_be_twelve_digits(data_dir: Path) -> None:
     result = admin(data_dir, "create-user", "--user-name", "x", "--account-id", "abc")
     assert_clean_failure(result, "12 digits")

@@ -437,13 +437,10 @@ def test_bootstrap_admin_tightens_an_existing_credentials_file(tmp_path: Path) -
     with_ids(tmp_path, body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: bootstrap_admin (auth/identities.py) writes the admin secret into a pre-existing credentials "
-    "file before chmod 0600: os.open(O_TRUNC, 0o600) keeps the old 0644 mode while the secret is written"
-))
 def test_bootstrap_admin_never_writes_the_secret_into_a_readable_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A pre-existing 0644 credentials file is made 0600 before the secret goes into it."""
     stale = tmp_path / CREDENTIALS_FILE
     stale.write_text("old")
     stale.chmod(0o644)
