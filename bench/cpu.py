@@ -27,6 +27,18 @@ def _busy_total() -> float:
     return (sum(fields[:8]) - idle) / TICK
 
 
+def _pids_cpu(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            out[p] = (int(parts[11]) + int(parts[12])) / TICK
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
 def _tree_cpu(pid: int) -> float:
     total = 0
     for p in descendants(pid):
@@ -56,23 +68,33 @@ class CpuMark:
     server: float
     children: float
     me: float
+    db: dict[int, float]
 
 
-def mark(server_pid: int) -> CpuMark:
-    return CpuMark(time.perf_counter(), _busy_total(), _tree_cpu(server_pid), _children(), _self())
+def mark(server_pid: int, db_pids: list[int] | None = None) -> CpuMark:
+    return CpuMark(
+        time.perf_counter(), _busy_total(), _tree_cpu(server_pid), _children(), _self(), _pids_cpu(db_pids or [])
+    )
 
 
-def usage(start: CpuMark, server_pid: int) -> dict[str, float]:
-    """CPU use between ``start`` and now, in % of one core (so 2 busy cores = 200%)."""
-    end = mark(server_pid)
+def usage(start: CpuMark, server_pid: int, db_pids: list[int] | None = None) -> dict[str, float]:
+    """CPU use between ``start`` and now, in % of one core (so 2 busy cores = 200%).
+
+    ``db_pids``: database server processes serving this server (PostgreSQL backends); a pid
+    first seen at the end was born during the measurement and counts in full.
+    """
+    end = mark(server_pid, db_pids)
     wall = max(end.wall - start.wall, 1e-9)
     server = end.server - start.server
     gen = end.children - start.children
     me = end.me - start.me
+    db = sum(v - start.db.get(p, 0.0) for p, v in end.db.items())
     busy = end.busy - start.busy
-    other = max(0.0, busy - server - gen - me)
+    other = max(0.0, busy - server - gen - me - db)
     return {
         "server_cpu_s": round(server, 3),
+        "db_cpu_s": round(db, 3),
+        "db_cpu_pct": round(100 * db / wall, 1),
         "server_cpu_pct": round(100 * server / wall, 1),
         "generator_cpu_pct": round(100 * gen / wall, 1),
         "other_cpu_pct": round(100 * other / wall, 1),

@@ -75,6 +75,18 @@ def analyze(base_url: str, name: str) -> None:
 
 
 def set_accessed(base_url: str, name: str, day: float) -> None:
-    asyncio.run(
-        _in_db(base_url, _check(name), "UPDATE secrets SET last_accessed_at = $1 WHERE last_accessed_at < $1", day)
-    )
+    for table in ("secrets", "versions"):
+        asyncio.run(
+            _in_db(base_url, _check(name), f"UPDATE {table} SET last_accessed_at = $1 WHERE last_accessed_at < $1", day)
+        )
+
+
+def backend_pids(base_url: str, name: str) -> list[int]:
+    """PostgreSQL backend processes connected to database ``name`` (for CPU accounting)."""
+    try:
+        rows = asyncio.run(
+            _admin(base_url, lambda c: c.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name))
+        )
+    except Exception:  # noqa: BLE001 - accounting only
+        return []
+    return [int(r["pid"]) for r in rows]

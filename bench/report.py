@@ -43,16 +43,23 @@ def _one(data: dict[str, Any], **match: Any) -> dict[str, Any] | None:
 def projected(c: dict[str, Any]) -> float | None:
     """Throughput this cell would reach on an otherwise idle machine, from CPU cost per request.
 
-    s = server CPU us/request, g = load-generator CPU us/request (both measured in the cell), W
+    s = server CPU us/request (plus PostgreSQL's backends for that store), g = load-generator CPU
+    us/request (both measured in the cell), W
     workers, C cores: min(W * 1e6 / s, C * 1e6 / (s + g)). A model, not a measurement: it assumes
     the CPU cost per request stays the same and ignores lock waits (SQLite's single writer).
     """
     s = c.get("server_cpu_us_per_req")
     if not s or not c.get("requests"):
         return None
+    s += c.get("db_cpu_us_per_req") or 0.0  # PostgreSQL's backends share the same cores
     g = 1e6 * c.get("generator_cpu_pct", 0) / 100.0 * c.get("duration_s", 0) / c["requests"]
     cores = c.get("cores") or 2
     return min(c["workers"] * 1e6 / s, cores * 1e6 / (s + g))
+
+
+def _cpu(c: dict[str, Any]) -> str:
+    db = f"+{c['db_cpu_pct']:.0f} db" if c.get("db_cpu_pct") else ""
+    return f"{c['server_cpu_pct']:.0f}{db}/{c['generator_cpu_pct']:.0f}/{c['other_cpu_pct']:.0f}"
 
 
 def _proj(c: dict[str, Any] | None) -> str:
@@ -251,6 +258,7 @@ def markdown(data: dict[str, Any]) -> str:
     for c in full:
         key = (c["store"], c["size"], c["workers"], c["workload"])
         lat = c["latency_ms"]
+        db_txt = f" (+{c['db_cpu_us_per_req']:,.0f} db)" if c.get("db_cpu_us_per_req") else ""
         r = rates.get(key)
         rate_txt = f"{r['latency_ms'].get('p99', math.nan):.2f}" if r else "-"
         if r and r.get("overloaded"):
@@ -269,9 +277,8 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {c['store']} | {_fmt_size(c['size'])} | {c['workers']} | {WORKLOADS[c['workload']].operation} "
             f"| {c['rps']:,.0f} | {_f(lat.get('p50'))} | {_f(lat.get('p99'))} | {_f(lat.get('p99.9'))} | {rate_txt} "
             f"| {c.get('non_2xx', 0) + c.get('socket_errors', 0):,} | {c['rss_mb_peak']:.0f} | {c['startup_s']:.2f} "
-            f"| {x_moto} | {pct} | {_f(c.get('server_cpu_us_per_req'), 0)} | {_proj(c)} "
-            f"| {c['server_cpu_pct']:.0f}/{c['generator_cpu_pct']:.0f}/{c['other_cpu_pct']:.0f} "
-            f"| {'; '.join(notes)} |"
+            f"| {x_moto} | {pct} | {_f(c.get('server_cpu_us_per_req'), 0)}{db_txt} | {_proj(c)} "
+            f"| {_cpu(c)} | {'; '.join(notes)} |"
         )
     if not full:
         lines.append("| (no Strongroom cell was measured) |||||||||||||||")
@@ -354,7 +361,8 @@ def markdown(data: dict[str, Any]) -> str:
         "worker processes during the cell; *start-up* = process start to first 200 on /health; *x moto* at the "
         "same store size; *% hello* = share of the hello-world ceiling with the same workers; *server CPU us/req* = "
         "CPU time of all server processes divided by requests served (independent of how busy the machine was); "
-        "*CPU srv/gen/other* = CPU used during the cell by the server, the load generator and every other process, "
+        "*CPU srv/gen/other* = CPU used during the cell by the server (+ its PostgreSQL backends), the load "
+        "generator and every other process, "
         "in % of one core; *projected req/s* = min(W x 1e6 / s, cores x 1e6 / (s + g)) from the server's (s) and the "
         "load generator's (g) CPU us per request: what the cell would reach on an otherwise idle machine if the CPU "
         "cost per request stayed the same (a model; it ignores lock waits such as SQLite's single writer).",
@@ -455,6 +463,19 @@ def plot(data: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def dump_json(data: dict[str, Any]) -> bytes:
+    """JSON with one line per top-level key and per list element (diff-friendly, still compact)."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            inner = ",\n    ".join(orjson.dumps(v).decode() for v in value)
+            text = f"[\n    {inner}\n  ]" if value else "[]"
+        else:
+            text = orjson.dumps(value).decode()
+        parts.append(f"  {orjson.dumps(key).decode()}: {text}")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode()
+
+
 def write_all(data: dict[str, Any], results_dir: Path, stamp: str | None = None) -> dict[str, Any]:
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -464,7 +485,7 @@ def write_all(data: dict[str, Any], results_dir: Path, stamp: str | None = None)
         "md": results_dir / f"{stamp}.md",
         "png": results_dir / f"{stamp}.png",
     }
-    paths["json"].write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    paths["json"].write_bytes(dump_json(data))
     text = markdown(data)
     if plot(data, paths["png"]):
         text = text.replace("## Strongroom\n", f"![plots]({paths['png'].name})\n\n## Strongroom\n", 1)

@@ -171,8 +171,9 @@ class Harness:
         repeats = a.repeat if mode == "full" else 1
         for _ in range(repeats):
             before = cpu.wait_quiet(server.pid, a.quiet_wait, a.quiet_threshold, say) if a.quiet_wait > 0 else None
+            db_pids = self._db_pids(server)
             server.start_sampling()
-            start = cpu.mark(server.pid)
+            start = cpu.mark(server.pid, db_pids)
             if mode == "full":
                 result = drive.run_full(
                     self.generator, plan, server.port, duration=a.duration, connections=a.connections,
@@ -184,11 +185,13 @@ class Harness:
                 )
             else:  # "single": one connection, closed loop: latency without queueing
                 result = drive.run_python(plan, server.port, duration=min(a.duration, 5.0), connections=1)
-            usage = cpu.usage(start, server.pid)
+            usage = cpu.usage(start, server.pid, self._db_pids(server) if db_pids is not None else None)
             peak, end = server.stop_sampling()
             result.update(usage, rss_mb_peak=peak, rss_mb_end=end, other_cpu_pct_before=before)
             if result["requests"]:
                 result["server_cpu_us_per_req"] = round(1e6 * usage["server_cpu_s"] / result["requests"], 1)
+                if db_pids is not None:
+                    result["db_cpu_us_per_req"] = round(1e6 * usage["db_cpu_s"] / result["requests"], 1)
             runs.append(result)
         runs.sort(key=lambda r: r["rps"])
         chosen = dict(runs[len(runs) // 2])
@@ -203,6 +206,8 @@ class Harness:
             )
         if out.get("non_2xx") or out.get("socket_errors"):
             notes.append(f"errors: {out.get('non_2xx', 0):,} non-2xx, {out.get('socket_errors', 0):,} socket")
+        if mode == "rate" and not out.get("overloaded") and out["rps"] < 0.95 * a.rate:
+            notes.append(f"could not sustain {a.rate:g} req/s (achieved {out['rps']:,.0f})")
         if out.get("overloaded"):
             notes.append(
                 f"OVERLOADED: could not sustain {a.rate:g} req/s (backlog > 2 s; {out.get('dropped_unsent', 0):,} "
@@ -213,13 +218,15 @@ class Harness:
         out["notes"] = notes
         self.cells.append(out)
         lat = out["latency_ms"]
+        db = f" db {out['db_cpu_pct']:.0f}%" if out.get("db_cpu_pct") else ""
         say(
             f"  {cell['target']:<10} {cell.get('store') or '-':<8} {cell.get('size') or '-':>9} "
             f"w{cell['workers']} {cell['workload']:<8} {mode:<6} {out['rps']:>9,.0f} req/s  "
             f"p50 {lat.get('p50', 0):.2f}  "
             f"p99 {lat.get('p99', 0):.2f}  p99.9 {lat.get('p99.9', 0):.2f} ms  non-2xx {out.get('non_2xx', 0)}  "
             f"rss {out['rss_mb_peak']:.0f} MB  {out.get('server_cpu_us_per_req', 0):.0f} us/req  "
-            f"cpu srv {out['server_cpu_pct']:.0f}% gen {out['generator_cpu_pct']:.0f}% "
+            f"cpu srv {out['server_cpu_pct']:.0f}%{db} "
+            f"gen {out['generator_cpu_pct']:.0f}% "
             f"other {out['other_cpu_pct']:.0f}%" + (f"  [{'; '.join(notes)}]" if notes else "")
         )
         return out
@@ -289,6 +296,14 @@ class Harness:
             finally:
                 server.stop()
                 self._cleanup(store)
+
+    def _db_pids(self, server: servers.Server) -> list[int] | None:
+        """PostgreSQL backends of the server's database (None for SQLite, hello and moto)."""
+        if server.kind != "strongroom" or "postgres" not in server.label:
+            return None
+        from bench import pg
+
+        return pg.backend_pids(self.args.database_url, "strongroom_bench_run")
 
     def _creds(self, server: servers.Server) -> Creds:
         if self.args.auth == "dev":

@@ -9,7 +9,7 @@ with a SecretString. A seeded store is cached as a snapshot (SQLite: the data di
 template database) keyed by size and a hash of the store code, and copied for every server run,
 so a run never sees another run's writes.
 
-Secrets count as already read today (``last_accessed_at`` = today's midnight UTC): the steady
+Secrets and versions count as already read today (``last_accessed_at`` = today's midnight UTC): the steady
 state of a busy server, where the once-a-day LastAccessedDate write has happened. A snapshot from
 an earlier day is brought up to today before use.
 
@@ -135,8 +135,9 @@ async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, pro
                     await tx.move_stage(secret.id, AWSCURRENT, version)
             done = upto
             progress.update(done)
-        async with store.write() as tx:
+        async with store.write() as tx:  # read today already: no once-a-day LastAccessedDate writes
             await tx.x.execute("UPDATE secrets SET last_accessed_at = $1", today())
+            await tx.x.execute("UPDATE versions SET last_accessed_at = $1", today())
     finally:
         await store.close()
 
@@ -182,13 +183,14 @@ class SnapshotCache:
         return snap, seeded_in
 
     def _sqlite_bring_to_today(self, snap: Path) -> None:
-        day_file = snap / "ACCESSED_DAY"
+        day_file = snap / "ACCESSED_DAY2"
         day = today()
         if day_file.exists() and float(day_file.read_text()) >= day:
             return
         conn = sqlite3.connect(snap / "strongroom.db")
         try:
             conn.execute("UPDATE secrets SET last_accessed_at = ?", (day,))
+            conn.execute("UPDATE versions SET last_accessed_at = ?", (day,))
             conn.commit()
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:

@@ -51,7 +51,8 @@ def dev_credentials() -> Creds:
 def admin_credentials(data_dir: Path, profile: str | None = None) -> Creds:
     """Credentials from ``<data-dir>/admin-credentials`` (AWS credentials-file format).
 
-    ``profile`` names the section; without it the file's only section (or ``default``) is used.
+    ``profile`` names the section; without it the server's ``ADMIN_PROFILE`` if present, else the
+    file's only section (or ``default``).
     """
     path = data_dir / ADMIN_CREDENTIALS_FILE
     if not path.exists():
@@ -59,6 +60,13 @@ def admin_credentials(data_dir: Path, profile: str | None = None) -> Creds:
     parser = configparser.ConfigParser()
     parser.read(path)
     sections = parser.sections()
+    if profile is None:
+        try:
+            from strongroom.auth.identities import ADMIN_PROFILE as profile_name  # the server's own name
+        except ImportError:
+            profile_name = None
+        if profile_name in sections:
+            profile = profile_name
     if profile is None:
         if len(sections) == 1:
             profile = sections[0]
