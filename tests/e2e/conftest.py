@@ -25,11 +25,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_server import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pg"))  # the PostgreSQL test helpers
+from e2e_server import (  # noqa: E402
     ACCESS_KEY,
+    POSTGRES,
     REGION,
     SECRET_KEY,
     WEST,
@@ -40,16 +44,42 @@ from e2e_server import (
     start_server,
     unique_name,
 )
+from pg_servers import (  # noqa: E402
+    REQUIRE_ENV,
+    create_database,
+    database_url,
+    drop_database,
+    new_master_key,
+    postgres_unreachable,
+)
 
 # The stores the e2e suite runs against. Every test that uses the ``server`` fixture (directly or
-# through ``sm``, ``endpoint``, ...) runs once per entry. To add PostgreSQL later, append
-# "postgres" here; ``e2e_server.store_args`` already knows how to point the server at it.
-STORES: list[str] = ["sqlite"]
+# through ``sm``, ``endpoint``, ...) runs once per entry.
+STORES: list[str] = ["sqlite", "postgres"]
 
 
 @pytest.fixture(scope="session", params=STORES)
 def store(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_database")
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (and shared master key) for this session, dropped at the end."""
+    reason = postgres_unreachable()
+    if reason is not None:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{reason} and {REQUIRE_ENV}=1", pytrace=False)
+        pytest.skip(reason)
+    name = create_database("e2e")
+    POSTGRES.update(url=database_url(name), master_key=new_master_key())
+    try:
+        yield POSTGRES["url"]
+    finally:
+        POSTGRES.clear()
+        drop_database(name)
 
 
 @pytest.fixture(scope="session")

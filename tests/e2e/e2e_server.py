@@ -33,7 +33,9 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # any value works in --
 
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
-POSTGRES_URL = os.environ.get("STRONGROOM_E2E_POSTGRES_URL", "postgresql://127.0.0.1:5432")
+#: Filled by conftest when the session runs against PostgreSQL: the session's database URL and the
+#: master key (base64) that every server on that database must share.
+POSTGRES: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,13 +47,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def store_args(store: str, data_dir: Path, db_name: str | None = None) -> list[str]:
+def store_args(store: str, data_dir: Path) -> list[str]:
     """Extra ``serve`` arguments that select ``store``."""
     if store == "sqlite":
         return []
     if store == "postgres":
-        db = db_name or "strongroom_e2e"
-        return ["--database-url", f"{POSTGRES_URL}/{db}"]
+        return ["--database-url", POSTGRES["url"]]
     raise ValueError(f"unknown store {store!r}; add it to STORES and store_args")
 
 
@@ -138,6 +139,8 @@ def start_server(
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONUNBUFFERED"] = "1"
+    if store == "postgres":
+        env["STRONGROOM_MASTER_KEY"] = POSTGRES["master_key"]
     out = (log_dir / "stdout.log").open("ab")
     err = (log_dir / "stderr.log").open("ab")
     try:

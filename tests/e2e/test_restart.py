@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from e2e_helpers import NOT_FOUND, all_version_ids, expect_error
-from e2e_server import ServerProcess, make_client, start_server
+from e2e_server import POSTGRES, ServerProcess, make_client, start_server
 
 
 def secret_forms(values: list[bytes]) -> list[bytes]:
@@ -37,6 +37,23 @@ def assert_not_in_files(root: Path, patterns: list[bytes]) -> int:
         scanned += 1
         for p in patterns:
             assert p not in data, f"a secret value appears in {path.relative_to(root)} at rest"
+    return scanned
+
+
+def assert_not_at_rest(store: str, data_dir: Path, patterns: list[bytes]) -> int:
+    """No pattern in the data dir's files, nor (on PostgreSQL) in any row of any table; returns
+    how many files or rows were scanned."""
+    scanned = assert_not_in_files(data_dir, patterns)
+    if store == "postgres":
+        from pg_servers import pg_run
+
+        tables = pg_run(POSTGRES["url"], "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        for table in (t["tablename"] for t in tables):
+            for row in pg_run(POSTGRES["url"], f'SELECT * FROM "{table}"'):
+                data = b"\x00".join(v if isinstance(v, bytes) else str(v).encode() for v in row.values())
+                scanned += 1
+                for p in patterns:
+                    assert p not in data, f"a secret value appears in table {table} at rest"
     return scanned
 
 
@@ -81,7 +98,7 @@ def fresh(tmp_path: Path, store: str):
         srv.kill()
 
 
-def test_graceful_restart_preserves_everything(fresh, tmp_path):
+def test_graceful_restart_preserves_everything(fresh, tmp_path, store):
     plain = f"sr-plaintext-{uuid.uuid4().hex}{uuid.uuid4().hex}"
     plain2 = f"sr-second-{uuid.uuid4().hex}{uuid.uuid4().hex}"
     blob = os.urandom(48)
@@ -135,12 +152,12 @@ def test_graceful_restart_preserves_everything(fresh, tmp_path):
     srv2.stop()
 
     patterns = secret_forms([plain.encode(), plain2.encode(), blob, b"doomed-value", b"west-value"])
-    assert assert_not_in_files(tmp_path / "data", patterns) > 0, "the data dir is empty"
+    assert assert_not_at_rest(store, tmp_path / "data", patterns) > 0, "nothing was scanned"
     assert_not_in_output(srv, patterns)
     assert_not_in_output(srv2, patterns)
 
 
-def test_sigkill_keeps_every_acknowledged_write(fresh, tmp_path):
+def test_sigkill_keeps_every_acknowledged_write(fresh, tmp_path, store):
     p = f"k-{uuid.uuid4().hex[:12]}"
     srv = fresh()
     sm = make_client(srv.endpoint)
@@ -187,12 +204,12 @@ def test_sigkill_keeps_every_acknowledged_write(fresh, tmp_path):
     srv2.stop()
 
     patterns = secret_forms(values)
-    assert_not_in_files(tmp_path / "data", patterns)
+    assert_not_at_rest(store, tmp_path / "data", patterns)
     assert_not_in_output(srv, patterns)
     assert_not_in_output(srv2, patterns)
 
 
-def test_errors_and_logs_never_contain_values(fresh, tmp_path):
+def test_errors_and_logs_never_contain_values(fresh, tmp_path, store):
     """Failed requests carrying secret values (validation, conflicts) must not echo or log them,
     even with the most verbose logging."""
     srv = fresh("--log-level", "debug")
@@ -222,7 +239,7 @@ def test_errors_and_logs_never_contain_values(fresh, tmp_path):
     srv.stop()
     patterns = secret_forms([v.encode(), other.encode()])
     assert_not_in_output(srv, patterns)
-    assert_not_in_files(tmp_path / "data", patterns)
+    assert_not_at_rest(store, tmp_path / "data", patterns)
 
 
 def test_sigterm_stops_the_server(fresh):

@@ -205,12 +205,9 @@ def test_serve_with_a_missing_config_file_fails_clearly(tmp_path: Path) -> None:
     assert_clean_failure(result, "nope.toml", code=2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: server/config.py Config.load/__post_init__ do not check value types; an unquoted TOML "
-    "account_id (an int) raises AttributeError ('int' object has no attribute 'isdigit') and a numeric "
-    "data_dir raises TypeError, which serve() (cli/serve.py, catches ValueError/OSError only) prints as a traceback"
-))
-@pytest.mark.parametrize("text", ["account_id = 123456789012\n", "data_dir = 5\n"])
+@pytest.mark.parametrize(
+    "text", ["account_id = 123456789012\n", "data_dir = 5\n", 'port = "abc"\n', "workers = 0\n"]
+)
 def test_serve_with_a_config_value_of_the_wrong_type_fails_clearly(tmp_path: Path, text: str) -> None:
     config = tmp_path / "typed.toml"
     config.write_text(text)

@@ -17,6 +17,21 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("strongroom"))
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "host": (str,),
+    "port": (int,),
+    "account_id": (str,),
+    "dev": (bool,),
+    "database_url": (str, type(None)),
+    "workers": (int,),
+    "database_pool_size": (int,),
+    "sqlite_synchronous": (str,),
+    "purge_interval": (int, float),
+    "max_body_bytes": (int,),
+    "log_level": (str,),
+}
+
+
 @dataclass(slots=True)
 class Config:
     host: str = "127.0.0.1"
@@ -37,9 +52,23 @@ class Config:
     log_level: str = "info"
 
     def __post_init__(self) -> None:
+        for name, kinds in _TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                expected = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                raise ValueError(f"setting {name} must be {expected}, got {value!r}")
+        if not isinstance(self.data_dir, str | Path | type(None)):
+            raise ValueError(f"setting data_dir must be a path, got {self.data_dir!r}")
         self.data_dir = Path(self.data_dir) if self.data_dir else default_data_dir()
         if not (self.account_id.isdigit() and len(self.account_id) == 12):
             raise ValueError(f"account id must be 12 digits, got {self.account_id!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0-65535, got {self.port}")
+        for name in ("workers", "database_pool_size", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"setting {name} must be at least 1")
+        if self.purge_interval <= 0:
+            raise ValueError("setting purge_interval must be positive")
 
     @classmethod
     def load(cls, file: Path | None = None, **overrides: Any) -> Config:
