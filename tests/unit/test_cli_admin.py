@@ -206,7 +206,7 @@ def test_serve_with_a_missing_config_file_fails_clearly(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["account_id = 123456789012\n", "data_dir = 5\n", 'port = "abc"\n', "workers = 0\n"]
+    "text", ["account_id = 123456789012\n", "data_dir = 5\n", 'workers = "two"\n', "workers = 0\n"]
 )
 def test_serve_with_a_config_value_of_the_wrong_type_fails_clearly(tmp_path: Path, text: str) -> None:
     config = tmp_path / "typed.toml"
