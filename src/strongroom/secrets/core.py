@@ -15,7 +15,7 @@ from strongroom.errors import (
     ValidationException,
 )
 from strongroom.kms.keyring import KeyRing
-from strongroom.secrets.arns import resolve_secret_id
+from strongroom.secrets.arns import SecretLookup, resolve_secret_id
 from strongroom.secrets.context import RequestContext
 from strongroom.secrets.tokens import TokenSealer
 from strongroom.store.base import Store
@@ -48,26 +48,37 @@ class Services:
     tokens: TokenSealer
 
 
-async def find_secret(
-    tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, action: str | None = None
-) -> SecretRow:
-    """Resolve a SecretId (name, full or partial ARN) and authorize ``action`` (default: the request's).
+def lookup_secret_id(ctx: RequestContext, secret_id: str) -> SecretLookup:
+    """Interpret a SecretId (name, full or partial ARN); a bad name is AWS's ValidationException."""
+    lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
+    if lookup.name is not None:
+        check_name(lookup.name)
+    return lookup
+
+
+def authorize_lookup(ctx: RequestContext, action: str, lookup: SecretLookup, secret: SecretRow | None) -> SecretRow:
+    """Authorize ``action`` on what a lookup found; a missing secret is ResourceNotFoundException.
 
     A caller not allowed on the requested ARN learns nothing: AccessDeniedException whether or
     not the secret exists; an allowed caller gets ResourceNotFoundException for a missing one.
     """
-    lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
-    if lookup.name is not None:
-        check_name(lookup.name)
+    if secret is None:
+        requested = lookup.arn or f"arn:aws:secretsmanager:{lookup.region}:{lookup.account}:secret:{lookup.name}"
+        ctx.authorize(action, requested, None)
+        raise ResourceNotFoundException(SECRET_NOT_FOUND)
+    ctx.authorize(action, secret.arn, secret)
+    return secret
+
+
+async def find_secret(
+    tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, action: str | None = None
+) -> SecretRow:
+    """Resolve a SecretId and authorize ``action`` (default: the request's) on it."""
+    lookup = lookup_secret_id(ctx, secret_id)
     secret = await tx.get_secret(
         lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, for_update=for_update
     )
-    if secret is None:
-        requested = lookup.arn or f"arn:aws:secretsmanager:{lookup.region}:{lookup.account}:secret:{lookup.name}"
-        ctx.authorize(action or ctx.action, requested, None)
-        raise ResourceNotFoundException(SECRET_NOT_FOUND)
-    ctx.authorize(action or ctx.action, secret.arn, secret)
-    return secret
+    return authorize_lookup(ctx, action or ctx.action, lookup, secret)
 
 
 def check_name(name: str) -> None:

@@ -62,6 +62,11 @@ async def select_secrets(
     predicate = compile_filters(filters)
     ranges = _name_ranges(filters)
     limit = int(params.get("MaxResults") or default_limit)
+    # Only positive name filters: the SQL range is exactly the filter, so fetch no more than a page.
+    exact = bool(filters) and all(
+        f.get("Key") == "name" and not any(str(v).startswith("!") for v in f.get("Values") or ()) for f in filters
+    )
+    batch_size = limit if exact and ranges else BATCH
     sort_by = params.get("SortBy") or "created-date"
     descending = params.get("SortOrder") == "desc"
     token_scope = orjson.dumps(
@@ -77,7 +82,7 @@ async def select_secrets(
         while not exhausted and len(found) < limit and scanned < SCAN_BUDGET:
             batch = await tx.list_secrets(
                 ctx.account, ctx.region, sort_by=sort_by, descending=descending, after=after,
-                limit=BATCH, include_deleted=include_deleted, name_ranges=ranges,
+                limit=batch_size, include_deleted=include_deleted, name_ranges=ranges,
             )
             stopped_early = False
             for index, secret in enumerate(batch):
@@ -88,7 +93,7 @@ async def select_secrets(
                     if len(found) == limit:
                         stopped_early = index + 1 < len(batch)
                         break
-            exhausted = not stopped_early and len(batch) < BATCH
+            exhausted = not stopped_early and len(batch) < batch_size
     next_token = None if exhausted or after is None else services.tokens.seal(token_scope, list(after))
     return Selection(found, next_token)
 

@@ -16,7 +16,9 @@ from strongroom.secrets.core import (
     AWSCURRENT,
     SecretValue,
     Services,
+    authorize_lookup,
     find_secret,
+    lookup_secret_id,
     require_active,
     require_token,
     value_from,
@@ -29,7 +31,6 @@ from strongroom.secrets.versions import (
     version_response,
 )
 from strongroom.store.records import SecretRow, VersionRow
-from strongroom.store.sql import SqlTx
 
 STAGE_MISMATCH = "You provided a VersionStage that is not associated to the provided VersionId."
 NO_VALUE = "You must provide either SecretString or SecretBinary."
@@ -37,12 +38,11 @@ BATCH_ARGS = "Either 'SecretIdList' or 'Filters' must be provided, but not both.
 BATCH_MAX_RESULTS = "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided."
 
 
-async def pick_version(
-    tx: SqlTx, secret: SecretRow, version_id: str | None, stage: str | None
+def check_version(
+    version: VersionRow | None, version_id: str | None, stage: str | None
 ) -> VersionRow:
-    """The version a GetSecretValue-style request names (AWSCURRENT by default)."""
+    """The version a GetSecretValue-style request names (AWSCURRENT by default), or AWS's error."""
     if version_id is not None:
-        version = await tx.get_version(secret.id, version_id=version_id)
         if version is None:
             raise ResourceNotFoundException(
                 f"Secrets Manager can't find the specified secret value for VersionId: {version_id}"
@@ -50,11 +50,9 @@ async def pick_version(
         if stage is not None and stage not in version.stages:
             raise InvalidRequestException(STAGE_MISMATCH)
         return version
-    stage = stage or AWSCURRENT
-    version = await tx.get_version(secret.id, stage=stage)
     if version is None:
         raise ResourceNotFoundException(
-            f"Secrets Manager can't find the specified secret value for staging label: {stage}"
+            f"Secrets Manager can't find the specified secret value for staging label: {stage or AWSCURRENT}"
         )
     return version
 
@@ -86,10 +84,15 @@ async def read_value(
     services: Services, ctx: RequestContext, secret_id: str, version_id: str | None = None,
     stage: str | None = None,
 ) -> dict[str, Any]:
+    lookup = lookup_secret_id(ctx, secret_id)
     async with services.store.read() as tx:
-        secret = await find_secret(tx, ctx, secret_id, action="GetSecretValue")
-        require_active(secret)
-        version = await pick_version(tx, secret, version_id, stage)
+        found = await tx.get_secret_with_version(
+            lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, version_id=version_id,
+            stage=None if version_id is not None else (stage or AWSCURRENT),
+        )
+    secret = authorize_lookup(ctx, "GetSecretValue", lookup, found[0] if found else None)
+    require_active(secret)
+    version = check_version(found[1] if found else None, version_id, stage)
     value = await open_value(services, secret, version)
     await record_access(services, ctx, secret, version)
     return value_entry(secret, version, value)

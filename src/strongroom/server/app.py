@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from typing import Any
@@ -47,6 +48,20 @@ _HEALTH_BODY = orjson.dumps({"status": "ok"})
 # Wire protocols of a request (they decide how its errors are written).
 _JSON, _QUERY, _STS_QUERY, _STS_JSON = "json", "query", "sts-query", "sts-json"
 Headers = list[tuple[bytes, bytes]]
+
+
+class RequestIds:
+    """UUID-shaped request ids: a random per-process prefix plus a counter (cheaper than uuid4)."""
+
+    def __init__(self) -> None:
+        self._prefix = str(uuid.uuid4())[:24]
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+_request_ids = RequestIds()
 
 
 class StrongroomApp:
@@ -119,7 +134,7 @@ class StrongroomApp:
 
     # --- HTTP ----------------------------------------------------------------------------
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        request_id = str(uuid.uuid4())
+        request_id = _request_ids.next()
         method, path = scope["method"], scope["path"]
         if path == "/health" and method in ("GET", "HEAD"):
             await _respond(send, 200, _HEALTH_BODY, request_id)

@@ -7,6 +7,7 @@ of :class:`SqlTx` are the only way domain code reaches the database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from typing import Any
 
 import orjson
@@ -15,12 +16,11 @@ from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Executor, Row
 from strongroom.store.records import SecretPage, SecretRow, VersionRow
 
-_SECRET_COLUMNS = (
-    "id, account, region, name, arn, description, kms_key_id, created_at, last_changed_at, "
-    "last_accessed_at, deleted_at, deletion_date, primary_region, owning_service, tags, "
-    "resource_policy, rotation_enabled, rotation_lambda_arn, rotation_rules, last_rotated_at, "
-    "next_rotation_at"
-)
+#: The secrets columns in SecretRow's field order, so a row converts positionally (hot path).
+_SECRET_FIELDS = tuple(f.name for f in fields(SecretRow))
+_SECRET_COLUMNS = ", ".join(_SECRET_FIELDS)
+_SECRET_COLUMNS_S = ", ".join(f"s.{name}" for name in _SECRET_FIELDS)
+_TAGS, _ROTATION_ENABLED = _SECRET_FIELDS.index("tags"), _SECRET_FIELDS.index("rotation_enabled")
 _UPDATABLE = frozenset(
     {
         "description", "kms_key_id", "last_changed_at", "last_accessed_at", "deleted_at",
@@ -39,12 +39,13 @@ SORT_COLUMNS = {
 
 
 def _secret(row: Row) -> SecretRow:
-    data = dict(row)
-    tags = data["tags"]
-    data["tags"] = None if tags is None else [tuple(t) for t in orjson.loads(tags)]
-    if data["rotation_enabled"] is not None:
-        data["rotation_enabled"] = bool(data["rotation_enabled"])
-    return SecretRow(**data)
+    """A SecretRow from the first len(_SECRET_FIELDS) columns of a row, in field order."""
+    values = list(tuple(row)[: len(_SECRET_FIELDS)])  # type: ignore[arg-type]
+    tags = values[_TAGS]
+    values[_TAGS] = None if tags is None else [tuple(t) for t in orjson.loads(tags)]
+    if values[_ROTATION_ENABLED] is not None:
+        values[_ROTATION_ENABLED] = bool(values[_ROTATION_ENABLED])
+    return SecretRow(*values)
 
 
 def _bytes(value: Any) -> bytes | None:
@@ -95,6 +96,38 @@ class SqlTx:
             account, region, value,
         )
         return _secret(row) if row else None
+
+    async def get_secret_with_version(
+        self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
+        stage: str | None,
+    ) -> tuple[SecretRow, VersionRow | None] | None:
+        """The hot read of GetSecretValue in one statement (one snapshot, one round trip).
+
+        The secret by exact name or ARN, plus the version named by ``version_id`` or else by the
+        label ``stage``, with that version's labels; None when there is no such secret, and no
+        version when the secret has none matching.
+        """
+        column, value = ("arn", arn) if arn is not None else ("name", name)
+        labels = f"(SELECT {json_array_agg(self.x.dialect, 'l.stage')} FROM stages l " \
+            "WHERE l.secret_id = v.secret_id AND l.version_id = v.version_id)"
+        row = await self.x.fetchrow(
+            f"SELECT {_SECRET_COLUMNS_S}, v.version_id, v.created_at, v.kind, v.ciphertext, v.last_accessed_at, "
+            f"{labels} FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version_id = "
+            "COALESCE($4, (SELECT st.version_id FROM stages st WHERE st.secret_id = s.id AND st.stage = $5)) "
+            f"WHERE s.account = $1 AND s.region = $2 AND s.{column} = $3",
+            account, region, value, version_id, stage,
+        )
+        if row is None:
+            return None
+        secret = _secret(row)
+        rest = tuple(row)[len(_SECRET_FIELDS) :]  # type: ignore[arg-type]
+        if rest[0] is None:
+            return secret, None
+        version = VersionRow(
+            version_id=rest[0], created_at=rest[1], kind=rest[2], ciphertext=_bytes(rest[3]),
+            stages=_json_strings(rest[5]), last_accessed_at=rest[4],
+        )
+        return secret, version
 
     async def insert_secret(self, s: SecretRow) -> int:
         row = await self.x.fetchrow(

@@ -64,6 +64,21 @@ def _connect(path: Path, synchronous: str, readonly: bool = False) -> sqlite3.Co
     return conn
 
 
+class _Ready:
+    """An async context manager that just hands out a value (no generator frame on the hot path)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: SqlTx) -> None:
+        self.value = value
+
+    async def __aenter__(self) -> SqlTx:
+        return self.value
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
 class SqliteStore:
     """SQLite backend of :class:`strongroom.store.base.Store`."""
 
@@ -82,11 +97,11 @@ class SqliteStore:
         self._reader = _connect(path, synchronous.upper(), readonly=True)
         self._write_lock = asyncio.Lock()
         self._read_tx = SqlTx(_SqliteExecutor(self._reader))
+        self._reader_cm = _Ready(self._read_tx)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTx]:
+    def read(self) -> _Ready:
         """Reads run in autocommit mode: each statement sees one committed snapshot."""
-        yield self._read_tx
+        return self._reader_cm
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTx]:
