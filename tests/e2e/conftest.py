@@ -45,12 +45,11 @@ from e2e_server import (  # noqa: E402
     unique_name,
 )
 from pg_servers import (  # noqa: E402
-    REQUIRE_ENV,
     create_database,
     database_url,
     drop_database,
     new_master_key,
-    postgres_unreachable,
+    require_postgres,
 )
 
 # The stores the e2e suite runs against. Every test that uses the ``server`` fixture (directly or
@@ -68,11 +67,7 @@ def store(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database (and shared master key) for this session, dropped at the end."""
-    reason = postgres_unreachable()
-    if reason is not None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{reason} and {REQUIRE_ENV}=1", pytrace=False)
-        pytest.skip(reason)
+    require_postgres()
     name = create_database("e2e")
     POSTGRES.update(url=database_url(name), master_key=new_master_key())
     try:

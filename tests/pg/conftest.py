@@ -12,27 +12,21 @@ PostgreSQL is found at STRONGROOM_TEST_PG_URL (default postgresql://postgres@127
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
 from pg_servers import (
-    REQUIRE_ENV,
     create_database,
     database_url,
     drop_database,
     new_master_key,
-    postgres_unreachable,
+    require_postgres,
 )
 
 
 @pytest.fixture(scope="session")
 def postgres() -> str:
-    reason = postgres_unreachable()
-    if reason is not None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{reason} and {REQUIRE_ENV}=1", pytrace=False)
-        pytest.skip(reason)
+    require_postgres()
     from pg_servers import ADMIN_URL
 
     return ADMIN_URL

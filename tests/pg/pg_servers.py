@@ -53,6 +53,17 @@ def postgres_unreachable() -> str | None:
     return None
 
 
+def require_postgres() -> None:
+    """Skip the calling test when PostgreSQL is unreachable (fail instead under REQUIRE_ENV=1)."""
+    import pytest
+
+    reason = postgres_unreachable()
+    if reason is not None:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{reason} and {REQUIRE_ENV}=1", pytrace=False)
+        pytest.skip(reason)
+
+
 def database_url(name: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
