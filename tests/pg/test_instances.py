@@ -209,13 +209,6 @@ def test_create_secret_races_on_the_same_name(clients: list[Any]) -> None:
         check_current_value(clients, name, labels, {winners[0]: f"{name}:{winners[0]}"})
 
 
-@pytest.mark.xfail(
-    reason="secrets/create.py answers the loser of a same-token CreateSecret race ResourceExistsException: "
-    "its insert meets the winner's uncommitted row (Conflict) and it does not look again in a new "
-    "transaction, where it would find the winner's version and answer as a retry. Not a store fault; "
-    "whether it shows depends on the two requests overlapping.",
-    strict=False,
-)
 def test_create_secret_retry_on_two_instances_creates_one_version(clients: list[Any]) -> None:
     """The same ClientRequestToken (a client retry) reaching two instances at once: one secret,
     one version. Both answers must be success, as they are when the two requests come in turn."""
