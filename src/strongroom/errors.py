@@ -100,6 +100,10 @@ class UnrecognizedClientException(ApiError):
     pass
 
 
+class ExpiredTokenException(ApiError):
+    """Temporary credentials past their expiration (STS's query code: ExpiredToken)."""
+
+
 class InvalidSignatureException(ApiError):
     pass
 

@@ -75,10 +75,11 @@ def test_migrate_returns_schema_version_and_is_idempotent(tmp_path: Path) -> Non
             rows = await tx.x.fetch("SELECT version FROM schema_migrations ORDER BY version")
             assert [r["version"] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
             tables = {r["name"] for r in await tx.x.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"secrets", "versions", "stages", "kms_keys", "iam_users", "iam_access_keys"} <= tables
+        expected = {"secrets", "versions", "stages", "kms_keys", "iam_users", "iam_access_keys", "iam_session_keys"}
+        assert expected <= tables
 
     version = with_store(path, lambda s: s.migrate())
-    assert version == len(MIGRATIONS) == 2
+    assert version == len(MIGRATIONS) == 3
     with_store(path, body)  # a reopened store migrates again: nothing to apply, nothing duplicated
 
 

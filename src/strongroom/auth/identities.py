@@ -6,14 +6,25 @@ is encrypted, never stored in the clear, and shown once, at creation.
 
 Lookups by access key id are cached per instance for ``cache_ttl`` seconds (default 2): a key
 deactivated or a policy changed through another instance takes effect everywhere within that time.
+
+Temporary credentials (STS GetSessionToken, :meth:`Identities.create_session`) are ``ASIA...``
+keys in their own table: the same principal and identity policies as the long-term key that asked
+for them, a secret sealed the same way, a session token stored only as its SHA-256, and an expiry.
+They end with their parent key: deactivating or deleting that key (or deleting the user) makes
+them unusable at once (within the cache time) - stricter than AWS, whose temporary credentials
+"cannot be revoked" (IAM User Guide, "Permissions for temporary security credentials"), so that
+disabling a leaked key also disables what was minted with it. Expired rows are purged a bounded batch at a time
+whenever a new session is issued.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import string
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from strongroom.auth.policy import Policy, Principal, parse_policy
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException
 from strongroom.store.base import Conflict, Store
-from strongroom.store.iam_sql import AccessKeyRow, IamTx, UserRow
+from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
 
 ADMIN_USER = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"
@@ -32,10 +43,24 @@ ADMIN_PROFILE = "strongroom-admin"
 CREDENTIALS_FILE = "admin-credentials"
 _ID_ALPHABET = string.ascii_uppercase + "234567"
 _NAME_OK = set(string.ascii_letters + string.digits + "+=,.@_-")
+#: GetSessionToken durations (STS API reference, GetSessionToken, DurationSeconds): IAM users
+#: 900..129600 s, 43200 by default; the account root at most 3600 (a longer request gets 3600).
+SESSION_MIN_SECONDS = 900
+SESSION_MAX_SECONDS = 129_600
+SESSION_DEFAULT_SECONDS = 43_200
+ROOT_SESSION_MAX_SECONDS = 3_600
+SESSION_KEY_PREFIX = "ASIA"
+#: Expired session keys deleted per GetSessionToken (keeps the purge's cost bounded).
+SESSION_PURGE_BATCH = 100
 
 
 def _random_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 of a session token, hex: what the store keeps instead of the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -54,9 +79,17 @@ class Identity:
     principal: Principal
     policies: tuple[Policy, ...]
     active: bool
+    #: temporary credentials only: when they stop working (epoch seconds) and the token's SHA-256
+    expires_at: float | None = None
+    token_hash: str | None = None
+
+    @property
+    def temporary(self) -> bool:
+        return self.token_hash is not None
 
     def __repr__(self) -> str:  # never show the secret
-        return f"Identity({self.access_key_id!r}, {self.principal.arn!r}, active={self.active})"
+        kind = ", temporary" if self.temporary else ""
+        return f"Identity({self.access_key_id!r}, {self.principal.arn!r}, active={self.active}{kind})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +97,22 @@ class NewAccessKey:
     access_key_id: str
     secret_access_key: str
     principal_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCredentials:
+    """Temporary credentials as GetSessionToken returns them (shown once, never stored in the clear)."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: float  # epoch seconds
+
+    def __repr__(self) -> str:  # never show the secret or the token
+        return f"SessionCredentials({self.access_key_id!r}, expiration={self.expiration})"
+
+    def __iter__(self) -> Iterator[str | float]:  # unpacks as (key id, secret, token, expiration)
+        return iter((self.access_key_id, self.secret_access_key, self.session_token, self.expiration))
 
 
 def root_principal(account: str) -> Principal:
@@ -103,9 +152,18 @@ class Identities:
     async def _load(self, access_key_id: str) -> Identity | None:
         async with self.store.read() as tx:
             iam = IamTx(tx.x)
-            key = await iam.get_access_key(access_key_id)
-            if key is None:
-                return None
+            session: SessionKeyRow | None = None
+            if access_key_id.startswith(SESSION_KEY_PREFIX):
+                session = await iam.get_session_key(access_key_id)
+                if session is None:
+                    return None
+                key = await iam.get_access_key(session.parent_key_id)
+                if key is None or (key.account, key.user_name) != (session.account, session.user_name):
+                    return None  # the issuing key was deleted: its sessions end with it
+            else:
+                key = await iam.get_access_key(access_key_id)
+                if key is None:
+                    return None
             if key.user_name is None:
                 principal, documents = root_principal(key.account), []
             else:
@@ -115,13 +173,19 @@ class Identities:
                 principal = user_principal(user)
                 documents = await iam.policies_for_user(key.account, key.user_name)
         policies = tuple(parse_policy(doc) for doc in documents)
-        return Identity(key.access_key_id, self._open(key), principal, policies, key.status == "Active")
+        active = key.status == "Active"
+        if session is not None:
+            return Identity(
+                session.access_key_id, self._open(session), principal, policies, active,
+                expires_at=session.expires_at, token_hash=session.token_hash,
+            )
+        return Identity(key.access_key_id, self._open(key), principal, policies, active)
 
     def _seal(self, access_key_id: str, secret: str) -> bytes:
         nonce = os.urandom(12)
         return nonce + self._box.encrypt(nonce, secret.encode(), access_key_id.encode())
 
-    def _open(self, key: AccessKeyRow) -> str:
+    def _open(self, key: AccessKeyRow | SessionKeyRow) -> str:
         blob = key.sealed_secret
         try:
             return self._box.decrypt(blob[:12], blob[12:], key.access_key_id.encode()).decode()
@@ -224,6 +288,40 @@ class Identities:
             )
         arn = f"arn:aws:iam::{account}:" + (f"user/{user_name}" if user_name else "root")
         return NewAccessKey(access_key_id, secret, arn)
+
+    async def create_session(
+        self, account: str, user_name: str | None, duration: int | None = None, *, parent_key_id: str,
+        now: float | None = None,
+    ) -> SessionCredentials:
+        """Temporary credentials for a user (or the account root, ``user_name=None``): GetSessionToken.
+
+        ``duration`` defaults to 43200 s and must lie in 900..129600; the root's sessions are cut
+        to 3600 s, as on AWS. ``parent_key_id`` is the long-term key that asked: the session lives
+        only as long as that key does. Up to ``SESSION_PURGE_BATCH`` expired sessions are deleted
+        in the same transaction.
+        """
+        if duration is None:
+            duration = SESSION_DEFAULT_SECONDS
+        if not SESSION_MIN_SECONDS <= duration <= SESSION_MAX_SECONDS:
+            raise InvalidParameterException(
+                f"DurationSeconds must be between {SESSION_MIN_SECONDS} and {SESSION_MAX_SECONDS}."
+            )
+        if user_name is None:
+            duration = min(duration, ROOT_SESSION_MAX_SECONDS)
+        now = time.time() if now is None else now
+        access_key_id = _random_id(SESSION_KEY_PREFIX)
+        secret = secrets.token_urlsafe(30)[:40]
+        token = secrets.token_urlsafe(48)
+        row = SessionKeyRow(
+            access_key_id=access_key_id, account=account, user_name=user_name, parent_key_id=parent_key_id,
+            sealed_secret=self._seal(access_key_id, secret), token_hash=token_digest(token),
+            expires_at=now + duration, created_at=now,
+        )
+        async with self.store.write() as tx:
+            iam = IamTx(tx.x)
+            await iam.purge_expired_session_keys(now, SESSION_PURGE_BATCH)
+            await iam.insert_session_key(row)
+        return SessionCredentials(access_key_id, secret, token, row.expires_at)
 
     async def list_access_keys(self, account: str, user_name: str | None) -> list[AccessKeyRow]:
         async with self.store.read() as tx:

@@ -9,7 +9,8 @@ Protocols on the one endpoint:
 * JSON 1.1: ``POST /`` with ``X-Amz-Target: secretsmanager.<Op>``;
 * query: ``GET /?Action=<Op>&Version=2017-10-17&...`` or a form ``POST /``
   (:mod:`strongroom.protocol.query`), answered with the same JSON as JSON 1.1;
-* STS GetCallerIdentity, query (XML answer) or JSON 1.0 (:mod:`strongroom.protocol.sts`).
+* STS GetCallerIdentity and GetSessionToken, query (XML answer) or JSON 1.0
+  (:mod:`strongroom.protocol.sts`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import orjson
 from strongroom.auth.authorizer import Authorizer, request_context_keys
 from strongroom.auth.identities import ADMIN_PROFILE, Identities
 from strongroom.errors import (
+    AccessDeniedException,
     ApiError,
     InternalServiceError,
     RequestEntityTooLargeException,
@@ -204,18 +206,34 @@ class StrongroomApp:
         self, scope: dict[str, Any], body: bytes, protocol: str, envelope: query.QueryRequest | None,
         request_id: str,
     ) -> tuple[bytes, bytes]:
-        """STS GetCallerIdentity (no permission needed, as on AWS): (content type, payload)."""
+        """STS GetCallerIdentity and GetSessionToken (no permission needed, as on AWS).
+
+        Returns (content type, payload).
+        """
         if protocol == _STS_QUERY:
             assert envelope is not None
             if not envelope.action:
                 raise query.MissingAction(query.MISSING_ACTION_MESSAGE)
             if envelope.action not in sts.STS_ACTIONS or envelope.version != sts.STS_VERSION:
                 raise query.invalid_action(envelope.action, envelope.version)
+            action = envelope.action
         else:
             target, _ = _target_and_type(scope["headers"])
-            if target is None or target[len(sts.JSON_TARGET_PREFIX) :] not in sts.STS_ACTIONS:
+            action = target[len(sts.JSON_TARGET_PREFIX) :] if target is not None else ""
+            if action not in sts.STS_ACTIONS:
                 raise UnknownOperationException("")
         caller = await self._authenticate(scope, body, "sts")
+        if action == "GetSessionToken":
+            if caller.temporary:
+                raise AccessDeniedException(sts.SESSION_CREDENTIALS_REFUSED)
+            params = dict(envelope.params) if envelope is not None else sts.json_params(body)
+            duration = sts.session_token_input(params)
+            creds = await self.identities.create_session(
+                caller.account, caller.principal.username, duration, parent_key_id=caller.access_key_id
+            )
+            if protocol == _STS_QUERY:
+                return sts.XML_CONTENT_TYPE, sts.session_xml(creds, request_id)
+            return sts.JSON_CONTENT_TYPE, sts.session_json(creds)
         if protocol == _STS_QUERY:
             return sts.XML_CONTENT_TYPE, sts.identity_xml(caller.principal, request_id)
         return sts.JSON_CONTENT_TYPE, sts.identity_json(caller.principal)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from strongroom.auth.identities import Identities, root_principal
+from strongroom.auth.identities import Identities, root_principal, token_digest
 from strongroom.auth.policy import Policy, Principal
 from strongroom.auth.sigv4 import parse_auth, verify
-from strongroom.errors import UnrecognizedClientException
+from strongroom.errors import ExpiredTokenException, UnrecognizedClientException
 
 INVALID_TOKEN = "The security token included in the request is invalid."
+#: AWS's text for expired temporary credentials, no final period: the "Common Errors" page of the
+#: AWS API references (ExpiredTokenException) and what AWS answers, e.g. "ExpiredTokenException:
+#: The security token included in the request is expired status code: 400" from KMS, a JSON 1.1
+#: service like Secrets Manager (getsops/sops#621); STS says "ExpiredToken" (miquella/vaulted#107).
+#: Common Errors lists HTTP 403; we answer 400 as KMS was seen to, like UnrecognizedClientException.
+EXPIRED_TOKEN = "The security token included in the request is expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +27,8 @@ class Caller:
     policies: tuple[Policy, ...]
     region: str
     access_key_id: str
+    #: signed with temporary credentials (a session token from GetSessionToken)
+    temporary: bool = False
     #: dev mode: no signature check, no policy evaluation (the caller is the account root)
     unrestricted: bool = False
 
@@ -50,11 +59,19 @@ class DevAuthenticator:
         service: str,
     ) -> Caller:
         info = parse_auth(method, raw_path, raw_query, headers, service=service)
-        return Caller(self.principal, (), info.region, info.access_key_id, unrestricted=True)
+        return Caller(
+            self.principal, (), info.region, info.access_key_id, temporary=bool(info.session_token),
+            unrestricted=True,
+        )
 
 
 class SigV4Authenticator:
-    """Full authentication: the access key must exist and be active, the signature must verify."""
+    """Full authentication: the access key must exist and be active, the signature must verify.
+
+    A long-term key must come without a session token. A temporary key (``ASIA...``) must come
+    with its own token (SHA-256 digests compared in constant time) and before its expiration;
+    the token is checked first, so only a holder of the token learns that it has expired.
+    """
 
     def __init__(self, identities: Identities, max_skew: float = 900.0) -> None:
         self.identities = identities
@@ -67,8 +84,19 @@ class SigV4Authenticator:
         now = time.time()
         info = parse_auth(method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service)
         identity = await self.identities.resolve(info.access_key_id)
-        # Temporary credentials are not issued here, so a session token can't be valid.
-        if identity is None or not identity.active or info.session_token:
+        if identity is None or not identity.active:
             raise UnrecognizedClientException(INVALID_TOKEN)
+        if identity.token_hash is None:
+            if info.session_token:  # a long-term key never has a token
+                raise UnrecognizedClientException(INVALID_TOKEN)
+        else:
+            if not info.session_token or not hmac.compare_digest(
+                token_digest(info.session_token), identity.token_hash
+            ):
+                raise UnrecognizedClientException(INVALID_TOKEN)
+            if identity.expires_at is None or now >= identity.expires_at:
+                raise ExpiredTokenException(EXPIRED_TOKEN)
         verify(info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew)
-        return Caller(identity.principal, identity.policies, info.region, info.access_key_id)
+        return Caller(
+            identity.principal, identity.policies, info.region, info.access_key_id, temporary=identity.temporary
+        )

@@ -1,4 +1,4 @@
-"""SQL for IAM-style identities (users, groups, access keys, inline policies), both dialects."""
+"""SQL for IAM-style identities (users, groups, access keys, session keys, inline policies), both dialects."""
 
 from __future__ import annotations
 
@@ -24,6 +24,25 @@ class AccessKeyRow:
     sealed_secret: bytes
     status: str  # "Active" | "Inactive"
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeyRow:
+    """Temporary credentials from GetSessionToken: the token itself is never stored, only its hash."""
+
+    access_key_id: str  # ASIA...
+    account: str
+    user_name: str | None  # None: issued to the account root
+    parent_key_id: str  # the long-term key that called GetSessionToken
+    sealed_secret: bytes
+    token_hash: str  # SHA-256 of the session token, hex
+    expires_at: float
+    created_at: float
+
+
+_SESSION_COLUMNS = (
+    "access_key_id, account, user_name, parent_key_id, sealed_secret, token_hash, expires_at, created_at"
+)
 
 
 class IamTx:
@@ -59,6 +78,7 @@ class IamTx:
 
     async def delete_user(self, account: str, user_name: str) -> int:
         await self.x.execute("DELETE FROM iam_access_keys WHERE account = $1 AND user_name = $2", account, user_name)
+        await self.x.execute("DELETE FROM iam_session_keys WHERE account = $1 AND user_name = $2", account, user_name)
         await self.x.execute(
             "DELETE FROM iam_policies WHERE account = $1 AND owner_kind = 'user' AND owner_name = $2",
             account, user_name,
@@ -196,8 +216,40 @@ class IamTx:
         )
 
     async def delete_access_key(self, access_key_id: str) -> int:
+        await self.x.execute("DELETE FROM iam_session_keys WHERE parent_key_id = $1", access_key_id)
         return await self.x.execute("DELETE FROM iam_access_keys WHERE access_key_id = $1", access_key_id)
 
     async def count_access_keys(self) -> int:
         row = await self.x.fetchrow("SELECT COUNT(*) AS n FROM iam_access_keys")
         return int(row["n"]) if row else 0
+
+    # --- session keys (temporary credentials) -------------------------------------------
+    async def insert_session_key(self, key: SessionKeyRow) -> None:
+        await self.x.execute(
+            f"INSERT INTO iam_session_keys ({_SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            key.access_key_id, key.account, key.user_name, key.parent_key_id, key.sealed_secret, key.token_hash,
+            key.expires_at, key.created_at,
+        )
+
+    async def get_session_key(self, access_key_id: str) -> SessionKeyRow | None:
+        row = await self.x.fetchrow(
+            f"SELECT {_SESSION_COLUMNS} FROM iam_session_keys WHERE access_key_id = $1", access_key_id
+        )
+        if row is None:
+            return None
+        data = dict(row)
+        data["sealed_secret"] = bytes(data["sealed_secret"])
+        return SessionKeyRow(**data)
+
+    async def purge_expired_session_keys(self, now: float, limit: int) -> int:
+        """Delete at most ``limit`` session keys that expired before ``now``; return how many.
+
+        On PostgreSQL the rows are claimed with SKIP LOCKED, so concurrent purges on several
+        instances never wait on (or deadlock with) each other.
+        """
+        claim = " FOR UPDATE SKIP LOCKED" if self.x.dialect == "postgres" else ""
+        return await self.x.execute(
+            "DELETE FROM iam_session_keys WHERE access_key_id IN (SELECT access_key_id FROM iam_session_keys "
+            f"WHERE expires_at < $1 ORDER BY expires_at LIMIT $2{claim})",
+            now, limit,
+        )

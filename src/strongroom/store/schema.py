@@ -133,6 +133,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX iam_access_keys_by_user ON iam_access_keys (account, user_name);
     """,
+    # 3: temporary credentials issued by STS GetSessionToken. A table of their own, not rows of
+    # iam_access_keys: they always expire, carry a token (stored only as its SHA-256), never show
+    # in an access-key listing or count as "identities exist" at first start, and end with the
+    # long-term key that issued them (parent_key_id).
+    """
+    CREATE TABLE iam_session_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account       TEXT NOT NULL,
+        user_name     TEXT,
+        parent_key_id TEXT NOT NULL,
+        sealed_secret {blob} NOT NULL,
+        token_hash    TEXT NOT NULL,
+        expires_at    {real} NOT NULL,
+        created_at    {real} NOT NULL
+    );
+    CREATE INDEX iam_session_keys_by_expiry ON iam_session_keys (expires_at);
+    CREATE INDEX iam_session_keys_by_user ON iam_session_keys (account, user_name);
+    """,
 ]
 
 
