@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -123,8 +124,6 @@ class StrongroomApp:
             )
 
     async def _purge_loop(self) -> None:
-        import time
-
         while True:
             try:
                 purged = await purge_due(self.services, time.time())
