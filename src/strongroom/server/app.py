@@ -145,13 +145,14 @@ class StrongroomApp:
         content_type = json11.CONTENT_TYPE
         try:
             body = await self._read_body(scope, receive)
-            protocol, envelope = _protocol_of(scope, body)
+            target, media_type = _target_and_type(scope["headers"])
+            protocol, envelope = _protocol_of(scope, body, target, media_type)
             if protocol in (_STS_QUERY, _STS_JSON):
                 content_type, payload = await self._sts(scope, body, protocol, envelope, request_id)
             elif envelope is not None:
                 payload = json11.encode_result(await self._query(scope, body, envelope, request_id))
             else:
-                payload = json11.encode_result(await self._api(scope, body, request_id))
+                payload = json11.encode_result(await self._api(scope, body, request_id, target, media_type))
             status = 200
         except ApiError as error:
             status, content_type, payload, extra = _error_response(protocol, error, request_id)
@@ -178,9 +179,9 @@ class StrongroomApp:
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    async def _api(self, scope: dict[str, Any], body: bytes, request_id: str) -> dict[str, Any]:
-        headers: Headers = scope["headers"]
-        target, content_type = _target_and_type(headers)
+    async def _api(
+        self, scope: dict[str, Any], body: bytes, request_id: str, target: str | None, content_type: str | None
+    ) -> dict[str, Any]:
         if scope["method"] != "POST" or target is None or not target.startswith(json11.TARGET_PREFIX):
             raise UnknownOperationException("")
         operation = target[len(json11.TARGET_PREFIX) :]
@@ -277,9 +278,10 @@ def _target_and_type(headers: Headers) -> tuple[str | None, str | None]:
     return target, content_type
 
 
-def _protocol_of(scope: dict[str, Any], body: bytes) -> tuple[str, query.QueryRequest | None]:
+def _protocol_of(
+    scope: dict[str, Any], body: bytes, target: str | None, content_type: str | None
+) -> tuple[str, query.QueryRequest | None]:
     """Which wire protocol a request speaks, with the envelope of a query request."""
-    target, content_type = _target_and_type(scope["headers"])
     if target is not None:
         return (_STS_JSON if target.startswith(sts.JSON_TARGET_PREFIX) else _JSON), None
     method, raw_query = scope["method"], scope.get("query_string", b"")
