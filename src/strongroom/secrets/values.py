@@ -11,6 +11,7 @@ from strongroom.errors import (
     InvalidRequestException,
     ResourceNotFoundException,
 )
+from strongroom.secrets.arns import SecretLookup
 from strongroom.secrets.context import RequestContext
 from strongroom.secrets.core import (
     AWSCURRENT,
@@ -90,12 +91,60 @@ async def read_value(
             lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, version_id=version_id,
             stage=None if version_id is not None else (stage or AWSCURRENT),
         )
+    return await finish_read(services, ctx, lookup, found, version_id, stage)
+
+
+async def finish_read(
+    services: Services, ctx: RequestContext, lookup: SecretLookup,
+    found: tuple[SecretRow, VersionRow | None] | None, version_id: str | None = None, stage: str | None = None,
+) -> dict[str, Any]:
+    """Authorize, check and decrypt what a read found; record the access."""
     secret = authorize_lookup(ctx, "GetSecretValue", lookup, found[0] if found else None)
     require_active(secret)
     version = check_version(found[1] if found else None, version_id, stage)
     value = await open_value(services, secret, version)
     await record_access(services, ctx, secret, version)
     return value_entry(secret, version, value)
+
+
+async def read_current_values(
+    services: Services, ctx: RequestContext, secret_ids: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """BatchGetSecretValue's reads: the AWSCURRENT value of each id, errors reported per id.
+
+    Secrets of the caller's account and region are fetched in one statement; an ARN of another
+    account is read on its own.
+    """
+    lookups: dict[str, SecretLookup] = {}
+    errors: list[dict[str, str]] = []
+    for secret_id in dict.fromkeys(secret_ids):
+        try:
+            lookups[secret_id] = lookup_secret_id(ctx, secret_id)
+        except ApiError as exc:
+            errors.append(_batch_error(secret_id, exc))
+    local = [lk for lk in lookups.values() if (lk.account, lk.region) == (ctx.account, ctx.region)]
+    async with services.store.read() as tx:
+        rows = await tx.get_secrets_with_stage(
+            ctx.account, ctx.region, [lk.name for lk in local if lk.name is not None],
+            [lk.arn for lk in local if lk.arn is not None], AWSCURRENT,
+        )
+    by_name = {secret.name: (secret, version) for secret, version in rows}
+    by_arn = {secret.arn: (secret, version) for secret, version in rows}
+    values: list[dict[str, Any]] = []
+    for secret_id, lookup in lookups.items():
+        try:
+            if (lookup.account, lookup.region) != (ctx.account, ctx.region):
+                values.append(await read_value(services, ctx, secret_id))
+                continue
+            found = by_arn.get(lookup.arn) if lookup.arn is not None else by_name.get(lookup.name or "")
+            values.append(await finish_read(services, ctx, lookup, found))
+        except ApiError as exc:
+            errors.append(_batch_error(secret_id, exc))
+    return values, errors
+
+
+def _batch_error(secret_id: str, error: ApiError) -> dict[str, str]:
+    return {"SecretId": secret_id, "ErrorCode": error.code, "Message": error.message}
 
 
 async def get_secret_value(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -123,12 +172,7 @@ async def batch_get_secret_value(
         ids = [s.arn for s in page.secrets]
         if page.next_token:
             out["NextToken"] = page.next_token
-    values, errors = [], []
-    for secret_id in dict.fromkeys(ids):
-        try:
-            values.append(await read_value(services, ctx, secret_id))
-        except ApiError as exc:
-            errors.append({"SecretId": secret_id, "ErrorCode": exc.code, "Message": exc.message})
+    values, errors = await read_current_values(services, ctx, ids)
     out["SecretValues"] = values
     out["Errors"] = errors
     return out

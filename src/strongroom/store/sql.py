@@ -48,6 +48,21 @@ def _secret(row: Row) -> SecretRow:
     return SecretRow(*values)
 
 
+_VERSION_COLUMNS_V = "v.version_id, v.created_at, v.kind, v.ciphertext, v.last_accessed_at"
+
+
+def _secret_and_version(row: Row) -> tuple[SecretRow, VersionRow | None]:
+    """A row of secret columns, then _VERSION_COLUMNS_V, then the version's labels (JSON)."""
+    secret = _secret(row)
+    rest = tuple(row)[len(_SECRET_FIELDS) :]  # type: ignore[arg-type]
+    if rest[0] is None:
+        return secret, None
+    return secret, VersionRow(
+        version_id=rest[0], created_at=rest[1], kind=rest[2], ciphertext=_bytes(rest[3]),
+        stages=_json_strings(rest[5]), last_accessed_at=rest[4],
+    )
+
+
 def _bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
 
@@ -97,6 +112,12 @@ class SqlTx:
         )
         return _secret(row) if row else None
 
+    def _version_labels(self) -> str:
+        return (
+            f"(SELECT {json_array_agg(self.x.dialect, 'l.stage')} FROM stages l "
+            "WHERE l.secret_id = v.secret_id AND l.version_id = v.version_id)"
+        )
+
     async def get_secret_with_version(
         self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
         stage: str | None,
@@ -108,26 +129,36 @@ class SqlTx:
         version when the secret has none matching.
         """
         column, value = ("arn", arn) if arn is not None else ("name", name)
-        labels = f"(SELECT {json_array_agg(self.x.dialect, 'l.stage')} FROM stages l " \
-            "WHERE l.secret_id = v.secret_id AND l.version_id = v.version_id)"
         row = await self.x.fetchrow(
-            f"SELECT {_SECRET_COLUMNS_S}, v.version_id, v.created_at, v.kind, v.ciphertext, v.last_accessed_at, "
-            f"{labels} FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version_id = "
+            f"SELECT {_SECRET_COLUMNS_S}, {_VERSION_COLUMNS_V}, {self._version_labels()} "
+            "FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version_id = "
             "COALESCE($4, (SELECT st.version_id FROM stages st WHERE st.secret_id = s.id AND st.stage = $5)) "
             f"WHERE s.account = $1 AND s.region = $2 AND s.{column} = $3",
             account, region, value, version_id, stage,
         )
-        if row is None:
-            return None
-        secret = _secret(row)
-        rest = tuple(row)[len(_SECRET_FIELDS) :]  # type: ignore[arg-type]
-        if rest[0] is None:
-            return secret, None
-        version = VersionRow(
-            version_id=rest[0], created_at=rest[1], kind=rest[2], ciphertext=_bytes(rest[3]),
-            stages=_json_strings(rest[5]), last_accessed_at=rest[4],
+        return None if row is None else _secret_and_version(row)
+
+    async def get_secrets_with_stage(
+        self, account: str, region: str, names: Sequence[str], arns: Sequence[str], stage: str
+    ) -> list[tuple[SecretRow, VersionRow | None]]:
+        """Many secrets by exact names or ARNs, each with the version carrying ``stage`` (one statement)."""
+        args: list[Any] = [account, region, stage]
+        ors = []
+        for column, values in (("name", names), ("arn", arns)):
+            if values:
+                marks = ", ".join(f"${i}" for i in range(len(args) + 1, len(args) + len(values) + 1))
+                args.extend(values)
+                ors.append(f"s.{column} IN ({marks})")
+        if not ors:
+            return []
+        rows = await self.x.fetch(
+            f"SELECT {_SECRET_COLUMNS_S}, {_VERSION_COLUMNS_V}, {self._version_labels()} "
+            "FROM secrets s LEFT JOIN versions v ON v.secret_id = s.id AND v.version_id = "
+            "(SELECT st.version_id FROM stages st WHERE st.secret_id = s.id AND st.stage = $3) "
+            f"WHERE s.account = $1 AND s.region = $2 AND ({' OR '.join(ors)})",
+            *args,
         )
-        return secret, version
+        return [_secret_and_version(row) for row in rows]
 
     async def insert_secret(self, s: SecretRow) -> int:
         row = await self.x.fetchrow(
