@@ -25,7 +25,7 @@ from pathlib import Path
 from bench import drive, servers
 from bench.run import DEFAULT_CACHE, RESULTS, say
 from bench.seed import SnapshotCache
-from bench.signing import dev_credentials
+from bench.signing import admin_credentials, dev_credentials
 from bench.workloads import WORKLOADS, build_plan
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     ap.add_argument("--native", action="store_true", help="py-spy --native (C frames too; slower)")
+    ap.add_argument("--auth", choices=["dev", "sigv4"], default="dev", help="server mode (see bench.run --auth)")
+    ap.add_argument("--tag", default="", help="suffix of the output files (profile-<workload><tag>.*)")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--out-dir", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -154,17 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     cache = SnapshotCache(args.cache_dir, say)
     snap, _ = cache.sqlite_snapshot(args.size)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    svg = args.out_dir / f"profile-{args.workload}.svg"
-    md = args.out_dir / f"profile-{args.workload}.md"
+    svg = args.out_dir / f"profile-{args.workload}{args.tag}.svg"
+    md = args.out_dir / f"profile-{args.workload}{args.tag}.md"
     with tempfile.TemporaryDirectory(prefix="strongroom-profile-") as tmp:
         work = Path(tmp)
         cache.sqlite_copy(snap, work / "data")
-        server = servers.start_strongroom(work / "data", args.workers, work / "logs")
+        server = servers.start_strongroom(work / "data", args.workers, work / "logs", auth=args.auth)
         try:
+            creds = dev_credentials() if args.auth == "dev" else admin_credentials(work / "data")
             target = server.pid if args.workers == 1 else servers.descendants(server.pid)[-1]
-            plan = build_plan(args.workload, args.size, server.host, dev_credentials(), read_pool=10000,
+            plan = build_plan(args.workload, args.size, server.host, creds, read_pool=10000,
                               write_count=4000 * (2 * args.duration + 8), progress=say)
-            drive.run_full("wrk", build_plan("get", args.size, server.host, dev_credentials(), read_pool=2000,
+            drive.run_full("wrk", build_plan("get", args.size, server.host, creds, read_pool=2000,
                                              write_count=0), server.port, duration=2, connections=64, threads=1)
             with tempfile.TemporaryDirectory(prefix="bench-wrk-") as wtmp:
                 pool_args = drive._write_plan(plan, Path(wtmp))
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 out, _ = wrk.communicate(timeout=load_s + 60)
             line = next((ln for ln in out.splitlines() if ln.startswith("BENCHJSON ")), "")
             text, summary = summarise(raw)
-            shutil.copyfile(raw, args.out_dir / f"profile-{args.workload}.raw.txt")
+            shutil.copyfile(raw, args.out_dir / f"profile-{args.workload}{args.tag}.raw.txt")
         finally:
             server.stop()
     import orjson
@@ -195,12 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     load = orjson.loads(line[len("BENCHJSON "):]) if line else {}
     rps = load.get("requests", 0) / (load.get("duration_us", 1) / 1e6) if load else 0
     header = [
-        f"# Profile: {WORKLOADS[args.workload].operation}, {args.size:,} secrets, SQLite, {args.workers} worker(s)",
+        f"# Profile: {WORKLOADS[args.workload].operation}, {args.size:,} secrets, SQLite, {args.workers} worker(s), "
+        f"auth {args.auth}",
         "",
         f"- {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; load: wrk, {args.connections} connections, "
         f"{rps:,.0f} req/s while profiled (py-spy slows the process it samples); errors: {load.get('classes', {})}",
         f"- flame graph: [{svg.name}]({svg.name}); `python -m bench.profile --workload {args.workload} "
-        f"--size {args.size}` reproduces it",
+        f"--size {args.size} --auth {args.auth}` reproduces it",
         "",
     ]
     md.write_text("\n".join(header) + text + "\n")

@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="before each measurement wait up to this many seconds for other processes to go quiet")
     ap.add_argument("--quiet-threshold", type=float, default=25.0,
                     help="'quiet' = other processes use less than this %% of one core")
+    ap.add_argument("--retry-noisy", type=int, default=2,
+                    help="measure a read-only cell again (up to N times) when other processes were busy; "
+                         "the quietest attempt counts")
     ap.add_argument("--label", default="", help="a note stored with the results")
     args = ap.parse_args(argv)
     preset = FULL if args.full else QUICK
@@ -167,8 +171,31 @@ class Harness:
         self, server: servers.Server, plan: Plan, cell: dict[str, Any], mode: str
     ) -> dict[str, Any]:
         a = self.args
-        runs = []
         repeats = a.repeat if mode == "full" else 1
+        # A noisy measurement (other processes busy) of a read-only plan is taken again, up to
+        # --retry-noisy times; the quietest attempt counts. Write plans are never replayed (their
+        # ClientRequestTokens would repeat), so a noisy write cell is only flagged.
+        retries = a.retry_noisy if not any(p.unique for p in plan.pools) else 0
+        tries: list[list[dict[str, Any]]] = []
+        while True:
+            tries.append(self._measure_runs(server, plan, mode, repeats))
+            noise = max(r["other_cpu_pct"] for r in tries[-1])
+            if noise <= a.quiet_threshold or len(tries) > retries:
+                break
+            say(f"  noisy ({noise:.0f}% of a core used by other processes): measuring again")
+        attempts = [max(r["other_cpu_pct"] for r in runs) for runs in tries]
+        runs = tries[attempts.index(min(attempts))]
+        runs.sort(key=lambda r: r["rps"])
+        chosen = dict(runs[len(runs) // 2])
+        if len(attempts) > 1:
+            chosen["noisy_attempts_other_cpu_pct"] = attempts
+        if repeats > 1:
+            chosen["repeats_rps"] = [r["rps"] for r in runs]
+        return self._record(server, chosen, cell, mode)
+
+    def _measure_runs(self, server: servers.Server, plan: Plan, mode: str, repeats: int) -> list[dict[str, Any]]:
+        a = self.args
+        runs = []
         for _ in range(repeats):
             before = cpu.wait_quiet(server.pid, a.quiet_wait, a.quiet_threshold, say) if a.quiet_wait > 0 else None
             db_pids = self._db_pids(server)
@@ -193,10 +220,12 @@ class Harness:
                 if db_pids is not None:
                     result["db_cpu_us_per_req"] = round(1e6 * usage["db_cpu_s"] / result["requests"], 1)
             runs.append(result)
-        runs.sort(key=lambda r: r["rps"])
-        chosen = dict(runs[len(runs) // 2])
-        if repeats > 1:
-            chosen["repeats_rps"] = [r["rps"] for r in runs]
+        return runs
+
+    def _record(
+        self, server: servers.Server, chosen: dict[str, Any], cell: dict[str, Any], mode: str
+    ) -> dict[str, Any]:
+        a = self.args
         chosen["load_model"] = chosen.pop("mode", None)
         out = {**cell, "startup_s": server.startup_s, **chosen, "mode": mode}
         notes = []
@@ -213,7 +242,7 @@ class Harness:
                 f"OVERLOADED: could not sustain {a.rate:g} req/s (backlog > 2 s; {out.get('dropped_unsent', 0):,} "
                 "scheduled requests never sent)"
             )
-        if out.get("other_cpu_pct", 0) > 20:
+        if out.get("other_cpu_pct", 0) > a.quiet_threshold:
             notes.append(f"noisy: other processes used {out['other_cpu_pct']:.0f}% of a core")
         out["notes"] = notes
         self.cells.append(out)
@@ -416,7 +445,12 @@ def environment(args: argparse.Namespace, generator: str) -> dict[str, Any]:
     }
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM: stop the servers, write what was measured
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     generator = drive.choose_generator(args.generator, say)
     env = environment(args, generator)
