@@ -70,27 +70,26 @@ async def add_version(
     then Secrets Manager automatically attaches the staging label AWSCURRENT to it").
     """
     await tx.insert_version(secret.id, version_id, ctx.now, kind, ciphertext)
-    labels = list(dict.fromkeys(stages))
-    if AWSCURRENT not in labels and await tx.get_version(secret.id, stage=AWSCURRENT, with_value=False) is None:
-        labels.append(AWSCURRENT)
-    await attach_labels(tx, secret.id, version_id, labels, new_version=True)
+    labels = await attach_labels(tx, secret.id, version_id, stages, new_version=True)
     await prune_deprecated(tx, secret.id, ctx.now)
     return labels
 
 
 async def attach_labels(
     tx: SqlTx, secret_id: int, version_id: str, stages: Sequence[str], *, new_version: bool = False
-) -> None:
+) -> list[str]:
     """Move each label to ``version_id``; moving AWSCURRENT drags AWSPREVIOUS behind it.
 
     When a new version becomes AWSCURRENT, the version it replaces also loses AWSPENDING (a
     finished rotation): recorded scenario test_update_secret_version_stages_current_pending.
+    A new version of a secret that has no AWSCURRENT yet gets it. Returns the labels attached.
     """
-    if not stages:
-        return
     current: dict[str, list[str]] = await tx.stage_map(secret_id)
-    holder = {stage: vid for vid, labels in current.items() for stage in labels}
-    for stage in dict.fromkeys(stages):
+    holder = {stage: vid for vid, attached in current.items() for stage in attached}
+    labels = list(dict.fromkeys(stages))
+    if new_version and AWSCURRENT not in holder and AWSCURRENT not in labels:
+        labels.append(AWSCURRENT)
+    for stage in labels:
         if stage == AWSCURRENT:
             previous = holder.get(AWSCURRENT)
             if previous is not None and previous != version_id:
@@ -105,6 +104,7 @@ async def attach_labels(
         raise LimitExceededException(
             f"You can't attach more than {MAX_LABELS} staging labels to the versions of a secret."
         )
+    return labels
 
 
 async def prune_deprecated(tx: SqlTx, secret_id: int, now: float) -> None:
