@@ -6,17 +6,19 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
 import orjson
 import uvicorn
 
-from strongroom.auth.identities import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.server.config import Config
 
 CONFIG_ENV = "STRONGROOM_SERVER_CONFIG"
 
 
 def banner(config: Config) -> str:
+    from strongroom.auth.identities import ADMIN_PROFILE, CREDENTIALS_FILE
+
     endpoint = f"http://{config.host}:{config.port}"
     store = config.database_url.split("@")[-1] if config.database_url else f"SQLite in {config.data_dir}"
     if config.dev:
@@ -72,17 +74,29 @@ def serve(args: argparse.Namespace) -> int:
         print(f"strongroom: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from strongroom.server.build import build_app
-
-    app = build_app(config)  # validates the configuration (and the master key) before binding
-    print(banner(config), flush=True)
-    common = dict(
+    common: dict[str, Any] = dict(
         host=config.host, port=config.port, log_level=config.log_level, access_log=False,
         loop="uvloop", http="httptools", lifespan="on", server_header=False, date_header=False,
     )
     if config.workers > 1:
+        # The supervisor only checks what workers would refuse, then spawns them; each worker
+        # imports and builds the app itself, so the supervisor never pays for that import.
+        from strongroom.kms.master_key import MasterKeyError, load_master_key
+        from strongroom.store.factory import check_database_url
+
+        try:
+            load_master_key(config.data_dir)  # created here once, not raced by the workers
+        except MasterKeyError as exc:
+            print(f"strongroom: {exc}", file=sys.stderr)
+            return 2
+        check_database_url(config.database_url)
+        print(banner(config), flush=True)
         os.environ[CONFIG_ENV] = orjson.dumps(config.to_dict()).decode()
         uvicorn.run("strongroom.cli.serve:app_factory", factory=True, workers=config.workers, **common)
-    else:
-        uvicorn.run(app, **common)
+        return 0
+    from strongroom.server.build import build_app
+
+    app = build_app(config)  # validates the configuration (and the master key) before binding
+    print(banner(config), flush=True)
+    uvicorn.run(app, **common)
     return 0

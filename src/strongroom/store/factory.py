@@ -6,14 +6,20 @@ from strongroom.server.config import Config
 from strongroom.store.base import Store
 
 
-def open_store(config: Config) -> Store:
-    if config.database_url:
-        scheme = config.database_url.partition("://")[0].lower()
+def check_database_url(url: str | None) -> None:
+    """Refuse a database URL no backend serves (before any worker starts)."""
+    if url:
+        scheme = url.partition("://")[0].lower()
         if scheme not in ("postgresql", "postgres"):
             raise SystemExit(
                 f"strongroom: unsupported database URL scheme {scheme!r}; "
                 "use postgresql://user:password@host:5432/dbname"
             )
+
+
+def open_store(config: Config) -> Store:
+    check_database_url(config.database_url)
+    if config.database_url:
         from strongroom.store.postgres import PostgresStore
 
         return PostgresStore(config.database_url, max_size=config.database_pool_size)
