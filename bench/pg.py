@@ -42,6 +42,15 @@ def exists(base_url: str, name: str) -> bool:
     )
 
 
+def databases(base_url: str, prefix: str) -> list[str]:
+    """Databases whose name starts with ``prefix`` (a strongroom_bench* prefix)."""
+    _check(prefix.rstrip("_"))
+    rows = asyncio.run(
+        _admin(base_url, lambda c: c.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", prefix + "%"))
+    )
+    return [r["datname"] for r in rows]
+
+
 def drop(base_url: str, name: str) -> None:
     _check(name)
     asyncio.run(_admin(base_url, lambda c: c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))

@@ -158,6 +158,14 @@ class SnapshotCache:
         self.root = root
         self.say = say
         root.mkdir(parents=True, exist_ok=True)
+        self.prune()
+
+    def prune(self) -> None:
+        """Delete SQLite snapshots built by other versions of the store code (they are never reused)."""
+        current = code_hash()
+        for path in self.root.glob("sqlite-*"):
+            if path.is_dir() and not path.name.endswith(current) and not path.name.endswith(current + ".building"):
+                shutil.rmtree(path, ignore_errors=True)
 
     # --- SQLite ---------------------------------------------------------------------------------
     def sqlite_snapshot(self, n: int) -> tuple[Path, float | None]:
@@ -215,6 +223,10 @@ class SnapshotCache:
         name = f"strongroom_bench_seed_{n}_{code_hash()}"
         keydir = self.root / f"postgres-{n}-{code_hash()}"
         seeded_in = None
+        for old in pg.databases(base_url, f"strongroom_bench_seed_{n}_"):
+            if old != name:  # built by other store code: never reused
+                pg.drop(base_url, old)
+                shutil.rmtree(self.root / f"postgres-{n}-{old.rsplit('_', 1)[-1]}", ignore_errors=True)
         if not (keydir / "SEEDED").exists() or not pg.exists(base_url, name):
             if keydir.exists():
                 shutil.rmtree(keydir)
