@@ -6,7 +6,7 @@ PORT   ?= 7420
 DATA   ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench clean postgres
+.PHONY: serve test lint bench bench-profile clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: $(VENV)/.installed
 ## bench: run the benchmark harness (see bench/README.md).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## bench-profile: profile one worker under load with py-spy (see docs/benchmarks.md).
+bench-profile: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
