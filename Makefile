@@ -39,7 +39,7 @@ test: $(VENV)/.installed postgres
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 
-## bench: run the benchmark harness (see bench/README.md).
+## bench: run the benchmark harness with authentication on (see docs/benchmarks.md).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="distinct pre-signed read requests (replayed in a cycle)")
     ap.add_argument("--write-cap", type=float, default=4000.0,
                     help="PutSecretValue requests signed per second of --duration (each is sent at most once)")
-    ap.add_argument("--auth", choices=["dev", "sigv4"], default="dev",
+    ap.add_argument("--auth", choices=["dev", "sigv4"], default="sigv4",
                     help="dev: --dev server (signature parsed, not verified); sigv4: authenticated server, "
                          "admin credentials from <data-dir>/admin-credentials")
     ap.add_argument("--auth-profile", help="profile in admin-credentials (default: its only profile)")
