@@ -18,12 +18,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve", help="run the server",
-        description="Run the Strongroom server (AWS Secrets Manager API, JSON 1.1 protocol).",
+        description=(
+            "Run the Strongroom server (AWS Secrets Manager API: JSON 1.1 and query protocols, "
+            "plus sts:GetCallerIdentity and sts:GetSessionToken)."
+        ),
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
     serve.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir()})")
-    serve.add_argument("--account-id", help=f"12-digit account id of dev mode's caller (default {DEFAULT_ACCOUNT})")
+    serve.add_argument(
+        "--account-id",
+        help=f"12-digit account of dev mode's caller and of the first administrator (default {DEFAULT_ACCOUNT})",
+    )
     serve.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
     serve.add_argument("--database-url", help="postgresql://... to use PostgreSQL instead of the embedded SQLite")
     serve.add_argument("--workers", type=int, help="number of server processes (default 1)")
