@@ -19,17 +19,24 @@ from strongroom.server.config import Config, default_data_dir
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
-    """--config, and where the store is: --database-url (PostgreSQL) or --data-dir (SQLite)."""
+    """--config, --data-dir (master key file; the SQLite store) and --database-url (PostgreSQL)."""
     parser.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--database-url", help="postgresql://... : the PostgreSQL database")
-    where.add_argument(
-        "--data-dir", type=Path, help=f"data directory of the embedded SQLite store (default {default_data_dir()})"
+    parser.add_argument("--database-url", help="postgresql://... : the PostgreSQL database")
+    parser.add_argument(
+        "--data-dir", type=Path,
+        help=(
+            "data directory: master key file, and the SQLite store unless --database-url "
+            f"(default {default_data_dir()})"
+        ),
     )
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    return Config.load(args.config, data_dir=args.data_dir, database_url=args.database_url)
+    """Settings from --config and the flags (a bad --account-id, where a command has one, fails here)."""
+    return Config.load(
+        args.config, data_dir=args.data_dir, database_url=args.database_url,
+        account_id=getattr(args, "account_id", None),
+    )
 
 
 def describe_store(config: Config) -> str:
@@ -81,8 +88,45 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- admin verify-audit ---------------------------------------------------------------------
+def _add_verify_audit(sub: Any) -> None:
+    parser = sub.add_parser(
+        "verify-audit", help="check the hash chains of the audit trail",
+        description=(
+            "Check every audit file under <data-dir>/audit: each record must carry the SHA-256 of the "
+            "record before it. Prints one line per file; exits 1 if any chain is broken."
+        ),
+    )
+    parser.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
+    parser.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir()})")
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.set_defaults(admin_handler=_verify_audit)
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    from strongroom.audit.log import audit_files, verify_file
+
+    try:
+        config = load_config(args)
+    except (ValueError, OSError) as exc:
+        print(f"strongroom: {exc}", file=sys.stderr)
+        return 2
+    directory = config.data_dir / "audit"
+    files = list(audit_files(directory))
+    if not files:
+        print(f"strongroom: no audit files in {directory}")
+        return 0
+    broken = 0
+    for index, path in enumerate(files, start=1):
+        result = verify_file(path)
+        state = "ok" if result.ok else f"BROKEN at line {result.broken_at}"
+        print(f"[{index}/{len(files)}] {path.name}: {result.records} records, {state}", flush=True)
+        broken += not result.ok
+    return 1 if broken else 0
+
+
 #: The store subcommands of ``strongroom admin``, in the order ``--help`` lists them.
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_migrate]
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_migrate, _add_verify_audit]
 
 
 def register(admin_commands: Any) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 
 from strongroom.auth.identities import Identities
+from strongroom.cli.admin import add_store_options, load_config
 from strongroom.errors import ApiError
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKeyError, load_master_key
-from strongroom.server.config import Config
 from strongroom.store.base import Conflict
 
 Command = Callable[[argparse.Namespace, Identities, KeyRing], Awaitable[Any]]
@@ -44,27 +44,12 @@ def _key_out(key: Any) -> dict[str, Any]:
     }
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that say which store (and master key) an admin command works on."""
-    parser.add_argument("--data-dir", type=Path, help="data directory (master key, SQLite database)")
-    parser.add_argument("--database-url", help="postgresql://... (default: SQLite in the data dir)")
-    parser.add_argument("--config", type=Path, help="the server's TOML settings file")
-
-
-def config_from(args: argparse.Namespace) -> Config:
-    """Settings from --config and the flags; a bad --account-id fails here, clearly."""
-    return Config.load(
-        args.config, data_dir=args.data_dir, database_url=args.database_url,
-        account_id=getattr(args, "account_id", None),
-    )
-
-
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the identity commands to the ``admin`` command group."""
 
     def command(name: str, help_text: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]):  # type: ignore[no-untyped-def]
         parser = commands.add_parser(name, help=help_text, description=help_text)
-        add_store_arguments(parser)
+        add_store_options(parser)
         parser.add_argument("--account-id", default=None, help="12-digit account (default: the server's)")
         for flags, options in arguments:
             parser.add_argument(*flags, **options)
@@ -183,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from strongroom.store.factory import open_store
 
     try:
-        config = config_from(args)
+        config = load_config(args)
         master = load_master_key(config.data_dir)
     except (ValueError, OSError, MasterKeyError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from strongroom.audit.log import AuditLog
 from strongroom.auth.authorizer import Authorizer, request_context_keys
 from strongroom.auth.identities import ADMIN_PROFILE, Identities
 from strongroom.errors import (
@@ -45,6 +46,8 @@ from strongroom.server.auth import Authenticator, Caller
 from strongroom.server.config import Config
 
 log = logging.getLogger("strongroom")
+#: Where the request path leaves what the audit record names (caller, action, secret).
+AUDIT_FACTS = "strongroom.audit"
 
 _HEALTH_BODY = orjson.dumps({"status": "ok"})
 
@@ -80,6 +83,7 @@ class StrongroomApp:
         self.identities = identities
         self.authorizer = authorizer
         self._tasks: list[asyncio.Task[None]] = []
+        self.audit: AuditLog | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -95,6 +99,9 @@ class StrongroomApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.services.store.migrate()
+                    if self.config.audit:
+                        self.audit = AuditLog(self.config.data_dir / "audit")
+                        self._tasks.append(asyncio.create_task(self.audit.run()))
                     if not self.config.dev:
                         await self._bootstrap_admin()
                     self._tasks.append(asyncio.create_task(self._purge_loop()))
@@ -110,6 +117,8 @@ class StrongroomApp:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
                 await self.services.store.close()
+                if self.audit is not None:
+                    self.audit.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -143,6 +152,9 @@ class StrongroomApp:
         protocol = _JSON
         extra: Headers = []
         content_type = json11.CONTENT_TYPE
+        facts: dict[str, Any] = {}
+        scope[AUDIT_FACTS] = facts
+        error_code = None
         try:
             body = await self._read_body(scope, receive)
             target, media_type = _target_and_type(scope["headers"])
@@ -155,12 +167,20 @@ class StrongroomApp:
                 payload = json11.encode_result(await self._api(scope, body, request_id, target, media_type))
             status = 200
         except ApiError as error:
+            error_code = error.code
             status, content_type, payload, extra = _error_response(protocol, error, request_id)
         except Exception:  # noqa: BLE001 - never a stack trace to the client
             log.exception("internal error (request %s)", request_id)
             fault = InternalServiceError("An error occurred on the server side.")
+            error_code = fault.code
             status, content_type, payload, extra = _error_response(protocol, fault, request_id)
         await _respond(send, status, payload, request_id, content_type, extra)
+        if self.audit is not None:
+            client = scope.get("client")
+            self.audit.record(
+                request_id=request_id, source_ip=client[0] if client else None, status=status,
+                error=error_code, **facts,
+            )
 
     async def _read_body(self, scope: dict[str, Any], receive: Any) -> bytes:
         limit = self.config.max_body_bytes
@@ -223,6 +243,10 @@ class StrongroomApp:
             if action not in sts.STS_ACTIONS:
                 raise UnknownOperationException("")
         caller = await self._authenticate(scope, body, "sts")
+        scope[AUDIT_FACTS].update(
+            action=f"sts:{action}", principal=caller.principal.arn,
+            account=caller.account, access_key_id=caller.access_key_id,
+        )
         if action == "GetSessionToken":
             if caller.temporary:
                 raise AccessDeniedException(sts.SESSION_CREDENTIALS_REFUSED)
@@ -247,6 +271,11 @@ class StrongroomApp:
     async def _run(
         self, operation: str, caller: Caller, scope: dict[str, Any], params: dict[str, Any], request_id: str
     ) -> dict[str, Any]:
+        scope[AUDIT_FACTS].update(
+            action=f"secretsmanager:{operation}", principal=caller.principal.arn, account=caller.account,
+            region=caller.region, access_key_id=caller.access_key_id,
+            secret_id=params.get("SecretId") or params.get("Name"),
+        )
         authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
         ctx = RequestContext(
             account=caller.account, region=caller.region, principal_arn=caller.principal.arn,

@@ -29,6 +29,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "purge_interval": (int, float),
     "max_body_bytes": (int,),
     "log_level": (str,),
+    "audit": (bool,),
 }
 
 
@@ -50,6 +51,8 @@ class Config:
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
+    #: Write the audit trail (one hash-chained JSON line per API call) under ``<data_dir>/audit``.
+    audit: bool = True
 
     def __post_init__(self) -> None:
         for name, kinds in _TYPES.items():
