@@ -24,6 +24,7 @@ from strongroom.secrets.core import (
     require_token,
     value_from,
 )
+from strongroom.secrets.listing import select_secrets
 from strongroom.secrets.versions import (
     add_version,
     existing_version,
@@ -157,8 +158,6 @@ async def batch_get_secret_value(
     services: Services, ctx: RequestContext, params: dict[str, Any]
 ) -> dict[str, Any]:
     """Up to 20 current values by id, or the current values of the secrets a filter selects."""
-    from strongroom.secrets.listing import select_secrets
-
     ids, filters = params.get("SecretIdList"), params.get("Filters")
     if (ids is None) == (filters is None):
         raise InvalidParameterException(BATCH_ARGS)
