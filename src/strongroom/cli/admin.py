@@ -39,6 +39,15 @@ def load_config(args: argparse.Namespace) -> Config:
     )
 
 
+def config_or_none(args: argparse.Namespace) -> Config | None:
+    """:func:`load_config`, or None after printing why the settings are unusable."""
+    try:
+        return load_config(args)
+    except (ValueError, OSError) as exc:
+        print(f"strongroom: {exc}", file=sys.stderr)
+        return None
+
+
 def describe_store(config: Config) -> str:
     """Where the store is, without a password."""
     if config.database_url:
@@ -63,10 +72,8 @@ def _add_migrate(sub: Any) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args)
-    except (ValueError, OSError) as exc:
-        print(f"strongroom: {exc}", file=sys.stderr)
+    config = config_or_none(args)
+    if config is None:
         return 2
     from strongroom.store.factory import open_store
 
@@ -106,10 +113,8 @@ def _add_verify_audit(sub: Any) -> None:
 def _verify_audit(args: argparse.Namespace) -> int:
     from strongroom.audit.log import audit_files, verify_file
 
-    try:
-        config = load_config(args)
-    except (ValueError, OSError) as exc:
-        print(f"strongroom: {exc}", file=sys.stderr)
+    config = config_or_none(args)
+    if config is None:
         return 2
     directory = config.data_dir / "audit"
     files = list(audit_files(directory))

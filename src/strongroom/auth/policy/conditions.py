@@ -286,6 +286,19 @@ def _arn_components(pieces: Sequence[tuple[bool, str]]) -> list[str] | None:
     return ["".join(c) for c in components]
 
 
+def _ordered_matcher(
+    convert: Callable[[Any], Any], values: Sequence[str], compare: Callable[[Any, Any], bool]
+) -> Matcher:
+    """Numeric and Date operators: convert both sides, then compare with any policy value."""
+    wanted = [w for w in (convert(v) for v in values) if w is not None]
+
+    def match(value: Any) -> bool:
+        got = convert(value)
+        return got is not None and any(compare(got, w) for w in wanted)
+
+    return match
+
+
 def _static_matcher(spec: OperatorSpec, values: Sequence[str]) -> Matcher:
     family = spec.family
     if family in ("string", "string_ic"):
@@ -296,23 +309,9 @@ def _static_matcher(spec: OperatorSpec, values: Sequence[str]) -> Matcher:
         patterns = [c for c in (_arn_components([(True, v)]) for v in values) if c is not None]
         return _arn_matcher(patterns)
     if family == "numeric":
-        numbers = [n for n in (as_number(v) for v in values) if n is not None]
-        compare = _COMPARE[spec.compare or "eq"]
-
-        def match_number(value: Any) -> bool:
-            number = as_number(value)
-            return number is not None and any(compare(number, n) for n in numbers)
-
-        return match_number
+        return _ordered_matcher(as_number, values, _COMPARE[spec.compare or "eq"])
     if family == "date":
-        moments = [m for m in (as_epoch(v) for v in values) if m is not None]
-        compare_date = _COMPARE[spec.compare or "eq"]
-
-        def match_date(value: Any) -> bool:
-            moment = as_epoch(value)
-            return moment is not None and any(compare_date(moment, m) for m in moments)
-
-        return match_date
+        return _ordered_matcher(as_epoch, values, _COMPARE[spec.compare or "eq"])
     if family == "bool":
         truths = frozenset(v.lower() for v in values)
 
