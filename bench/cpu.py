@@ -28,6 +28,7 @@ def _busy_total() -> float:
 
 
 def _pids_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (utime + stime) of each live process in ``pids``."""
     out = {}
     for p in pids:
         try:
@@ -40,15 +41,8 @@ def _pids_cpu(pids: list[int]) -> dict[int, float]:
 
 
 def _tree_cpu(pid: int) -> float:
-    total = 0
-    for p in descendants(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
-            total += int(parts[11]) + int(parts[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / TICK
+    """CPU seconds (utime + stime) of ``pid`` and its descendants."""
+    return sum(_pids_cpu(descendants(pid)).values())
 
 
 def _children() -> float:
