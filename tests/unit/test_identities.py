@@ -60,7 +60,7 @@ def with_ids(tmp_path: Path, body: Callable[[Identities, SqliteStore], Awaitable
 
 def allowed(identity_policies: tuple, principal: object, action: str) -> bool:
     try:
-        Authorizer().check(principal, identity_policies, action, SECRET_ARN, None, {})  # type: ignore[arg-type]
+        Authorizer().check(principal, identity_policies, action, SECRET_ARN, None, dict)  # type: ignore[arg-type]
     except AccessDeniedException:
         return False
     return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -93,12 +93,25 @@ def resource_context_keys(secret: SecretFacts | None) -> dict[str, ContextValue]
     return keys
 
 
-class Authorizer:
-    """Evaluates requests; compiled resource policies are cached by their text (bounded)."""
+#: Request context keys, computed on first use (most requests are decided without them).
+RequestKeys = Callable[[], Mapping[str, ContextValue]]
+_DecisionKey = tuple[str, tuple[str, ...], str, str, str | None, str | None]
 
-    def __init__(self, cache_size: int = 4096) -> None:
+
+class Authorizer:
+    """Evaluates requests; compiled resource policies are cached by their text (bounded).
+
+    Allow decisions reached with context-free policies only (no Condition, no policy variable)
+    depend on nothing but the principal, the policy texts, the action and the resource, so they
+    are remembered (bounded) and such a request is answered without building its context. Keys
+    hold the policy texts themselves: a changed or removed policy can never hit an old entry.
+    """
+
+    def __init__(self, cache_size: int = 4096, decision_cache_size: int = 65536) -> None:
         self._policies: OrderedDict[str, Policy] = OrderedDict()
         self._cache_size = cache_size
+        self._allowed: dict[_DecisionKey, bool] = {}
+        self._decision_cache_size = decision_cache_size
 
     def resource_policy(self, text: str) -> Policy:
         policy = self._policies.get(text)
@@ -111,16 +124,24 @@ class Authorizer:
 
     def check(
         self, principal: Principal, identity_policies: tuple[Policy, ...], action: str, resource: str,
-        secret: SecretFacts | None, request_keys: Mapping[str, ContextValue],
+        secret: SecretFacts | None, request_keys: RequestKeys,
     ) -> None:
         """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``."""
-        context = dict(request_keys)
+        resource_text = secret.resource_policy if secret is not None else None
+        owner = secret.account if secret is not None else None
+        key = (principal.arn, tuple([p.text for p in identity_policies]), action, resource, owner, resource_text)
+        if key in self._allowed:
+            return
+        context = dict(request_keys())
         context.update(resource_context_keys(secret))
-        resource_policy = self.resource_policy(secret.resource_policy) if secret and secret.resource_policy else None
+        resource_policy = self.resource_policy(resource_text) if resource_text else None
         request = AuthzRequest(
-            principal=principal, action=action, resource=resource,
-            resource_account=secret.account if secret is not None else None, context=context,
+            principal=principal, action=action, resource=resource, resource_account=owner, context=context,
         )
         decision = evaluate(request, identity_policies, resource_policy)
         if not decision.allowed:
             raise AccessDeniedException(access_denied_message(request, decision))
+        if all(p.context_free for p in identity_policies) and (resource_policy is None or resource_policy.context_free):
+            if len(self._allowed) >= self._decision_cache_size:
+                self._allowed.clear()
+            self._allowed[key] = True

@@ -21,6 +21,7 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -28,6 +29,7 @@ import orjson
 from strongroom.audit.log import AuditLog
 from strongroom.auth.authorizer import Authorizer, request_context_keys
 from strongroom.auth.identities import ADMIN_PROFILE, Identities
+from strongroom.auth.policy import ContextValue
 from strongroom.errors import (
     AccessDeniedException,
     ApiError,
@@ -286,8 +288,14 @@ class StrongroomApp:
         return await OPERATIONS[operation](self.services, ctx, params)
 
     def _authorizer_for(self, caller: Caller, scope: dict[str, Any], params: dict[str, Any]) -> Authorize:
-        client = scope.get("client")
-        keys = request_context_keys(params, client[0] if client else None, scope.get("scheme") == "https")
+        memo: list[Mapping[str, ContextValue]] = []
+
+        def keys() -> Mapping[str, ContextValue]:
+            if not memo:
+                client = scope.get("client")
+                memo.append(request_context_keys(params, client[0] if client else None, scope.get("scheme") == "https"))
+            return memo[0]
+
         check = self.authorizer.check
 
         def authorize(action: str, resource: str, secret: Any) -> None:

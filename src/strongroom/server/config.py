@@ -30,6 +30,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_body_bytes": (int,),
     "log_level": (str,),
     "audit": (bool,),
+    "read_cache_size": (int,),
 }
 
 
@@ -53,6 +54,8 @@ class Config:
     log_level: str = "info"
     #: Write the audit trail (one hash-chained JSON line per API call) under ``<data_dir>/audit``.
     audit: bool = True
+    #: GetSecretValue reads each process keeps (SQLite only; emptied by any commit; 0 disables).
+    read_cache_size: int = 10_000
 
     def __post_init__(self) -> None:
         for name, kinds in _TYPES.items():
@@ -70,6 +73,8 @@ class Config:
         for name in ("workers", "database_pool_size", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be at least 1")
+        if self.read_cache_size < 0:
+            raise ValueError("setting read_cache_size must be 0 or more")
         if self.purge_interval <= 0:
             raise ValueError("setting purge_interval must be positive")
 

@@ -25,4 +25,7 @@ def open_store(config: Config) -> Store:
         return PostgresStore(config.database_url, max_size=config.database_pool_size)
     from strongroom.store.sqlite import SqliteStore
 
-    return SqliteStore(config.data_dir / "strongroom.db", synchronous=config.sqlite_synchronous)
+    return SqliteStore(
+        config.data_dir / "strongroom.db", synchronous=config.sqlite_synchronous,
+        read_cache_size=config.read_cache_size,
+    )

@@ -6,6 +6,10 @@ serializes writers across worker processes, waiting up to ``busy_timeout``), so 
 mutation is exactly one transaction. With ``synchronous=NORMAL`` (the default) a committed
 transaction survives a crash of the process (kill -9); ``synchronous=FULL`` also survives power
 loss at the cost of an fsync per commit.
+
+GetSecretValue's read is cached per process (:class:`_CachedReadTx`) and the whole cache is
+dropped whenever ``PRAGMA data_version`` says any connection, in this process or another, has
+committed since: a read never returns anything older than the last commit it could have seen.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Row
+from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.schema import MIGRATIONS, render
 from strongroom.store.sql import SqlTx
 
@@ -64,6 +69,57 @@ def _connect(path: Path, synchronous: str, readonly: bool = False) -> sqlite3.Co
     return conn
 
 
+_MISS = object()
+SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
+
+
+class _CachedReadTx(SqlTx):
+    """The read connection's SqlTx, remembering GetSecretValue reads while the database is unchanged.
+
+    ``PRAGMA data_version`` (about 4 us) changes when another connection commits, so every commit
+    (this process's writer, another worker, an admin command) empties the cache before the next
+    read uses it. Entries are kept in insertion order and the oldest goes first when full. The
+    rows returned are shared between requests: callers must not modify them.
+    """
+
+    __slots__ = ("_conn", "_epoch", "_found", "_size", "hits", "misses")
+
+    def __init__(self, conn: sqlite3.Connection, size: int) -> None:
+        super().__init__(_SqliteExecutor(conn))
+        self._conn = conn
+        self._epoch: int | None = None
+        self._found: dict[tuple[str | None, ...], SecretWithVersion] = {}
+        self._size = size
+        self.hits = self.misses = 0
+
+    async def get_secret_with_version(
+        self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
+        stage: str | None,
+    ) -> SecretWithVersion:
+        if self._size <= 0:
+            return await super().get_secret_with_version(
+                account, region, name=name, arn=arn, version_id=version_id, stage=stage
+            )
+        found = self._found
+        epoch = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if epoch != self._epoch:
+            found.clear()
+            self._epoch = epoch
+        key = (account, region, name, arn, version_id, stage)
+        hit = found.get(key, _MISS)
+        if hit is not _MISS:
+            self.hits += 1
+            return hit  # type: ignore[return-value]
+        self.misses += 1
+        row = await super().get_secret_with_version(
+            account, region, name=name, arn=arn, version_id=version_id, stage=stage
+        )
+        if len(found) >= self._size:
+            del found[next(iter(found))]
+        found[key] = row  # read after the epoch check: at worst newer than its epoch, never older
+        return row
+
+
 class _Ready:
     """An async context manager that just hands out a value (no generator frame on the hot path)."""
 
@@ -84,7 +140,7 @@ class SqliteStore:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: Path, synchronous: str = "NORMAL", read_cache_size: int = 10_000) -> None:
         if synchronous.upper() not in {"NORMAL", "FULL", "EXTRA"}:
             raise ValueError("synchronous must be NORMAL, FULL or EXTRA")
         self.path = path
@@ -96,7 +152,7 @@ class SqliteStore:
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._reader = _connect(path, synchronous.upper(), readonly=True)
         self._write_lock = asyncio.Lock()
-        self._read_tx = SqlTx(_SqliteExecutor(self._reader))
+        self._read_tx = _CachedReadTx(self._reader, read_cache_size)
         self._reader_cm = _Ready(self._read_tx)
 
     def read(self) -> _Ready:

@@ -163,6 +163,14 @@ class Policy:
     def uses_variables(self) -> bool:
         return self.version == "2012-10-17"
 
+    @property
+    def context_free(self) -> bool:
+        """True when no statement reads the request context (no Condition, no policy variable).
+
+        Such a policy's answer depends only on principal, action and resource, so it can be cached.
+        """
+        return all(not s.conditions and not s.resources.templates for s in self.statements)
+
 
 # --- parsing --------------------------------------------------------------------------------------
 class _DuplicateKey(ValueError):
