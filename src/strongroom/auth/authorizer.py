@@ -95,16 +95,17 @@ def resource_context_keys(secret: SecretFacts | None) -> dict[str, ContextValue]
 
 #: Request context keys, computed on first use (most requests are decided without them).
 RequestKeys = Callable[[], Mapping[str, ContextValue]]
-_DecisionKey = tuple[str, tuple[str, ...], str, str, str | None, str | None]
+_DecisionKey = tuple[str, str, tuple[str, ...], str, str, str | None, str | None]
 
 
 class Authorizer:
     """Evaluates requests; compiled resource policies are cached by their text (bounded).
 
     Allow decisions reached with context-free policies only (no Condition, no policy variable)
-    depend on nothing but the principal, the policy texts, the action and the resource, so they
-    are remembered (bounded) and such a request is answered without building its context. Keys
-    hold the policy texts themselves: a changed or removed policy can never hit an old entry.
+    depend on nothing but the principal (ARN and unique id: a recreated user is another principal),
+    the policy texts, the action and the resource, so they are remembered (bounded) and such a
+    request is answered without building its context. Keys hold the policy texts themselves: a
+    changed or removed policy can never hit an old entry. ``decision_cache_size=0`` turns it off.
     """
 
     def __init__(self, cache_size: int = 4096, decision_cache_size: int = 65536) -> None:
@@ -129,7 +130,8 @@ class Authorizer:
         """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``."""
         resource_text = secret.resource_policy if secret is not None else None
         owner = secret.account if secret is not None else None
-        key = (principal.arn, tuple([p.text for p in identity_policies]), action, resource, owner, resource_text)
+        texts = tuple([p.text for p in identity_policies])
+        key = (principal.arn, principal.userid, texts, action, resource, owner, resource_text)
         if key in self._allowed:
             return
         context = dict(request_keys())
@@ -141,7 +143,11 @@ class Authorizer:
         decision = evaluate(request, identity_policies, resource_policy)
         if not decision.allowed:
             raise AccessDeniedException(access_denied_message(request, decision))
-        if all(p.context_free for p in identity_policies) and (resource_policy is None or resource_policy.context_free):
+        if (
+            self._decision_cache_size > 0
+            and all(p.context_free and p.text for p in identity_policies)
+            and (resource_policy is None or resource_policy.context_free)
+        ):
             if len(self._allowed) >= self._decision_cache_size:
                 self._allowed.clear()
             self._allowed[key] = True

@@ -64,11 +64,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from strongroom.errors import DecryptionFailure
 
 __all__ = [
+    "DataKey",
     "FORMAT_SEALED_V1",
     "FORMAT_WRAPPED_KEY_V1",
     "KEY_SIZE",
     "key_id_of",
     "open_",
+    "open_data_key",
     "seal",
     "unwrap_key",
     "version_aad",
@@ -107,8 +109,27 @@ def seal(plaintext: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:
     return header + nonce + AESGCM(data_key).encrypt(nonce, plaintext, header + aad)
 
 
-def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
-    """Decrypt a format 0x01 blob. ``resolve_kek`` maps the blob's key id to the 32-byte KEK.
+class DataKey:
+    """The opened data key of one format 0x01 blob, ready to decrypt that blob's value."""
+
+    __slots__ = ("_cipher", "_header_end")
+
+    def __init__(self, cipher: AESGCM, header_end: int) -> None:
+        self._cipher = cipher
+        self._header_end = header_end
+
+    def open(self, blob: bytes, aad: bytes) -> bytes:
+        """Decrypt the value of the blob this key was opened from (DecryptionFailure if it fails)."""
+        header_end = self._header_end
+        value_at = header_end + NONCE_SIZE
+        try:
+            return self._cipher.decrypt(blob[header_end:value_at], blob[value_at:], blob[:header_end] + aad)
+        except (InvalidTag, ValueError):
+            raise DecryptionFailure(_CANT_DECRYPT) from None
+
+
+def open_data_key(blob: bytes, resolve_kek: Callable[[str], bytes]) -> DataKey:
+    """Unwrap the data key of a format 0x01 blob. ``resolve_kek`` maps the blob's key id to the KEK.
 
     ``resolve_kek`` may raise (e.g. DecryptionFailure for an unknown or disabled key); its error
     propagates unchanged.
@@ -119,12 +140,17 @@ def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes
         raise DecryptionFailure(_CANT_DECRYPT)
     kek = resolve_kek(kek_id)
     _check_key(kek)
-    dk_at, value_at = at + NONCE_SIZE, header_end + NONCE_SIZE
+    dk_at = at + NONCE_SIZE
     try:
         data_key = AESGCM(kek).decrypt(blob[at:dk_at], blob[dk_at:header_end], blob[:at])
-        return AESGCM(data_key).decrypt(blob[header_end:value_at], blob[value_at:], blob[:header_end] + aad)
+        return DataKey(AESGCM(data_key), header_end)
     except (InvalidTag, ValueError):
         raise DecryptionFailure(_CANT_DECRYPT) from None
+
+
+def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
+    """Decrypt a format 0x01 blob: :func:`open_data_key`, then :meth:`DataKey.open`."""
+    return open_data_key(blob, resolve_kek).open(blob, aad)
 
 
 def wrap_key(key: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:

@@ -165,6 +165,8 @@ class KeyRing:
         self._cache: OrderedDict[str, _Cached] = OrderedDict()  # key ARN -> key and its material
         self._defaults: OrderedDict[tuple[str, str], str] = OrderedDict()  # (account, region) -> ARN
         self._create_lock = asyncio.Lock()  # creating a default key is rare: one lock is enough
+        #: sealed blob -> (its KMS key's cache entry, its opened data key), oldest first
+        self._opened: dict[bytes, tuple[_Cached, envelope.DataKey]] = {}
 
     def __repr__(self) -> str:
         return f"KeyRing(master={self._master!r}, cached_keys={len(self._cache)}/{self._cache_size})"
@@ -211,7 +213,17 @@ class KeyRing:
         return envelope.seal(plaintext, material, key.arn, aad)
 
     async def open(self, account: str, region: str, blob: bytes, aad: bytes) -> bytes:
-        """Decrypt a sealed value; DecryptionFailure (whose message never depends on the value) if not."""
+        """Decrypt a sealed value; DecryptionFailure (whose message never depends on the value) if not.
+
+        Opened data keys are remembered per blob (bounded), so reading the same version again
+        costs one AES-GCM decryption; the KMS key's account, region and enabled flag are checked
+        on every call all the same.
+        """
+        opened = self._opened.get(blob)
+        if opened is not None:
+            hit, data_key = opened
+            self._check_usable(hit.key, account, region)
+            return data_key.open(blob, aad)
         arn = envelope.key_id_of(blob)
         hit = self._cache_get(arn)
         if hit is None:
@@ -224,13 +236,20 @@ class KeyRing:
                 raise DecryptionFailure(_CANT_DECRYPT)
             self._material(key)
             hit = self._cache[arn]
-        key = hit.key
+        self._check_usable(hit.key, account, region)
+        material = hit.material
+        data_key = envelope.open_data_key(blob, lambda _key_id: material)
+        if len(self._opened) >= self._cache_size:
+            del self._opened[next(iter(self._opened))]
+        self._opened[blob] = (hit, data_key)
+        return data_key.open(blob, aad)
+
+    @staticmethod
+    def _check_usable(key: KmsKey, account: str, region: str) -> None:
         if key.account != account or key.region != region:
             raise DecryptionFailure(_CANT_DECRYPT)
         if not key.enabled:
-            raise DecryptionFailure(f"Secrets Manager can't decrypt the secret value: {arn} is disabled.")
-        material = hit.material
-        return envelope.open_(blob, lambda _key_id: material, aad)
+            raise DecryptionFailure(f"Secrets Manager can't decrypt the secret value: {key.arn} is disabled.")
 
     async def create_key(self, account: str, region: str, alias: str | None = None) -> KmsKey:
         """Create a customer KMS key, optionally with an alias (``alias/...``, not ``alias/aws/...``)."""
@@ -250,6 +269,7 @@ class KeyRing:
 
     def forget(self, key_arn: str | None = None) -> None:
         """Drop one key (or every key) from the cache, e.g. after it is disabled or deleted."""
+        self._opened.clear()
         if key_arn is None:
             self._cache.clear()
             self._defaults.clear()
@@ -336,6 +356,7 @@ class KeyRing:
         self._cache.move_to_end(key.arn)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+            self._opened.clear()  # entries may hold the evicted key's row; rare, so start over
 
 
 class InMemoryKmsKeyStore:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import time
@@ -111,6 +112,7 @@ class StrongroomApp:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                _settle_heap()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for task in self._tasks:
@@ -302,6 +304,22 @@ class StrongroomApp:
             check(caller.principal, caller.policies, f"secretsmanager:{action}", resource, secret, keys)
 
         return authorize
+
+
+def _settle_heap() -> None:
+    """After start-up: move what exists now out of the cyclic GC's sight and collect less often.
+
+    Requests free almost everything they allocate by reference counting; what survives them lives
+    long (caches). Freezing the start-up heap and a larger first-generation threshold keep the
+    collector from rescanning it (measured: GC was about 6% of a GetSecretValue's CPU time).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
+
+
+#: Allocations (net of frees) between young-generation collections (CPython's default: 700).
+GC_GEN0_THRESHOLD = 20_000
 
 
 def _target_and_type(headers: Headers) -> tuple[str | None, str | None]:
