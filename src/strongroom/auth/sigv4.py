@@ -523,6 +523,7 @@ def verify(
     max_skew: float = 900.0,
     *,
     normalize_path: bool = True,
+    time_checked: bool = False,
 ) -> None:
     """Check the signature of a request parsed by :func:`parse_auth`; raise on any mismatch.
 
@@ -531,8 +532,10 @@ def verify(
     left unsigned (``x-amz-target`` picks the operation, so it must be covered; the session token
     header is exempt, as AWS lets it be added after signing), and an ``x-amz-content-sha256``
     that is not the body's SHA-256 (``UNSIGNED-PAYLOAD`` included: the body is always signed).
+    ``time_checked``: the caller ran :func:`parse_auth` with the same ``now`` and ``max_skew``.
     """
-    _check_time(info.amz_date, info.expires, now, max_skew)
+    if not time_checked:  # parse_auth(now=...) already did
+        _check_time(info.amz_date, info.expires, now, max_skew)
     if "host" not in info.signed_headers:
         raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -50,7 +51,12 @@ class Services:
 
 def lookup_secret_id(ctx: RequestContext, secret_id: str) -> SecretLookup:
     """Interpret a SecretId (name, full or partial ARN); a bad name is AWS's ValidationException."""
-    lookup = resolve_secret_id(secret_id, ctx.account, ctx.region)
+    return _lookup(secret_id, ctx.account, ctx.region)
+
+
+@lru_cache(maxsize=4096)  # pure and immutable; a client reads the same few ids over and over
+def _lookup(secret_id: str, account: str, region: str) -> SecretLookup:
+    lookup = resolve_secret_id(secret_id, account, region)
     if lookup.name is not None:
         check_name(lookup.name)
     return lookup

@@ -160,8 +160,8 @@ class StrongroomApp:
         scope[AUDIT_FACTS] = facts
         error_code = None
         try:
-            body = await self._read_body(scope, receive)
-            target, media_type = _target_and_type(scope["headers"])
+            length, target, media_type = _request_headers(scope["headers"])
+            body = await self._read_body(length, receive)
             protocol, envelope = _protocol_of(scope, body, target, media_type)
             if protocol in (_STS_QUERY, _STS_JSON):
                 content_type, payload = await self._sts(scope, body, protocol, envelope, request_id)
@@ -186,11 +186,10 @@ class StrongroomApp:
                 error=error_code, **facts,
             )
 
-    async def _read_body(self, scope: dict[str, Any], receive: Any) -> bytes:
+    async def _read_body(self, content_length: int | None, receive: Any) -> bytes:
         limit = self.config.max_body_bytes
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                raise RequestEntityTooLargeException("Request body is too large.")
+        if content_length is not None and content_length > limit:
+            raise RequestEntityTooLargeException("Request body is too large.")
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -242,7 +241,7 @@ class StrongroomApp:
                 raise query.invalid_action(envelope.action, envelope.version)
             action = envelope.action
         else:
-            target, _ = _target_and_type(scope["headers"])
+            _, target, _ = _request_headers(scope["headers"])
             action = target[len(sts.JSON_TARGET_PREFIX) :] if target is not None else ""
             if action not in sts.STS_ACTIONS:
                 raise UnknownOperationException("")
@@ -322,15 +321,22 @@ def _settle_heap() -> None:
 GC_GEN0_THRESHOLD = 20_000
 
 
-def _target_and_type(headers: Headers) -> tuple[str | None, str | None]:
-    """X-Amz-Target and the media type of Content-Type (lower case, no parameters)."""
+def _request_headers(headers: Headers) -> tuple[int | None, str | None, str | None]:
+    """(Content-Length if a number, X-Amz-Target, media type of Content-Type), in one pass.
+
+    The media type is lower case without parameters. The first Content-Length counts.
+    """
+    length: int | None = None
     target = content_type = None
     for name, value in headers:
-        if name == b"x-amz-target":
+        if name == b"content-length":
+            if length is None and value.isdigit():
+                length = int(value)
+        elif name == b"x-amz-target":
             target = value.decode("latin-1")
         elif name == b"content-type":
             content_type = value.decode("latin-1").split(";")[0].strip().lower()
-    return target, content_type
+    return length, target, content_type
 
 
 def _protocol_of(

@@ -96,7 +96,10 @@ class SigV4Authenticator:
                 raise UnrecognizedClientException(INVALID_TOKEN)
             if identity.expires_at is None or now >= identity.expires_at:
                 raise ExpiredTokenException(EXPIRED_TOKEN)
-        verify(info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew)
+        verify(
+            info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew,
+            time_checked=True,
+        )
         return Caller(
             identity.principal, identity.policies, info.region, info.access_key_id, temporary=identity.temporary
         )
