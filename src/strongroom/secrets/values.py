@@ -59,19 +59,25 @@ def check_version(
     return version
 
 
-async def record_access(
-    services: Services, ctx: RequestContext, secret: SecretRow, version: VersionRow
-) -> None:
-    """LastAccessedDate (secret and version) is a day: written at most once a day each."""
+def stale_access(ctx: RequestContext, secret: SecretRow, version: VersionRow) -> tuple[bool, bool]:
+    """Whether the secret's and the version's LastAccessedDate predate today's (a day, as at AWS)."""
     today = ctx.today
-    secret_stale = secret.last_accessed_at is None or secret.last_accessed_at < today
-    version_stale = version.last_accessed_at is None or version.last_accessed_at < today
-    if secret_stale or version_stale:
-        async with services.store.write() as tx:
-            if secret_stale:
-                await tx.touch_secret_accessed(secret.id, today)
-            if version_stale:
-                await tx.touch_version_accessed(secret.id, version.version_id, today)
+    return (
+        secret.last_accessed_at is None or secret.last_accessed_at < today,
+        version.last_accessed_at is None or version.last_accessed_at < today,
+    )
+
+
+async def record_access(
+    services: Services, ctx: RequestContext, secret: SecretRow, version: VersionRow, stale: tuple[bool, bool]
+) -> None:
+    """Write today's LastAccessedDate where :func:`stale_access` found it missing (once a day each)."""
+    secret_stale, version_stale = stale
+    async with services.store.write() as tx:
+        if secret_stale:
+            await tx.touch_secret_accessed(secret.id, ctx.today)
+        if version_stale:
+            await tx.touch_version_accessed(secret.id, version.version_id, ctx.today)
 
 
 def value_entry(secret: SecretRow, version: VersionRow, value: SecretValue) -> dict[str, Any]:
@@ -104,7 +110,9 @@ async def finish_read(
     require_active(secret)
     version = check_version(found[1] if found else None, version_id, stage)
     value = await open_value(services, secret, version)
-    await record_access(services, ctx, secret, version)
+    stale = stale_access(ctx, secret, version)
+    if stale[0] or stale[1]:  # once a day each: the usual read writes nothing
+        await record_access(services, ctx, secret, version, stale)
     return value_entry(secret, version, value)
 
 
