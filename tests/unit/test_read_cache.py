@@ -88,6 +88,14 @@ async def read(
         )
 
 
+async def next_request() -> None:
+    """Let the event loop turn: what a request sent after a commit elsewhere goes through.
+
+    Another connection's commits are checked for once per loop iteration (see _CachedReadTx).
+    """
+    await asyncio.sleep(0)
+
+
 def counters(store: SqliteStore) -> tuple[int, int]:
     tx = store._read_tx
     return tx.hits, tx.misses
@@ -394,12 +402,14 @@ def test_a_commit_from_a_second_store_on_the_same_file_is_visible(tmp_path: Path
             assert counters(store) == (1, 1)
             async with other.write() as tx:
                 await new_current_version(tx, row.id)
+            await next_request()
             assert version_of(await read(store, "db")) == "v2"
             assert counters(store) == (1, 2)
             # and the other way round: the second store's own cache sees the first store's commit
             assert version_of(await read(other, "db")) == "v2"
             async with store.write() as tx:
                 await tx.move_stage(row.id, CURRENT, "v1")
+            await next_request()
             assert version_of(await read(other, "db")) == "v1"
             assert counters(other) == (0, 2)
         finally:
@@ -414,6 +424,7 @@ def test_a_commit_from_a_raw_sqlite_connection_is_visible(tmp_path: Path) -> Non
         await read(store, "db")
         await read(store, "db")
         raw_commit(db_path(tmp_path), "UPDATE secrets SET description = ? WHERE id = ?", "from admin", row.id)
+        await next_request()
         found = await read(store, "db")
         assert found is not None and found[0].description == "from admin"
         assert counters(store) == (1, 2)
@@ -433,6 +444,7 @@ def test_a_commit_from_another_os_process_is_visible(tmp_path: Path) -> None:
         await add_secret(store, "db", versions=[("v0", []), ("v1", [CURRENT])])
         assert version_of(await read(store, "db")) == "v1"
         subprocess.run([sys.executable, "-c", script, str(db_path(tmp_path))], check=True, timeout=30)
+        await next_request()
         assert version_of(await read(store, "db")) == "v0"
         assert counters(store) == (0, 2)
 
@@ -451,6 +463,7 @@ def test_a_negative_result_is_cached_until_the_secret_is_created_elsewhere(tmp_p
             await add_secret(other, "later")
         finally:
             await other.close()
+        await next_request()
         assert version_of(await read(store, "later")) == "v1"
         assert counters(store) == (1, 2)
 
@@ -466,6 +479,7 @@ def test_a_negative_result_by_arn_is_not_served_after_a_raw_insert(tmp_path: Pat
             "INSERT INTO secrets (account, region, name, arn, created_at, last_changed_at) VALUES (?, ?, ?, ?, ?, ?)",
             ACCOUNT, REGION, "later", arn_of("later"), 1.0, 1.0,
         )
+        await next_request()
         found = await read(store, arn=arn_of("later"))
         assert found is not None and found[0].name == "later" and found[1] is None
         assert counters(store) == (1, 2)
@@ -489,6 +503,7 @@ def test_a_secret_without_the_version_is_cached_until_the_version_appears(tmp_pa
                 await tx.move_stage(row.id, "blue", "v9")
         finally:
             await other.close()
+        await next_request()
         assert version_of(await read(store, "db", version_id="v9")) == "v9"
         assert version_of(await read(store, "db", stage="blue")) == "v9"
         assert counters(store) == (2, 4)
@@ -508,6 +523,7 @@ def test_a_commit_between_the_epoch_check_and_the_read_is_not_hidden(tmp_path: P
         assert version_of(await read(store, "db")) == "v0"  # read after the racing commit
         raw_commit(db_path(tmp_path), "UPDATE stages SET version_id = 'v1' WHERE secret_id = ? AND stage = ?",
                    row.id, CURRENT)
+        await next_request()
         assert version_of(await read(store, "db")) == "v1"
         assert counters(store) == (0, 2)
 
@@ -524,6 +540,7 @@ def test_a_commit_right_after_the_read_is_seen_by_the_next_read(tmp_path: Path) 
             db_path(tmp_path), "UPDATE stages SET version_id = 'v0' WHERE secret_id = ? AND stage = ?", row.id, CURRENT
         )
         assert version_of(await read(store, "db")) == "v1"  # read before the racing commit
+        await next_request()
         assert version_of(await read(store, "db")) == "v0"
         assert counters(store) == (0, 2)
         assert version_of(await read(store, "db")) == "v0"
@@ -694,3 +711,37 @@ def test_open_store_passes_read_cache_size_through(tmp_path: Path, size: int) ->
             await store.close()
 
     asyncio.run(main())
+
+
+# --- once per loop iteration -------------------------------------------------------------------
+def test_another_connection_is_checked_once_per_loop_iteration(tmp_path: Path) -> None:
+    """Requests handled in the same iteration arrived before its check: one PRAGMA serves them all."""
+
+    async def body(store: SqliteStore) -> None:
+        row = await add_secret(store, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        await next_request()
+        tx = store._read_tx
+        before = tx.checks
+        for _ in range(5):
+            assert version_of(await read(store, "db")) == "v1"
+        assert tx.checks == before + 1
+        raw_commit(db_path(tmp_path), "UPDATE stages SET version_id = 'v0' WHERE secret_id = ? AND stage = ?",
+                   row.id, CURRENT)
+        # a read in the same iteration belongs to a request that arrived before the commit
+        assert version_of(await read(store, "db")) == "v1"
+        await next_request()
+        assert version_of(await read(store, "db")) == "v0"
+        assert tx.checks == before + 2
+
+    with_store(tmp_path, body)
+
+
+def test_this_process_commit_is_visible_within_the_same_iteration(tmp_path: Path) -> None:
+    async def body(store: SqliteStore) -> None:
+        row = await add_secret(store, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        assert version_of(await read(store, "db")) == "v1"
+        async with store.write() as tx:
+            await tx.move_stage(row.id, CURRENT, "v0")
+        assert version_of(await read(store, "db")) == "v0"  # no loop turn needed
+
+    with_store(tmp_path, body)

@@ -7,9 +7,10 @@ mutation is exactly one transaction. With ``synchronous=NORMAL`` (the default) a
 transaction survives a crash of the process (kill -9); ``synchronous=FULL`` also survives power
 loss at the cost of an fsync per commit.
 
-GetSecretValue's read is cached per process (:class:`_CachedReadTx`) and the whole cache is
-dropped whenever ``PRAGMA data_version`` says any connection, in this process or another, has
-committed since: a read never returns anything older than the last commit it could have seen.
+GetSecretValue's read is cached per process (:class:`_CachedReadTx`): the whole cache is dropped
+by every commit of this process and whenever ``PRAGMA data_version`` says another connection
+has committed, checked once per event-loop iteration, so a request never reads anything older
+than a commit acknowledged before it was sent.
 """
 
 from __future__ import annotations
@@ -76,13 +77,20 @@ SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
 class _CachedReadTx(SqlTx):
     """The read connection's SqlTx, remembering GetSecretValue reads while the database is unchanged.
 
-    ``PRAGMA data_version`` (about 4 us) changes when another connection commits, so every commit
-    (this process's writer, another worker, an admin command) empties the cache before the next
-    read uses it. Entries are kept in insertion order and the oldest goes first when full. The
-    rows returned are shared between requests: callers must not modify them.
+    Validity: ``PRAGMA data_version`` changes when another connection commits (another worker,
+    an admin command); this process's own commits empty the cache directly (:meth:`invalidate`).
+    The PRAGMA costs a read lock (two ``fcntl`` calls), so it runs at most once per event-loop
+    iteration: the first cached read of an iteration checks it and schedules (``call_soon``)
+    the end of that check's validity. Every read that relies on the check belongs to a request
+    whose task step was queued before the check, i.e. whose bytes had arrived before it; a
+    commit acknowledged before a client sent its request therefore happened before the check,
+    and the read sees it. Reads of requests that arrive later check again.
+
+    Entries are kept in insertion order and the oldest goes first when full. The rows returned
+    are shared between requests: callers must not modify them.
     """
 
-    __slots__ = ("_conn", "_epoch", "_found", "_size", "hits", "misses")
+    __slots__ = ("_conn", "_epoch", "_found", "_size", "_checked", "hits", "misses", "checks")
 
     def __init__(self, conn: sqlite3.Connection, size: int) -> None:
         super().__init__(_SqliteExecutor(conn))
@@ -90,7 +98,26 @@ class _CachedReadTx(SqlTx):
         self._epoch: int | None = None
         self._found: dict[tuple[str | None, ...], SecretWithVersion] = {}
         self._size = size
-        self.hits = self.misses = 0
+        self._checked = False
+        self.hits = self.misses = self.checks = 0
+
+    def invalidate(self) -> None:
+        """Forget everything (called after each commit of this process)."""
+        self._found.clear()
+        self._epoch = None
+        self._checked = False
+
+    def _expire_check(self) -> None:
+        self._checked = False
+
+    def _check(self) -> None:
+        self.checks += 1
+        epoch = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if epoch != self._epoch:
+            self._found.clear()
+            self._epoch = epoch
+        self._checked = True
+        asyncio.get_running_loop().call_soon(self._expire_check)
 
     async def get_secret_with_version(
         self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
@@ -100,11 +127,9 @@ class _CachedReadTx(SqlTx):
             return await super().get_secret_with_version(
                 account, region, name=name, arn=arn, version_id=version_id, stage=stage
             )
+        if not self._checked:
+            self._check()
         found = self._found
-        epoch = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if epoch != self._epoch:
-            found.clear()
-            self._epoch = epoch
         key = (account, region, name, arn, version_id, stage)
         hit = found.get(key, _MISS)
         if hit is not _MISS:
@@ -116,7 +141,7 @@ class _CachedReadTx(SqlTx):
         )
         if len(found) >= self._size:
             del found[next(iter(found))]
-        found[key] = row  # read after the epoch check: at worst newer than its epoch, never older
+        found[key] = row  # read after the check: at worst newer than its epoch, never older
         return row
 
 
@@ -170,6 +195,7 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._read_tx.invalidate()
 
     async def migrate(self) -> int:
         conn = self._writer
@@ -189,6 +215,7 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._read_tx.invalidate()
         return len(MIGRATIONS)
 
     # The key ring's KmsKeyStore.
