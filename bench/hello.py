@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(
         host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
         loop="uvloop", http="httptools", lifespan="on", server_header=False, date_header=False,
+        proxy_headers=False,  # strongroom serve's default (no --forwarded-allow-ips)
     )
     if args.workers > 1:
         uvicorn.run("bench.hello:app", workers=args.workers, **common)

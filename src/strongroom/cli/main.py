@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         help="emulator mode: accept any well-formed SigV4 credentials as the account root",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")
+    serve.add_argument(
+        "--forwarded-allow-ips", metavar="IPS",
+        help="reverse proxies (comma-separated IPs or networks) whose X-Forwarded-For/-Proto are believed "
+        "for aws:SourceIp and aws:SecureTransport (default: none)",
+    )
     admin = commands.add_parser(
         "admin", help="administer identities, keys and the store",
         description="Administration commands; they work on the store directly and are safe while servers run.",

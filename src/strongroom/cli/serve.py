@@ -57,6 +57,17 @@ boto3:
 """
 
 
+def forwarding(allow_ips: str | None) -> dict[str, Any]:
+    """uvicorn's proxy-header settings: X-Forwarded-* are believed only from the configured proxies.
+
+    uvicorn's own default trusts them from 127.0.0.1, which would let any local client choose
+    the aws:SourceIp its policies are evaluated with; Strongroom trusts no one unless told to.
+    """
+    if not allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": allow_ips}
+
+
 def app_factory():  # type: ignore[no-untyped-def]
     """uvicorn factory for worker processes: the config travels in an environment variable."""
     from strongroom.server.build import build_app
@@ -69,6 +80,7 @@ def serve(args: argparse.Namespace) -> int:
         config = Config.load(
             args.config, host=args.host, port=args.port, data_dir=args.data_dir, account_id=args.account_id,
             database_url=args.database_url, workers=args.workers, dev=args.dev, log_level=args.log_level,
+            forwarded_allow_ips=args.forwarded_allow_ips,
         )
     except (ValueError, OSError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)
@@ -77,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
     common: dict[str, Any] = dict(
         host=config.host, port=config.port, log_level=config.log_level, access_log=False,
         loop="uvloop", http="httptools", lifespan="on", server_header=False, date_header=False,
+        **forwarding(config.forwarded_allow_ips),
     )
     if config.workers > 1:
         # The supervisor only checks what workers would refuse, then spawns them; each worker

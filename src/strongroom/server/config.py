@@ -31,6 +31,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "log_level": (str,),
     "audit": (bool,),
     "read_cache_size": (int,),
+    "forwarded_allow_ips": (str, type(None)),
 }
 
 
@@ -56,6 +57,9 @@ class Config:
     audit: bool = True
     #: GetSecretValue reads each process keeps (SQLite only; emptied by any commit; 0 disables).
     read_cache_size: int = 10_000
+    #: Reverse proxies (comma-separated IPs or networks, or "*") whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed (aws:SourceIp, aws:SecureTransport); none by default.
+    forwarded_allow_ips: str | None = None
 
     def __post_init__(self) -> None:
         for name, kinds in _TYPES.items():
