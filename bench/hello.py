@@ -1,7 +1,8 @@
 """The hello-world ceiling: an empty raw ASGI app on Strongroom's exact server stack.
 
-uvicorn with uvloop and httptools, access log off, no server/date headers, the same worker count
-and the same ``uvicorn.run`` arguments as ``strongroom serve`` (src/strongroom/cli/serve.py). It
+uvicorn with uvloop and httptools, access log off, no server/date headers, no proxy headers, no
+websockets, the same worker count and the same ``uvicorn.run`` arguments as ``strongroom serve``
+(src/strongroom/cli/serve.py). It
 reads the request body and answers a small JSON 200, so a load generator driving it with the same
 signed requests measures what the HTTP stack alone costs: Strongroom's throughput as a percentage
 of this is the share of the ceiling the service logic leaves.
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     common = dict(
         host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
-        loop="uvloop", http="httptools", lifespan="on", server_header=False, date_header=False,
+        loop="uvloop", http="httptools", ws="none", lifespan="on", server_header=False, date_header=False,
         proxy_headers=False,  # strongroom serve's default (no --forwarded-allow-ips)
     )
     if args.workers > 1:

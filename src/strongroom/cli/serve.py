@@ -88,7 +88,7 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     common: dict[str, Any] = dict(
         host=config.host, port=config.port, log_level=config.log_level, access_log=False,
-        loop="uvloop", http="httptools", lifespan="on", server_header=False, date_header=False,
+        loop="uvloop", http="httptools", ws="none", lifespan="on", server_header=False, date_header=False,
         **forwarding(config.forwarded_allow_ips),
     )
     if config.workers > 1:
