@@ -3,7 +3,8 @@
 On a small shared machine the load generator, the server and anything else running compete for
 the same cores. Each cell records the server's CPU (process tree, from /proc/<pid>/stat), the load
 generator's (a waited-for child: getrusage), and everything else ("other": total busy time from
-/proc/stat minus those two and this harness). A cell with a lot of "other" CPU is noisy.
+/proc/stat minus those two and this harness), and the time the hypervisor took the machine's
+virtual CPUs away ("steal", from /proc/stat). A cell with a lot of "other" or "steal" is noisy.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 
 
-def _busy_total() -> float:
+def _busy_and_steal() -> tuple[float, float]:
+    """CPU seconds the machine's cores were busy (steal excluded), and seconds stolen by the host."""
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    steal = fields[7] if len(fields) > 7 else 0
     # guest time is already included in user/nice
-    return (sum(fields[:8]) - idle) / TICK
+    return (sum(fields[:8]) - idle - steal) / TICK, steal / TICK
 
 
 def _pids_cpu(pids: list[int]) -> dict[int, float]:
@@ -59,6 +62,7 @@ def _self() -> float:
 class CpuMark:
     wall: float
     busy: float
+    steal: float
     server: float
     children: float
     me: float
@@ -66,8 +70,9 @@ class CpuMark:
 
 
 def mark(server_pid: int, db_pids: list[int] | None = None) -> CpuMark:
+    busy, steal = _busy_and_steal()
     return CpuMark(
-        time.perf_counter(), _busy_total(), _tree_cpu(server_pid), _children(), _self(), _pids_cpu(db_pids or [])
+        time.perf_counter(), busy, steal, _tree_cpu(server_pid), _children(), _self(), _pids_cpu(db_pids or [])
     )
 
 
@@ -84,6 +89,7 @@ def usage(start: CpuMark, server_pid: int, db_pids: list[int] | None = None) -> 
     me = end.me - start.me
     db = sum(v - start.db.get(p, 0.0) for p, v in end.db.items())
     busy = end.busy - start.busy
+    steal = end.steal - start.steal
     other = max(0.0, busy - server - gen - me - db)
     return {
         "server_cpu_s": round(server, 3),
@@ -92,6 +98,7 @@ def usage(start: CpuMark, server_pid: int, db_pids: list[int] | None = None) -> 
         "server_cpu_pct": round(100 * server / wall, 1),
         "generator_cpu_pct": round(100 * gen / wall, 1),
         "other_cpu_pct": round(100 * other / wall, 1),
+        "steal_cpu_pct": round(100 * steal / wall, 1),
         "machine_busy_pct": round(100 * busy / (wall * NCPU), 1),
         "cores": NCPU,
         "loadavg_1m": round(os.getloadavg()[0], 2),
@@ -99,14 +106,15 @@ def usage(start: CpuMark, server_pid: int, db_pids: list[int] | None = None) -> 
 
 
 def wait_quiet(server_pid: int | None, max_wait: float, threshold_pct: float, say=None) -> float:  # type: ignore[no-untyped-def]
-    """Wait (at most ``max_wait`` s) until other processes use less than ``threshold_pct`` of a core,
-    sampled over 1 s windows. Returns the last sample (% of one core)."""
+    """Wait (at most ``max_wait`` s) until other processes plus host steal take less than
+    ``threshold_pct`` of a core, sampled over 1 s windows. Returns the last sample (% of one core)."""
     deadline = time.perf_counter() + max_wait
     told = False
     while True:
         start = mark(server_pid) if server_pid else mark(os.getpid())
         time.sleep(1.0)
-        other = usage(start, server_pid or os.getpid())["other_cpu_pct"]
+        now = usage(start, server_pid or os.getpid())
+        other = now["other_cpu_pct"] + now["steal_cpu_pct"]
         if other < threshold_pct or time.perf_counter() >= deadline:
             return other
         if say and not told:

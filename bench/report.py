@@ -60,7 +60,10 @@ def projected(c: dict[str, Any]) -> float | None:
 
 def _cpu(c: dict[str, Any]) -> str:
     db = f"+{c['db_cpu_pct']:.0f} db" if c.get("db_cpu_pct") else ""
-    return f"{c['server_cpu_pct']:.0f}{db}/{c['generator_cpu_pct']:.0f}/{c['other_cpu_pct']:.0f}"
+    return (
+        f"{c['server_cpu_pct']:.0f}{db}/{c['generator_cpu_pct']:.0f}/{c['other_cpu_pct']:.0f}"
+        f"/{c.get('steal_cpu_pct', 0):.0f}"
+    )
 
 
 def _proj(c: dict[str, Any] | None) -> str:
@@ -257,7 +260,7 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "| store | secrets | workers | workload | req/s | p50 ms | p99 ms | p99.9 ms | p99 @ fixed rate | errors "
         "| RSS MB | start-up s | x moto | % hello | server CPU us/req | projected req/s (idle machine) "
-        "| CPU srv/gen/other % | notes |",
+        "| CPU srv/gen/other/steal % | notes |",
         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     order = list(WORKLOADS)
@@ -321,7 +324,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["", "## Reference servers", ""]
     lines += [
         "| server | workers | workload | req/s | p50 ms | p99 ms | p99.9 ms | errors | RSS MB | start-up s "
-        "| server CPU us/req | projected req/s (idle machine) | CPU srv/gen/other % | notes |",
+        "| server CPU us/req | projected req/s (idle machine) | CPU srv/gen/other/steal % | notes |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     refs = sorted(_cells(data, mode="full"), key=lambda c: (c["target"], c["workers"], order.index(c["workload"])))
@@ -342,7 +345,7 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {c['rps']:,.0f} | {_f(lat.get('p50'))} | {_f(lat.get('p99'))} | {_f(lat.get('p99.9'))} "
             f"| {c.get('non_2xx', 0) + c.get('socket_errors', 0):,} | {c['rss_mb_peak']:.0f} | {c['startup_s']:.2f} "
             f"| {_f(c.get('server_cpu_us_per_req'), 0)} | {_proj(c)} "
-            f"| {c['server_cpu_pct']:.0f}/{c['generator_cpu_pct']:.0f}/{c['other_cpu_pct']:.0f} | {'; '.join(notes)} |"
+            f"| {_cpu(c)} | {'; '.join(notes)} |"
         )
 
     errs = [c for c in data["cells"] if c.get("error_samples")]
@@ -371,8 +374,8 @@ def markdown(data: dict[str, Any]) -> str:
         "worker processes during the cell; *start-up* = process start to first 200 on /health; *x moto* at the "
         "same store size; *% hello* = share of the hello-world ceiling with the same workers; *server CPU us/req* = "
         "CPU time of all server processes divided by requests served (independent of how busy the machine was); "
-        "*CPU srv/gen/other* = CPU used during the cell by the server (+ its PostgreSQL backends), the load "
-        "generator and every other process, "
+        "*CPU srv/gen/other/steal* = CPU used during the cell by the server (+ its PostgreSQL backends), the load "
+        "generator and every other process, and the time the hypervisor took from this virtual machine's CPUs, "
         "in % of one core; *projected req/s* = min(W x 1e6 / s, cores x 1e6 / (s + d + g)) from the server's (s), "
         "PostgreSQL's (d) and the load generator's (g) CPU us per request: what the cell would reach on an otherwise "
         "idle machine if the CPU cost per request stayed the same (a model; it ignores lock waits such as SQLite's "

@@ -109,6 +109,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _noise(run: dict[str, Any]) -> float:
+    """% of a core the measurement lost to other processes and to the hypervisor (steal)."""
+    return run["other_cpu_pct"] + run.get("steal_cpu_pct", 0.0)
+
+
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
@@ -179,11 +184,11 @@ class Harness:
         tries: list[list[dict[str, Any]]] = []
         while True:
             tries.append(self._measure_runs(server, plan, mode, repeats))
-            noise = max(r["other_cpu_pct"] for r in tries[-1])
+            noise = max(_noise(r) for r in tries[-1])
             if noise <= a.quiet_threshold or len(tries) > retries:
                 break
-            say(f"  noisy ({noise:.0f}% of a core used by other processes): measuring again")
-        attempts = [max(r["other_cpu_pct"] for r in runs) for runs in tries]
+            say(f"  noisy ({noise:.0f}% of a core used by other processes or stolen by the host): measuring again")
+        attempts = [max(_noise(r) for r in runs) for runs in tries]
         runs = tries[attempts.index(min(attempts))]
         runs.sort(key=lambda r: r["rps"])
         chosen = dict(runs[len(runs) // 2])
@@ -244,6 +249,8 @@ class Harness:
             )
         if out.get("other_cpu_pct", 0) > a.quiet_threshold:
             notes.append(f"noisy: other processes used {out['other_cpu_pct']:.0f}% of a core")
+        if out.get("steal_cpu_pct", 0) > a.quiet_threshold:
+            notes.append(f"noisy: the host stole {out['steal_cpu_pct']:.0f}% of a core")
         out["notes"] = notes
         self.cells.append(out)
         lat = out["latency_ms"]
@@ -256,7 +263,8 @@ class Harness:
             f"rss {out['rss_mb_peak']:.0f} MB  {out.get('server_cpu_us_per_req', 0):.0f} us/req  "
             f"cpu srv {out['server_cpu_pct']:.0f}%{db} "
             f"gen {out['generator_cpu_pct']:.0f}% "
-            f"other {out['other_cpu_pct']:.0f}%" + (f"  [{'; '.join(notes)}]" if notes else "")
+            f"other {out['other_cpu_pct']:.0f}% steal {out.get('steal_cpu_pct', 0):.0f}%"
+            + (f"  [{'; '.join(notes)}]" if notes else "")
         )
         return out
 
