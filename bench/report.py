@@ -235,12 +235,19 @@ def markdown(data: dict[str, Any]) -> str:
         f"fixed-rate latency: bench.loadgen open loop (Python, uvloop), latency from the scheduled send time",
         f"- auth: **{env['auth']}**" + (" (server started with --dev: the SigV4 signature on every request is parsed "
                                       "but not verified)" if env["auth"] == "dev" else " (signatures verified)"),
+        "- server read cache (SQLite GetSecretValue): "
+        + (
+            "server default (10,000 reads per process)"
+            if env["settings"].get("read_cache_size") is None
+            else f"read_cache_size = {env['settings']['read_cache_size']:,}"
+            + (" (off: every read goes to the database)" if env["settings"]["read_cache_size"] == 0 else "")
+        ),
         f"- {env['settings']['duration']:g}s per cell, {env['settings']['connections']} connections, "
         f"{env['settings']['threads']} wrk thread(s), warm-up {env['settings']['warmup']:g}s; "
         f"fixed rate {env['settings']['rate']:g} req/s for {env['settings']['rate_duration']:g}s over "
         f"{env['settings']['rate_connections']} connections; run took {env.get('elapsed_s', 0):,.0f}s",
         "- load generator, server and everything else share the same cores: see the CPU column "
-        "(server / generator / other processes, % of one core)",
+        "(server / generator / other processes / host steal, % of one core)",
     ]
     for s in env.get("seeding", []):
         lines.append(f"- seeded {s['store']} with {s['size']:,} secrets in {s['seconds']}s ({s['per_s']:,}/s)")

@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="dev: --dev server (signature parsed, not verified); sigv4: authenticated server, "
                          "admin credentials from <data-dir>/admin-credentials")
     ap.add_argument("--auth-profile", help="profile in admin-credentials (default: its only profile)")
+    ap.add_argument("--read-cache-size", type=int, default=None,
+                    help="the server's read_cache_size (SQLite; 0: every GetSecretValue reads the database; "
+                         "default: the server's default)")
     ap.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432",
                     help="PostgreSQL server (databases strongroom_bench* are created and dropped there)")
     ap.add_argument("--no-moto", action="store_true", help="skip the moto comparison")
@@ -354,7 +357,10 @@ class Harness:
             took = self.cache.sqlite_copy(snapshot, data_dir)
             if took > 1:
                 say(f"copied the {n:,}-secret snapshot in {took:.1f}s")
-            return self._start(servers.start_strongroom, data_dir, workers, self.work / "logs", auth=self.args.auth)
+            return self._start(
+                servers.start_strongroom, data_dir, workers, self.work / "logs", auth=self.args.auth,
+                read_cache_size=self.args.read_cache_size,
+            )
         from bench import pg
 
         template, keydir = snapshot

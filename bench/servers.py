@@ -165,13 +165,17 @@ def _spawn(kind: str, label: str, cmd: list[str], port: int, health: str, log_pa
 
 def start_strongroom(
     data_dir: Path, workers: int, log_dir: Path, *, auth: str = "dev", database_url: str | None = None,
-    port: int | None = None,
+    port: int | None = None, read_cache_size: int | None = None,
 ) -> Server:
     port = port or free_port()
     cmd = [
         sys.executable, "-m", "strongroom", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(data_dir), "--workers", str(workers), "--log-level", "warning",
     ]
+    if read_cache_size is not None:
+        settings = data_dir / "bench-settings.toml"
+        settings.write_text(f"read_cache_size = {int(read_cache_size)}\n")
+        cmd += ["--config", str(settings)]
     if auth == "dev":
         cmd.append("--dev")
     if database_url:
