@@ -326,7 +326,7 @@ def test_kms_key_eviction_empties_opened() -> None:
 
 def test_opened_is_bounded_oldest_dropped_first(count_open_data_key: list[bytes]) -> None:
     async def main() -> None:
-        kr = ring(cache_size=2)
+        kr = ring(data_key_cache_size=2)
         aads = [version_aad(SECRET, f"v{i}") for i in range(3)]
         blobs = [await kr.seal(ACCOUNT, REGION, None, VALUE, aad) for aad in aads]
         for blob, aad in zip(blobs, aads, strict=True):
@@ -346,7 +346,7 @@ def test_opened_is_bounded_oldest_dropped_first(count_open_data_key: list[bytes]
 
 def test_cache_size_one() -> None:
     async def main() -> None:
-        kr = ring(cache_size=1)
+        kr = ring(data_key_cache_size=1)
         blobs = [await kr.seal(ACCOUNT, REGION, None, VALUE, AAD) for _ in range(3)]
         for blob in blobs * 2:
             assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
@@ -435,3 +435,10 @@ def test_tampered_value_never_opens_even_when_cached() -> None:
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
 
     run(main())
+
+
+def test_cache_sizes_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        ring(cache_size=0)
+    with pytest.raises(ValueError):
+        ring(data_key_cache_size=0)

@@ -156,9 +156,11 @@ class _Cached:
 class KeyRing:
     """Resolves KMS keys for an account+region and seals/opens values with them."""
 
-    def __init__(self, master: MasterKey, store: KmsKeyStore, cache_size: int = 4096) -> None:
-        if cache_size < 1:
-            raise ValueError("cache_size must be at least 1")
+    def __init__(
+        self, master: MasterKey, store: KmsKeyStore, cache_size: int = 4096, data_key_cache_size: int = 16_384
+    ) -> None:
+        if cache_size < 1 or data_key_cache_size < 1:
+            raise ValueError("cache sizes must be at least 1")
         self._master = master
         self._store = store
         self._cache_size = cache_size
@@ -167,6 +169,7 @@ class KeyRing:
         self._create_lock = asyncio.Lock()  # creating a default key is rare: one lock is enough
         #: sealed blob -> (its KMS key's cache entry, its opened data key), oldest first
         self._opened: dict[bytes, tuple[_Cached, envelope.DataKey]] = {}
+        self._opened_size = data_key_cache_size
 
     def __repr__(self) -> str:
         return f"KeyRing(master={self._master!r}, cached_keys={len(self._cache)}/{self._cache_size})"
@@ -239,7 +242,7 @@ class KeyRing:
         self._check_usable(hit.key, account, region)
         material = hit.material
         data_key = envelope.open_data_key(blob, lambda _key_id: material)
-        if len(self._opened) >= self._cache_size:
+        if len(self._opened) >= self._opened_size:
             del self._opened[next(iter(self._opened))]
         self._opened[blob] = (hit, data_key)
         return data_key.open(blob, aad)

@@ -305,6 +305,10 @@ class StrongroomApp:
         return authorize
 
 
+#: Allocations (net of frees) between young-generation collections (CPython's default: 700).
+GC_GEN0_THRESHOLD = 20_000
+
+
 def _settle_heap() -> None:
     """After start-up: move what exists now out of the cyclic GC's sight and collect less often.
 
@@ -315,10 +319,6 @@ def _settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
-
-
-#: Allocations (net of frees) between young-generation collections (CPython's default: 700).
-GC_GEN0_THRESHOLD = 20_000
 
 
 def _request_headers(headers: Headers) -> tuple[int | None, str | None, str | None]:
