@@ -401,7 +401,7 @@ def test_a_recreated_user_with_the_same_arn_does_not_inherit_a_unique_id_grant()
 
 
 # --- bounds ----------------------------------------------------------------------------------------
-def test_the_decision_cache_is_bounded_and_clears_when_full() -> None:
+def test_the_decision_cache_is_bounded_and_drops_the_oldest_entry() -> None:
     authz = Authorizer(decision_cache_size=2)
     policies = (pol(allow("secretsmanager:*")),)
     actions = [f"secretsmanager:{name}" for name in ("GetSecretValue", "DescribeSecret", "ListSecretVersionIds")]
@@ -417,14 +417,14 @@ def test_the_decision_cache_is_bounded_and_clears_when_full() -> None:
     check(actions[1])
     assert keys.calls == 2  # both remembered
     assert len(authz._allowed) == 2
-    check(actions[2])  # full: everything is forgotten, then the new decision kept
+    check(actions[2])  # full: the oldest (actions[0]) goes
     assert keys.calls == 3
-    assert len(authz._allowed) == 1
-    check(actions[2])
-    assert keys.calls == 3
-    check(actions[0])
+    assert len(authz._allowed) == 2
     check(actions[1])
-    assert keys.calls == 5
+    check(actions[2])
+    assert keys.calls == 3  # still remembered
+    check(actions[0])  # was dropped
+    assert keys.calls == 4
     assert len(authz._allowed) <= 2
 
 

@@ -105,10 +105,11 @@ class Authorizer:
     depend on nothing but the principal (ARN and unique id: a recreated user is another principal),
     the policy texts, the action and the resource, so they are remembered (bounded) and such a
     request is answered without building its context. Keys hold the policy texts themselves: a
-    changed or removed policy can never hit an old entry. ``decision_cache_size=0`` turns it off.
+    changed or removed policy can never hit an old entry. When full, the oldest entry goes;
+``decision_cache_size=0`` turns it off.
     """
 
-    def __init__(self, cache_size: int = 4096, decision_cache_size: int = 65536) -> None:
+    def __init__(self, cache_size: int = 4096, decision_cache_size: int = 16_384) -> None:
         self._policies: OrderedDict[str, Policy] = OrderedDict()
         self._cache_size = cache_size
         self._allowed: dict[_DecisionKey, bool] = {}
@@ -149,5 +150,5 @@ class Authorizer:
             and (resource_policy is None or resource_policy.context_free)
         ):
             if len(self._allowed) >= self._decision_cache_size:
-                self._allowed.clear()
+                del self._allowed[next(iter(self._allowed))]  # the oldest
             self._allowed[key] = True

@@ -157,7 +157,7 @@ class KeyRing:
     """Resolves KMS keys for an account+region and seals/opens values with them."""
 
     def __init__(
-        self, master: MasterKey, store: KmsKeyStore, cache_size: int = 4096, data_key_cache_size: int = 16_384
+        self, master: MasterKey, store: KmsKeyStore, cache_size: int = 4096, data_key_cache_size: int = 10_000
     ) -> None:
         if cache_size < 1 or data_key_cache_size < 1:
             raise ValueError("cache sizes must be at least 1")
