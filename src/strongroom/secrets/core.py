@@ -54,7 +54,7 @@ def lookup_secret_id(ctx: RequestContext, secret_id: str) -> SecretLookup:
     return _lookup(secret_id, ctx.account, ctx.region)
 
 
-@lru_cache(maxsize=4096)  # pure and immutable; a client reads the same few ids over and over
+@lru_cache(maxsize=16_384)  # pure and immutable; clients read the same ids over and over
 def _lookup(secret_id: str, account: str, region: str) -> SecretLookup:
     lookup = resolve_secret_id(secret_id, account, region)
     if lookup.name is not None:
