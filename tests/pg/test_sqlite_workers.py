@@ -113,3 +113,23 @@ def test_racing_writes_keep_the_invariants(server: Instance, clients: list[Any])
             assert {o.error for _, o in tried if not o.ok} <= {"InvalidParameterException"}
             labels = check_labels(clients[1], name)
             assert (labels.current, labels.previous) == (winners[0], before[name].current)
+
+
+def test_a_write_through_one_worker_is_read_back_through_every_worker(server: Instance) -> None:
+    """Read-after-write across processes: each worker caches GetSecretValue reads (store/sqlite.py)
+    and must notice another worker's commit before answering a request sent after it.
+
+    Each round writes through one client and then reads through eight others, each with its own
+    connection (the kernel spreads connections over the workers, so every round reads through
+    the caches of several processes): every read must return the value just written.
+    """
+    writer = make_client(server.endpoint)
+    readers = [make_client(server.endpoint) for _ in range(8)]
+    name = f"raw-{uuid.uuid4().hex[:10]}"
+    writer.create_secret(Name=name, SecretString="round-0")
+    for reader in readers:  # fill every worker's cache with the old value
+        assert reader.get_secret_value(SecretId=name)["SecretString"] == "round-0"
+    for round_ in range(1, 31):
+        writer.put_secret_value(SecretId=name, SecretString=f"round-{round_}")
+        for reader in readers:
+            assert reader.get_secret_value(SecretId=name)["SecretString"] == f"round-{round_}"
