@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,32 @@ def wait_ready(server: AuthzServer) -> None:
             pass
         time.sleep(0.1)
     pytest.fail(f"strongroom serve not ready:\n{server.log_path.read_text()[-4000:]}", pytrace=False)
+
+
+def running_server(base: Path, *extra_args: str) -> Iterator[AuthzServer]:
+    """``strongroom serve`` without --dev on a fresh data dir under ``base``, until the generator closes."""
+    data_dir = base / "data"
+    data_dir.mkdir(parents=True)
+    port = free_port()
+    log_path = base / "server.log"
+    argv = [
+        sys.executable, "-m", "strongroom", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir), *extra_args,
+    ]  # fmt: skip
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env())
+    server = AuthzServer(proc, f"http://127.0.0.1:{port}", data_dir, log_path)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 def admin_creds(server: AuthzServer) -> Creds:

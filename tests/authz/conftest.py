@@ -15,8 +15,6 @@ Fixtures
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,39 +27,15 @@ from authz_support import (
     Creds,
     World,
     admin_creds,
-    clean_env,
-    free_port,
     make_principals,
     principal_specs,
-    wait_ready,
+    running_server,
 )
 
 
 @pytest.fixture(scope="session")
 def authz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthzServer]:
-    base = tmp_path_factory.mktemp("authz")
-    data_dir = base / "data"
-    data_dir.mkdir()
-    port = free_port()
-    log_path = base / "server.log"
-    argv = [
-        sys.executable, "-m", "strongroom", "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-    ]  # fmt: skip
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env())
-    server = AuthzServer(proc, f"http://127.0.0.1:{port}", data_dir, log_path)
-    try:
-        wait_ready(server)
-        yield server
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    yield from running_server(tmp_path_factory.mktemp("authz"))
 
 
 @pytest.fixture(scope="session")

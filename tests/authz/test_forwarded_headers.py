@@ -8,14 +8,11 @@ would trust it from 127.0.0.1); a server told that 127.0.0.1 is its proxy uses t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from authz_support import AuthzServer, admin_creds, clean_env, free_port, wait_ready
+from authz_support import AuthzServer, admin_creds, running_server
 from botocore.exceptions import ClientError
 
 SOURCE_IP_POLICY = {
@@ -32,30 +29,9 @@ SOURCE_IP_POLICY = {
 }
 
 
-def _server(base: Path, *extra: str) -> Iterator[AuthzServer]:
-    data_dir = base / "data"
-    data_dir.mkdir(parents=True)
-    port = free_port()
-    log_path = base / "server.log"
-    argv = [sys.executable, "-m", "strongroom", "serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env())
-    server = AuthzServer(proc, f"http://127.0.0.1:{port}", data_dir, log_path)
-    try:
-        wait_ready(server)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthzServer]:
-    yield from _server(tmp_path_factory.mktemp("proxied"), "--forwarded-allow-ips", "127.0.0.1")
+    yield from running_server(tmp_path_factory.mktemp("proxied"), "--forwarded-allow-ips", "127.0.0.1")
 
 
 def _forwarding_client(server: AuthzServer, forwarded_for: str | None) -> Any:
