@@ -9,12 +9,12 @@ cache key (principal, identity policy texts, action, resource, owner, resource p
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from policy_docs import GET, allow, deny, doc, pol
 
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.policy import AuthzRequest, ContextValue, Policy, Principal, evaluate, parse_policy
@@ -23,7 +23,6 @@ from strongroom.errors import AccessDeniedException
 A = "111111111111"  # owns the secrets
 B = "222222222222"
 REGION = "us-east-1"
-GET = "secretsmanager:GetSecretValue"
 DESCRIBE = "secretsmanager:DescribeSecret"
 
 ALICE = Principal(f"arn:aws:iam::{A}:user/alice", A, False, "alice", "AIDAALICE0000000000")
@@ -65,25 +64,6 @@ class Keys:
 
 def must_not_build_context() -> Mapping[str, ContextValue]:
     raise AssertionError("request_keys() was called on a cache hit")
-
-
-def doc(*statements: dict[str, Any], version: str | None = "2012-10-17") -> str:
-    body: dict[str, Any] = {"Statement": list(statements)}
-    if version is not None:
-        body = {"Version": version, **body}
-    return json.dumps(body)
-
-
-def pol(*statements: dict[str, Any], version: str | None = "2012-10-17") -> Policy:
-    return parse_policy(doc(*statements, version=version))
-
-
-def allow(action: Any = GET, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any = GET, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def grant(principal: Any, action: Any = GET, resource: Any = "*", **extra: Any) -> dict[str, Any]:

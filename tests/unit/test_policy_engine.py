@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from policy_docs import GET, allow, deny, pol
 
 from strongroom.auth.policy import (
     AuthzRequest,
@@ -22,7 +23,6 @@ from strongroom.errors import MalformedPolicyDocumentException
 A = "111111111111"  # owns the secret
 B = "222222222222"  # another account
 SECRET = f"arn:aws:secretsmanager:us-east-1:{A}:secret:prod/db-AbCdEf"
-GET = "secretsmanager:GetSecretValue"
 
 ALICE = Principal(f"arn:aws:iam::{A}:user/alice", A, False, "alice", "AIDAALICE0000000000")
 CAROL = Principal(f"arn:aws:iam::{A}:user/team/carol", A, False, "carol", "AIDACAROL0000000000")
@@ -32,25 +32,6 @@ BOB = Principal(f"arn:aws:iam::{B}:user/bob", B, False, "bob", "AIDABOB000000000
 ROOT_B = Principal(f"arn:aws:iam::{B}:root", B, True, None, B)
 
 MISSING = object()
-
-
-def doc(*statements: dict[str, Any], version: str | None = "2012-10-17") -> str:
-    body: dict[str, Any] = {"Statement": list(statements)}
-    if version is not None:
-        body = {"Version": version, **body}
-    return json.dumps(body)
-
-
-def pol(*statements: dict[str, Any], version: str | None = "2012-10-17") -> Any:
-    return parse_policy(doc(*statements, version=version))
-
-
-def allow(action: Any = GET, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any = GET, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def req(
