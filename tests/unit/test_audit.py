@@ -17,7 +17,7 @@ from strongroom.audit.log import GENESIS, AuditLog, audit_files, verify_file
 def test_records_chain_and_verify(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit")
     for i in range(5):
-        log.record(action="secretsmanager:GetSecretValue", secret_id=f"s{i}", status=200, error=None)
+        log.record({"action": "secretsmanager:GetSecretValue", "secret_id": f"s{i}", "status": 200, "error": None})
     log.close()
     path = next(audit_files(tmp_path / "audit"))
     lines = path.read_bytes().splitlines()
@@ -32,7 +32,7 @@ def test_records_chain_and_verify(tmp_path: Path) -> None:
 def test_tampering_breaks_the_chain(tmp_path: Path, tamper: str) -> None:
     log = AuditLog(tmp_path / "audit")
     for i in range(4):
-        log.record(action="a", secret_id=f"s{i}")
+        log.record({"action": "a", "secret_id": f"s{i}"})
     log.close()
     path = next(audit_files(tmp_path / "audit"))
     lines = path.read_bytes().splitlines()
@@ -58,7 +58,7 @@ def test_flusher_writes_in_the_background(tmp_path: Path) -> None:
     async def scenario() -> bytes:
         log = AuditLog(tmp_path / "audit", flush_interval=0.01)
         task = asyncio.create_task(log.run())
-        log.record(action="a")
+        log.record({"action": "a"})
         for _ in range(200):
             await asyncio.sleep(0.01)
             if log.path.read_bytes():

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import SplitResult, quote_from_bytes, unquote_to_bytes, urlsplit, urlunsplit
 
 from strongroom.errors import (
@@ -39,6 +41,13 @@ from strongroom.errors import (
     InvalidSignatureException,
     MissingAuthenticationTokenException,
 )
+from strongroom.protocol.headers import MAX_CACHED_HEADERS, HeaderLayout, header_layout
+
+try:  # OpenSSL's HMAC object: a keyed state is copied in one C call
+    from _hashlib import hmac_new as _hmac_new
+except ImportError:  # pragma: no cover - a CPython built without OpenSSL
+    def _hmac_new(key: bytes, msg: bytes = b"", digestmod: str = "sha256") -> Any:  # type: ignore[misc]
+        return hmac.new(key, msg, digestmod)
 
 __all__ = [
     "ALGORITHM",
@@ -284,6 +293,20 @@ def signing_key(secret_access_key: str, date: str, region: str, service: str) ->
 def clear_signing_key_cache() -> None:
     """Forget every cached signing key (call it when access keys are deleted or rotated)."""
     _cached_signing_key.cache_clear()
+    _keyed_hmac.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _keyed_hmac(key: bytes) -> Any:
+    """An HMAC-SHA256 state already keyed with ``key`` (copied per use, never updated itself)."""
+    return _hmac_new(key, digestmod="sha256")
+
+
+def _signature_of(key: bytes, string_to_sign: bytes) -> str:
+    """hex(HMAC-SHA256(key, string_to_sign)), from a keyed state: half the cost of hmac.digest."""
+    mac = _keyed_hmac(key).copy()
+    mac.update(string_to_sign)
+    return str(mac.hexdigest())
 
 
 def signature(secret_access_key: str, date: str, region: str, service: str, string_to_sign: str) -> str:
@@ -343,7 +366,10 @@ def _check_time(amz_date: str, expires: int | None, now: float, max_skew: float)
 
 
 # --- Server side: parse ---------------------------------------------------------------------------
-_WANTED_HEADERS = frozenset({b"authorization", b"x-amz-date", b"date", b"x-amz-security-token"})
+#: The Authorization header as every AWS SDK writes it; anything else takes the general parser.
+_STANDARD_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^\s,]+), ?SignedHeaders=([^\s,]+), ?Signature=([^\s,]+)"
+)
 
 
 def _query_auth_params(raw_query: bytes) -> dict[str, str]:
@@ -399,6 +425,7 @@ def parse_auth(
     max_skew: float = 900.0,
     service: str | None = None,
     regions: Container[str] | None = None,
+    layout: HeaderLayout | None = None,
 ) -> SignedRequestInfo:
     """Read the SigV4 authentication of a request (``Authorization`` header or query string).
 
@@ -406,13 +433,13 @@ def parse_auth(
     formed, the date parses, (when ``now`` is given) the clock skew, ``host`` is signed, the
     algorithm, the credential's five elements and its scope - terminator and date always, the
     region and service when ``regions`` / ``service`` are given. The access key is not looked up.
+    ``layout`` is :func:`~strongroom.protocol.headers.header_layout` of ``headers`` if the caller
+    has it already. The first of repeated Authorization, date and token headers counts.
     """
     del method, raw_path  # part of the request, not of its authentication
-    first: dict[bytes, bytes] = {}
-    for header_name, header_value in headers:
-        if header_name in _WANTED_HEADERS and header_name not in first:
-            first[header_name] = header_value
-    auth_header = first.get(b"authorization", b"").decode("latin-1")
+    if layout is None:
+        layout = header_layout(list(headers))
+    auth_header = (layout.value(headers, b"authorization") or b"").decode("latin-1")  # type: ignore[arg-type]
     query = _query_auth_params(raw_query)
     query_auth = "X-Amz-Algorithm" in query
 
@@ -434,16 +461,15 @@ def parse_auth(
         session_token = query.get("X-Amz-Security-Token")
         expires = _parse_expires(query.get("X-Amz-Expires"))
     else:
-        pieces = auth_header.split(None, 1)
-        algorithm, rest = pieces[0], (pieces[1] if len(pieces) > 1 else "")
-        params: dict[str, str] = {}
-        for token in rest.replace(",", " ").split():
-            key, equals, param = token.partition("=")
-            if not equals:
-                raise IncompleteSignatureException(_MSG_NOT_KEY_VALUE.format(token, auth_header))
-            params[key] = param  # the last one wins, as at AWS
-        x_amz_date = first.get(b"x-amz-date", b"").decode("latin-1")
-        http_date = first.get(b"date", b"").decode("latin-1")
+        standard = _STANDARD_AUTHORIZATION.fullmatch(auth_header)
+        if standard is not None:  # what the general parser below makes of it, in one step
+            algorithm = ALGORITHM
+            credential, signed_headers_text, provided_signature = standard.groups()
+            params = {"Credential": credential, "SignedHeaders": signed_headers_text, "Signature": provided_signature}
+        else:
+            algorithm, params = _parse_authorization(auth_header)
+        x_amz_date = (layout.value(headers, b"x-amz-date") or b"").decode("latin-1")  # type: ignore[arg-type]
+        http_date = (layout.value(headers, b"date") or b"").decode("latin-1")  # type: ignore[arg-type]
         if not (params.get("Credential") and params.get("Signature") and "SignedHeaders" in params) or not (
             x_amz_date or http_date
         ):
@@ -459,7 +485,7 @@ def parse_auth(
         provided_signature = params["Signature"]
         signed_headers_text = params["SignedHeaders"]
         amz_date = _amz_date_of(x_amz_date, http_date=False) if x_amz_date else _amz_date_of(http_date, True)
-        token_header = first.get(b"x-amz-security-token")
+        token_header = layout.value(headers, b"x-amz-security-token")  # type: ignore[arg-type]
         session_token = token_header.decode("latin-1") if token_header is not None else None
 
     if now is not None:
@@ -498,6 +524,22 @@ def parse_auth(
     )
 
 
+def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:
+    """(algorithm, parameters) of an Authorization header: ``ALGORITHM k=v, k=v, ...``.
+
+    Parameters are separated by commas and/or whitespace; the last of a repeated one wins, as at AWS.
+    """
+    pieces = auth_header.split(None, 1)
+    algorithm, rest = pieces[0], (pieces[1] if len(pieces) > 1 else "")
+    params: dict[str, str] = {}
+    for token in rest.replace(",", " ").split():
+        key, equals, param = token.partition("=")
+        if not equals:
+            raise IncompleteSignatureException(_MSG_NOT_KEY_VALUE.format(token, auth_header))
+        params[key] = param
+    return algorithm, params
+
+
 @lru_cache(maxsize=256)
 def _signed_header_names(text: str) -> tuple[str, ...]:
     """SignedHeaders as a tuple of lowercase names (clients send a handful of distinct lists)."""
@@ -505,10 +547,30 @@ def _signed_header_names(text: str) -> tuple[str, ...]:
 
 
 # --- Server side: verify --------------------------------------------------------------------------
-@lru_cache(maxsize=256)
-def _signed_header_plan(signed_headers: tuple[str, ...]) -> tuple[frozenset[bytes], tuple[bytes, ...]]:
-    encoded = tuple(name.encode("latin-1") for name in signed_headers)
-    return frozenset(encoded), encoded
+class _VerifyPlan:
+    """What verifying needs from one header layout and one SignedHeaders list (worked out once)."""
+
+    __slots__ = ("content_sha256_at", "signed", "unsigned")
+
+    def __init__(self, layout: HeaderLayout, signed_headers: tuple[str, ...]) -> None:
+        encoded = tuple(name.encode("latin-1") for name in signed_headers)
+        wanted = frozenset(encoded)
+        #: (name, positions of its values) in signing order; absent names have no positions
+        self.signed = tuple((name, layout.positions.get(name, ())) for name in encoded)
+        #: the first x-amz-* header left unsigned (the session token header may be), if any
+        self.unsigned = next(
+            (
+                name.decode("latin-1") for name in layout.names
+                if name[:6] == b"x-amz-" and name not in wanted and name != b"x-amz-security-token"
+            ),
+            None,
+        )  # fmt: skip
+        self.content_sha256_at = layout.first.get(b"x-amz-content-sha256")
+
+
+@lru_cache(maxsize=1024)
+def _cached_plan(layout: HeaderLayout, signed_headers: tuple[str, ...]) -> _VerifyPlan:
+    return _VerifyPlan(layout, signed_headers)
 
 
 def verify(
@@ -524,6 +586,7 @@ def verify(
     *,
     normalize_path: bool = True,
     time_checked: bool = False,
+    layout: HeaderLayout | None = None,
 ) -> None:
     """Check the signature of a request parsed by :func:`parse_auth`; raise on any mismatch.
 
@@ -533,41 +596,34 @@ def verify(
     header is exempt, as AWS lets it be added after signing), and an ``x-amz-content-sha256``
     that is not the body's SHA-256 (``UNSIGNED-PAYLOAD`` included: the body is always signed).
     ``time_checked``: the caller ran :func:`parse_auth` with the same ``now`` and ``max_skew``.
+    ``layout``: :func:`~strongroom.protocol.headers.header_layout` of ``headers``, if known.
     """
     if not time_checked:  # parse_auth(now=...) already did
         _check_time(info.amz_date, info.expires, now, max_skew)
     if "host" not in info.signed_headers:
         raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
 
-    wanted, order = _signed_header_plan(info.signed_headers)
-    collected: dict[bytes, list[bytes]] = {}
-    content_sha256: bytes | None = None
-    for name, value in headers:
-        if name in wanted:
-            bucket = collected.get(name)
-            if bucket is None:
-                collected[name] = [value]
-            else:
-                bucket.append(value)
-        elif name[:6] == b"x-amz-" and name != b"x-amz-security-token":
-            raise InvalidSignatureException(_MSG_UNSIGNED_HEADER.format(name.decode("latin-1")))
-        if name == b"x-amz-content-sha256" and content_sha256 is None:
-            content_sha256 = value
+    if layout is None:
+        layout = header_layout(list(headers))
+    # Layouts of more than MAX_CACHED_HEADERS names are not shared: plan those afresh.
+    plan = (_cached_plan if len(layout.names) <= MAX_CACHED_HEADERS else _VerifyPlan)(layout, info.signed_headers)
+    if plan.unsigned is not None:
+        raise InvalidSignatureException(_MSG_UNSIGNED_HEADER.format(plan.unsigned))
 
     payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-    if content_sha256 is not None and content_sha256.strip() != payload_hash.encode():
+    if plan.content_sha256_at is not None and headers[plan.content_sha256_at][1].strip() != payload_hash.encode():
         raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
 
     canonical = _canonical_bytes(
         method,
         canonical_path(raw_path, normalize_path),
         canonical_query(raw_query, exclude_signature=info.presigned),
-        [(name, collected.get(name, ())) for name in order],
+        [(name, [headers[at][1] for at in positions]) for name, positions in plan.signed],
         payload_hash,
     )
     scope = f"{info.date}/{info.region}/{info.service}/{TERMINATOR}"
     key = _cached_signing_key(secret_access_key, info.date, info.region, info.service)
-    expected = hmac.digest(key, _string_to_sign(info.amz_date, scope, canonical), "sha256").hex()
+    expected = _signature_of(key, _string_to_sign(info.amz_date, scope, canonical))
     provided = info.signature
     if not provided.isascii() or not hmac.compare_digest(expected, provided):
         raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
@@ -620,7 +676,7 @@ def _sign(
     )
     scope = f"{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
     key = _cached_signing_key(secret, amz_date[:8], region, service)
-    return hmac.digest(key, _string_to_sign(amz_date, scope, canonical), "sha256").hex()
+    return _signature_of(key, _string_to_sign(amz_date, scope, canonical))
 
 
 def sign_headers(

@@ -41,6 +41,7 @@ from strongroom.errors import (
 )
 from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
+from strongroom.protocol.headers import HeaderLayout, header_layout
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.context import Authorize, RequestContext, allow_all
 from strongroom.secrets.core import Services
@@ -160,15 +161,19 @@ class StrongroomApp:
         scope[AUDIT_FACTS] = facts
         error_code = None
         try:
-            length, target, media_type = _request_headers(scope["headers"])
+            headers = scope["headers"]
+            layout = header_layout(headers)
+            length, target, media_type = _request_headers(headers, layout)
             body = await self._read_body(length, receive)
             protocol, envelope = _protocol_of(scope, body, target, media_type)
             if protocol in (_STS_QUERY, _STS_JSON):
-                content_type, payload = await self._sts(scope, body, protocol, envelope, request_id)
+                content_type, payload = await self._sts(scope, body, layout, protocol, envelope, target, request_id)
             elif envelope is not None:
-                payload = json11.encode_result(await self._query(scope, body, envelope, request_id))
+                payload = json11.encode_result(await self._query(scope, body, layout, envelope, request_id))
             else:
-                payload = json11.encode_result(await self._api(scope, body, request_id, target, media_type))
+                payload = json11.encode_result(
+                    await self._api(scope, body, layout, request_id, target, media_type)
+                )
             status = 200
         except ApiError as error:
             error_code = error.code
@@ -181,10 +186,11 @@ class StrongroomApp:
         await _respond(send, status, payload, request_id, content_type, extra)
         if self.audit is not None:
             client = scope.get("client")
-            self.audit.record(
-                request_id=request_id, source_ip=client[0] if client else None, status=status,
-                error=error_code, **facts,
-            )
+            facts["request_id"] = request_id
+            facts["source_ip"] = client[0] if client else None
+            facts["status"] = status
+            facts["error"] = error_code
+            self.audit.record(facts)
 
     async def _read_body(self, content_length: int | None, receive: Any) -> bytes:
         limit = self.config.max_body_bytes
@@ -203,7 +209,8 @@ class StrongroomApp:
                 return b"".join(chunks)
 
     async def _api(
-        self, scope: dict[str, Any], body: bytes, request_id: str, target: str | None, content_type: str | None
+        self, scope: dict[str, Any], body: bytes, layout: HeaderLayout, request_id: str, target: str | None,
+        content_type: str | None,
     ) -> dict[str, Any]:
         if scope["method"] != "POST" or target is None or not target.startswith(json11.TARGET_PREFIX):
             raise UnknownOperationException("")
@@ -212,22 +219,23 @@ class StrongroomApp:
             raise UnknownOperationException("")
         if content_type not in json11.ACCEPTED_CONTENT_TYPES:
             raise SerializationException(f"Unsupported content type: {content_type}")
-        caller = await self._authenticate(scope, body, "secretsmanager")
+        caller = await self._authenticate(scope, body, layout, "secretsmanager")
         params = parse_input(operation, json11.decode_body(body))
         return await self._run(operation, caller, scope, params, request_id)
 
     async def _query(
-        self, scope: dict[str, Any], body: bytes, envelope: query.QueryRequest, request_id: str
+        self, scope: dict[str, Any], body: bytes, layout: HeaderLayout, envelope: query.QueryRequest,
+        request_id: str,
     ) -> dict[str, Any]:
         """The query protocol: same operations, parameters decoded from flattened pairs."""
         operation = query.operation_for(envelope.action, envelope.version, OPERATIONS.keys())
-        caller = await self._authenticate(scope, body, "secretsmanager")
+        caller = await self._authenticate(scope, body, layout, "secretsmanager")
         params = parse_input(operation, query.decode_params(operation, envelope.params))
         return await self._run(operation, caller, scope, params, request_id)
 
     async def _sts(
-        self, scope: dict[str, Any], body: bytes, protocol: str, envelope: query.QueryRequest | None,
-        request_id: str,
+        self, scope: dict[str, Any], body: bytes, layout: HeaderLayout, protocol: str,
+        envelope: query.QueryRequest | None, target: str | None, request_id: str,
     ) -> tuple[bytes, bytes]:
         """STS GetCallerIdentity and GetSessionToken (no permission needed, as on AWS).
 
@@ -241,11 +249,10 @@ class StrongroomApp:
                 raise query.invalid_action(envelope.action, envelope.version)
             action = envelope.action
         else:
-            _, target, _ = _request_headers(scope["headers"])
             action = target[len(sts.JSON_TARGET_PREFIX) :] if target is not None else ""
             if action not in sts.STS_ACTIONS:
                 raise UnknownOperationException("")
-        caller = await self._authenticate(scope, body, "sts")
+        caller = await self._authenticate(scope, body, layout, "sts")
         scope[AUDIT_FACTS].update(
             action=f"sts:{action}", principal=caller.principal.arn,
             account=caller.account, access_key_id=caller.access_key_id,
@@ -265,10 +272,10 @@ class StrongroomApp:
             return sts.XML_CONTENT_TYPE, sts.identity_xml(caller.principal, request_id)
         return sts.JSON_CONTENT_TYPE, sts.identity_json(caller.principal)
 
-    async def _authenticate(self, scope: dict[str, Any], body: bytes, service: str) -> Caller:
+    async def _authenticate(self, scope: dict[str, Any], body: bytes, layout: HeaderLayout, service: str) -> Caller:
         return await self.authenticator.authenticate(
             scope["method"], scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
-            scope["headers"], body, service,
+            scope["headers"], body, service, layout,
         )
 
     async def _run(
@@ -323,21 +330,19 @@ def _settle_heap() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
 
 
-def _request_headers(headers: Headers) -> tuple[int | None, str | None, str | None]:
-    """(Content-Length if a number, X-Amz-Target, media type of Content-Type), in one pass.
+def _request_headers(headers: Headers, layout: HeaderLayout) -> tuple[int | None, str | None, str | None]:
+    """(Content-Length if a number, X-Amz-Target, media type of Content-Type).
 
-    The media type is lower case without parameters. The first Content-Length counts.
+    The media type is lower case without parameters. The first of a repeated header counts.
     """
-    length: int | None = None
-    target = content_type = None
-    for name, value in headers:
-        if name == b"content-length":
-            if length is None and value.isdigit():
-                length = int(value)
-        elif name == b"x-amz-target":
-            target = value.decode("latin-1")
-        elif name == b"content-type":
-            content_type = value.decode("latin-1").split(";")[0].strip().lower()
+    first = layout.first
+    at = first.get(b"content-length")
+    value = headers[at][1] if at is not None else b""
+    length = int(value) if value.isdigit() else None
+    at = first.get(b"x-amz-target")
+    target = headers[at][1].decode("latin-1") if at is not None else None
+    at = first.get(b"content-type")
+    content_type = headers[at][1].decode("latin-1").split(";")[0].strip().lower() if at is not None else None
     return length, target, content_type
 
 

@@ -11,6 +11,7 @@ from strongroom.auth.identities import Identities, root_principal, token_digest
 from strongroom.auth.policy import Policy, Principal
 from strongroom.auth.sigv4 import parse_auth, verify
 from strongroom.errors import ExpiredTokenException, UnrecognizedClientException
+from strongroom.protocol.headers import HeaderLayout
 
 INVALID_TOKEN = "The security token included in the request is invalid."
 #: AWS's text for expired temporary credentials, no final period: the "Common Errors" page of the
@@ -40,8 +41,10 @@ class Caller:
 class Authenticator(Protocol):
     async def authenticate(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
-        service: str,
-    ) -> Caller: ...
+        service: str, layout: HeaderLayout | None = None,
+    ) -> Caller:
+        """The caller of a request; ``layout`` is the header layout of ``headers``, if known."""
+        ...
 
 
 class DevAuthenticator:
@@ -56,9 +59,9 @@ class DevAuthenticator:
 
     async def authenticate(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
-        service: str,
+        service: str, layout: HeaderLayout | None = None,
     ) -> Caller:
-        info = parse_auth(method, raw_path, raw_query, headers, service=service)
+        info = parse_auth(method, raw_path, raw_query, headers, service=service, layout=layout)
         return Caller(
             self.principal, (), info.region, info.access_key_id, temporary=bool(info.session_token),
             unrestricted=True,
@@ -79,10 +82,12 @@ class SigV4Authenticator:
 
     async def authenticate(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
-        service: str,
+        service: str, layout: HeaderLayout | None = None,
     ) -> Caller:
         now = time.time()
-        info = parse_auth(method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service)
+        info = parse_auth(
+            method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service, layout=layout
+        )
         identity = await self.identities.resolve(info.access_key_id)
         if identity is None or not identity.active:
             raise UnrecognizedClientException(INVALID_TOKEN)
@@ -98,7 +103,7 @@ class SigV4Authenticator:
                 raise ExpiredTokenException(EXPIRED_TOKEN)
         verify(
             info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew,
-            time_checked=True,
+            time_checked=True, layout=layout,
         )
         return Caller(
             identity.principal, identity.policies, info.region, info.access_key_id, temporary=identity.temporary
