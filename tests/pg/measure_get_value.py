@@ -92,7 +92,9 @@ async def two_step_get_version(
 
 
 def ctx() -> RequestContext:
-    return RequestContext(account="123456789012", region="us-east-1", principal_arn="arn:aws:iam::123456789012:root")
+    return RequestContext(
+        account="123456789012", region="us-east-1", principal_arn="arn:aws:iam::123456789012:root", now=time.time()
+    )
 
 
 MASTER = MasterKey(os.urandom(32))

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,7 @@ class Recorder:
 
 def ctx(account: str = ACCOUNT, region: str = REGION, authorize: Any = None) -> RequestContext:
     kw = {"authorize": authorize} if authorize is not None else {}
-    return RequestContext(account, region, f"arn:aws:iam::{account}:root", action="DescribeSecret", **kw)
+    return RequestContext(account, region, f"arn:aws:iam::{account}:root", time.time(), action="DescribeSecret", **kw)
 
 
 def test_find_secret_by_every_form_of_secret_id(tmp_path: Path) -> None:

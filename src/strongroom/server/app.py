@@ -281,16 +281,17 @@ class StrongroomApp:
     async def _run(
         self, operation: str, caller: Caller, scope: dict[str, Any], params: dict[str, Any], request_id: str
     ) -> dict[str, Any]:
-        scope[AUDIT_FACTS].update(
-            action=f"secretsmanager:{operation}", principal=caller.principal.arn, account=caller.account,
-            region=caller.region, access_key_id=caller.access_key_id,
-            secret_id=params.get("SecretId") or params.get("Name"),
-        )
+        principal_arn, account = caller.principal.arn, caller.principal.account
+        facts = scope[AUDIT_FACTS]
+        facts["action"] = f"secretsmanager:{operation}"
+        facts["principal"] = principal_arn
+        facts["account"] = account
+        facts["region"] = caller.region
+        facts["access_key_id"] = caller.access_key_id
+        facts["secret_id"] = params.get("SecretId") or params.get("Name")
         authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
-        ctx = RequestContext(
-            account=caller.account, region=caller.region, principal_arn=caller.principal.arn,
-            request_id=request_id, action=operation, authorize=authorize,
-        )
+        now = round(time.time(), 3)
+        ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize)
         if operation in RESOURCELESS:
             authorize(operation, "*", None)
         return await OPERATIONS[operation](self.services, ctx, params)

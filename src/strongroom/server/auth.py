@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from strongroom.auth.identities import Identities, root_principal, token_digest
 from strongroom.auth.policy import Policy, Principal
@@ -22,8 +21,9 @@ INVALID_TOKEN = "The security token included in the request is invalid."
 EXPIRED_TOKEN = "The security token included in the request is expired"
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
+    """Who sent a request (immutable; a NamedTuple: one is built per request, cheaper than a frozen dataclass)."""
+
     principal: Principal
     policies: tuple[Policy, ...]
     region: str
