@@ -196,6 +196,10 @@ def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
                    (b"x-amz-target", b"secretsmanager.CreateSecret")]
         response = await client.raw("POST", "/", headers, [big[:1000], big[1000:2000], big[2000:]])
         assert_error(response, 413, "RequestEntityTooLargeException")
+        # a Content-Length of more digits than Python converts to int (4,300) is too large, not a 500
+        for digits in (19, 5000):
+            announced = [*headers, (b"content-length", b"9" * digits)]
+            assert_error(await client.raw("POST", "/", announced, []), 413, "RequestEntityTooLargeException")
         # at the limit is fine
         small = orjson.dumps({"Name": "fits", "SecretString": "b", "ClientRequestToken": str(uuid.uuid4())})
         padded = small + b" " * (2048 - len(small))

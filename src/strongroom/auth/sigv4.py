@@ -569,8 +569,8 @@ class _VerifyPlan:
 
 
 @lru_cache(maxsize=1024)
-def _cached_plan(layout: HeaderLayout, signed_headers: tuple[str, ...]) -> _VerifyPlan:
-    return _VerifyPlan(layout, signed_headers)
+def _cached_plan(names: tuple[bytes, ...], signed_headers: tuple[str, ...]) -> _VerifyPlan:
+    return _VerifyPlan(HeaderLayout(names), signed_headers)
 
 
 def verify(
@@ -605,8 +605,11 @@ def verify(
 
     if layout is None:
         layout = header_layout(list(headers))
-    # Layouts of more than MAX_CACHED_HEADERS names are not shared: plan those afresh.
-    plan = (_cached_plan if len(layout.names) <= MAX_CACHED_HEADERS else _VerifyPlan)(layout, info.signed_headers)
+    # Plans are remembered per header-name list and SignedHeaders, except for very long name lists.
+    if len(layout.names) <= MAX_CACHED_HEADERS:
+        plan = _cached_plan(layout.names, info.signed_headers)
+    else:
+        plan = _VerifyPlan(layout, info.signed_headers)
     if plan.unsigned is not None:
         raise InvalidSignatureException(_MSG_UNSIGNED_HEADER.format(plan.unsigned))
 

@@ -20,7 +20,10 @@ LAYOUT_CACHE_SIZE = 512
 
 
 class HeaderLayout:
-    """The header names of a request, in order, with the positions of each name."""
+    """The header names of a request, in order, with the positions of each name.
+
+    Shared by every request with the same names: read-only by convention (nothing may change it).
+    """
 
     __slots__ = ("first", "names", "positions")
 

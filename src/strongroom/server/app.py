@@ -331,6 +331,10 @@ def _settle_heap() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
 
 
+_MAX_LENGTH_DIGITS = 18
+_TOO_LONG = 10**_MAX_LENGTH_DIGITS
+
+
 def _request_headers(headers: Headers, layout: HeaderLayout) -> tuple[int | None, str | None, str | None]:
     """(Content-Length if a number, X-Amz-Target, media type of Content-Type).
 
@@ -339,7 +343,8 @@ def _request_headers(headers: Headers, layout: HeaderLayout) -> tuple[int | None
     first = layout.first
     at = first.get(b"content-length")
     value = headers[at][1] if at is not None else b""
-    length = int(value) if value.isdigit() else None
+    # More digits than any body limit: too large, without converting a huge number.
+    length = (int(value) if len(value) <= _MAX_LENGTH_DIGITS else _TOO_LONG) if value.isdigit() else None
     at = first.get(b"x-amz-target")
     target = headers[at][1].decode("latin-1") if at is not None else None
     at = first.get(b"content-type")
