@@ -690,3 +690,33 @@ def test_target_is_kept_as_sent() -> None:
     assert request_headers([(b"x-amz-target", b"SecretsManager.GetSecretValue")])[1] == (
         "SecretsManager.GetSecretValue"
     )
+
+
+# --- verify's per-layout template (each signed header once) ----------------------------------------
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"X-Pct%s-Name": "v"},  # '%' is a legal header-name character: the template must escape it
+        {"X-Value": "100%s %d %% literal"},  # a value is data, never a format
+        {"X-Spaces": "  a \t b   c  "},  # trimmed, runs of whitespace folded, as _header_line does
+    ],
+)
+def test_template_path_equals_the_general_canonical_request(extra: dict[str, str]) -> None:
+    headers = signed(extra)
+    check(headers)  # the signer (general _canonical_bytes) and the verifier (template) agree
+    names = [name.decode() for name, _ in headers if name != b"authorization"]
+    assert dict(headers)[b"authorization"] == manual_authorization(without(headers, b"authorization"), names)
+    plan = sigv4._cached_plan(header_layout(headers).names, parse(headers).signed_headers)
+    assert plan.template is not None  # the fast form was the one used
+    tampered = [(k, v + b"x" if k == next(iter(extra)).lower().encode() else v) for k, v in headers]
+    with pytest.raises(InvalidSignatureException):
+        check(tampered)
+
+
+def test_repeated_signed_header_takes_the_general_path() -> None:
+    headers = signed({"X-Amz-Meta-A": "1,2"})
+    host, rest = headers[0], [h for h in headers[1:] if h[0] != b"x-amz-meta-a"]
+    repeated = [host, (b"x-amz-meta-a", b"1"), *rest, (b"x-amz-meta-a", b"2")]
+    plan = sigv4._cached_plan(header_layout(repeated).names, parse(repeated).signed_headers)
+    assert plan.template is None
+    check(repeated)

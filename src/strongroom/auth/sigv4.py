@@ -217,6 +217,19 @@ def canonical_query(raw_query: bytes, *, exclude_signature: bool = False) -> str
     return "&".join([f"{key}={value}" for key, value in pairs])
 
 
+def _header_line(name: bytes, values: Sequence[bytes]) -> bytes:
+    """One canonical header line: each value trimmed with every run of whitespace (line folds
+    included) made one space; the values of a repeated header joined with ``,``."""
+    return b"%s:%s\n" % (name, b",".join([b" ".join(value.split()) for value in values]))
+
+
+def _assemble(method: str, path: str, query: str, header_block: bytes, signed_line: bytes, payload_hash: str) -> bytes:
+    """The canonical request from its parts (``header_block``: the header lines, in signing order)."""
+    return b"%s\n%s\n%s\n%s\n%s\n%s" % (
+        method.encode(), path.encode(), query.encode(), header_block, signed_line, payload_hash.encode()
+    )
+
+
 def _canonical_bytes(
     method: str,
     path: str,
@@ -226,19 +239,15 @@ def _canonical_bytes(
 ) -> bytes:
     """The canonical request; header names are lowercase bytes, in signing order.
 
-    Header values are trimmed and every run of whitespace (line folds included) becomes one space;
-    repeated headers join with ``,``. A signed header absent from the request adds no line.
+    A signed header absent from the request (no values) adds no line but is still signed.
     """
-    parts = [f"{method}\n{path}\n{query}\n".encode()]
     names: list[bytes] = []
+    lines: list[bytes] = []
     for name, values in header_values:
         names.append(name)
-        if len(values) == 1:
-            parts.append(b"%s:%s\n" % (name, b" ".join(values[0].split())))
-        elif values:
-            parts.append(b"%s:%s\n" % (name, b",".join([b" ".join(value.split()) for value in values])))
-    parts.append(b"\n%s\n%s" % (b";".join(names), payload_hash.encode()))
-    return b"".join(parts)
+        if values:
+            lines.append(_header_line(name, values))
+    return _assemble(method, path, query, b"".join(lines), b";".join(names), payload_hash)
 
 
 def canonical_request(
@@ -271,6 +280,12 @@ def _string_to_sign(amz_date: str, scope: str, canonical: bytes) -> bytes:
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(canonical).hexdigest()}".encode()
 
 
+@lru_cache(maxsize=4096)
+def _scope_and_key(secret_access_key: str, date: str, region: str, service: str) -> tuple[str, bytes]:
+    """(credential scope, signing key) of a secret and a scope: one cache lookup per request."""
+    return f"{date}/{region}/{service}/{TERMINATOR}", _cached_signing_key(secret_access_key, date, region, service)
+
+
 def string_to_sign(amz_date: str, date: str, region: str, service: str, canonical: str | bytes) -> str:
     """The string to sign for a canonical request."""
     data = canonical.encode("utf-8") if isinstance(canonical, str) else canonical
@@ -293,6 +308,7 @@ def signing_key(secret_access_key: str, date: str, region: str, service: str) ->
 def clear_signing_key_cache() -> None:
     """Forget every cached signing key (call it when access keys are deleted or rotated)."""
     _cached_signing_key.cache_clear()
+    _scope_and_key.cache_clear()
     _keyed_hmac.cache_clear()
 
 
@@ -439,8 +455,10 @@ def parse_auth(
     del method, raw_path  # part of the request, not of its authentication
     if layout is None:
         layout = header_layout(list(headers))
-    auth_header = (layout.value(headers, b"authorization") or b"").decode("latin-1")  # type: ignore[arg-type]
-    query = _query_auth_params(raw_query)
+    first = layout.first
+    at = first.get(b"authorization")
+    auth_header = headers[at][1].decode("latin-1") if at is not None else ""
+    query = _query_auth_params(raw_query) if raw_query else {}
     query_auth = "X-Amz-Algorithm" in query
 
     if auth_header and query_auth:
@@ -462,31 +480,32 @@ def parse_auth(
         expires = _parse_expires(query.get("X-Amz-Expires"))
     else:
         standard = _STANDARD_AUTHORIZATION.fullmatch(auth_header)
-        if standard is not None:  # what the general parser below makes of it, in one step
+        if standard is not None:  # what _parse_authorization makes of it, in one step
             algorithm = ALGORITHM
             credential, signed_headers_text, provided_signature = standard.groups()
-            params = {"Credential": credential, "SignedHeaders": signed_headers_text, "Signature": provided_signature}
         else:
             algorithm, params = _parse_authorization(auth_header)
-        x_amz_date = (layout.value(headers, b"x-amz-date") or b"").decode("latin-1")  # type: ignore[arg-type]
-        http_date = (layout.value(headers, b"date") or b"").decode("latin-1")  # type: ignore[arg-type]
-        if not (params.get("Credential") and params.get("Signature") and "SignedHeaders" in params) or not (
+            credential, provided_signature = params.get("Credential", ""), params.get("Signature", "")
+            signed_headers_text = params.get("SignedHeaders")  # type: ignore[assignment]
+        at = first.get(b"x-amz-date")
+        x_amz_date = headers[at][1].decode("latin-1") if at is not None else ""
+        at = first.get(b"date")
+        http_date = headers[at][1].decode("latin-1") if at is not None else ""
+        if not (credential and provided_signature and signed_headers_text is not None) or not (
             x_amz_date or http_date
         ):
             missing = [
-                _MSG_HEADER_REQUIRES.format(name) for name in ("Credential", "Signature") if not params.get(name)
-            ]
-            if "SignedHeaders" not in params:
+                _MSG_HEADER_REQUIRES.format(name)
+                for name, value in (("Credential", credential), ("Signature", provided_signature)) if not value
+            ]  # fmt: skip
+            if signed_headers_text is None:
                 missing.append(_MSG_HEADER_REQUIRES.format("SignedHeaders"))
             if not x_amz_date and not http_date:
                 missing.append(_MSG_HEADER_REQUIRES_DATE)
             raise IncompleteSignatureException("".join(missing) + "Authorization=" + auth_header)
-        credential = params["Credential"]
-        provided_signature = params["Signature"]
-        signed_headers_text = params["SignedHeaders"]
         amz_date = _amz_date_of(x_amz_date, http_date=False) if x_amz_date else _amz_date_of(http_date, True)
-        token_header = layout.value(headers, b"x-amz-security-token")  # type: ignore[arg-type]
-        session_token = token_header.decode("latin-1") if token_header is not None else None
+        at = first.get(b"x-amz-security-token")
+        session_token = headers[at][1].decode("latin-1") if at is not None else None
 
     if now is not None:
         _check_time(amz_date, expires, now, max_skew)
@@ -510,17 +529,9 @@ def parse_auth(
         problems.append(_MSG_SCOPE_DATE.format(scope_date, amz_date[:8], amz_date))
     if problems:
         raise InvalidSignatureException("".join(problems))
-    return SignedRequestInfo(
-        access_key_id=access_key_id,
-        date=scope_date,
-        region=scope_region,
-        service=scope_service,
-        signed_headers=signed_headers,
-        signature=provided_signature,
-        amz_date=amz_date,
-        session_token=session_token,
-        presigned=query_auth,
-        expires=expires,
+    return SignedRequestInfo(  # positional: one per request, in the field order
+        access_key_id, scope_date, scope_region, scope_service, signed_headers, provided_signature, amz_date,
+        session_token, query_auth, expires,
     )
 
 
@@ -550,7 +561,7 @@ def _signed_header_names(text: str) -> tuple[str, ...]:
 class _VerifyPlan:
     """What verifying needs from one header layout and one SignedHeaders list (worked out once)."""
 
-    __slots__ = ("content_sha256_at", "signed", "unsigned")
+    __slots__ = ("content_sha256_at", "signed", "signed_line", "single_at", "template", "unsigned")
 
     def __init__(self, layout: HeaderLayout, signed_headers: tuple[str, ...]) -> None:
         encoded = tuple(name.encode("latin-1") for name in signed_headers)
@@ -566,6 +577,25 @@ class _VerifyPlan:
             None,
         )  # fmt: skip
         self.content_sha256_at = layout.first.get(b"x-amz-content-sha256")
+        self.signed_line = b";".join(encoded)
+        present = [(name, at) for name, at in self.signed if at]
+        if all(len(at) == 1 for _, at in present):  # no signed header repeated: the usual request
+            #: the header lines with a %s for each value, and where each value is
+            self.template: bytes | None = b"".join(
+                [_header_line(name.replace(b"%", b"%%"), [b"%s"]) for name, _ in present]
+            )
+            self.single_at = tuple(at[0] for _, at in present)
+        else:
+            self.template, self.single_at = None, ()
+
+    def canonical(self, headers: Sequence[tuple[bytes, bytes]], method: str, path: str, query: str,
+                  payload_hash: str) -> bytes:
+        """The canonical request of a request with this plan's layout."""
+        if self.template is not None:  # each value folded as _header_line folds it
+            values = tuple([b" ".join(headers[at][1].split()) for at in self.single_at])
+            return _assemble(method, path, query, self.template % values, self.signed_line, payload_hash)
+        header_values = [(name, [headers[at][1] for at in positions]) for name, positions in self.signed]
+        return _canonical_bytes(method, path, query, header_values, payload_hash)
 
 
 @lru_cache(maxsize=1024)
@@ -617,15 +647,11 @@ def verify(
     if plan.content_sha256_at is not None and headers[plan.content_sha256_at][1].strip() != payload_hash.encode():
         raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
 
-    canonical = _canonical_bytes(
-        method,
-        canonical_path(raw_path, normalize_path),
-        canonical_query(raw_query, exclude_signature=info.presigned),
-        [(name, [headers[at][1] for at in positions]) for name, positions in plan.signed],
-        payload_hash,
+    canonical = plan.canonical(
+        headers, method, canonical_path(raw_path, normalize_path),
+        canonical_query(raw_query, exclude_signature=info.presigned) if raw_query else "", payload_hash,
     )
-    scope = f"{info.date}/{info.region}/{info.service}/{TERMINATOR}"
-    key = _cached_signing_key(secret_access_key, info.date, info.region, info.service)
+    scope, key = _scope_and_key(secret_access_key, info.date, info.region, info.service)
     expected = _signature_of(key, _string_to_sign(info.amz_date, scope, canonical))
     provided = info.signature
     if not provided.isascii() or not hmac.compare_digest(expected, provided):
