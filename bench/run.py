@@ -176,8 +176,9 @@ class Harness:
             )
 
     def measure(
-        self, server: servers.Server, plan: Plan, cell: dict[str, Any], mode: str
+        self, server: servers.Server, plan: Plan, cell: dict[str, Any], mode: str, *, best: bool = False
     ) -> dict[str, Any]:
+        """Measure a cell (--repeat times at full load): the median run counts, or with ``best`` the fastest."""
         a = self.args
         repeats = a.repeat if mode == "full" else 1
         # A noisy measurement (other processes busy) of a read-only plan is taken again, up to
@@ -194,7 +195,8 @@ class Harness:
         attempts = [max(_noise(r) for r in runs) for runs in tries]
         runs = tries[attempts.index(min(attempts))]
         runs.sort(key=lambda r: r["rps"])
-        chosen = dict(runs[len(runs) // 2])
+        chosen = dict(runs[-1] if best else runs[len(runs) // 2])
+        chosen["picked"] = "fastest" if best else "median"
         if len(attempts) > 1:
             chosen["noisy_attempts_other_cpu_pct"] = attempts
         if repeats > 1:
@@ -278,7 +280,9 @@ class Harness:
             creds = dev_credentials()
             cell = {"target": "hello", "store": None, "size": None, "workers": workers, "workload": "get"}
             self.warm(server, creds, self.args.moto_size)
-            self.measure(server, self.plan(server, creds, "get", self.args.moto_size), cell, "full")
+            # A ceiling is the best the stack does: the fastest of the repeats (uvicorn's workers share
+            # one listening socket, and a run where one worker accepted most connections is slower).
+            self.measure(server, self.plan(server, creds, "get", self.args.moto_size), cell, "full", best=True)
             if self.args.rate:
                 self.measure(server, self.plan(server, creds, "get", self.args.moto_size), cell, "rate")
         finally:
