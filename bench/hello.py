@@ -1,7 +1,8 @@
 """The hello-world ceiling: an empty raw ASGI app on Strongroom's exact server stack.
 
 uvicorn with uvloop and httptools, access log off, no server/date headers, no proxy headers, no
-websockets, the same worker count and the same ``uvicorn.run`` arguments as ``strongroom serve``
+websockets, the same worker count, the same uvicorn arguments and the same multi-worker runner
+(one SO_REUSEPORT listener per worker, strongroom.cli.workers) as ``strongroom serve``
 (src/strongroom/cli/serve.py). It
 reads the request body and answers a small JSON 200, so a load generator driving it with the same
 signed requests measures what the HTTP stack alone costs: Strongroom's throughput as a percentage
@@ -14,6 +15,8 @@ import argparse
 import sys
 
 import uvicorn
+
+from strongroom.cli.workers import run_workers
 
 _BODY = b'{"ok":true}'
 _HEADERS = [(b"content-type", b"application/x-amz-json-1.1"), (b"content-length", str(len(_BODY)).encode())]
@@ -48,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         loop="uvloop", http="httptools", ws="none", lifespan="on", server_header=False, date_header=False,
         proxy_headers=False,  # strongroom serve's default (no --forwarded-allow-ips)
     )
-    if args.workers > 1:
-        uvicorn.run("bench.hello:app", workers=args.workers, **common)
+    if args.workers > 1:  # the same multi-worker runner as strongroom serve
+        run_workers(uvicorn.Config("bench.hello:app", workers=args.workers, **common))
     else:
         uvicorn.run(app, **common)
     return 0

@@ -8,12 +8,18 @@ workers) must keep the same invariants as on PostgreSQL, and never fail with "da
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from pg_invariants import CURRENT, check_current_value, check_labels
 from pg_servers import (
@@ -27,6 +33,8 @@ from pg_servers import (
     put,
     start_instances,
 )
+
+from strongroom.auth.sigv4 import Credentials, sign_headers
 
 WORKERS = 3
 
@@ -133,3 +141,64 @@ def test_a_write_through_one_worker_is_read_back_through_every_worker(server: In
         writer.put_secret_value(SecretId=name, SecretString=f"round-{round_}")
         for reader in readers:
             assert reader.get_secret_value(SecretId=name)["SecretString"] == f"round-{round_}"
+
+
+def _listening_sockets(port: int) -> int:
+    """Sockets in LISTEN state on ``port`` (IPv4), from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+            count += 1
+    return count
+
+
+def test_every_worker_listens_on_its_own_socket(server: Instance) -> None:
+    """One SO_REUSEPORT listener per worker (uvicorn alone shares one socket among them all)."""
+    assert _listening_sockets(server.port) == WORKERS
+
+
+def test_a_burst_of_connections_reaches_several_workers(server: Instance) -> None:
+    """30 connections opened at once, then one request on each: the kernel hashes them over the
+    workers' sockets (one shared socket let one worker accept a whole burst). Every worker writes
+    its own audit file, so the files holding this test's records count the workers reached."""
+    marker = f"spread-{uuid.uuid4().hex[:8]}"
+    body = orjson.dumps({"SecretId": marker})
+    url = f"{server.endpoint}/"
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "secretsmanager.DescribeSecret"}
+    signed = sign_headers("POST", url, headers, body, Credentials("AKIDEXAMPLE", "secret"), "us-east-1",
+                          "secretsmanager", time.time())
+    head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, **signed}.items())
+    request = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+               ).encode() + body
+    conns = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(30)]
+    try:
+        for conn in conns:
+            conn.sendall(request)
+        for conn in conns:
+            assert b" 400 " in conn.recv(65536).split(b"\r\n", 1)[0]  # ResourceNotFoundException
+    finally:
+        for conn in conns:
+            conn.close()
+    audit_dir = Path(server.argv[server.argv.index("--data-dir") + 1]) / "audit"
+    deadline = time.monotonic() + 10
+    reached: set[Path] = set()
+    while time.monotonic() < deadline:  # records are flushed every 0.2 s
+        reached = {f for f in audit_dir.glob("audit-*.jsonl") if marker in f.read_text()}
+        if sum(f.read_text().count(marker) for f in reached) >= 30:
+            break
+        time.sleep(0.2)
+    assert sum(f.read_text().count(marker) for f in reached) == 30
+    assert len(reached) >= 2, f"all 30 connections were served by one worker: {reached}"
+
+
+def test_a_second_server_on_the_same_port_is_refused(server: Instance, tmp_path: Path) -> None:
+    """The supervisor checks the address without SO_REUSEPORT: it never joins a running server's port."""
+    argv = [
+        sys.executable, "-m", "strongroom", "serve", "--dev", "--host", "127.0.0.1", "--port", str(server.port),
+        "--data-dir", str(tmp_path / "second"), "--workers", "2",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)  # noqa: S603
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{server.port}" in proc.stderr

@@ -32,7 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
     serve.add_argument("--database-url", help="postgresql://... to use PostgreSQL instead of the embedded SQLite")
-    serve.add_argument("--workers", type=int, help="number of server processes (default 1)")
+    serve.add_argument(
+        "--workers", type=int,
+        help="number of server processes (default 1); on Linux each listens on its own SO_REUSEPORT socket",
+    )
     serve.add_argument(
         "--dev", action="store_true", default=None,
         help="emulator mode: accept any well-formed SigV4 credentials as the account root",

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import uvicorn
 
+from strongroom.cli.workers import run_workers
 from strongroom.server.config import Config
 
 CONFIG_ENV = "STRONGROOM_SERVER_CONFIG"
@@ -105,7 +106,13 @@ def serve(args: argparse.Namespace) -> int:
         check_database_url(config.database_url)
         print(banner(config), flush=True)
         os.environ[CONFIG_ENV] = orjson.dumps(config.to_dict()).decode()
-        uvicorn.run("strongroom.cli.serve:app_factory", factory=True, workers=config.workers, **common)
+        try:
+            run_workers(
+                uvicorn.Config("strongroom.cli.serve:app_factory", factory=True, workers=config.workers, **common)
+            )
+        except OSError as exc:
+            print(f"strongroom: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+            return 1
         return 0
     from strongroom.server.build import build_app
 
