@@ -47,7 +47,7 @@ class AuditLog:
         Encoded and chained here, while the request's data is still in the CPU caches (doing it
         later in the flusher's batch measured about three times slower per record).
         """
-        entry = {k: v for k, v in fields.items() if v is not None}
+        entry = {k: v for k, v in fields.items() if v is not None} if None in fields.values() else dict(fields)
         entry["time"] = round(time.time(), 3)
         entry["prev"] = self._prev
         line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)

@@ -10,6 +10,7 @@ instead of scanning its headers three times. Names are lowercase bytes, as ASGI 
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -43,6 +44,9 @@ class HeaderLayout:
         return None if index is None else headers[index][1]
 
 
+_name_of = itemgetter(0)
+
+
 @lru_cache(maxsize=LAYOUT_CACHE_SIZE)
 def _cached_layout(names: tuple[bytes, ...]) -> HeaderLayout:
     return HeaderLayout(names)
@@ -50,5 +54,5 @@ def _cached_layout(names: tuple[bytes, ...]) -> HeaderLayout:
 
 def header_layout(headers: Headers) -> HeaderLayout:
     """The layout of a request's headers (shared by every request with the same name list)."""
-    names = tuple([name for name, _ in headers])
+    names = tuple(map(_name_of, headers))
     return _cached_layout(names) if len(names) <= MAX_CACHED_HEADERS else HeaderLayout(names)

@@ -189,7 +189,8 @@ class StrongroomApp:
             facts["request_id"] = request_id
             facts["source_ip"] = client[0] if client else None
             facts["status"] = status
-            facts["error"] = error_code
+            if error_code is not None:
+                facts["error"] = error_code
             self.audit.record(facts)
 
     async def _read_body(self, content_length: int | None, receive: Any) -> bytes:
