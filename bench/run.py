@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rate-workloads", help="workloads also measured at the fixed rate (default: all selected)")
     ap.add_argument("--read-pool", type=int, default=10000,
                     help="distinct pre-signed read requests (replayed in a cycle)")
-    ap.add_argument("--write-cap", type=float, default=4000.0,
+    ap.add_argument("--write-cap", type=float, default=10000.0,
                     help="PutSecretValue requests signed per second of --duration (each is sent at most once)")
     ap.add_argument("--auth", choices=["dev", "sigv4"], default="sigv4",
                     help="dev: --dev server (signature parsed, not verified); sigv4: authenticated server, "
@@ -180,11 +180,13 @@ class Harness:
     ) -> dict[str, Any]:
         """Measure a cell (--repeat times at full load): the median run counts, or with ``best`` the fastest."""
         a = self.args
-        repeats = a.repeat if mode == "full" else 1
+        # A write plan's requests may each be sent once: a repeat would replay used tokens.
+        unique = any(p.unique for p in plan.pools)
+        repeats = a.repeat if mode == "full" and not unique else 1
         # A noisy measurement (other processes busy) of a read-only plan is taken again, up to
         # --retry-noisy times; the quietest attempt counts. Write plans are never replayed (their
         # ClientRequestTokens would repeat), so a noisy write cell is only flagged.
-        retries = a.retry_noisy if not any(p.unique for p in plan.pools) else 0
+        retries = a.retry_noisy if not unique else 0
         tries: list[list[dict[str, Any]]] = []
         while True:
             tries.append(self._measure_runs(server, plan, mode, repeats))
