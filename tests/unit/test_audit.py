@@ -7,6 +7,7 @@ import json
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,17 @@ def test_records_chain_and_verify(tmp_path: Path) -> None:
     assert first["prev"] == GENESIS and "error" not in first and first["secret_id"] == "s0"
     result = verify_file(path)
     assert result.ok and result.records == 5
+
+
+def test_time_is_the_given_request_time_or_now(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit")
+    before = time.time()
+    log.record({"action": "a", "time": 1700000000.123})  # the request path passes its request's time
+    log.record({"action": "b"})  # a request refused before it had one: the time of the record
+    log.close()
+    first, second = (json.loads(line) for line in next(audit_files(tmp_path / "audit")).read_bytes().splitlines())
+    assert first["time"] == 1700000000.123
+    assert before - 1 <= second["time"] <= time.time() + 1 and round(second["time"], 3) == second["time"]
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete", "swap"])

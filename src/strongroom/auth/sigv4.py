@@ -514,10 +514,7 @@ def parse_auth(
         raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
     if algorithm != ALGORITHM:
         raise IncompleteSignatureException(_MSG_UNSUPPORTED_ALGORITHM.format(algorithm))
-    parts = credential.rstrip("/").split("/")
-    if len(parts) != 5:
-        raise IncompleteSignatureException(_MSG_CREDENTIAL_PARTS.format(credential))
-    access_key_id, scope_date, scope_region, scope_service, terminator = parts
+    access_key_id, scope_date, scope_region, scope_service, terminator = _credential_parts(credential)
     problems: list[str] = []
     if regions is not None and scope_region not in regions:
         problems.append(_MSG_SCOPE_REGION.format(scope_region))
@@ -533,6 +530,15 @@ def parse_auth(
         access_key_id, scope_date, scope_region, scope_service, signed_headers, provided_signature, amz_date,
         session_token, query_auth, expires,
     )
+
+
+@lru_cache(maxsize=4096)  # a client sends the same Credential all day
+def _credential_parts(credential: str) -> tuple[str, str, str, str, str]:
+    """(access key id, date, region, service, terminator) of a Credential (a trailing / ignored)."""
+    parts = credential.rstrip("/").split("/")
+    if len(parts) != 5:
+        raise IncompleteSignatureException(_MSG_CREDENTIAL_PARTS.format(credential))
+    return parts[0], parts[1], parts[2], parts[3], parts[4]
 
 
 def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:

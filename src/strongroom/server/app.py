@@ -23,6 +23,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -291,7 +292,7 @@ class StrongroomApp:
         facts["access_key_id"] = caller.access_key_id
         facts["secret_id"] = params.get("SecretId") or params.get("Name")
         authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
-        now = round(time.time(), 3)
+        facts["time"] = now = round(time.time(), 3)
         ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize)
         if operation in RESOURCELESS:
             authorize(operation, "*", None)
@@ -349,8 +350,13 @@ def _request_headers(headers: Headers, layout: HeaderLayout) -> tuple[int | None
     at = first.get(b"x-amz-target")
     target = headers[at][1].decode("latin-1") if at is not None else None
     at = first.get(b"content-type")
-    content_type = headers[at][1].decode("latin-1").split(";")[0].strip().lower() if at is not None else None
-    return length, target, content_type
+    return length, target, (_media_type(headers[at][1]) if at is not None else None)
+
+
+@lru_cache(maxsize=64)  # clients send a handful of distinct Content-Type values
+def _media_type(content_type: bytes) -> str:
+    """The media type of a Content-Type value: lower case, without parameters."""
+    return content_type.decode("latin-1").split(";")[0].strip().lower()
 
 
 def _protocol_of(
