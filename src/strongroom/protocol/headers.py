@@ -38,11 +38,6 @@ class HeaderLayout:
         #: name -> index of its first occurrence
         self.first: dict[bytes, int] = {name: at[0] for name, at in positions.items()}
 
-    def value(self, headers: Headers, name: bytes) -> bytes | None:
-        """The value of the first header called ``name``, or None."""
-        index = self.first.get(name)
-        return None if index is None else headers[index][1]
-
 
 _name_of = itemgetter(0)
 
