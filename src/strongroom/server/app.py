@@ -42,7 +42,7 @@ from strongroom.errors import (
 )
 from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
-from strongroom.protocol.headers import HeaderLayout, header_layout
+from strongroom.protocol.headers import HeaderLayout, Headers, header_layout
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.context import Authorize, RequestContext, allow_all
 from strongroom.secrets.core import Services
@@ -58,7 +58,6 @@ _HEALTH_BODY = orjson.dumps({"status": "ok"})
 
 # Wire protocols of a request (they decide how its errors are written).
 _JSON, _QUERY, _STS_QUERY, _STS_JSON = "json", "query", "sts-query", "sts-json"
-Headers = list[tuple[bytes, bytes]]
 
 
 class RequestIds:
