@@ -40,6 +40,39 @@ def test_time_is_the_given_request_time_or_now(tmp_path: Path) -> None:
     assert before - 1 <= second["time"] <= time.time() + 1 and round(second["time"], 3) == second["time"]
 
 
+def test_a_flush_of_more_records_than_one_writev_takes_keeps_the_chain(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit")
+    for i in range(2500):  # three writev batches of at most 1,024 lines
+        log.record({"action": "a", "secret_id": f"s{i}"})
+    log.flush()
+    log.record({"action": "after"})
+    log.close()
+    path = next(audit_files(tmp_path / "audit"))
+    result = verify_file(path)
+    assert result.ok and result.records == 2501
+    assert [json.loads(line)["secret_id"] for line in path.read_bytes().splitlines()[:2500]] == [
+        f"s{i}" for i in range(2500)
+    ]
+
+
+def test_a_short_writev_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """writev may legally write less than asked (a full disk, a signal): the rest follows."""
+    import os
+
+    real_writev = os.writev
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        return real_writev(fd, [buffers[0][:7]])  # 7 bytes of the first line only
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    log = AuditLog(tmp_path / "audit")
+    for i in range(5):
+        log.record({"action": "a", "secret_id": f"s{i}"})
+    log.close()
+    result = verify_file(next(audit_files(tmp_path / "audit")))
+    assert result.ok and result.records == 5
+
+
 @pytest.mark.parametrize("tamper", ["edit", "delete", "swap"])
 def test_tampering_breaks_the_chain(tmp_path: Path, tamper: str) -> None:
     log = AuditLog(tmp_path / "audit")

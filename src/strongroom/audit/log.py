@@ -7,7 +7,7 @@ caller, the action, the secret and the outcome; they never contain a secret valu
 request parameter.
 
 Records are buffered and written every ``flush_interval`` seconds (and at shutdown) with one
-``write`` per batch, so the request path pays a JSON encoding and a hash, not a system call; a
+``writev`` per batch, so the request path pays a JSON encoding and a hash, not a system call; a
 crash can lose at most the last interval's records. Files are created 0600 in a 0700 directory.
 """
 
@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 
 GENESIS = "0" * 64
+#: Buffers per writev call (IOV_MAX on Linux and macOS).
+_WRITEV_MAX = 1024
 
 
 class AuditLog:
@@ -53,18 +55,21 @@ class AuditLog:
         if "time" not in entry:
             entry["time"] = round(time.time(), 3)
         entry["prev"] = self._prev
-        line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
-        self._prev = hashlib.sha256(line).hexdigest()
+        line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+        self._prev = hashlib.sha256(memoryview(line)[:-1]).hexdigest()  # the chain covers the line, not its newline
         self._pending.append(line)
 
     def flush(self) -> None:
-        if not self._pending:
-            return
+        """Write the pending lines with ``writev``, as they are: no joined copy of the batch (at
+        20,000 requests/s a batch is ~1 MB, and joining it cost page faults on every flush)."""
         pending, self._pending = self._pending, []
-        pending.append(b"")
-        data = memoryview(b"\n".join(pending))
-        while data:  # a regular file takes it all at once, but os.write may legally take less
-            data = data[os.write(self._fd, data) :]
+        for start in range(0, len(pending), _WRITEV_MAX):
+            batch = pending[start : start + _WRITEV_MAX]
+            written = os.writev(self._fd, batch)
+            if written < sum(map(len, batch)):  # a regular file takes it all, but writev may legally take less
+                rest = memoryview(b"".join(batch))[written:]
+                while rest:
+                    rest = rest[os.write(self._fd, rest) :]
 
     async def run(self) -> None:
         """Background flusher (a lifespan task)."""
