@@ -8,7 +8,8 @@ throughput). With ``SO_REUSEPORT`` every worker listens on a socket of its own o
 and the kernel spreads new connections over them by a hash of the client's address and port.
 
 uvicorn's supervisor (restarts, signals, health checks) is kept: it hands each worker process a
-:class:`ReusePortListener`, which unpickles in the worker as that worker's own listening socket.
+:class:`ReusePortListener`, which unpickles in the worker as a socket of its own, bound with
+``SO_REUSEPORT``; uvicorn starts listening on it when the worker's app has started.
 Elsewhere than Linux (no load-balancing ``SO_REUSEPORT``) the shared socket is used, as uvicorn does.
 """
 
@@ -41,7 +42,7 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 class ReusePortListener:
-    """Stands for a listening socket in the supervisor; a fresh one in each worker that unpickles it."""
+    """Stands for the listening socket in the supervisor; a fresh bound socket in each worker."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
