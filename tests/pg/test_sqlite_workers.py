@@ -44,6 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     root = tmp_path_factory.mktemp("sqlite-workers")
     instance = start_instances(1, root, master_key=new_master_key(), extra_args=["--workers", str(WORKERS)])[0]
     try:
+        _wait_listening(instance.port, WORKERS)  # ready means one worker answers; the others may still start
         yield instance
     finally:
         instance.stop()
@@ -151,6 +152,14 @@ def _listening_sockets(port: int) -> int:
         if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
             count += 1
     return count
+
+
+def _wait_listening(port: int, count: int, timeout: float = 30.0) -> int:
+    """Wait until ``count`` sockets listen on ``port`` (each worker listens once its app started)."""
+    deadline = time.monotonic() + timeout
+    while (found := _listening_sockets(port)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
 
 
 def test_every_worker_listens_on_its_own_socket(server: Instance) -> None:
