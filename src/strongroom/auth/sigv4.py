@@ -327,8 +327,7 @@ def _signature_of(key: bytes, string_to_sign: bytes) -> str:
 
 def signature(secret_access_key: str, date: str, region: str, service: str, string_to_sign: str) -> str:
     """The hex signature of a string to sign."""
-    key = signing_key(secret_access_key, date, region, service)
-    return hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+    return _signature_of(signing_key(secret_access_key, date, region, service), string_to_sign.encode())
 
 
 # --- Time ----------------------------------------------------------------------------------------
