@@ -282,8 +282,8 @@ class Harness:
             creds = dev_credentials()
             cell = {"target": "hello", "store": None, "size": None, "workers": workers, "workload": "get"}
             self.warm(server, creds, self.args.moto_size)
-            # A ceiling is the best the stack does: the fastest of the repeats (uvicorn's workers share
-            # one listening socket, and a run where one worker accepted most connections is slower).
+            # A ceiling is the best the stack does: the fastest of the repeats (runs differ, e.g. when
+            # the kernel's hash gives one worker more of the connections than the other).
             self.measure(server, self.plan(server, creds, "get", self.args.moto_size), cell, "full", best=True)
             if self.args.rate:
                 self.measure(server, self.plan(server, creds, "get", self.args.moto_size), cell, "rate")
