@@ -11,18 +11,17 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from strongroom.auth.identities import Identities
 from strongroom.cli.admin import add_store_options, load_config
-from strongroom.errors import ApiError
-from strongroom.kms.keyring import KeyRing
-from strongroom.kms.master_key import MasterKeyError, load_master_key
-from strongroom.store.base import Conflict
 
-Command = Callable[[argparse.Namespace, Identities, KeyRing], Awaitable[Any]]
+if TYPE_CHECKING:  # imported when a command runs: `strongroom serve` and --help never load them
+    from strongroom.auth.identities import Identities
+    from strongroom.kms.keyring import KeyRing
+
+Command = Callable[[argparse.Namespace, "Identities", "KeyRing"], Awaitable[Any]]
 _COMMANDS: dict[str, Command] = {}
 
 
@@ -165,6 +164,11 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
+    from strongroom.auth.identities import Identities
+    from strongroom.errors import ApiError
+    from strongroom.kms.keyring import KeyRing
+    from strongroom.kms.master_key import MasterKeyError, load_master_key
+    from strongroom.store.base import Conflict
     from strongroom.store.factory import open_store
 
     try:
