@@ -10,10 +10,12 @@ model built with botocore's ``DenormalizedStructureBuilder``.
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from botocore.loaders import Loader
 from botocore.model import DenormalizedStructureBuilder, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
@@ -27,7 +29,6 @@ from strongroom.errors import (
     ValidationException,
 )
 from strongroom.protocol import sts
-from strongroom.protocol.model import service_model
 from strongroom.protocol.query import (
     InvalidAction,
     MissingAction,
@@ -42,9 +43,15 @@ from strongroom.protocol.validation import parse_input
 FORM = "application/x-www-form-urlencoded"
 
 
+@functools.cache
+def _botocore_model() -> ServiceModel:
+    """botocore's own model of the service (its serializer needs botocore's classes)."""
+    return ServiceModel(Loader().load_service_model("secretsmanager", "service-2"), service_name="secretsmanager")
+
+
 def _wire(operation: str, params: dict[str, Any]) -> bytes:
     """The form body botocore's query serializer would send for ``params``."""
-    request = create_serializer("query").serialize_to_request(params, service_model().operation_model(operation))
+    request = create_serializer("query").serialize_to_request(params, _botocore_model().operation_model(operation))
     return urlencode(request["body"]).encode()
 
 

@@ -39,10 +39,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from botocore.model import Shape
-
 from strongroom.errors import ApiError
-from strongroom.protocol.model import input_shape
+from strongroom.protocol.model import Shape, input_shape
 
 __all__ = [
     "FORM_CONTENT_TYPE",

@@ -59,10 +59,8 @@ from collections.abc import Callable, Iterable
 from functools import cache, partial
 from typing import NamedTuple, cast
 
-from botocore.model import Shape
-
 from strongroom.errors import SerializationException, UnknownOperationException, ValidationException
-from strongroom.protocol.model import input_shape, operation_names, service_model
+from strongroom.protocol.model import Shape, input_shape, operation_names, service_model
 
 __all__ = ["MAX_REPORTED_ERRORS", "parse_input"]
 
