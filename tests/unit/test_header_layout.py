@@ -13,6 +13,8 @@ import hmac
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strongroom.auth import sigv4
 from strongroom.auth.sigv4 import Credentials, SignedRequestInfo, parse_auth, sign_headers, verify
@@ -248,6 +250,8 @@ def _variants() -> list[tuple[str, str, bool]]:
 
 
 VARIANTS = _variants()
+#: The standard form as a regular expression: what sigv4._standard_authorization must accept, exactly.
+STANDARD_FORM = re.compile(r"AWS4-HMAC-SHA256 Credential=([^\s,]+), ?SignedHeaders=([^\s,]+), ?Signature=([^\s,]+)")
 
 
 def _outcome(headers: Headers) -> tuple[str, object]:
@@ -260,7 +264,7 @@ def _outcome(headers: Headers) -> tuple[str, object]:
 def _general_outcome(headers: Headers, monkeypatch: pytest.MonkeyPatch) -> tuple[str, object]:
     """parse_auth with the fast path disabled: what the general parser path gives."""
     with monkeypatch.context() as patch:
-        patch.setattr(sigv4, "_STANDARD_AUTHORIZATION", re.compile(r"(?!)"))
+        patch.setattr(sigv4, "_standard_authorization", lambda _header: None)
         return _outcome(headers)
 
 
@@ -271,12 +275,14 @@ def test_fast_path_equals_general_parser(template: str, fast: bool, monkeypatch:
     value = template.format(c=credential, s=signed_text, S=signed_text.upper(), g=sig)
     headers = with_authorization(base, value.encode("latin-1"))
 
-    match = sigv4._STANDARD_AUTHORIZATION.fullmatch(value)
+    match = sigv4._standard_authorization(value)
     assert (match is not None) == fast, "the variant does not exercise the path it is meant to"
-    if match is not None:  # the regex reads exactly what the general parser reads
+    reference = STANDARD_FORM.fullmatch(value)  # the fast path's definition
+    assert match == (reference.groups() if reference is not None else None)
+    if match is not None:  # the fast path reads exactly what the general parser reads
         algorithm, params = sigv4._parse_authorization(value)
         assert algorithm == sigv4.ALGORITHM
-        assert params == dict(zip(("Credential", "SignedHeaders", "Signature"), match.groups(), strict=True))
+        assert params == dict(zip(("Credential", "SignedHeaders", "Signature"), match, strict=True))
 
     actual = _outcome(headers)
     assert actual == _general_outcome(headers, monkeypatch)
@@ -329,7 +335,7 @@ def test_fast_path_variants_parse_as_expected() -> None:
 def test_standard_form_from_the_signer_takes_the_fast_path_and_verifies() -> None:
     headers = signed()
     value = dict(headers)[b"authorization"].decode()
-    assert sigv4._STANDARD_AUTHORIZATION.fullmatch(value) is not None
+    assert sigv4._standard_authorization(value) is not None
     check(headers)
 
 
@@ -726,3 +732,33 @@ def test_repeated_signed_header_takes_the_general_path() -> None:
     plan = sigv4._cached_plan(header_layout(repeated).names, parse(repeated).signed_headers)
     assert plan.template is None
     check(repeated)
+
+
+_FORM_PIECES = st.sampled_from([
+    "AWS4-HMAC-SHA256 Credential=", "SignedHeaders=", "Signature=", ",", ", ", ",  ", " ", "\t", "\xa0", "\x1c",
+    "\u2003", "\x85", "\n", "AKID/20130524/us-east-1/secretsmanager/aws4_request", "host;x-amz-date", "ab01", "=",
+    "é", "",
+])
+
+
+@given(st.lists(_FORM_PIECES, max_size=9).map("".join))
+def test_standard_form_reader_equals_its_regular_expression(value: str) -> None:
+    """Any string, including Unicode whitespace the regex's \\s knows: the same verdict and parts."""
+    reference = STANDARD_FORM.fullmatch(value)
+    assert sigv4._standard_authorization(value) == (reference.groups() if reference is not None else None)
+
+
+@pytest.mark.parametrize("value", [
+    "AWS4-HMAC-SHA256 Credential=a,SignedHeaders=b,Signature=c",
+    "AWS4-HMAC-SHA256 Credential=a, SignedHeaders=b,Signature=c",
+    "AWS4-HMAC-SHA256 Credential=a,SignedHeaders=b, Signature=c",
+    "AWS4-HMAC-SHA256 Credential=a,, SignedHeaders=b, Signature=c",
+    "AWS4-HMAC-SHA256 Credential=a, SignedHeaders=, Signature=c",
+    "AWS4-HMAC-SHA256 Credential=a, SignedHeaders=b, Signature=c\x1c",
+    "AWS4-HMAC-SHA256 Credential=a, SignedHeaders=b, Signature=c\u2003",
+    "AWS4-HMAC-SHA256 Credential=a, SignedHeaders=b, Signature=c=d",
+    "AWS4-HMAC-SHA256 Credential=a=b, SignedHeaders=x=y, Signature=c",
+])
+def test_standard_form_reader_edge_cases(value: str) -> None:
+    reference = STANDARD_FORM.fullmatch(value)
+    assert sigv4._standard_authorization(value) == (reference.groups() if reference is not None else None)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -381,10 +380,34 @@ def _check_time(amz_date: str, expires: int | None, now: float, max_skew: float)
 
 
 # --- Server side: parse ---------------------------------------------------------------------------
-#: The Authorization header as every AWS SDK writes it; anything else takes the general parser.
-_STANDARD_AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=([^\s,]+), ?SignedHeaders=([^\s,]+), ?Signature=([^\s,]+)"
-)
+_STANDARD_PREFIX = "AWS4-HMAC-SHA256 Credential="
+
+
+def _standard_authorization(header: str) -> tuple[str, str, str] | None:
+    """(Credential, SignedHeaders, Signature) of the Authorization header as every AWS SDK writes it.
+
+    That form is ``AWS4-HMAC-SHA256 Credential=C, ?SignedHeaders=H, ?Signature=S``, each value
+    without whitespace or comma (the regular expression
+    ``AWS4-HMAC-SHA256 Credential=([^\\s,]+), ?SignedHeaders=([^\\s,]+), ?Signature=([^\\s,]+)``);
+    anything else is None and takes the general parser. String methods instead of that expression:
+    the regex engine tests ~200 characters one by one against a Unicode class, ~4% of a request.
+    """
+    if not header.startswith(_STANDARD_PREFIX):
+        return None
+    compact = header[len(_STANDARD_PREFIX) :].replace(", ", ",")  # the optional space after each comma
+    if compact.split(None, 1) != [compact]:  # empty, or whitespace left anywhere (str.split: Unicode \s)
+        return None
+    parts = compact.split(",")
+    if len(parts) != 3:
+        return None
+    credential, signed_headers, signature = parts
+    if not (signed_headers.startswith("SignedHeaders=") and signature.startswith("Signature=")):
+        return None
+    signed_headers, signature = signed_headers[14:], signature[10:]
+    if not (credential and signed_headers and signature):
+        return None
+    return credential, signed_headers, signature
+
 
 
 def _query_auth_params(raw_query: bytes) -> dict[str, str]:
@@ -478,10 +501,10 @@ def parse_auth(
         session_token = query.get("X-Amz-Security-Token")
         expires = _parse_expires(query.get("X-Amz-Expires"))
     else:
-        standard = _STANDARD_AUTHORIZATION.fullmatch(auth_header)
+        standard = _standard_authorization(auth_header)
         if standard is not None:  # what _parse_authorization makes of it, in one step
             algorithm = ALGORITHM
-            credential, signed_headers_text, provided_signature = standard.groups()
+            credential, signed_headers_text, provided_signature = standard
         else:
             algorithm, params = _parse_authorization(auth_header)
             credential, provided_signature = params.get("Credential", ""), params.get("Signature", "")
