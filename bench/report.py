@@ -235,7 +235,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"fixed-rate latency: bench.loadgen open loop (Python, uvloop), latency from the scheduled send time",
         f"- auth: **{env['auth']}**" + (" (server started with --dev: the SigV4 signature on every request is parsed "
                                       "but not verified)" if env["auth"] == "dev" else " (signatures verified)"),
-        "- server read cache (SQLite GetSecretValue): "
+        "- server read cache (GetSecretValue, SQLite and PostgreSQL): "
         + (
             "server default (10,000 reads per process)"
             if env["settings"].get("read_cache_size") is None

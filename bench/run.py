@@ -73,8 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "admin credentials from <data-dir>/admin-credentials")
     ap.add_argument("--auth-profile", help="profile in admin-credentials (default: its only profile)")
     ap.add_argument("--read-cache-size", type=int, default=None,
-                    help="the server's read_cache_size (SQLite; 0: every GetSecretValue reads the database; "
-                         "default: the server's default)")
+                    help="the server's read_cache_size (SQLite and PostgreSQL; 0: every GetSecretValue reads "
+                         "the database; default: the server's default)")
     ap.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432",
                     help="PostgreSQL server (databases strongroom_bench* are created and dropped there)")
     ap.add_argument("--no-moto", action="store_true", help="skip the moto comparison")

@@ -263,9 +263,12 @@ def test_connections_come_back_clean(pg_url: str) -> None:
                     raise RuntimeError("abort")
             async with store.read() as tx:
                 assert isinstance(tx.x, _PgExecutor)
-                assert not tx.x.conn.is_in_transaction()
+                assert tx.x.conn is None  # a read takes its connection at its first statement
                 row = await tx.x.fetchrow("SELECT count(*) AS n FROM secrets WHERE account = 'x'")
                 assert row is not None and row["n"] == 0
+                assert not tx.x.conn.is_in_transaction()
+            assert tx.x.conn is None  # given back at the end of the read
+            assert store._pool is not None and store._pool.get_idle_size() == 1
         finally:
             await store.close()
 

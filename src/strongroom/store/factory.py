@@ -22,7 +22,9 @@ def open_store(config: Config) -> Store:
     if config.database_url:
         from strongroom.store.postgres import PostgresStore
 
-        return PostgresStore(config.database_url, max_size=config.database_pool_size)
+        return PostgresStore(
+            config.database_url, max_size=config.database_pool_size, read_cache_size=config.read_cache_size
+        )
     from strongroom.store.sqlite import SqliteStore
 
     return SqliteStore(

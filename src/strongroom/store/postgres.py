@@ -7,6 +7,13 @@ how transactions isolate:
   statement reads one committed snapshot and costs exactly one round trip (asyncpg prepares each
   statement text once per connection and caches it, so statement texts are kept stable). A read
   that must be consistent across tables is written as one statement (see ``SqlTx.get_version``).
+  A read takes its connection at its first statement, so a cached GetSecretValue read (below)
+  takes none.
+* GetSecretValue's read is cached per process (:class:`ReadCache`, ``read_cache_size``) and used
+  only while ``pg_current_snapshot()`` is unchanged: no transaction has committed anywhere in the
+  cluster since the cache was filled. The check is one round trip shared by every request of an
+  event-loop iteration, so under load most GetSecretValue calls cost no round trip, and a request
+  still sees every commit acknowledged before it was sent, whichever instance made it.
 * :meth:`PostgresStore.write` runs one READ COMMITTED transaction. Domain code locks the secret
   row first (``SELECT ... FOR UPDATE``), so mutations of one secret serialize on that lock, and every
   later statement of the transaction takes a fresh snapshot that includes the previous holder's
@@ -41,6 +48,7 @@ import asyncpg
 
 from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Conflict, Row
+from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.schema import MIGRATIONS, render
 from strongroom.store.sql import SqlTx
 
@@ -99,6 +107,183 @@ class _PgExecutor:
             raise Conflict(exc.constraint_name or "unique violation") from exc
 
 
+class _LazyPgExecutor(_PgExecutor):
+    """A read's executor: takes a pooled connection at its first statement (see :class:`_PgRead`)."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.pool = pool
+
+    async def fetch(self, sql: str, *args: Any) -> Sequence[Row]:
+        if self.conn is None:
+            self.conn = await self.pool.acquire()
+        return await super().fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        if self.conn is None:
+            self.conn = await self.pool.acquire()
+        return await super().fetchrow(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        if self.conn is None:
+            self.conn = await self.pool.acquire()
+        return await super().execute(sql, *args)
+
+
+SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+_MISS = object()
+SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
+
+
+class ReadCache:
+    """GetSecretValue reads of one process, used only while no transaction has committed since.
+
+    Validity: ``pg_current_snapshot()`` (xmin:xmax:in-progress ids) changes whenever a transaction
+    that holds a transaction id commits or aborts, in any database of the cluster (read-only
+    transactions hold none): a commit either leaves the in-progress list or moves xmax. So an
+    unchanged snapshot means nothing committed in between.
+
+    A request may use the cache only after a check *that started after its bytes arrived* found
+    the snapshot the cache was filled under. Every request that asks during one event-loop
+    iteration arrived before that iteration began, so they all share one check started in it; a
+    request of a later iteration starts its own check even while an older one is in flight.
+    A different snapshot empties the cache; a read that was in flight meanwhile is not stored
+    (``generation``), and a read is stored only if it started after the check it relies on, so
+    an entry is never older than the snapshot it is filed under. Checks that end out of order
+    only empty the cache more often. A failed check makes its requests read the database.
+
+    Entries are kept in insertion order and the oldest goes first when full; the rows are shared
+    between requests, so callers must not modify them.
+    """
+
+    __slots__ = ("_found", "_size", "_epoch", "_generation", "_waiters", "hits", "misses", "checks")
+
+    def __init__(self, size: int) -> None:
+        self._found: dict[tuple[str | None, ...], SecretWithVersion] = {}
+        self._size = size
+        self._epoch: str | None = None
+        self._generation = 0
+        #: Futures of the requests waiting for the check started in this iteration (None: none started).
+        self._waiters: list[asyncio.Future[bool]] | None = None
+        self.hits = self.misses = self.checks = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._size > 0
+
+    def clear(self) -> None:
+        """Forget everything (a commit of this process, or a changed snapshot)."""
+        self._found.clear()
+        self._epoch = None
+        self._generation += 1
+
+    def _end_iteration(self) -> None:
+        self._waiters = None
+
+    async def usable(self, snapshot: Callable[[], Awaitable[str]]) -> bool:
+        """Whether this request may use the cache: the iteration's check, run (``snapshot``) or joined."""
+        waiters = self._waiters
+        if waiters is not None:  # a check started in this iteration, after this request arrived
+            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            waiters.append(waiter)
+            return await waiter  # cancelling this request cancels only its own future
+        waiters = self._waiters = []
+        asyncio.get_running_loop().call_soon(self._end_iteration)
+        ok = False
+        try:
+            current = await snapshot()
+            self.checks += 1
+            if current != self._epoch:
+                self.clear()
+                self._epoch = current
+            ok = True
+        finally:  # also when the check fails or this request is cancelled: the others go to the database
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(ok)
+        return ok
+
+    def get(self, key: tuple[str | None, ...]) -> object:
+        """The cached read for ``key``, or ``_MISS``."""
+        hit = self._found.get(key, _MISS)
+        if hit is _MISS:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return hit
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def put(self, key: tuple[str | None, ...], found: SecretWithVersion, generation: int) -> None:
+        """Store a read that started at ``generation`` (dropped if the cache was emptied since)."""
+        if generation != self._generation:
+            return
+        if len(self._found) >= self._size:
+            del self._found[next(iter(self._found))]
+        self._found[key] = found
+
+
+class _PgReadTx(SqlTx):
+    """A read's SqlTx; GetSecretValue's statement goes through the process's :class:`ReadCache`."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self, executor: _LazyPgExecutor, cache: ReadCache) -> None:
+        super().__init__(executor)
+        self._cache = cache
+
+    async def _snapshot(self) -> str:
+        row = await self.x.fetchrow(SNAPSHOT_SQL)
+        assert row is not None
+        return str(row[0])
+
+    async def get_secret_with_version(
+        self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
+        stage: str | None,
+    ) -> SecretWithVersion:
+        cache = self._cache
+        if not cache.enabled or not await cache.usable(self._snapshot):
+            return await super().get_secret_with_version(
+                account, region, name=name, arn=arn, version_id=version_id, stage=stage
+            )
+        key = (account, region, name, arn, version_id, stage)
+        hit = cache.get(key)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        generation = cache.generation  # the read starts now, after the check that validated it
+        found = await super().get_secret_with_version(
+            account, region, name=name, arn=arn, version_id=version_id, stage=stage
+        )
+        cache.put(key, found, generation)
+        return found
+
+
+class _PgRead:
+    """``async with store.read() as tx``: a class, not a generator (this is every read's path)."""
+
+    __slots__ = ("_store", "_executor")
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._executor: _LazyPgExecutor | None = None
+
+    async def __aenter__(self) -> SqlTx:
+        store = self._store
+        pool = store._pool or await store._open()
+        self._executor = executor = _LazyPgExecutor(pool)
+        return _PgReadTx(executor, store.read_cache)
+
+    async def __aexit__(self, *exc: object) -> None:
+        executor = self._executor
+        if executor is not None and executor.conn is not None:
+            conn, executor.conn = executor.conn, None
+            await executor.pool.release(conn)
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool reset hook: nothing to undo, so releasing a connection costs no round trip.
 
@@ -128,10 +313,13 @@ class PostgresStore:
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0, read_cache_size: int = 10_000,
+    ) -> None:
         if not 0 <= min_size <= max_size or max_size < 1:
             raise ValueError("need 0 <= min_size <= max_size and max_size >= 1")
         self.url = url
+        self.read_cache = ReadCache(read_cache_size)
         self.min_size = min_size
         self.max_size = max_size
         self.timeout = timeout
@@ -157,19 +345,20 @@ class PostgresStore:
                 )
         return self._pool
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTx]:
-        """A pooled connection in autocommit mode: each statement sees one committed snapshot."""
-        pool = self._pool or await self._open()
-        async with pool.acquire() as conn:
-            yield SqlTx(_PgExecutor(conn))
+    def read(self) -> _PgRead:
+        """Autocommit reads: each statement sees one committed snapshot (a connection is taken at the
+        first statement; a GetSecretValue answered from the read cache takes none)."""
+        return _PgRead(self)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTx]:
         """One READ COMMITTED transaction; committed on normal exit, rolled back on an exception."""
         pool = self._pool or await self._open()
-        async with pool.acquire() as conn, conn.transaction(isolation="read_committed"):
-            yield SqlTx(_PgExecutor(conn))
+        try:
+            async with pool.acquire() as conn, conn.transaction(isolation="read_committed"):
+                yield SqlTx(_PgExecutor(conn))
+        finally:  # committed, rolled back or unknown: what was cached may be stale for this process
+            self.read_cache.clear()
 
     async def _transaction(self, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """Run ``body`` in a transaction, again (bounded, with jittered backoff) on a deadlock."""
