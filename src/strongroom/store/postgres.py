@@ -10,7 +10,7 @@ how transactions isolate:
   A read takes its connection at its first statement, so a cached GetSecretValue read (below)
   takes none.
 * GetSecretValue's read is cached per process (:class:`ReadCache`, ``read_cache_size``) and used
-  only while ``pg_current_snapshot()`` is unchanged: no transaction has committed anywhere in the
+  only while ``txid_current_snapshot()`` is unchanged: no transaction has committed anywhere in the
   cluster since the cache was filled. The check is one round trip shared by every request of an
   event-loop iteration, so under load most GetSecretValue calls cost no round trip, and a request
   still sees every commit acknowledged before it was sent, whichever instance made it.
@@ -132,7 +132,8 @@ class _LazyPgExecutor(_PgExecutor):
         return await super().execute(sql, *args)
 
 
-SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+#: txid_current_snapshot(), not pg_current_snapshot(): the same value, and present from PostgreSQL 10 on.
+SNAPSHOT_SQL = "SELECT txid_current_snapshot()::text"
 _MISS = object()
 SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
 
@@ -140,7 +141,7 @@ SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
 class ReadCache:
     """GetSecretValue reads of one process, used only while no transaction has committed since.
 
-    Validity: ``pg_current_snapshot()`` (xmin:xmax:in-progress ids) changes whenever a transaction
+    Validity: ``txid_current_snapshot()`` (xmin:xmax:in-progress ids) changes whenever a transaction
     that holds a transaction id commits or aborts, in any database of the cluster (read-only
     transactions hold none): a commit either leaves the in-progress list or moves xmax. So an
     unchanged snapshot means nothing committed in between.
