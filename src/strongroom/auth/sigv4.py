@@ -24,8 +24,8 @@ request or the string to sign.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import re
 import time
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import SplitResult, quote_from_bytes, unquote_to_bytes, urlsplit, urlunsplit
 
+from strongroom.crypto.digests import sha256_hex
 from strongroom.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
@@ -276,7 +277,7 @@ def canonical_request(
 
 
 def _string_to_sign(amz_date: str, scope: str, canonical: bytes) -> bytes:
-    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{hashlib.sha256(canonical).hexdigest()}".encode()
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{sha256_hex(canonical)}".encode()
 
 
 @lru_cache(maxsize=4096)
@@ -380,33 +381,24 @@ def _check_time(amz_date: str, expires: int | None, now: float, max_skew: float)
 
 
 # --- Server side: parse ---------------------------------------------------------------------------
-_STANDARD_PREFIX = "AWS4-HMAC-SHA256 Credential="
+# The header is decoded from latin-1 bytes, and within U+0000-U+00FF these are exactly the
+# characters str.isspace() and a str regex's \s match: an explicit class is tested against a bitmap,
+# where \s asks Unicode's tables for every character (1.1 instead of 1.9 us per header).
+_VALUE = "([^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0,]+)"
+_STANDARD_AUTHORIZATION = re.compile(
+    f"AWS4-HMAC-SHA256 Credential={_VALUE}, ?SignedHeaders={_VALUE}, ?Signature={_VALUE}"
+)
 
 
 def _standard_authorization(header: str) -> tuple[str, str, str] | None:
     """(Credential, SignedHeaders, Signature) of the Authorization header as every AWS SDK writes it.
 
     That form is ``AWS4-HMAC-SHA256 Credential=C, ?SignedHeaders=H, ?Signature=S``, each value
-    without whitespace or comma (the regular expression
-    ``AWS4-HMAC-SHA256 Credential=([^\\s,]+), ?SignedHeaders=([^\\s,]+), ?Signature=([^\\s,]+)``);
-    anything else is None and takes the general parser. String methods instead of that expression:
-    the regex engine tests ~200 characters one by one against a Unicode class, ~4% of a request.
+    without whitespace or comma; anything else is None and takes the general parser. ``header``
+    is latin-1 text (as parse_auth decodes it).
     """
-    if not header.startswith(_STANDARD_PREFIX):
-        return None
-    compact = header[len(_STANDARD_PREFIX) :].replace(", ", ",")  # the optional space after each comma
-    if compact.split(None, 1) != [compact]:  # empty, or whitespace left anywhere (str.split: Unicode \s)
-        return None
-    parts = compact.split(",")
-    if len(parts) != 3:
-        return None
-    credential, signed_headers, signature = parts
-    if not (signed_headers.startswith("SignedHeaders=") and signature.startswith("Signature=")):
-        return None
-    signed_headers, signature = signed_headers[14:], signature[10:]
-    if not (credential and signed_headers and signature):
-        return None
-    return credential, signed_headers, signature
+    match = _STANDARD_AUTHORIZATION.fullmatch(header)
+    return match.groups() if match is not None else None  # type: ignore[return-value]
 
 
 
@@ -671,7 +663,7 @@ def verify(
     if plan.unsigned is not None:
         raise InvalidSignatureException(_MSG_UNSIGNED_HEADER.format(plan.unsigned))
 
-    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    payload_hash = sha256_hex(body) if body else EMPTY_SHA256
     if plan.content_sha256_at is not None and headers[plan.content_sha256_at][1].strip() != payload_hash.encode():
         raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
 
@@ -761,7 +753,7 @@ def sign_headers(
     added = {"X-Amz-Date": amz_date}
     if creds.session_token:
         added["X-Amz-Security-Token"] = creds.session_token
-    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    payload_hash = sha256_hex(body) if body else EMPTY_SHA256
     if add_content_sha256:
         added["X-Amz-Content-Sha256"] = payload_hash
     selected = _headers_to_sign(headers, parts)
@@ -813,7 +805,7 @@ def presign_url(
         auth["X-Amz-Security-Token"] = creds.session_token
     encoded = "&".join(f"{key}={quote_from_bytes(value.encode(), safe='~')}" for key, value in auth.items())
     query = f"{parts.query}&{encoded}" if parts.query else encoded
-    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    payload_hash = sha256_hex(body) if body else EMPTY_SHA256
     sig = _sign(
         method, parts, query, selected, payload_hash, creds.secret_access_key, amz_date,
         region, service, normalize_path, presigned=True,
