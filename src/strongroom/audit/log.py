@@ -25,6 +25,9 @@ from typing import Any
 
 import orjson
 
+from strongroom import clock
+from strongroom.crypto.digests import sha256_hex
+
 GENESIS = "0" * 64
 #: Buffers per writev call (IOV_MAX on Linux and macOS).
 _WRITEV_MAX = 1024
@@ -46,17 +49,17 @@ class AuditLog:
     def record(self, fields: dict[str, Any]) -> None:
         """Add one record of ``fields``; None-valued fields are left out, ``prev`` is filled in and
         ``time`` (epoch seconds, to the millisecond) too unless given (the request path passes the
-        request's own time).
+        request's own time). The dict is taken over: ``prev`` and ``time`` are added to it.
 
         Encoded and chained here, while the request's data is still in the CPU caches (doing it
         later in the flusher's batch measured about three times slower per record).
         """
-        entry = {k: v for k, v in fields.items() if v is not None} if None in fields.values() else dict(fields)
+        entry = {k: v for k, v in fields.items() if v is not None} if None in fields.values() else fields
         if "time" not in entry:
-            entry["time"] = round(time.time(), 3)
+            entry["time"] = clock.now()
         entry["prev"] = self._prev
         line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
-        self._prev = hashlib.sha256(memoryview(line)[:-1]).hexdigest()  # the chain covers the line, not its newline
+        self._prev = sha256_hex(memoryview(line)[:-1])  # the chain covers the line, not its newline
         self._pending.append(line)
 
     def flush(self) -> None:

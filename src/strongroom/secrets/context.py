@@ -23,7 +23,7 @@ class RequestContext(NamedTuple):
     account: str
     region: str
     principal_arn: str
-    #: Request time: seconds since the epoch, to the millisecond (``round(time.time(), 3)``)
+    #: Request time: seconds since the epoch, to the millisecond (:func:`strongroom.clock.now`)
     now: float
     request_id: str = ""
     #: The operation being performed (its IAM action is ``secretsmanager:<action>``).

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from strongroom import clock
 from strongroom.audit.log import AuditLog
 from strongroom.auth.authorizer import Authorizer, request_context_keys
 from strongroom.auth.identities import ADMIN_PROFILE, Identities
@@ -291,7 +292,7 @@ class StrongroomApp:
         facts["access_key_id"] = caller.access_key_id
         facts["secret_id"] = params.get("SecretId") or params.get("Name")
         authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
-        facts["time"] = now = round(time.time(), 3)
+        facts["time"] = now = clock.now()
         ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize)
         if operation in RESOURCELESS:
             authorize(operation, "*", None)
