@@ -31,6 +31,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.auth.policy import Policy, Principal, parse_policy
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException
 from strongroom.store.base import Conflict, Store
@@ -39,8 +40,6 @@ from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
 ADMIN_USER = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"
 ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
-ADMIN_PROFILE = "strongroom-admin"
-CREDENTIALS_FILE = "admin-credentials"
 _ID_ALPHABET = string.ascii_uppercase + "234567"
 _NAME_OK = set(string.ascii_letters + string.digits + "+=,.@_-")
 #: GetSessionToken durations (STS API reference, GetSessionToken, DurationSeconds): IAM users
