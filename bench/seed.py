@@ -76,14 +76,16 @@ class Progress:
         return time.perf_counter() - self.started
 
 
-def code_hash() -> str:
-    """Seeded snapshots are reused only by the same store code (schema, SQL, envelope format)."""
+def code_hash(store: str = "sqlite") -> str:
+    """Seeded snapshots are reused only by the same store code (schema, SQL, envelope format);
+    a SQLite snapshot does not depend on the PostgreSQL backend's code, nor the reverse."""
     h = hashlib.sha256()
-    for rel in ("store/schema.py", "store/sql.py", "store/sqlite.py", "crypto/envelope.py", "kms/keyring.py"):
+    backend = ("store/sqlite.py",) if store == "sqlite" else tuple(
+        str(p.relative_to(SRC)) for p in sorted((SRC / "store").glob("postgres*.py"))
+    )
+    for rel in ("store/schema.py", "store/sql.py", "crypto/envelope.py", "kms/keyring.py", *backend):
         path = SRC / rel
         h.update(path.read_bytes() if path.exists() else b"")
-    for path in sorted((SRC / "store").glob("postgres*.py")):
-        h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -228,8 +230,8 @@ class SnapshotCache:
         """(template database name, data dir with its master key, seconds seeded)."""
         from bench import pg
 
-        name = f"strongroom_bench_seed_{n}_{code_hash()}"
-        keydir = self.root / f"postgres-{n}-{code_hash()}"
+        name = f"strongroom_bench_seed_{n}_{code_hash('postgres')}"
+        keydir = self.root / f"postgres-{n}-{code_hash('postgres')}"
         seeded_in = None
         for old in pg.databases(base_url, f"strongroom_bench_seed_{n}_"):
             if old != name:  # built by other store code: never reused
