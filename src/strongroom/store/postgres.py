@@ -201,6 +201,8 @@ class ReadCache:
                 self._epoch = current
             ok = True
         finally:  # also when the check fails or this request is cancelled: the others go to the database
+            if self._waiters is waiters:  # ended within its own iteration (it never waited): later
+                self._waiters = None  # callers of the iteration start a check of their own
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(ok)
@@ -223,7 +225,7 @@ class ReadCache:
         """Store a read that started at ``generation`` (dropped if the cache was emptied since)."""
         if generation != self._generation:
             return
-        if len(self._found) >= self._size:
+        if key not in self._found and len(self._found) >= self._size:  # concurrent misses put one key twice
             del self._found[next(iter(self._found))]
         self._found[key] = found
 
@@ -347,8 +349,10 @@ class PostgresStore:
         return self._pool
 
     def read(self) -> _PgRead:
-        """Autocommit reads: each statement sees one committed snapshot (a connection is taken at the
-        first statement; a GetSecretValue answered from the read cache takes none)."""
+        """Autocommit reads: each statement sees one committed snapshot. A connection is taken at the
+        first statement: a GetSecretValue answered from the read cache takes none, except the one
+        request of each event-loop iteration that runs the shared check. A failing check fails the
+        request that ran it, as a failing read would; the requests that joined it read the database."""
         return _PgRead(self)
 
     @asynccontextmanager
