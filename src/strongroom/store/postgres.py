@@ -7,8 +7,8 @@ how transactions isolate:
   statement reads one committed snapshot and costs exactly one round trip (asyncpg prepares each
   statement text once per connection and caches it, so statement texts are kept stable). A read
   that must be consistent across tables is written as one statement (see ``SqlTx.get_version``).
-  A read takes its connection at its first statement, so a cached GetSecretValue read (below)
-  takes none.
+  A read takes its connection at its first statement, so most cached GetSecretValue reads
+  (below) take none.
 * GetSecretValue's read is cached per process (:class:`ReadCache`, ``read_cache_size``) and used
   only while ``txid_current_snapshot()`` is unchanged: no transaction has committed anywhere in the
   cluster since the cache was filled. The check is one round trip shared by every request of an
@@ -153,7 +153,8 @@ class ReadCache:
     A different snapshot empties the cache; a read that was in flight meanwhile is not stored
     (``generation``), and a read is stored only if it started after the check it relies on, so
     an entry is never older than the snapshot it is filed under. Checks that end out of order
-    only empty the cache more often. A failed check makes its requests read the database.
+    only empty the cache more often. A failed check fails the request that ran it (as a failed
+    read would); the requests that joined it read the database.
 
     Entries are kept in insertion order and the oldest goes first when full; the rows are shared
     between requests, so callers must not modify them.
