@@ -121,8 +121,8 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
     else:
         add("GetSecretValue >= 35% of hello-world", "-", None, skipped.get("hello-world ceiling", "not measured"))
 
-    # 4. p99 < 5 ms at 1,000 req/s (GetSecretValue)
-    rate = [c for c in _cells(data, target="strongroom", workload="get", mode="rate")]
+    # 4. p99 < 5 ms at 1,000 req/s (GetSecretValue), on the targets' configuration: SQLite, 2 workers
+    rate = _cells(data, target="strongroom", store="sqlite", workload="get", mode="rate", workers=2)
     if rate:
         worst = max(rate, key=lambda c: c["latency_ms"].get("p99", math.inf))
         p99 = worst["latency_ms"]["p99"]
@@ -130,7 +130,7 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
         add(f"GetSecretValue p99 < 5 ms at {worst.get('target_rate') or 1000:,.0f} req/s",
             f"{p99:.2f} ms (from schedule; {_f(svc)} ms from send)", p99 < 5.0,
             f"worst cell: {worst['store']} {_fmt_size(worst['size'])} w{worst['workers']}; open loop, "
-            f"{len(rate)} cell(s)")
+            f"{len(rate)} cell(s) (SQLite, 2 workers; other stores and worker counts: the tables)")
     else:
         add("GetSecretValue p99 < 5 ms at 1,000 req/s", "-", None, "fixed-rate run not measured")
 

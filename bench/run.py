@@ -378,7 +378,7 @@ class Harness:
         shutil.copy2(keydir / "master.key", data_dir / "master.key")
         return self._start(
             servers.start_strongroom, data_dir, workers, self.work / "logs", auth=self.args.auth,
-            database_url=f"{self.args.database_url}/{db}",
+            database_url=f"{self.args.database_url}/{db}", read_cache_size=self.args.read_cache_size,
         )
 
     def _cleanup(self, store: str) -> None:

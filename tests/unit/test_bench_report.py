@@ -1,0 +1,43 @@
+"""bench.report's target verdicts read the cells the issue's targets are about."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where bench/ lives
+
+from bench.report import evaluate_targets  # noqa: E402
+
+
+def _rate_cell(store: str, workers: int, p99: float) -> dict[str, Any]:
+    return {
+        "target": "strongroom", "store": store, "size": 1000, "workers": workers, "workload": "get",
+        "mode": "rate", "target_rate": 1000, "rps": 1000.0,
+        "latency_ms": {"p50": 1.0, "p99": p99, "p99.9": p99}, "service_latency_ms": {"p99": p99}, "rss_mb_peak": 150.0,
+    }
+
+
+def _verdict(cells: list[dict[str, Any]], name: str) -> dict[str, str]:
+    rows = evaluate_targets({"environment": {"auth": "sigv4"}, "cells": cells, "skipped": []})
+    return next(row for row in rows if row["target"].startswith(name))
+
+
+def test_the_latency_target_is_judged_on_sqlite_with_two_workers() -> None:
+    """Targets are stated for SQLite and 2 workers; PostgreSQL and 1-worker cells are in the tables."""
+    cells = [_rate_cell("sqlite", 2, 2.4), _rate_cell("postgres", 2, 6.0), _rate_cell("sqlite", 1, 7.0)]
+    row = _verdict(cells, "GetSecretValue p99 < 5 ms")
+    assert row["verdict"] == "PASS"
+    assert row["measured"].startswith("2.40 ms")
+    assert "sqlite 1k w2" in row["basis"]
+
+
+def test_the_latency_target_fails_on_a_slow_sqlite_cell() -> None:
+    row = _verdict([_rate_cell("sqlite", 2, 2.0), _rate_cell("sqlite", 2, 5.5)], "GetSecretValue p99 < 5 ms")
+    assert row["verdict"] == "FAIL"
+    assert row["measured"].startswith("5.50 ms")
+
+
+def test_no_sqlite_rate_cell_is_not_applicable() -> None:
+    assert _verdict([_rate_cell("postgres", 2, 1.0)], "GetSecretValue p99 < 5 ms")["verdict"] == "N/A"
