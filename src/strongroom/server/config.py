@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 DEFAULT_PORT = 7420
 DEFAULT_ACCOUNT = "123456789012"
 
 
 def default_data_dir() -> Path:
+    import platformdirs  # here, not at import: start-up pays for it only when the default is used
+
     return Path(platformdirs.user_data_dir("strongroom"))
 
 
@@ -87,6 +86,8 @@ class Config:
         """Defaults, then ``file`` (TOML, keys as the field names), then non-None ``overrides``."""
         values: dict[str, Any] = {}
         if file is not None:
+            import tomllib  # only with a settings file (~30 ms of every start-up otherwise)
+
             with open(file, "rb") as handle:
                 data = tomllib.load(handle)
             known = {f.name for f in fields(cls)}
