@@ -401,7 +401,6 @@ def _standard_authorization(header: str) -> tuple[str, str, str] | None:
     return match.groups() if match is not None else None  # type: ignore[return-value]
 
 
-
 def _query_auth_params(raw_query: bytes) -> dict[str, str]:
     """The first value of every ``X-Amz-*`` query parameter, decoded."""
     found: dict[str, str] = {}
