@@ -133,7 +133,7 @@ class _LazyPgExecutor(_PgExecutor):
 
 
 #: txid_current_snapshot(), not pg_current_snapshot(): the same value, and present from PostgreSQL 10 on.
-SNAPSHOT_SQL = "SELECT txid_current_snapshot()::text"
+SNAPSHOT_SQL = "SELECT txid_current_snapshot()::text AS snapshot"
 _MISS = object()
 SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
 
@@ -243,7 +243,7 @@ class _PgReadTx(SqlTx):
     async def _snapshot(self) -> str:
         row = await self.x.fetchrow(SNAPSHOT_SQL)
         assert row is not None
-        return str(row[0])
+        return str(row["snapshot"])
 
     async def get_secret_with_version(
         self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
