@@ -51,6 +51,19 @@ async def opened(url: str, **kw: Any) -> PostgresStore:
     return store
 
 
+def with_store(url: str, body: Callable[[PostgresStore], Coroutine[Any, Any, Any]], **kw: Any) -> Any:
+    """Run ``body`` with a migrated store on ``url`` (closed afterwards, whatever happens)."""
+
+    async def main() -> Any:
+        store = await opened(url, **kw)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
 async def create_secret(
     tx: SqlTx, acct: str, name: str, versions: Sequence[tuple[str, Sequence[str]]] = (("v1", (CURRENT,)),)
 ) -> SecretRow:
@@ -191,41 +204,37 @@ def test_a_repeated_read_is_a_hit_without_the_row_statement(pg_url: str, monkeyp
     acct = account()
     statements = Statements(monkeypatch)
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            await add_secret(store, acct, "db", versions=[("v1", [PREVIOUS]), ("v2", [CURRENT, "blue"])])
-            cache = store.read_cache
+    async def body(store: PostgresStore) -> None:
+        await add_secret(store, acct, "db", versions=[("v1", [PREVIOUS]), ("v2", [CURRENT, "blue"])])
+        cache = store.read_cache
+        statements.sql.clear()
+        first = await read(store, acct, "db")
+        assert statements.sql[0] == pg.SNAPSHOT_SQL and (statements.checks, statements.rows) == (1, 1)
+        assert (cache.hits, cache.misses) == (0, 1)
+        for _ in range(ATTEMPTS):
             statements.sql.clear()
-            first = await read(store, acct, "db")
-            assert statements.sql[0] == pg.SNAPSHOT_SQL and (statements.checks, statements.rows) == (1, 1)
-            assert (cache.hits, cache.misses) == (0, 1)
-            for _ in range(ATTEMPTS):
-                statements.sql.clear()
-                hits = cache.hits
-                assert await read(store, acct, "db") == first
-                if cache.hits == hits + 1:
-                    assert statements.sql == [pg.SNAPSHOT_SQL]  # the check only, no row statement
-                    break
-                assert (statements.checks, statements.rows) == (1, 1)  # the cluster committed meanwhile
-            else:
-                raise AssertionError("no read was answered from the cache")
-            assert first is not None and first[1] is not None
-            secret, version = first
-            assert (secret.name, secret.arn, secret.account) == ("db", arn_of(acct, "db"), acct)
-            assert (version.version_id, version.stages, version.ciphertext) == ("v2", [CURRENT, "blue"], b"sealed-v2")
-            pool = store._pool
-            assert pool is not None
-            async with pool.acquire() as conn:
-                plain = await SqlTx(_PgExecutor(conn)).get_secret_with_version(
-                    acct, REGION, name="db", arn=None, version_id=None, stage=CURRENT
-                )
-            assert plain == first  # the cached answer is exactly the plain statement's
-            assert all_idle(store)
-        finally:
-            await store.close()
+            hits = cache.hits
+            assert await read(store, acct, "db") == first
+            if cache.hits == hits + 1:
+                assert statements.sql == [pg.SNAPSHOT_SQL]  # the check only, no row statement
+                break
+            assert (statements.checks, statements.rows) == (1, 1)  # the cluster committed meanwhile
+        else:
+            raise AssertionError("no read was answered from the cache")
+        assert first is not None and first[1] is not None
+        secret, version = first
+        assert (secret.name, secret.arn, secret.account) == ("db", arn_of(acct, "db"), acct)
+        assert (version.version_id, version.stages, version.ciphertext) == ("v2", [CURRENT, "blue"], b"sealed-v2")
+        pool = store._pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            plain = await SqlTx(_PgExecutor(conn)).get_secret_with_version(
+                acct, REGION, name="db", arn=None, version_id=None, stage=CURRENT
+            )
+        assert plain == first  # the cached answer is exactly the plain statement's
+        assert all_idle(store)
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_requests_of_one_iteration_share_one_check_and_hits_take_no_connection(
@@ -234,66 +243,58 @@ def test_requests_of_one_iteration_share_one_check_and_hits_take_no_connection(
     acct = account()
     statements = Statements(monkeypatch)
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            await add_secret(store, acct, "db")
-            cache = store.read_cache
-            pool = await count_connections(store)
+    async def body(store: PostgresStore) -> None:
+        await add_secret(store, acct, "db")
+        cache = store.read_cache
+        pool = await count_connections(store)
+        statements.sql.clear()
+        checks = cache.checks
+        cold = await asyncio.gather(*(read(store, acct, "db") for _ in range(20)))
+        assert cache.checks == checks + 1
+        assert statements.checks == 1 and statements.rows == 20  # all missed together
+        assert len({repr(found) for found in cold}) == 1 and version_of(cold[0]) == "v1"
+        for _ in range(ATTEMPTS):
             statements.sql.clear()
-            checks = cache.checks
-            cold = await asyncio.gather(*(read(store, acct, "db") for _ in range(20)))
-            assert cache.checks == checks + 1
-            assert statements.checks == 1 and statements.rows == 20  # all missed together
-            assert len({repr(found) for found in cold}) == 1 and version_of(cold[0]) == "v1"
-            for _ in range(ATTEMPTS):
-                statements.sql.clear()
-                checks, hits, pool.acquired, pool.released = cache.checks, cache.hits, 0, 0
-                found = await asyncio.gather(*(read(store, acct, "db") for _ in range(20)))
-                assert found == cold
-                assert cache.checks == checks + 1  # one shared check, whatever it found
-                assert statements.checks == 1
-                assert pool.released == pool.acquired
-                if cache.hits == hits + 20:
-                    assert statements.rows == 0
-                    assert pool.acquired == 1  # the check's connection; the 19 others took none
-                    break
-                assert cache.hits == hits  # the snapshot moved: they all went to the database
-            else:
-                raise AssertionError("no round of reads was answered from the cache")
-            assert all_idle(store)
-        finally:
-            await store.close()
+            checks, hits, pool.acquired, pool.released = cache.checks, cache.hits, 0, 0
+            found = await asyncio.gather(*(read(store, acct, "db") for _ in range(20)))
+            assert found == cold
+            assert cache.checks == checks + 1  # one shared check, whatever it found
+            assert statements.checks == 1
+            assert pool.released == pool.acquired
+            if cache.hits == hits + 20:
+                assert statements.rows == 0
+                assert pool.acquired == 1  # the check's connection; the 19 others took none
+                break
+            assert cache.hits == hits  # the snapshot moved: they all went to the database
+        else:
+            raise AssertionError("no round of reads was answered from the cache")
+        assert all_idle(store)
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_read_cache_size_zero_never_caches(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     acct = account()
     statements = Statements(monkeypatch)
 
-    async def body() -> None:
-        store = await opened(pg_url, read_cache_size=0)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            assert not store.read_cache.enabled
-            statements.sql.clear()
-            for _ in range(4):
-                assert version_of(await read(store, acct, "db")) == "v1"
-                assert await read(store, acct, "missing") is None
-            found = await asyncio.gather(*(read(store, acct, "db") for _ in range(5)))
-            assert [version_of(f) for f in found] == ["v1"] * 5
-            assert statements.sql and statements.checks == 0  # no snapshot check either
-            assert statements.rows == 13
-            await raw_commit(pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1", row.id))
-            assert version_of(await read(store, acct, "db")) == "v0"
-            cache = store.read_cache
-            assert (cache.hits, cache.misses, cache.checks) == (0, 0, 0)
-            assert cache._found == {}
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        assert not store.read_cache.enabled
+        statements.sql.clear()
+        for _ in range(4):
+            assert version_of(await read(store, acct, "db")) == "v1"
+            assert await read(store, acct, "missing") is None
+        found = await asyncio.gather(*(read(store, acct, "db") for _ in range(5)))
+        assert [version_of(f) for f in found] == ["v1"] * 5
+        assert statements.sql and statements.checks == 0  # no snapshot check either
+        assert statements.rows == 13
+        await raw_commit(pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1", row.id))
+        assert version_of(await read(store, acct, "db")) == "v0"
+        cache = store.read_cache
+        assert (cache.hits, cache.misses, cache.checks) == (0, 0, 0)
+        assert cache._found == {}
 
-    run(body)
+    with_store(pg_url, body, read_cache_size=0)
 
 
 # --- commits by a raw connection (another instance, an admin) -------------------------------------
@@ -386,70 +387,58 @@ def test_a_raw_commit_is_seen_by_the_next_read(pg_url: str, change: str) -> None
     statements_of, check = RAW_CHANGES[change]
     acct = account()
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v1", [CURRENT]), ("v0", [])])
-            before = await cached(store, acct, "db")
-            assert version_of(before) == "v1"
-            misses = store.read_cache.misses
-            await raw_commit(pg_url, *statements_of(row.id))
-            after = await read(store, acct, "db")
-            check(after)
-            assert after != before
-            assert store.read_cache.misses == misses + 1  # the commit moved the snapshot
-            assert await cached(store, acct, "db") == after  # and the fresh answer is cached again
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v1", [CURRENT]), ("v0", [])])
+        before = await cached(store, acct, "db")
+        assert version_of(before) == "v1"
+        misses = store.read_cache.misses
+        await raw_commit(pg_url, *statements_of(row.id))
+        after = await read(store, acct, "db")
+        check(after)
+        assert after != before
+        assert store.read_cache.misses == misses + 1  # the commit moved the snapshot
+        assert await cached(store, acct, "db") == after  # and the fresh answer is cached again
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_a_negative_answer_is_not_served_after_a_raw_insert(pg_url: str) -> None:
     acct = account()
     arn = arn_of(acct, "later")
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            assert await cached(store, acct, "later") is None
-            assert await cached(store, acct, arn=arn) is None
-            await raw_commit(
-                pg_url,
-                ("INSERT INTO secrets (account, region, name, arn, created_at, last_changed_at) "
-                 "VALUES ($1, $2, 'later', $3, 1.0, 1.0)", acct, REGION, arn),
-            )
-            by_name = await read(store, acct, "later")
-            assert by_name is not None and by_name[0].arn == arn and by_name[1] is None
-            assert await read(store, acct, arn=arn) == by_name
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        assert await cached(store, acct, "later") is None
+        assert await cached(store, acct, arn=arn) is None
+        await raw_commit(
+            pg_url,
+            ("INSERT INTO secrets (account, region, name, arn, created_at, last_changed_at) "
+             "VALUES ($1, $2, 'later', $3, 1.0, 1.0)", acct, REGION, arn),
+        )
+        by_name = await read(store, acct, "later")
+        assert by_name is not None and by_name[0].arn == arn and by_name[1] is None
+        assert await read(store, acct, arn=arn) == by_name
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_a_missing_version_is_not_served_after_it_is_added_elsewhere(pg_url: str) -> None:
     acct = account()
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db")
-            missing = await cached(store, acct, "db", version_id="v9")
-            assert missing is not None and missing[0].name == "db" and missing[1] is None
-            assert await cached(store, acct, "db", stage="blue") == missing
-            await raw_commit(
-                pg_url,
-                ("INSERT INTO versions (secret_id, version_id, created_at, kind, ciphertext) "
-                 "VALUES ($1, 'v9', 2000.0, 'string', $2)", row.id, b"sealed-v9"),
-                ("INSERT INTO stages (secret_id, stage, version_id) VALUES ($1, 'blue', 'v9')", row.id),
-            )
-            assert version_of(await read(store, acct, "db", version_id="v9")) == "v9"
-            assert version_of(await read(store, acct, "db", stage="blue")) == "v9"
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db")
+        missing = await cached(store, acct, "db", version_id="v9")
+        assert missing is not None and missing[0].name == "db" and missing[1] is None
+        assert await cached(store, acct, "db", stage="blue") == missing
+        await raw_commit(
+            pg_url,
+            ("INSERT INTO versions (secret_id, version_id, created_at, kind, ciphertext) "
+             "VALUES ($1, 'v9', 2000.0, 'string', $2)", row.id, b"sealed-v9"),
+            ("INSERT INTO stages (secret_id, stage, version_id) VALUES ($1, 'blue', 'v9')", row.id),
+        )
+        assert version_of(await read(store, acct, "db", version_id="v9")) == "v9"
+        assert version_of(await read(store, acct, "db", stage="blue")) == "v9"
 
-    run(body)
+    with_store(pg_url, body)
 
 
 # --- another store on the same database (another instance) ---------------------------------------
@@ -487,51 +476,43 @@ def test_a_commit_through_a_second_store_is_seen_both_ways(pg_url: str) -> None:
 def test_a_write_through_the_store_empties_its_cache(pg_url: str) -> None:
     acct = account()
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            await add_secret(store, acct, "other")
-            assert version_of(await cached(store, acct, "db")) == "v1"
-            await cached(store, acct, "other")
-            cache = store.read_cache
-            generation = cache.generation
-            async with store.write() as tx:
-                await tx.move_stage(row.id, CURRENT, "v0")
-            assert cache._found == {}  # every entry, not only the secret written
-            assert cache.generation > generation
-            misses = cache.misses
-            assert version_of(await read(store, acct, "db")) == "v0"
-            assert cache.misses == misses + 1
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        await add_secret(store, acct, "other")
+        assert version_of(await cached(store, acct, "db")) == "v1"
+        await cached(store, acct, "other")
+        cache = store.read_cache
+        generation = cache.generation
+        async with store.write() as tx:
+            await tx.move_stage(row.id, CURRENT, "v0")
+        assert cache._found == {}  # every entry, not only the secret written
+        assert cache.generation > generation
+        misses = cache.misses
+        assert version_of(await read(store, acct, "db")) == "v0"
+        assert cache.misses == misses + 1
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_a_rolled_back_write_empties_the_cache_and_changes_nothing(pg_url: str) -> None:
     acct = account()
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db")
-            before = await cached(store, acct, "db")
-            cache = store.read_cache
-            generation = cache.generation
-            with pytest.raises(RuntimeError):
-                async with store.write() as tx:
-                    await tx.update_secret(row.id, description="never committed")
-                    raise RuntimeError("abort")
-            assert cache._found == {}
-            assert cache.generation > generation
-            after = await read(store, acct, "db")
-            assert after == before and after is not None and after[0].description is None
-            assert all_idle(store)
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db")
+        before = await cached(store, acct, "db")
+        cache = store.read_cache
+        generation = cache.generation
+        with pytest.raises(RuntimeError):
+            async with store.write() as tx:
+                await tx.update_secret(row.id, description="never committed")
+                raise RuntimeError("abort")
+        assert cache._found == {}
+        assert cache.generation > generation
+        after = await read(store, acct, "db")
+        assert after == before and after is not None and after[0].description is None
+        assert all_idle(store)
 
-    run(body)
+    with_store(pg_url, body)
 
 
 # --- commits racing a read -----------------------------------------------------------------------
@@ -540,23 +521,19 @@ def test_a_commit_between_the_check_and_the_read_is_not_hidden(pg_url: str, monk
     acct = account()
     statements = Statements(monkeypatch)
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            stages = "UPDATE stages SET version_id = $2 WHERE secret_id = $1 AND stage = 'AWSCURRENT'"
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        stages = "UPDATE stages SET version_id = $2 WHERE secret_id = $1 AND stage = 'AWSCURRENT'"
 
-            async def commit() -> None:
-                await raw_commit(pg_url, (stages, row.id, "v0"))
+        async def commit() -> None:
+            await raw_commit(pg_url, (stages, row.id, "v0"))
 
-            statements.before_row = commit
-            assert version_of(await read(store, acct, "db")) == "v0"  # read after the racing commit
-            await raw_commit(pg_url, (stages, row.id, "v1"))
-            assert version_of(await read(store, acct, "db")) == "v1"
-        finally:
-            await store.close()
+        statements.before_row = commit
+        assert version_of(await read(store, acct, "db")) == "v0"  # read after the racing commit
+        await raw_commit(pg_url, (stages, row.id, "v1"))
+        assert version_of(await read(store, acct, "db")) == "v1"
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_a_commit_right_after_the_read_is_seen_by_the_next_read(
@@ -566,24 +543,20 @@ def test_a_commit_right_after_the_read_is_seen_by_the_next_read(
     acct = account()
     statements = Statements(monkeypatch)
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
 
-            async def commit() -> None:
-                await raw_commit(
-                    pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
-                )
+        async def commit() -> None:
+            await raw_commit(
+                pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
+            )
 
-            statements.after_row = commit
-            assert version_of(await read(store, acct, "db")) == "v1"  # read before the racing commit
-            assert version_of(await read(store, acct, "db")) == "v0"
-            assert version_of(await cached(store, acct, "db")) == "v0"
-        finally:
-            await store.close()
+        statements.after_row = commit
+        assert version_of(await read(store, acct, "db")) == "v1"  # read before the racing commit
+        assert version_of(await read(store, acct, "db")) == "v0"
+        assert version_of(await cached(store, acct, "db")) == "v0"
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_a_read_in_flight_while_another_request_finds_a_commit_is_not_stored(
@@ -596,28 +569,24 @@ def test_a_read_in_flight_while_another_request_finds_a_commit_is_not_stored(
     acct = account()
     statements = Statements(monkeypatch)
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            await add_secret(store, acct, "other")
-            checks = store.read_cache.checks
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        await add_secret(store, acct, "other")
+        checks = store.read_cache.checks
 
-            async def commit_then_another_request() -> None:
-                await raw_commit(
-                    pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
-                )
-                await asyncio.sleep(0)
-                assert version_of(await read(store, acct, "other")) == "v1"  # its check sees the commit
+        async def commit_then_another_request() -> None:
+            await raw_commit(
+                pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
+            )
+            await asyncio.sleep(0)
+            assert version_of(await read(store, acct, "other")) == "v1"  # its check sees the commit
 
-            statements.after_row = commit_then_another_request
-            assert version_of(await read(store, acct, "db")) == "v1"  # arrived before the commit
-            assert store.read_cache.checks == checks + 2
-            assert version_of(await read(store, acct, "db")) == "v0"
-        finally:
-            await store.close()
+        statements.after_row = commit_then_another_request
+        assert version_of(await read(store, acct, "db")) == "v1"  # arrived before the commit
+        assert store.read_cache.checks == checks + 2
+        assert version_of(await read(store, acct, "db")) == "v0"
 
-    run(body)
+    with_store(pg_url, body)
 
 
 def test_a_request_after_a_commit_does_not_rely_on_an_older_check_in_flight(
@@ -641,33 +610,29 @@ def test_a_request_after_a_commit_does_not_rely_on_an_older_check_in_flight(
 
     monkeypatch.setattr(_PgReadTx, "_snapshot", slow_first_check)
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            assert version_of(await cached(store, acct, "db")) == "v1"
-            held.append(asyncio.Event())
-            release.append(asyncio.Event())
-            armed[0] = True
-            checks = store.read_cache.checks
-            early = asyncio.create_task(read(store, acct, "db"))
-            waiting = asyncio.create_task(held[0].wait())
-            await asyncio.wait({early, waiting}, return_when=asyncio.FIRST_COMPLETED)
-            assert held[0].is_set(), "the read ran no check"  # it has observed the snapshot; answers late
-            await raw_commit(
-                pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
-            )
-            late = asyncio.create_task(read(store, acct, "db"))
-            await settle()  # the late request reaches the cache while the early check is pending
-            release[0].set()
-            assert version_of(await late) == "v0"
-            assert version_of(await early) in ("v0", "v1")  # it arrived before the commit: either is right
-            assert store.read_cache.checks == checks + 2
-            assert version_of(await read(store, acct, "db")) == "v0"
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        assert version_of(await cached(store, acct, "db")) == "v1"
+        held.append(asyncio.Event())
+        release.append(asyncio.Event())
+        armed[0] = True
+        checks = store.read_cache.checks
+        early = asyncio.create_task(read(store, acct, "db"))
+        waiting = asyncio.create_task(held[0].wait())
+        await asyncio.wait({early, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        assert held[0].is_set(), "the read ran no check"  # it has observed the snapshot; answers late
+        await raw_commit(
+            pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
+        )
+        late = asyncio.create_task(read(store, acct, "db"))
+        await settle()  # the late request reaches the cache while the early check is pending
+        release[0].set()
+        assert version_of(await late) == "v0"
+        assert version_of(await early) in ("v0", "v1")  # it arrived before the commit: either is right
+        assert store.read_cache.checks == checks + 2
+        assert version_of(await read(store, acct, "db")) == "v0"
 
-    run(body)
+    with_store(pg_url, body)
 
 
 # --- unrelated commits -----------------------------------------------------------------------------
@@ -714,29 +679,25 @@ def test_a_check_failing_on_the_server_fails_its_request_and_the_others_read_the
     """The request that ran the check gets the check's error; those that joined it read the row."""
     acct = account()
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            assert version_of(await cached(store, acct, "db")) == "v1"
-            await raw_commit(
-                pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
-            )
-            cache = store.read_cache
-            checks, hits = cache.checks, cache.hits
-            monkeypatch.setattr(pg, "SNAPSHOT_SQL", "SELECT (1 / 0)::text")
-            results = await asyncio.gather(*(read(store, acct, "db") for _ in range(4)), return_exceptions=True)
-            assert isinstance(results[0], asyncpg.DivisionByZeroError)
-            assert [version_of(r) for r in results[1:]] == ["v0"] * 3  # not the cached v1
-            assert (cache.checks, cache.hits) == (checks, hits)
-            assert all_idle(store)  # the failed check's connection went back
-            monkeypatch.undo()
-            assert version_of(await read(store, acct, "db")) == "v0"
-            assert cache.checks == checks + 1
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        assert version_of(await cached(store, acct, "db")) == "v1"
+        await raw_commit(
+            pg_url, ("UPDATE stages SET version_id = 'v0' WHERE secret_id = $1 AND stage = $2", row.id, CURRENT)
+        )
+        cache = store.read_cache
+        checks, hits = cache.checks, cache.hits
+        monkeypatch.setattr(pg, "SNAPSHOT_SQL", "SELECT (1 / 0)::text")
+        results = await asyncio.gather(*(read(store, acct, "db") for _ in range(4)), return_exceptions=True)
+        assert isinstance(results[0], asyncpg.DivisionByZeroError)
+        assert [version_of(r) for r in results[1:]] == ["v0"] * 3  # not the cached v1
+        assert (cache.checks, cache.hits) == (checks, hits)
+        assert all_idle(store)  # the failed check's connection went back
+        monkeypatch.undo()
+        assert version_of(await read(store, acct, "db")) == "v0"
+        assert cache.checks == checks + 1
 
-    run(body)
+    with_store(pg_url, body)
 
 
 @pytest.mark.parametrize("error", [OSError("connection reset"), asyncpg.PostgresError("check failed")])
@@ -749,32 +710,28 @@ def test_a_failing_check_raises_for_its_request_and_the_others_read_the_database
         await asyncio.sleep(0)  # as a round trip would
         raise error
 
-    async def body() -> None:
-        store = await opened(pg_url)
-        try:
-            row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
-            assert version_of(await cached(store, acct, "db")) == "v1"
-            await raw_commit(pg_url, ("UPDATE secrets SET description = 'changed' WHERE id = $1", row.id))
-            cache = store.read_cache
-            checks, hits, misses = cache.checks, cache.hits, cache.misses
-            with monkeypatch.context() as patch:
-                patch.setattr(_PgReadTx, "_snapshot", failing)
-                with pytest.raises(type(error)):
-                    await read(store, acct, "db")  # alone: it ran the check
-                results = await asyncio.gather(*(read(store, acct, "db") for _ in range(3)), return_exceptions=True)
-            assert results[0] is error
-            for found in results[1:]:
-                assert not isinstance(found, BaseException) and found is not None
-                assert found[0].description == "changed" and version_of(found) == "v1"
-            assert (cache.checks, cache.hits, cache.misses) == (checks, hits, misses)  # nothing used or stored
-            assert all_idle(store)
-            found = await read(store, acct, "db")
-            assert found is not None and found[0].description == "changed"
-            assert cache.checks == checks + 1
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> None:
+        row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
+        assert version_of(await cached(store, acct, "db")) == "v1"
+        await raw_commit(pg_url, ("UPDATE secrets SET description = 'changed' WHERE id = $1", row.id))
+        cache = store.read_cache
+        checks, hits, misses = cache.checks, cache.hits, cache.misses
+        with monkeypatch.context() as patch:
+            patch.setattr(_PgReadTx, "_snapshot", failing)
+            with pytest.raises(type(error)):
+                await read(store, acct, "db")  # alone: it ran the check
+            results = await asyncio.gather(*(read(store, acct, "db") for _ in range(3)), return_exceptions=True)
+        assert results[0] is error
+        for found in results[1:]:
+            assert not isinstance(found, BaseException) and found is not None
+            assert found[0].description == "changed" and version_of(found) == "v1"
+        assert (cache.checks, cache.hits, cache.misses) == (checks, hits, misses)  # nothing used or stored
+        assert all_idle(store)
+        found = await read(store, acct, "db")
+        assert found is not None and found[0].description == "changed"
+        assert cache.checks == checks + 1
 
-    run(body)
+    with_store(pg_url, body)
 
 
 # --- suspected bug -------------------------------------------------------------------------------
@@ -830,15 +787,11 @@ def test_a_check_failing_at_once_does_not_strand_the_other_requests(
     async def failing_at_once(self: _PgReadTx) -> str:
         raise OSError("no route to host")
 
-    async def body() -> list[Any]:
-        store = await opened(pg_url)
-        try:
-            await add_secret(store, acct, "db")
-            monkeypatch.setattr(_PgReadTx, "_snapshot", failing_at_once)
-            return await _outcomes([asyncio.create_task(read(store, acct, "db")) for _ in range(3)])
-        finally:
-            await store.close()
+    async def body(store: PostgresStore) -> list[Any]:
+        await add_secret(store, acct, "db")
+        monkeypatch.setattr(_PgReadTx, "_snapshot", failing_at_once)
+        return await _outcomes([asyncio.create_task(read(store, acct, "db")) for _ in range(3)])
 
-    outcomes = run(body)
+    outcomes = with_store(pg_url, body)
     assert outcomes[0] is OSError
     assert "pending" not in outcomes, outcomes
