@@ -38,6 +38,7 @@ test: $(VENV)/.installed postgres
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 
 ## bench: run the benchmark harness with authentication on (see docs/benchmarks.md).
 bench: $(VENV)/.installed-bench

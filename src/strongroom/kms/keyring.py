@@ -224,8 +224,8 @@ class KeyRing:
         """
         opened = self._opened.get(blob)
         if opened is not None:
-            hit, data_key = opened
-            self._check_usable(hit.key, account, region)
+            entry, data_key = opened
+            self._check_usable(entry.key, account, region)
             return data_key.open(blob, aad)
         arn = envelope.key_id_of(blob)
         hit = self._cache_get(arn)

@@ -31,6 +31,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -90,7 +91,7 @@ class MasterKey:
     def __repr__(self) -> str:
         return f"MasterKey(key_id={self.key_id!r}, source={self.source!r})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("MasterKey can't be pickled or copied")
 
 

@@ -64,7 +64,7 @@ async def select_secrets(
     limit = int(params.get("MaxResults") or default_limit)
     # Only positive name filters: the SQL range is exactly the filter, so fetch no more than a page.
     exact = bool(filters) and all(
-        f.get("Key") == "name" and not any(str(v).startswith("!") for v in f.get("Values") or ()) for f in filters
+        f.get("Key") == "name" and not any(str(v).startswith("!") for v in f.get("Values") or ()) for f in filters or ()
     )
     batch_size = limit if exact and ranges else BATCH
     sort_by = params.get("SortBy") or "created-date"

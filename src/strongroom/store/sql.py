@@ -40,7 +40,7 @@ SORT_COLUMNS = {
 
 def _secret(row: Row) -> SecretRow:
     """A SecretRow from the first len(_SECRET_FIELDS) columns of a row, in field order."""
-    values = list(tuple(row)[: len(_SECRET_FIELDS)])  # type: ignore[arg-type]
+    values: list[Any] = list(tuple(row)[: len(_SECRET_FIELDS)])  # type: ignore[arg-type]
     tags = values[_TAGS]
     values[_TAGS] = None if tags is None else [tuple(t) for t in orjson.loads(tags)]
     if values[_ROTATION_ENABLED] is not None:
@@ -54,7 +54,7 @@ _VERSION_COLUMNS_V = "v.version_id, v.created_at, v.kind, v.ciphertext, v.last_a
 def _secret_and_version(row: Row) -> tuple[SecretRow, VersionRow | None]:
     """A row of secret columns, then _VERSION_COLUMNS_V, then the version's labels (JSON)."""
     secret = _secret(row)
-    rest = tuple(row)[len(_SECRET_FIELDS) :]  # type: ignore[arg-type]
+    rest: tuple[Any, ...] = tuple(row)[len(_SECRET_FIELDS) :]  # type: ignore[arg-type]
     if rest[0] is None:
         return secret, None
     return secret, VersionRow(
