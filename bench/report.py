@@ -191,8 +191,11 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
     else:
         add("RSS < 300 MB at 1M", "-", None, "not measured")
 
-    # 9. start-up < 1 s
-    starts = [s for s in data.get("server_starts", []) if s["server"].startswith("strongroom")]
+    # 9. start-up < 1 s, on the targets' store (SQLite); PostgreSQL's starts are reported beside it
+    all_starts = [s for s in data.get("server_starts", []) if s["server"].startswith("strongroom")]
+    starts = [s for s in all_starts if s["server"].startswith("strongroom (sqlite")]
+    others = [s["startup_s"] for s in all_starts if s not in starts]
+    elsewhere = f"; other stores: worst {max(others):.3f} s of {len(others)} starts" if others else ""
     if starts:
         worst = max(starts, key=lambda s: s["startup_s"])
         ordered = sorted(s["startup_s"] for s in starts)
@@ -204,10 +207,10 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
             )
         detail = "; ".join(f"{k}: median {sorted(v)[len(v) // 2]:.2f} s" for k, v in sorted(by_w.items()))
         add("start-up < 1 s", f"worst {worst['startup_s']:.3f} s of {len(starts)} starts (median {median:.3f} s; "
-            f"{detail})", worst["startup_s"] < 1.0,
+            f"{detail}){elsewhere}", worst["startup_s"] < 1.0,
             f"process start to first 200 on /health, worst start; {worst['server']}")
     else:
-        add("start-up < 1 s", "-", None, "not measured")
+        add("start-up < 1 s", f"-{elsewhere}", None, "not measured on SQLite")
 
     # 10. PostgreSQL 2 workers GetSecretValue >= 3,000 req/s
     pg = _cells(data, target="strongroom", store="postgres", workers=2, workload="get", mode="full")

@@ -41,3 +41,20 @@ def test_the_latency_target_fails_on_a_slow_sqlite_cell() -> None:
 
 def test_no_sqlite_rate_cell_is_not_applicable() -> None:
     assert _verdict([_rate_cell("postgres", 2, 1.0)], "GetSecretValue p99 < 5 ms")["verdict"] == "N/A"
+
+
+def _starts(*starts: tuple[str, float]) -> dict[str, str]:
+    data = {"environment": {"auth": "sigv4"}, "cells": [], "skipped": [],
+            "server_starts": [{"server": name, "startup_s": seconds} for name, seconds in starts]}
+    return next(row for row in evaluate_targets(data) if row["target"] == "start-up < 1 s")
+
+
+def test_start_up_is_judged_on_sqlite_and_postgresql_is_shown_beside_it() -> None:
+    row = _starts(("strongroom (sqlite, 2 worker(s), auth sigv4)", 0.8),
+                  ("strongroom (postgres, 2 worker(s), auth sigv4)", 1.2))
+    assert row["verdict"] == "PASS"
+    assert "worst 0.800 s of 1 starts" in row["measured"]
+    assert "other stores: worst 1.200 s of 1 starts" in row["measured"]
+    assert _starts(("strongroom (sqlite, 2 worker(s), auth sigv4)", 1.1))["verdict"] == "FAIL"
+    only_pg = _starts(("strongroom (postgres, 2 worker(s), auth sigv4)", 0.9))
+    assert only_pg["verdict"] == "N/A" and "worst 0.900 s" in only_pg["measured"]
