@@ -12,8 +12,10 @@ Nothing here depends on timings; interleavings are forced with hooks on the read
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,6 +25,9 @@ from strongroom.store import postgres as pg
 from strongroom.store.postgres import PostgresStore, _LazyPgExecutor, _PgExecutor, _PgReadTx
 from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))  # shared task helpers
+from task_outcomes import outcomes_of, settle  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 REGION = "us-east-1"
@@ -123,12 +128,6 @@ async def raw_commit(url: str, *statements: Statement) -> None:
 def version_of(found: Found) -> str | None:
     assert found is not None
     return found[1].version_id if found[1] is not None else None
-
-
-async def settle(rounds: int = 10) -> None:
-    """Let the event loop turn ``rounds`` times."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
 
 
 class Statements:
@@ -734,22 +733,7 @@ def test_a_failing_check_raises_for_its_request_and_the_others_read_the_database
     with_store(pg_url, body)
 
 
-# --- suspected bug -------------------------------------------------------------------------------
-async def _outcomes(tasks: Sequence[asyncio.Task[Any]]) -> list[Any]:
-    """After ten loop turns: each task's exception type, result, or "pending" (then cancelled)."""
-    await settle()
-    outcomes: list[Any] = []
-    for task in tasks:
-        if not task.done():
-            task.cancel()
-            outcomes.append("pending")
-        elif task.exception() is not None:
-            outcomes.append(type(task.exception()))
-        else:
-            outcomes.append(task.result())
-    return outcomes
-
-
+# --- checks that end without suspending ---------------------------------------------------------
 def test_reads_while_the_pool_closes_all_end(pg_url: str) -> None:
     acct = account()
 
@@ -767,7 +751,7 @@ def test_reads_while_the_pool_closes_all_end(pg_url: str) -> None:
             )
             for tx in txs
         ]
-        outcomes = await _outcomes(tasks)
+        outcomes = await outcomes_of(tasks)
         for r in reads:
             await r.__aexit__(None, None, None)
         await closing
@@ -790,7 +774,7 @@ def test_a_check_failing_at_once_does_not_strand_the_other_requests(
     async def body(store: PostgresStore) -> list[Any]:
         await add_secret(store, acct, "db")
         monkeypatch.setattr(_PgReadTx, "_snapshot", failing_at_once)
-        return await _outcomes([asyncio.create_task(read(store, acct, "db")) for _ in range(3)])
+        return await outcomes_of([asyncio.create_task(read(store, acct, "db")) for _ in range(3)])
 
     outcomes = with_store(pg_url, body)
     assert outcomes[0] is OSError

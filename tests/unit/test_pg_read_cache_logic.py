@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from task_outcomes import outcomes_of, settle
 
 from strongroom.server.config import Config
 from strongroom.store.factory import open_store
@@ -60,12 +61,6 @@ async def answering(value: str) -> str:
     """A check's answer, ``value``, after one suspension (``lambda: answering("s1")`` is a snapshot callable)."""
     await asyncio.sleep(0)
     return value
-
-
-async def settle(rounds: int = 10) -> None:
-    """Let the event loop turn ``rounds`` times (nothing here waits for I/O)."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
 
 
 async def started(fake: FakeSnapshot) -> None:
@@ -392,21 +387,10 @@ def test_open_store_passes_read_cache_size_to_postgres(tmp_path: Path, size: int
     assert PostgresStore("postgresql://u@127.0.0.1:1/none").read_cache._size == 10_000
 
 
-# --- suspected bugs ------------------------------------------------------------------------------
+# --- checks that end without suspending ---------------------------------------------------------
 async def _callers_of_one_iteration(cache: ReadCache, snapshot: Callable[[], Awaitable[str]]) -> list[Any]:
     """Three requests of one iteration; after ten loop turns, what each got ("pending" if nothing)."""
-    tasks = [asyncio.create_task(cache.usable(snapshot)) for _ in range(3)]
-    await settle()
-    outcomes: list[Any] = []
-    for task in tasks:
-        if not task.done():
-            task.cancel()
-            outcomes.append("pending")
-        elif task.exception() is not None:
-            outcomes.append(type(task.exception()))
-        else:
-            outcomes.append(task.result())
-    return outcomes
+    return await outcomes_of([asyncio.create_task(cache.usable(snapshot)) for _ in range(3)])
 
 
 def test_a_check_failing_without_suspending_does_not_strand_the_other_requests() -> None:
