@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))  # shared task helpers
+from secret_rows import arn_of, create_secret  # noqa: E402
 from task_outcomes import outcomes_of, settle  # noqa: E402
 
 pytestmark = pytest.mark.postgres
@@ -46,10 +47,6 @@ def account() -> str:
     return str(uuid.uuid4().int)[:12]
 
 
-def arn_of(acct: str, name: str) -> str:
-    return f"arn:aws:secretsmanager:{REGION}:{acct}:secret:{name}-AbCdEf"
-
-
 async def opened(url: str, **kw: Any) -> PostgresStore:
     store = PostgresStore(url, **kw)
     await store.migrate()
@@ -67,22 +64,6 @@ def with_store(url: str, body: Callable[[PostgresStore], Coroutine[Any, Any, Any
             await store.close()
 
     return asyncio.run(main())
-
-
-async def create_secret(
-    tx: SqlTx, acct: str, name: str, versions: Sequence[tuple[str, Sequence[str]]] = (("v1", (CURRENT,)),)
-) -> SecretRow:
-    """Insert a secret and its versions (id, labels) through a write transaction's SqlTx."""
-    row = SecretRow(
-        id=0, account=acct, region=REGION, name=name, arn=arn_of(acct, name), created_at=1000.0,
-        last_changed_at=1000.0,
-    )
-    await tx.insert_secret(row)
-    for i, (version_id, labels) in enumerate(versions):
-        await tx.insert_version(row.id, version_id, 1000.0 + i, "string", f"sealed-{version_id}".encode())
-        for label in labels:
-            await tx.move_stage(row.id, label, version_id)
-    return row
 
 
 async def add_secret(store: PostgresStore, acct: str, name: str, **kw: Any) -> SecretRow:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import secret_rows
 
 from strongroom.server.config import Config
 from strongroom.store.factory import open_store
@@ -35,7 +36,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def arn_of(name: str, account: str = ACCOUNT) -> str:
-    return f"arn:aws:secretsmanager:{REGION}:{account}:secret:{name}-AbCdEf"
+    return secret_rows.arn_of(account, name)
 
 
 def with_store(
@@ -59,16 +60,7 @@ async def create_secret(
     account: str = ACCOUNT,
 ) -> SecretRow:
     """Insert a secret and its versions (id, labels) through a write transaction's SqlTx."""
-    row = SecretRow(
-        id=0, account=account, region=REGION, name=name, arn=arn_of(name, account), created_at=1000.0,
-        last_changed_at=1000.0,
-    )
-    await tx.insert_secret(row)
-    for i, (version_id, labels) in enumerate(versions):
-        await tx.insert_version(row.id, version_id, 1000.0 + i, "string", f"sealed-{version_id}".encode())
-        for label in labels:
-            await tx.move_stage(row.id, label, version_id)
-    return row
+    return await secret_rows.create_secret(tx, account, name, versions)
 
 
 async def add_secret(store: SqliteStore, name: str, **kw: Any) -> SecretRow:

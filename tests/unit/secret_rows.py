@@ -1,0 +1,31 @@
+"""Secret and version rows written straight through a store's SqlTx (the read-cache tests of both stores)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strongroom.store.records import SecretRow
+from strongroom.store.sql import SqlTx
+
+REGION = "us-east-1"
+CURRENT = "AWSCURRENT"
+
+
+def arn_of(account: str, name: str) -> str:
+    return f"arn:aws:secretsmanager:{REGION}:{account}:secret:{name}-AbCdEf"
+
+
+async def create_secret(
+    tx: SqlTx, account: str, name: str, versions: Sequence[tuple[str, Sequence[str]]] = (("v1", (CURRENT,)),)
+) -> SecretRow:
+    """Insert a secret and its versions (id, labels) through a write transaction's SqlTx."""
+    row = SecretRow(
+        id=0, account=account, region=REGION, name=name, arn=arn_of(account, name), created_at=1000.0,
+        last_changed_at=1000.0,
+    )
+    await tx.insert_secret(row)
+    for i, (version_id, labels) in enumerate(versions):
+        await tx.insert_version(row.id, version_id, 1000.0 + i, "string", f"sealed-{version_id}".encode())
+        for label in labels:
+            await tx.move_stage(row.id, label, version_id)
+    return row
