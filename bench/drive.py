@@ -8,6 +8,7 @@ and one sample body per error status), ``socket_errors`` and ``pool_wrapped``.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,31 @@ from bench.workloads import Plan
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "pool.lua"
 WRK_INSTALL = "apt-get install -y wrk"
+
+
+#: Scheduling policies of a full-load generator (``--generator-policy``).
+POLICIES = ("batch", "normal")
+# Run a command under SCHED_BATCH: exec'd in place, so the measured process is the generator itself.
+_EXEC_BATCH = (
+    "import os, sys; os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0)); "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
+
+
+def with_policy(cmd: list[str], policy: str) -> list[str]:
+    """``cmd`` made to run under a scheduling policy: ``normal`` (as is) or ``batch``.
+
+    The generator shares the cores with the server. Under the default policy every wakeup of the
+    generator (a response arrived) preempts a busy worker: about one involuntary context switch
+    per GetSecretValue. SCHED_BATCH keeps the generator's fair share of CPU time but lets it wait
+    for the next scheduling tick instead of preempting (sched(7)); a client on another machine
+    does not preempt the server either. Platforms without SCHED_BATCH run ``cmd`` as is.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown generator policy {policy!r}; choose from {', '.join(POLICIES)}")
+    if policy == "normal" or not hasattr(os, "SCHED_BATCH"):
+        return cmd
+    return [sys.executable, "-c", _EXEC_BATCH, *cmd]
 
 
 def find_wrk() -> str | None:
@@ -51,14 +77,16 @@ def _write_plan(plan: Plan, folder: Path) -> list[str]:
     return args
 
 
-def run_wrk(plan: Plan, port: int, *, duration: int, connections: int, threads: int) -> dict[str, Any]:
+def run_wrk(
+    plan: Plan, port: int, *, duration: int, connections: int, threads: int, policy: str = "normal"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         pool_args = _write_plan(plan, Path(tmp))
         cmd = [
             find_wrk() or "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(duration)}s",
             "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}/", "--", str(threads), *pool_args,
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+        proc = subprocess.run(with_policy(cmd, policy), capture_output=True, text=True, timeout=duration + 60)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
@@ -89,7 +117,7 @@ def run_wrk(plan: Plan, port: int, *, duration: int, connections: int, threads: 
 
 
 def run_python(
-    plan: Plan, port: int, *, duration: float, connections: int, rate: float = 0.0
+    plan: Plan, port: int, *, duration: float, connections: int, rate: float = 0.0, policy: str = "normal"
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-py-") as tmp:
         folder = Path(tmp)
@@ -105,7 +133,9 @@ def run_python(
             cmd += ["--pool-b", pool_args[2], "--every", pool_args[4]]
             if pool_args[3] == "1":
                 cmd.append("--b-unique")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 90, cwd=HERE.parent)
+        proc = subprocess.run(
+            with_policy(cmd, policy), capture_output=True, text=True, timeout=duration + 90, cwd=HERE.parent
+        )
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"bench.loadgen failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
         result = orjson.loads(out.read_bytes())
@@ -123,8 +153,12 @@ def run_python(
 
 
 def run_full(
-    generator: str, plan: Plan, port: int, *, duration: float, connections: int, threads: int
+    generator: str, plan: Plan, port: int, *, duration: float, connections: int, threads: int,
+    policy: str = "batch",
 ) -> dict[str, Any]:
+    """Full load (closed loop, every connection busy), the generator under ``policy`` (:func:`with_policy`)."""
     if generator == "wrk":
-        return run_wrk(plan, port, duration=max(1, math.ceil(duration)), connections=connections, threads=threads)
-    return run_python(plan, port, duration=duration, connections=connections)
+        return run_wrk(
+            plan, port, duration=max(1, math.ceil(duration)), connections=connections, threads=threads, policy=policy
+        )
+    return run_python(plan, port, duration=duration, connections=connections, policy=policy)

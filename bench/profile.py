@@ -55,6 +55,21 @@ COMPONENTS: list[tuple[str, str]] = [
 ]
 
 
+def worker_pids(server_pid: int) -> list[int]:
+    """The worker processes under a multi-worker server (not uvicorn's supervisor, nor helpers such as
+    multiprocessing's resource tracker)."""
+    workers = []
+    for pid in servers.descendants(server_pid)[1:]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            workers.append(pid)
+    return sorted(workers)
+
+
 def parse_frame(frame: str) -> tuple[str, str]:
     m = _FRAME.match(frame.strip())
     if not m:
@@ -164,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         server = servers.start_strongroom(work / "data", args.workers, work / "logs", auth=args.auth)
         try:
             creds = dev_credentials() if args.auth == "dev" else admin_credentials(work / "data")
-            target = server.pid if args.workers == 1 else servers.descendants(server.pid)[-1]
+            target = server.pid if args.workers == 1 else worker_pids(server.pid)[0]
             plan = build_plan(args.workload, args.size, server.host, creds, read_pool=10000,
                               write_count=4000 * (2 * args.duration + 8), progress=say)
             drive.run_full("wrk", build_plan("get", args.size, server.host, creds, read_pool=2000,
@@ -172,10 +187,12 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="bench-wrk-") as wtmp:
                 pool_args = drive._write_plan(plan, Path(wtmp))
                 load_s = 2 * args.duration + 6
-                wrk = subprocess.Popen(
-                    ["wrk", "-t1", f"-c{args.connections}", f"-d{load_s}s", "--timeout", "10s", "-s", str(drive.LUA),
-                     f"http://127.0.0.1:{server.port}/", "--", "1", *pool_args],
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                wrk_cmd = [
+                    "wrk", "-t1", f"-c{args.connections}", f"-d{load_s}s", "--timeout", "10s", "-s", str(drive.LUA),
+                    f"http://127.0.0.1:{server.port}/", "--", "1", *pool_args,
+                ]
+                wrk = subprocess.Popen(  # under bench.run's default policy (drive.with_policy)
+                    drive.with_policy(wrk_cmd, "batch"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 )
                 time.sleep(1.5)
                 common = [pyspy, "record", "--pid", str(target), "--duration", str(args.duration),

@@ -236,6 +236,12 @@ def markdown(data: dict[str, Any]) -> str:
         f"- full-load generator: **{env['generator']}**"
         f"{(' (' + env['wrk'] + ')') if env['generator'] == 'wrk' else ''}; "
         f"fixed-rate latency: bench.loadgen open loop (Python, uvloop), latency from the scheduled send time",
+        "- full-load generator's scheduling policy: "
+        + (
+            "**SCHED_BATCH** (it keeps its CPU share but does not preempt the server on each wakeup)"
+            if env["settings"].get("generator_policy") == "batch"
+            else "normal (it preempts a busy server worker whenever a response wakes it)"
+        ),
         f"- auth: **{env['auth']}**" + (" (server started with --dev: the SigV4 signature on every request is parsed "
                                       "but not verified)" if env["auth"] == "dev" else " (signatures verified)"),
         "- server read cache (GetSecretValue, SQLite and PostgreSQL): "

@@ -59,6 +59,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="wrk threads (the machine has few cores; the server needs them)")
     ap.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto",
                     help="full-load generator: wrk if installed (auto), or bench.loadgen")
+    ap.add_argument("--generator-policy", choices=list(drive.POLICIES), default="batch",
+                    help="scheduling policy of the full-load generator: batch (SCHED_BATCH: it does not "
+                         "preempt the server it shares the cores with) or normal; fixed-rate and "
+                         "one-connection latency runs always use normal")
     ap.add_argument("--rate", type=float, default=1000.0,
                     help="constant request rate for the fixed-rate latency run (0: skip)")
     ap.add_argument("--rate-duration", type=float, help="seconds of each fixed-rate run (quick: 5; full: 10)")
@@ -172,7 +176,7 @@ class Harness:
             plan = self.plan(server, creds, "get", n)
             drive.run_full(
                 self.generator, plan, server.port, duration=self.args.warmup,
-                connections=self.args.connections, threads=self.args.threads,
+                connections=self.args.connections, threads=self.args.threads, policy=self.args.generator_policy,
             )
 
     def measure(
@@ -216,7 +220,7 @@ class Harness:
             if mode == "full":
                 result = drive.run_full(
                     self.generator, plan, server.port, duration=a.duration, connections=a.connections,
-                    threads=a.threads,
+                    threads=a.threads, policy=a.generator_policy,
                 )
             elif mode == "rate":
                 result = drive.run_python(
