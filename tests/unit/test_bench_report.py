@@ -58,3 +58,40 @@ def test_start_up_is_judged_on_sqlite_and_postgresql_is_shown_beside_it() -> Non
     assert _starts(("strongroom (sqlite, 2 worker(s), auth sigv4)", 1.1))["verdict"] == "FAIL"
     only_pg = _starts(("strongroom (postgres, 2 worker(s), auth sigv4)", 0.9))
     assert only_pg["verdict"] == "N/A" and "worst 0.900 s" in only_pg["measured"]
+
+
+def _get_cell(size: int, rps: float) -> dict[str, Any]:
+    return {"target": "strongroom", "store": "sqlite", "size": size, "workers": 2, "workload": "get", "mode": "full",
+            "rps": rps, "server_cpu_us_per_req": 1e6 / rps, "rss_mb_peak": 150.0}
+
+
+def _hello_cell(rps: float, after: int | None = None) -> dict[str, Any]:
+    cell: dict[str, Any] = {"target": "hello", "store": None, "size": None, "workers": 2, "workload": "get",
+                            "mode": "full", "rps": rps, "server_cpu_us_per_req": 1e6 / rps, "rss_mb_peak": 95.0}
+    if after is not None:
+        cell["adjacent_to"] = {"store": "sqlite", "size": after}
+    return cell
+
+
+def test_each_store_size_is_compared_with_the_ceiling_measured_right_after_it() -> None:
+    cells = [_hello_cell(30_000), _get_cell(1000, 8_000), _hello_cell(20_000, after=1000),
+             _get_cell(1_000_000, 7_500), _hello_cell(25_000, after=1_000_000)]
+    row = _verdict(cells, "GetSecretValue >= 35% of hello-world")
+    # 1k: 8,000 / 20,000 = 40%; 1M: 7,500 / 25,000 = 30%, the worst share, although 1k's first ceiling is higher
+    assert row["verdict"] == "FAIL"
+    assert row["measured"].startswith("30% (7,500 vs 25,000 req/s, ceiling measured right after the cell")
+    assert "against the run's first ceiling (30,000): 25%" in row["measured"]
+    assert "worst store size (1M)" in row["basis"]
+
+
+def test_without_adjacent_ceilings_the_runs_first_ceiling_counts() -> None:
+    row = _verdict([_hello_cell(20_000), _get_cell(1000, 7_400)], "GetSecretValue >= 35% of hello-world")
+    assert row["verdict"] == "PASS"
+    assert row["measured"].startswith("37% (7,400 vs 20,000 req/s, ceiling the run's first")
+    assert "against the run's first" not in row["measured"]
+
+
+def test_a_ceiling_measured_after_another_size_is_not_used() -> None:
+    cells = [_hello_cell(20_000), _hello_cell(10_000, after=1_000_000), _get_cell(1000, 7_000)]
+    row = _verdict(cells, "GetSecretValue >= 35% of hello-world")
+    assert row["measured"].startswith("35% (7,000 vs 20,000 req/s")
