@@ -737,3 +737,31 @@ def test_this_process_commit_is_visible_within_the_same_iteration(tmp_path: Path
         assert version_of(await read(store, "db")) == "v0"  # no loop turn needed
 
     with_store(tmp_path, body)
+
+
+def test_a_purge_round_with_nothing_due_keeps_the_cache_and_a_real_purge_empties_it(tmp_path: Path) -> None:
+    """The purge loop runs every minute in every process: with nothing due it must not commit (a
+    commit empties the cache); when a secret is due it is purged and no longer read from the cache."""
+    from types import SimpleNamespace
+
+    from strongroom.secrets.deletion import purge_due
+
+    async def body(store: SqliteStore) -> None:
+        services: Any = SimpleNamespace(store=store)
+        kept = await add_secret(store, "kept")
+        doomed = await add_secret(store, "doomed")
+        async with store.write() as tx:
+            await tx.update_secret(doomed.id, deleted_at=1.0, deletion_date=500.0)
+        assert await read(store, "kept") is not None and await read(store, "doomed") is not None
+        assert counters(store) == (0, 2)
+        changes = store._writer.total_changes
+        assert await purge_due(services, now=499.0) == 0
+        assert store._writer.total_changes == changes
+        assert await read(store, "kept") is not None and await read(store, "doomed") is not None
+        assert counters(store) == (2, 2)  # both still cached
+        assert await purge_due(services, now=500.0) == 1
+        assert await read(store, "doomed") is None
+        assert (await read(store, "kept") or (kept,))[0].id == kept.id
+        assert counters(store) == (2, 4)  # the purge's commit emptied the cache
+
+    with_store(tmp_path, body)

@@ -515,6 +515,9 @@ def test_secrets_due_for_purge(tmp_path: Path) -> None:
             if due is not None:
                 async with store.write() as tx:
                     await tx.update_secret(s.id, deleted_at=1.0, deletion_date=due)
+        async with store.read() as tx:  # the check before a purge round: a read, inclusive like the claim
+            assert await tx.purge_is_due(100.0)
+            assert not await tx.purge_is_due(99.9)
         async with store.write() as tx:
             due_now = await tx.secrets_due_for_purge(500.0, 10)
             limited = await tx.secrets_due_for_purge(500.0, 2)
@@ -526,6 +529,8 @@ def test_secrets_due_for_purge(tmp_path: Path) -> None:
                 await tx.delete_secret(s.id)
         async with store.read() as tx:
             assert await tx.secrets_due_for_purge(500.0, 10) == []
+            assert not await tx.purge_is_due(500.0)
+            assert await tx.purge_is_due(10_000.0)  # "future"; "kept" has no deletion date
             left = await tx.x.fetch("SELECT name FROM secrets ORDER BY name")
         assert [r["name"] for r in left] == ["future", "kept"]
 

@@ -59,7 +59,14 @@ async def restore_secret(services: Services, ctx: RequestContext, params: dict[s
 
 
 async def purge_due(services: Services, now: float, batch: int = 100) -> int:
-    """Remove secrets whose deletion date has passed; returns how many. Safe on many instances."""
+    """Remove secrets whose deletion date has passed; returns how many. Safe on many instances.
+
+    A read looks first: a round with nothing due takes no write lock and commits nothing (a commit
+    empties this process's GetSecretValue read cache).
+    """
+    async with services.store.read() as tx:
+        if not await tx.purge_is_due(now):
+            return 0
     purged = 0
     while True:
         async with services.store.write() as tx:

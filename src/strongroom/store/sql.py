@@ -247,6 +247,13 @@ class SqlTx:
                 stages[r["secret_id"]].setdefault(r["version_id"], []).append(r["stage"])
         return SecretPage(secrets, stages)
 
+    async def purge_is_due(self, now: float) -> bool:
+        """Whether any secret is past its deletion date (a read on the partial index; claims nothing)."""
+        row = await self.x.fetchrow(
+            "SELECT 1 AS due FROM secrets WHERE deletion_date IS NOT NULL AND deletion_date <= $1 LIMIT 1", now
+        )
+        return row is not None
+
     async def secrets_due_for_purge(self, now: float, limit: int) -> list[SecretRow]:
         """Claim secrets past their deletion date; other instances skip the rows claimed here."""
         claim = " FOR UPDATE SKIP LOCKED" if self.x.dialect == "postgres" else ""
