@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; load: wrk, {args.connections} connections, "
         f"{rps:,.0f} req/s while profiled (py-spy slows the process it samples); errors: {load.get('classes', {})}",
         f"- flame graph: [{svg.name}]({svg.name}); `python -m bench.profile --workload {args.workload} "
-        f"--size {args.size} --auth {args.auth}` reproduces it",
+        f"--size {args.size} --auth {args.auth} --workers {args.workers}` reproduces it",
         "",
     ]
     md.write_text("\n".join(header) + text + "\n")
