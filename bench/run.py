@@ -171,16 +171,14 @@ class Harness:
         return plan
 
     # --- servers -----------------------------------------------------------------------------------
-    def _start(self, starter: Any, *a: Any, port: int | None = None, **kw: Any) -> servers.Server:
-        """Start a server on ``port`` (default: the harness's shared port, renewed if taken)."""
+    def _start(self, starter: Any, *a: Any, **kw: Any) -> servers.Server:
         try:
-            server = starter(*a, port=port or self.port, **kw)
+            server = starter(*a, port=self.port, **kw)
         except servers.ServerRefused as exc:
             if "address already in use" not in str(exc).lower():
                 raise
-            if port is None:
-                self.port = servers.free_port()
-            server = starter(*a, port=self.port if port is None else servers.free_port(), **kw)
+            self.port = servers.free_port()
+            server = starter(*a, port=self.port, **kw)
         self.starts.append({"server": server.label, "startup_s": server.startup_s, "rss_mb_idle": server.rss()})
         say(f"started {server.label} on :{server.port} in {server.startup_s:.3f}s (pid {server.pid})")
         return server
@@ -314,8 +312,7 @@ class Harness:
             self._ceiling(workers, rate=False, adjacent_to={"store": store, "size": n})
 
     def _ceiling(self, workers: int, *, rate: bool, adjacent_to: dict[str, Any] | None = None) -> None:
-        # Its own port: Strongroom's server, idle meanwhile, keeps self.port.
-        server = self._start(servers.start_hello, workers, self.work / "logs", port=servers.free_port())
+        server = self._start(servers.start_hello, workers, self.work / "logs")
         try:
             creds = dev_credentials()
             cell: dict[str, Any] = {"target": "hello", "store": None, "size": None, "workers": workers,
