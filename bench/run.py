@@ -304,9 +304,8 @@ class Harness:
         The machine's speed drifts (on a shared VM by 15-40% within minutes), and the run's first
         ceiling may be many minutes older than the cell: the share of the ceiling is taken against
         this measurement, made with the same warm-up, repeats and statistic (the fastest). Each
-        server runs alone: the cell's server has stopped, and the hello-world's stops after (an
-        idle hello-world server kept beside Strongroom's cells coincided with 1M cells 10-14%
-        slower than 1k, 5% faster without it).
+        server runs alone: the cell's server has stopped, and the hello-world's stops after, so
+        no measurement runs beside an idle second server (its supervisor and timers waking up).
         """
         if workers in self.hello_workers:
             self._ceiling(workers, rate=False, adjacent_to={"store": store, "size": n})
