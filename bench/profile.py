@@ -112,7 +112,7 @@ def summarise(raw_path: Path, top: int = 25) -> tuple[str, dict]:
         parsed = [(fn, fl) for fn, fl in parsed if fl]
         # Helper threads (uvicorn's supervisor ping thread in a multi-worker server) only wait:
         # the request path runs on the main thread, whose samples are the 100%.
-        if any(fn == "Thread._bootstrap" and fl.endswith("threading.py") for fn, fl in parsed[:1]):
+        if parsed and parsed[0][0] == "Thread._bootstrap" and parsed[0][1].endswith("threading.py"):
             continue
         total += count
         if not parsed:
