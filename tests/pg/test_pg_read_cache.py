@@ -27,7 +27,14 @@ from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))  # shared task helpers
-from secret_rows import arn_of, create_secret  # noqa: E402
+from secret_rows import (  # noqa: E402
+    DELETED_AT,
+    DELETION_DATE,
+    arn_of,
+    check_deleted,
+    check_stage_gone,
+    create_secret,
+)
 from task_outcomes import outcomes_of, settle  # noqa: E402
 
 pytestmark = pytest.mark.postgres
@@ -301,15 +308,6 @@ def _check_new_version(found: Found) -> None:
     assert (found[1].version_id, found[1].stages, found[1].ciphertext) == ("v2", [CURRENT], b"sealed-v2")
 
 
-def _check_stage_gone(found: Found) -> None:
-    assert found is not None and found[1] is None
-
-
-def _check_deleted(found: Found) -> None:
-    assert found is not None
-    assert (found[0].deleted_at, found[0].deletion_date) == (5000.0, 5000.0 + 7 * 86400)
-
-
 def _check_described(found: Found) -> None:
     assert found is not None and found[0].description == "from admin"
 
@@ -333,7 +331,7 @@ RAW_CHANGES: dict[str, tuple[Callable[[int], list[Statement]], Callable[[Found],
     ),
     "label-removed": (
         _stmts(("DELETE FROM stages WHERE secret_id = $1 AND stage = $2", CURRENT)),
-        _check_stage_gone,
+        check_stage_gone,
     ),
     "version-added": (
         _stmts(
@@ -344,8 +342,8 @@ RAW_CHANGES: dict[str, tuple[Callable[[int], list[Statement]], Callable[[Found],
         _check_new_version,
     ),
     "deletion-mark": (
-        _stmts(("UPDATE secrets SET deleted_at = 5000.0, deletion_date = $2 WHERE id = $1", 5000.0 + 7 * 86400)),
-        _check_deleted,
+        _stmts(("UPDATE secrets SET deleted_at = $2, deletion_date = $3 WHERE id = $1", DELETED_AT, DELETION_DATE)),
+        check_deleted,
     ),
     "metadata": (
         _stmts(("UPDATE secrets SET description = 'from admin' WHERE id = $1",)),

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from strongroom.store.records import SecretRow
+from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
 REGION = "us-east-1"
 CURRENT = "AWSCURRENT"
+#: The deletion mark the cache tests write: a 7-day recovery window from t=5000.
+DELETED_AT = 5000.0
+DELETION_DATE = DELETED_AT + 7 * 86400
+
+#: What a GetSecretValue read returns: (secret, version or None), or None.
+Found = tuple[SecretRow, VersionRow | None] | None
 
 
 def arn_of(account: str, name: str) -> str:
@@ -29,3 +35,14 @@ async def create_secret(
         for label in labels:
             await tx.move_stage(row.id, label, version_id)
     return row
+
+
+def check_stage_gone(found: Found) -> None:
+    """The secret is still found, the requested stage no longer is."""
+    assert found is not None and found[1] is None
+
+
+def check_deleted(found: Found) -> None:
+    """The secret carries the deletion mark the tests write (DELETED_AT, DELETION_DATE)."""
+    assert found is not None
+    assert (found[0].deleted_at, found[0].deletion_date) == (DELETED_AT, DELETION_DATE)

@@ -237,7 +237,7 @@ async def _remove_current(tx: SqlTx, secret_id: int) -> None:
 
 
 async def _mark_deleted(tx: SqlTx, secret_id: int) -> None:
-    await tx.update_secret(secret_id, deleted_at=5000.0, deletion_date=5000.0 + 7 * 86400)
+    await tx.update_secret(secret_id, deleted_at=secret_rows.DELETED_AT, deletion_date=secret_rows.DELETION_DATE)
 
 
 async def _describe(tx: SqlTx, secret_id: int) -> None:
@@ -269,15 +269,6 @@ def _check_label_moved(found: Found) -> None:
     assert (found[1].version_id, found[1].stages) == ("v1", [CURRENT, "blue"])
 
 
-def _check_stage_gone(found: Found) -> None:
-    assert found is not None and found[1] is None
-
-
-def _check_deleted(found: Found) -> None:
-    assert found is not None
-    assert (found[0].deleted_at, found[0].deletion_date) == (5000.0, 5000.0 + 7 * 86400)
-
-
 def _check_described(found: Found) -> None:
     assert found is not None
     assert (found[0].description, found[0].last_changed_at) == ("rotated", 3000.0)
@@ -305,8 +296,8 @@ def _check_purged(found: Found) -> None:
 
 WRITES = {
     "label-added": (_set_label("blue", "v1"), _check_label_moved),
-    "current-removed": (_remove_current, _check_stage_gone),
-    "deletion-mark": (_mark_deleted, _check_deleted),
+    "current-removed": (_remove_current, secret_rows.check_stage_gone),
+    "deletion-mark": (_mark_deleted, secret_rows.check_deleted),
     "metadata": (_describe, _check_described),
     "secret-last-accessed": (_touch_secret, _check_secret_touched),
     "version-last-accessed": (_touch_version, _check_version_touched),
