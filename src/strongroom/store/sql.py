@@ -38,6 +38,10 @@ SORT_COLUMNS = {
 }
 
 
+#: Secrets past their deletion date at $1 (the partial index secrets_purge_due serves it).
+_PURGE_DUE = "deletion_date IS NOT NULL AND deletion_date <= $1"
+
+
 def _secret(row: Row) -> SecretRow:
     """A SecretRow from the first len(_SECRET_FIELDS) columns of a row, in field order."""
     values: list[Any] = list(tuple(row)[: len(_SECRET_FIELDS)])  # type: ignore[arg-type]
@@ -249,17 +253,14 @@ class SqlTx:
 
     async def purge_is_due(self, now: float) -> bool:
         """Whether any secret is past its deletion date (a read on the partial index; claims nothing)."""
-        row = await self.x.fetchrow(
-            "SELECT 1 AS due FROM secrets WHERE deletion_date IS NOT NULL AND deletion_date <= $1 LIMIT 1", now
-        )
+        row = await self.x.fetchrow(f"SELECT 1 AS due FROM secrets WHERE {_PURGE_DUE} LIMIT 1", now)
         return row is not None
 
     async def secrets_due_for_purge(self, now: float, limit: int) -> list[SecretRow]:
         """Claim secrets past their deletion date; other instances skip the rows claimed here."""
         claim = " FOR UPDATE SKIP LOCKED" if self.x.dialect == "postgres" else ""
         rows = await self.x.fetch(
-            f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE deletion_date IS NOT NULL AND deletion_date <= $1 "
-            f"ORDER BY deletion_date LIMIT $2{claim}",
+            f"SELECT {_SECRET_COLUMNS} FROM secrets WHERE {_PURGE_DUE} ORDER BY deletion_date LIMIT $2{claim}",
             now, limit,
         )
         return [_secret(r) for r in rows]
