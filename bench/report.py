@@ -45,16 +45,20 @@ def first_ceilings(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in _cells(data, target="hello", mode="full") if not c.get("adjacent_to")]
 
 
+def first_ceiling(data: dict[str, Any], workers: int) -> dict[str, Any] | None:
+    """The run's first hello-world ceiling with ``workers`` workers, if it measured one."""
+    return next((c for c in first_ceilings(data) if c["workers"] == workers), None)
+
+
 def ceiling_for(data: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any] | None:
     """The hello-world ceiling a Strongroom cell is compared with: the one measured right after it
     (same store, size and workers; bench.run's ``adjacent_ceiling``), else the run's first one
     with the same workers (runs made before adjacent ceilings existed, or with ``--no-hello``)."""
-    workers = [c for c in _cells(data, target="hello", mode="full") if c["workers"] == cell["workers"]]
-    for c in workers:
+    for c in _cells(data, target="hello", mode="full", workers=cell["workers"]):
         near = c.get("adjacent_to")
         if near and near.get("store") == cell.get("store") and near.get("size") == cell.get("size"):
             return c
-    return next((c for c in workers if not c.get("adjacent_to")), None)
+    return first_ceiling(data, cell["workers"])
 
 
 def projected(c: dict[str, Any]) -> float | None:
@@ -132,7 +136,7 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
             share = 100 * hello2["server_cpu_us_per_req"] / worst["server_cpu_us_per_req"]
             cpu_share = f"; per server CPU-second: {share:.0f}%"
         when = "measured right after the cell" if hello2.get("adjacent_to") else "the run's first"
-        first = next((c for c in first_ceilings(data) if c["workers"] == 2), None)
+        first = first_ceiling(data, 2)
         against_first = (
             f"; against the run's first ceiling ({first['rps']:,.0f}): {100 * worst['rps'] / first['rps']:.0f}%"
             if hello2.get("adjacent_to") and first and first["rps"] else ""
