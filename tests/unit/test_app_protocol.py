@@ -298,3 +298,38 @@ def test_lifespan_startup_migrates_and_shutdown_closes(tmp_path: Path) -> None:
         assert response.status == 200 and response.json()["SecretString"] == "v"
 
     with_app(tmp_path, again)
+
+
+def test_ready_requests_are_worked_out_before_any_is_answered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests ready in the same event-loop iteration: every handler runs, then every response is sent."""
+    events: list[str] = []
+    real = dispatch.OPERATIONS["GetRandomPassword"]
+
+    async def recording(services: Any, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        events.append(f"handled {params['PasswordLength']}")
+        return await real(services, ctx, params)
+
+    monkeypatch.setitem(dispatch.OPERATIONS, "GetRandomPassword", recording)
+
+    class Recording(Client):
+        async def raw(self, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes],
+                      query: bytes = b"") -> Response:
+            length = orjson.loads(chunks[0])["PasswordLength"]
+            response = await super().raw(method, path, headers, chunks, query)
+            events.append(f"answered {length}")
+            return response
+
+    async def body(client: Client) -> None:
+        recorder = Recording(client.app)
+        responses = await asyncio.gather(
+            *(recorder.call("GetRandomPassword", {"PasswordLength": n}) for n in (10, 11, 12))
+        )
+        assert [len(r.json()["RandomPassword"]) for r in responses] == [10, 11, 12]
+        assert events == ["handled 10", "handled 11", "handled 12", "answered 10", "answered 11", "answered 12"]
+        events.clear()
+        # a request alone is answered as before
+        alone = await recorder.call("GetRandomPassword", {"PasswordLength": 13})
+        assert len(alone.json()["RandomPassword"]) == 13
+        assert events == ["handled 13", "answered 13"]
+
+    with_app(tmp_path, body)
