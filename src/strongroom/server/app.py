@@ -188,7 +188,8 @@ class StrongroomApp:
         # the service code of those requests then runs back to back, and their responses are written
         # back to back. Writing in between (two system calls per response through the TCP stack)
         # evicted the service code's working set from the CPU caches before each next request
-        # (docs/benchmarks.md, "Answering in batches"). A lone request waits one loop turn (~1 us).
+        # (docs/benchmarks.md, "Session 6: answering in batches"). A lone request waits one more
+        # loop turn (an epoll_wait with a zero timeout).
         await asyncio.sleep(0)
         await _respond(send, status, payload, request_id, content_type, extra)
         if self.audit is not None:
