@@ -43,6 +43,11 @@ def _pids_cpu(pids: list[int]) -> dict[int, float]:
     return out
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (utime + stime) used so far by the live processes in ``pids``, together."""
+    return sum(_pids_cpu(pids).values())
+
+
 def _tree_cpu(pid: int) -> float:
     """CPU seconds (utime + stime) of ``pid`` and its descendants."""
     return sum(_pids_cpu(descendants(pid)).values())

@@ -138,11 +138,15 @@ class Server:
             return ""
 
 
-def _spawn(kind: str, label: str, cmd: list[str], port: int, health: str, log_path: Path, **kw: object) -> Server:
+def _spawn(
+    kind: str, label: str, cmd: list[str], port: int, health: str, log_path: Path, *,
+    extra_env: dict[str, str] | None = None, **kw: object,
+) -> Server:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
     env = dict(os.environ)
     env.pop("STRONGROOM_MASTER_KEY", None)  # the data dir's master.key must be the one used
+    env.update(extra_env or {})
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env, start_new_session=True
@@ -165,8 +169,9 @@ def _spawn(kind: str, label: str, cmd: list[str], port: int, health: str, log_pa
 
 def start_strongroom(
     data_dir: Path, workers: int, log_dir: Path, *, auth: str = "dev", database_url: str | None = None,
-    port: int | None = None, read_cache_size: int | None = None,
+    port: int | None = None, read_cache_size: int | None = None, source: Path | None = None,
 ) -> Server:
+    """``source``: a directory holding the ``strongroom`` package to run instead of the installed one."""
     port = port or free_port()
     cmd = [
         sys.executable, "-m", "strongroom", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -181,9 +186,11 @@ def start_strongroom(
     if database_url:
         cmd += ["--database-url", database_url]
     label = f"strongroom ({'postgres' if database_url else 'sqlite'}, {workers} worker(s), auth {auth})"
+    if source is not None:
+        label += f" from {source}"
     return _spawn(
         "strongroom", label, cmd, port, "/health", log_dir / f"strongroom-{time.time_ns()}.log", data_dir=data_dir,
-        workers=workers,
+        workers=workers, extra_env={"PYTHONPATH": str(source)} if source is not None else None,
     )
 
 
