@@ -51,14 +51,25 @@ def first_ceiling(data: dict[str, Any], workers: int) -> dict[str, Any] | None:
 
 
 def ceiling_for(data: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any] | None:
-    """The hello-world ceiling a Strongroom cell is compared with: the one measured right after it
-    (same store, size and workers; bench.run's ``adjacent_ceiling``), else the run's first one
-    with the same workers (runs made before adjacent ceilings existed, or with ``--no-hello``)."""
+    """The hello-world ceiling a Strongroom cell is compared with: the one measured in alternation
+    with it (bench.run's ``get_in_alternation``: same store and workers, the cell's size among
+    those alternated) or right after it (``adjacent_ceiling``: same store, size and workers), else
+    the run's first one with the same workers (older runs, or ``--no-hello``)."""
     for c in _cells(data, target="hello", mode="full", workers=cell["workers"]):
         near = c.get("adjacent_to")
-        if near and near.get("store") == cell.get("store") and near.get("size") == cell.get("size"):
+        if near and near.get("store") == cell.get("store") and (
+            near.get("size") == cell.get("size") or cell.get("size") in near.get("sizes", ())
+        ):
             return c
     return first_ceiling(data, cell["workers"])
+
+
+def ceiling_relation(ceiling: dict[str, Any]) -> str:
+    """How a ceiling relates to the cells compared with it, in words."""
+    near = ceiling.get("adjacent_to")
+    if not near:
+        return "the run's first"
+    return "measured in alternation with the cell" if near.get("alternated") else "measured right after the cell"
 
 
 def projected(c: dict[str, Any]) -> float | None:
@@ -135,7 +146,7 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
         if worst.get("server_cpu_us_per_req") and hello2.get("server_cpu_us_per_req"):
             share = 100 * hello2["server_cpu_us_per_req"] / worst["server_cpu_us_per_req"]
             cpu_share = f"; per server CPU-second: {share:.0f}%"
-        when = "measured right after the cell" if hello2.get("adjacent_to") else "the run's first"
+        when = ceiling_relation(hello2)
         first = first_ceiling(data, 2)
         against_first = (
             f"; against the run's first ceiling ({first['rps']:,.0f}): {100 * worst['rps'] / first['rps']:.0f}%"
@@ -380,7 +391,10 @@ def markdown(data: dict[str, Any]) -> str:
             name, what = f"moto ({_fmt_size(c['size'])} secrets, boto3-seeded)", WORKLOADS[c["workload"]].operation
         notes = list(c.get("notes", []))
         near = c.get("adjacent_to")
-        if near:
+        if near and near.get("alternated"):
+            sizes = ", ".join(_fmt_size(n) for n in near["sizes"])
+            notes.insert(0, f"measured in alternation with Strongroom's {near['store']} {sizes} GetSecretValue cells")
+        elif near:
             notes.insert(0, f"measured right after Strongroom's {near['store']} {_fmt_size(near['size'])} "
                             f"GetSecretValue cell")
         s = singles.get((c.get("store"), c.get("size"), c["workers"], c["workload"]))
@@ -419,7 +433,8 @@ def markdown(data: dict[str, Any]) -> str:
         "(never hidden; a cell with errors is flagged); *RSS* = peak of the summed VmRSS of the server and all its "
         "worker processes during the cell; *start-up* = process start to first 200 on /health; *x moto* at the "
         "same store size; *% hello* = share of the hello-world ceiling with the same workers (for GetSecretValue, "
-        "the ceiling measured again right after the cell, when the run did: see Reference servers); "
+        "the ceiling measured in alternation with the cells of every store size, or right after the cell, when the "
+        "run did: see Reference servers); "
         "*server CPU us/req* = "
         "CPU time of all server processes divided by requests served (independent of how busy the machine was); "
         "*CPU srv/gen/other/steal* = CPU used during the cell by the server (+ its PostgreSQL backends), the load "

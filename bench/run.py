@@ -97,6 +97,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--retry-noisy", type=int, default=2,
                     help="measure a read-only cell again (up to N times) when other processes were busy; "
                          "the quietest attempt counts")
+    ap.add_argument("--no-alternate", action="store_true",
+                    help="measure GetSecretValue per store size, then the ceiling after it (sessions 5-6) instead "
+                         "of every SQLite size and the ceiling in alternation")
     ap.add_argument("--label", default="", help="a note stored with the results")
     args = ap.parse_args(argv)
     preset = FULL if args.full else QUICK
@@ -117,6 +120,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 1 <= args.repeat <= 10:
         ap.error("--repeat must be 1..10")
     return args
+
+
+def alternates(args: argparse.Namespace, store: str, workers: int, hello_workers: set[int]) -> bool:
+    """Whether GetSecretValue on ``store`` with ``workers`` is measured in alternation with the ceiling:
+    SQLite (the targets' store), a hello-world with as many workers, GetSecretValue selected."""
+    return (not args.no_alternate and store == "sqlite" and workers in hello_workers
+            and "get" in args.workloads)
 
 
 def noise_limit(args: argparse.Namespace, mode: str) -> float:
@@ -171,14 +181,15 @@ class Harness:
         return plan
 
     # --- servers -----------------------------------------------------------------------------------
-    def _start(self, starter: Any, *a: Any, **kw: Any) -> servers.Server:
+    def _start(self, starter: Any, *a: Any, own_port: bool = False, **kw: Any) -> servers.Server:
+        """Start a server on the harness's port (``own_port``: on a free port of its own, beside others)."""
         try:
-            server = starter(*a, port=self.port, **kw)
+            server = starter(*a, port=servers.free_port() if own_port else self.port, **kw)
         except servers.ServerRefused as exc:
             if "address already in use" not in str(exc).lower():
                 raise
             self.port = servers.free_port()
-            server = starter(*a, port=self.port, **kw)
+            server = starter(*a, port=servers.free_port() if own_port else self.port, **kw)
         self.starts.append({"server": server.label, "startup_s": server.startup_s, "rss_mb_idle": server.rss()})
         say(f"started {server.label} on :{server.port} in {server.startup_s:.3f}s (pid {server.pid})")
         return server
@@ -310,6 +321,68 @@ class Harness:
         if workers in self.hello_workers:
             self._ceiling(workers, rate=False, adjacent_to={"store": store, "size": n})
 
+    def get_in_alternation(self, store: str, snapshots: list[tuple[int, Any]], workers: int) -> None:
+        """GetSecretValue at full load on every store size and the hello-world ceiling, in alternation.
+
+        One server per store size and one hello-world server are started and warmed up; then,
+        ``--repeat`` rounds, each is measured once, the order reversed every other round (a noisy
+        run is measured again at once, up to ``--retry-noisy`` times, the quietest counts). So the
+        sizes and the ceiling are measured in the same minutes: on a VM whose speed drifts by
+        15-40% within minutes, the 1M-vs-1k and share-of-the-ceiling targets otherwise compare
+        cells minutes apart. Strongroom's cells report the median round, the ceiling the fastest
+        (as elsewhere); the ceiling's cell names the sizes it was alternated with.
+        """
+        a = self.args
+        #: (cell, server, credentials, pool size) per server, Strongroom's sizes first, the ceiling last
+        slots: list[tuple[dict[str, Any], servers.Server, Creds, int]] = []
+        try:
+            for n, snapshot in snapshots:
+                data_dir = self.work / f"data-{n}"
+                self.cache.sqlite_copy(snapshot, data_dir)
+                server = self._start(servers.start_strongroom, data_dir, workers, self.work / "logs", auth=a.auth,
+                                     read_cache_size=a.read_cache_size, own_port=True)
+                cell = {"target": "strongroom", "store": store, "size": n, "workers": workers, "auth": a.auth,
+                        "workload": "get"}
+                slots.append((cell, server, self._creds(server), n))
+            hello = self._start(servers.start_hello, workers, self.work / "logs", own_port=True)
+            ceiling = {"target": "hello", "store": None, "size": None, "workers": workers, "workload": "get",
+                       "adjacent_to": {"store": store, "sizes": [n for n, _ in snapshots], "alternated": True}}
+            slots.append((ceiling, hello, dev_credentials(), a.moto_size))
+            for _, server, creds, n in slots:
+                self.warm(server, creds, n)
+            runs: list[list[dict[str, Any]]] = [[] for _ in slots]
+            for round_no in range(a.repeat):
+                order = range(len(slots)) if round_no % 2 == 0 else reversed(range(len(slots)))
+                for i in order:
+                    _, server, creds, n = slots[i]
+                    runs[i].append(self._quietest_run(server, self.plan(server, creds, "get", n)))
+            for (cell, server, _, _), series in zip(slots, runs, strict=True):
+                series.sort(key=lambda r: r["rps"])
+                best = cell["target"] == "hello"
+                chosen = dict(series[-1] if best else series[len(series) // 2])
+                chosen["picked"] = "fastest" if best else "median"
+                chosen["alternated"] = True
+                if len(series) > 1:
+                    chosen["repeats_rps"] = [r["rps"] for r in series]
+                self._record(server, chosen, cell, "full")
+        finally:
+            for _, server, _, _ in slots:
+                server.stop()
+            for n, _ in snapshots:
+                shutil.rmtree(self.work / f"data-{n}", ignore_errors=True)
+
+    def _quietest_run(self, server: servers.Server, plan: Plan) -> dict[str, Any]:
+        """One full-load run; measured again at once (up to --retry-noisy times) while noisy."""
+        tries = self._measure_runs(server, plan, "full", 1)
+        while _noise(tries[-1]) > noise_limit(self.args, "full") and len(tries) <= self.args.retry_noisy:
+            say(f"  noisy ({_noise(tries[-1]):.0f}% of a core used by other processes or stolen by the host): "
+                "measuring again")
+            tries += self._measure_runs(server, plan, "full", 1)
+        quietest = min(tries, key=_noise)
+        if len(tries) > 1:
+            quietest["noisy_attempts_other_cpu_pct"] = [_noise(r) for r in tries]
+        return quietest
+
     def _ceiling(self, workers: int, *, rate: bool, adjacent_to: dict[str, Any] | None = None) -> None:
         server = self._start(servers.start_hello, workers, self.work / "logs")
         try:
@@ -343,9 +416,11 @@ class Harness:
         finally:
             server.stop()
 
-    def strongroom(self, store: str, n: int, workers: int, snapshot: Any) -> None:
+    def strongroom(self, store: str, n: int, workers: int, snapshot: Any, *, get_done: bool = False) -> None:
+        """Every selected workload on one store size; ``get_done``: its full-load GetSecretValue cell was
+        measured already (:meth:`get_in_alternation`)."""
         a = self.args
-        reads = [k for k in a.workloads if not WORKLOADS[k].writes]
+        reads = [k for k in a.workloads if not WORKLOADS[k].writes and not (get_done and k == "get")]
         writes = [k for k in a.workloads if WORKLOADS[k].writes]
         rate_reads = [k for k in a.rate_workloads if not WORKLOADS[k].writes] if a.rate else []
         rate_writes = [k for k in a.rate_workloads if WORKLOADS[k].writes] if a.rate else []
@@ -546,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                         h.skipped.append({"what": "PostgreSQL store", "why": problem})
                         say(f"SKIP PostgreSQL: {problem}")
                         continue
+                snapshots: list[tuple[int, Any]] = []
                 for n in args.sizes:
                     if store == "sqlite":
                         snapshot, seeded_in = h.cache.sqlite_snapshot(n)
@@ -556,8 +632,13 @@ def main(argv: list[str] | None = None) -> int:
                         env.setdefault("seeding", []).append(
                             {"store": store, "size": n, "seconds": round(seeded_in, 1), "per_s": round(n / seeded_in)}
                         )
+                    snapshots.append((n, snapshot))
+                alternated = {w for w in args.workers if alternates(args, store, w, h.hello_workers)}
+                for w in sorted(alternated):
+                    h.get_in_alternation(store, snapshots, w)
+                for n, snapshot in snapshots:
                     for w in args.workers:
-                        h.strongroom(store, n, w, snapshot)
+                        h.strongroom(store, n, w, snapshot, get_done=w in alternated)
         except KeyboardInterrupt:
             say("interrupted: writing the partial results")
             status = 130

@@ -95,3 +95,17 @@ def test_a_ceiling_measured_after_another_size_is_not_used() -> None:
     cells = [_hello_cell(20_000), _hello_cell(10_000, after=1_000_000), _get_cell(1000, 7_000)]
     row = _verdict(cells, "GetSecretValue >= 35% of hello-world")
     assert row["measured"].startswith("35% (7,000 vs 20,000 req/s")
+
+
+def test_a_ceiling_alternated_with_every_size_serves_each_of_them() -> None:
+    alternated = _hello_cell(25_000)
+    alternated["adjacent_to"] = {"store": "sqlite", "sizes": [1000, 1_000_000], "alternated": True}
+    cells = [_hello_cell(40_000), _get_cell(1000, 10_000), _get_cell(1_000_000, 9_500), alternated]
+    row = _verdict(cells, "GetSecretValue >= 35% of hello-world")
+    # 1k: 40%, 1M: 38% against the alternated ceiling (the first one, 40,000, would give 24-25%)
+    assert row["verdict"] == "PASS"
+    assert row["measured"].startswith("38% (9,500 vs 25,000 req/s, ceiling measured in alternation with the cell")
+    assert _verdict(cells, "GetSecretValue at 1M within 10% of 1k")["measured"] == "95% of 1k"
+    other_store = dict(alternated, adjacent_to={"store": "postgres", "sizes": [1000], "alternated": True})
+    row = _verdict([_hello_cell(20_000), _get_cell(1000, 7_000), other_store], "GetSecretValue >= 35% of hello-world")
+    assert row["measured"].startswith("35% (7,000 vs 20,000 req/s, ceiling the run's first")
