@@ -129,6 +129,17 @@ def alternates(args: argparse.Namespace, store: str, workers: int, hello_workers
             and "get" in args.workloads)
 
 
+def pick_run(runs: list[dict[str, Any]], *, best: bool) -> dict[str, Any]:
+    """The run a cell reports: the median of its runs by req/s, or with ``best`` the fastest (a
+    ceiling); with several runs, every run's req/s is kept beside it."""
+    ranked = sorted(runs, key=lambda r: r["rps"])
+    chosen = dict(ranked[-1] if best else ranked[len(ranked) // 2])
+    chosen["picked"] = "fastest" if best else "median"
+    if len(ranked) > 1:
+        chosen["repeats_rps"] = [r["rps"] for r in ranked]
+    return chosen
+
+
 def noise_limit(args: argparse.Namespace, mode: str) -> float:
     """The most foreign CPU (other processes + host steal, % of a core) a measurement may have had
     to count as quiet: latency runs (fixed rate, one connection) are far more sensitive to a stolen
@@ -223,14 +234,9 @@ class Harness:
                 break
             say(f"  noisy ({noise:.0f}% of a core used by other processes or stolen by the host): measuring again")
         attempts = [max(_noise(r) for r in runs) for runs in tries]
-        runs = tries[attempts.index(min(attempts))]
-        runs.sort(key=lambda r: r["rps"])
-        chosen = dict(runs[-1] if best else runs[len(runs) // 2])
-        chosen["picked"] = "fastest" if best else "median"
+        chosen = pick_run(tries[attempts.index(min(attempts))], best=best)
         if len(attempts) > 1:
             chosen["noisy_attempts_other_cpu_pct"] = attempts
-        if repeats > 1:
-            chosen["repeats_rps"] = [r["rps"] for r in runs]
         return self._record(server, chosen, cell, mode)
 
     def _measure_runs(self, server: servers.Server, plan: Plan, mode: str, repeats: int) -> list[dict[str, Any]]:
@@ -357,13 +363,8 @@ class Harness:
                     _, server, creds, n = slots[i]
                     runs[i].append(self._quietest_run(server, self.plan(server, creds, "get", n)))
             for (cell, server, _, _), series in zip(slots, runs, strict=True):
-                series.sort(key=lambda r: r["rps"])
-                best = cell["target"] == "hello"
-                chosen = dict(series[-1] if best else series[len(series) // 2])
-                chosen["picked"] = "fastest" if best else "median"
+                chosen = pick_run(series, best=cell["target"] == "hello")
                 chosen["alternated"] = True
-                if len(series) > 1:
-                    chosen["repeats_rps"] = [r["rps"] for r in series]
                 self._record(server, chosen, cell, "full")
         finally:
             for _, server, _, _ in slots:

@@ -117,3 +117,13 @@ def test_alternation_is_for_sqlite_with_a_ceiling_of_as_many_workers() -> None:
     assert not alternates(args, "sqlite", 2, {1})
     assert not alternates(parse_args(["--workloads", "put"]), "sqlite", 2, {2})
     assert not alternates(parse_args(["--no-alternate"]), "sqlite", 2, {2})
+
+
+def test_a_cell_reports_its_median_run_a_ceiling_its_fastest() -> None:
+    from bench.run import pick_run
+
+    runs = [{"rps": 7.0, "n": "a"}, {"rps": 9.0, "n": "b"}, {"rps": 8.0, "n": "c"}]
+    assert pick_run(runs, best=False) == {"rps": 8.0, "n": "c", "picked": "median", "repeats_rps": [7.0, 8.0, 9.0]}
+    assert pick_run(runs, best=True)["n"] == "b"
+    assert [r["n"] for r in runs] == ["a", "b", "c"]  # the caller's list is left as it was
+    assert "repeats_rps" not in pick_run([{"rps": 5.0}], best=False)
