@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import cpu, drive, servers
-from bench.run import DEFAULT_CACHE, say
+from bench.run import DEFAULT_CACHE, round_order, say
 from bench.seed import SnapshotCache
 from bench.signing import Creds, admin_credentials, dev_credentials
 from bench.workloads import Plan, build_plan
@@ -53,11 +53,6 @@ def parse_spec(text: str, default_size: int) -> Spec:
     if not (path / "strongroom" / "__init__.py").is_file():
         raise SystemExit(f"{source}: no strongroom package in it (give the src directory of a checkout)")
     return Spec(text, path, int(size) if size else default_size)
-
-
-def round_order(specs: list[Spec], round_no: int) -> list[Spec]:
-    """The order of one round: as given on even rounds, reversed on odd ones."""
-    return list(specs) if round_no % 2 == 0 else list(reversed(specs))
 
 
 def ratio_summary(base: list[float], other: list[float]) -> dict[str, float]:

@@ -50,7 +50,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds (utime + stime) of ``pid`` and its descendants."""
-    return sum(_pids_cpu(descendants(pid)).values())
+    return cpu_seconds(descendants(pid))
 
 
 def _children() -> float:

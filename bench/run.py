@@ -17,15 +17,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import cpu, drive, report, servers
 from bench.seed import SnapshotCache, seed_moto
 from bench.signing import RESIGN_AFTER_S, Creds, admin_credentials, dev_credentials
 from bench.workloads import MIX_EVERY, WORKLOADS, Plan, build_plan, put_budget
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -127,6 +130,11 @@ def alternates(args: argparse.Namespace, store: str, workers: int, hello_workers
     SQLite (the targets' store), a hello-world with as many workers, GetSecretValue selected."""
     return (not args.no_alternate and store == "sqlite" and workers in hello_workers
             and "get" in args.workloads)
+
+
+def round_order(items: Sequence[T], round_no: int) -> list[T]:
+    """The order of one round of alternated measurements: as given on even rounds, reversed on odd ones."""
+    return list(items) if round_no % 2 == 0 else list(reversed(items))
 
 
 def pick_run(runs: list[dict[str, Any]], *, best: bool) -> dict[str, Any]:
@@ -358,8 +366,7 @@ class Harness:
                 self.warm(server, creds, n)
             runs: list[list[dict[str, Any]]] = [[] for _ in slots]
             for round_no in range(a.repeat):
-                order = range(len(slots)) if round_no % 2 == 0 else reversed(range(len(slots)))
-                for i in order:
+                for i in round_order(range(len(slots)), round_no):
                     _, server, creds, n = slots[i]
                     runs[i].append(self._quietest_run(server, self.plan(server, creds, "get", n)))
             for (cell, server, _, _), series in zip(slots, runs, strict=True):

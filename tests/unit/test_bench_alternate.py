@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from bench import servers
-from bench.alternate import Spec, parse_spec, ratio_summary, round_order
+from bench.alternate import Spec, parse_spec, ratio_summary
+from bench.run import round_order
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
