@@ -33,6 +33,7 @@ _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 #: Components, first match wins (matched against the frame's file path).
 COMPONENTS: list[tuple[str, str]] = [
     ("strongroom/auth/", "auth (SigV4 parsing/verification, policies)"),
+    ("strongroom/sigv4/", "auth (SigV4 parsing/verification, policies)"),
     ("strongroom/server/auth", "auth (SigV4 parsing/verification, policies)"),
     ("strongroom/protocol/", "protocol (JSON 1.1 codec, input validation)"),
     ("strongroom/store/", "store (SQL layer + driver calls)"),

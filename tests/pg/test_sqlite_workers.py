@@ -34,7 +34,7 @@ from pg_servers import (
     start_instances,
 )
 
-from strongroom.auth.sigv4 import Credentials, sign_headers
+from strongroom.sigv4 import Credentials, sign_headers
 
 WORKERS = 3
 

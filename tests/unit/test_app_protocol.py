@@ -13,11 +13,11 @@ from typing import Any
 import orjson
 import pytest
 
-from strongroom.auth.sigv4 import Credentials, sign_headers
 from strongroom.protocol import dispatch
 from strongroom.server.app import StrongroomApp
 from strongroom.server.build import build_app
 from strongroom.server.config import Config
+from strongroom.sigv4 import Credentials, sign_headers
 
 CREDS = Credentials("AKIAIOSFODNN7EXAMPLE", "dev")
 REGION = "us-east-1"

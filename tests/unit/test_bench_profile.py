@@ -14,7 +14,7 @@ _RAW = "\n".join([
     f"{_MAIN};RequestResponseCycle.send (uvicorn/protocols/http/httptools_impl.py:524) 30",
     f"{_MAIN};AuditLog.record (strongroom/audit/log.py:62) 10",
     f"{_MAIN};__new__ (<string>:1) 5",
-    f"{_MAIN};verify (strongroom/auth/sigv4.py:625) 55",
+    f"{_MAIN};verify (strongroom/sigv4/verifier.py:425) 55",
     # uvicorn's supervisor ping thread in a multi-worker server: waits, not part of the 100%
     "Thread._bootstrap (threading.py:995);Process.pong (uvicorn/supervisors/multiprocess.py:50) 100",
 ])

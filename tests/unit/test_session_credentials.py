@@ -20,7 +20,6 @@ from strongroom.auth.identities import (
     Identities,
     SessionCredentials,
 )
-from strongroom.auth.sigv4 import Credentials, sign_headers
 from strongroom.errors import (
     AccessDeniedException,
     ExpiredTokenException,
@@ -30,6 +29,7 @@ from strongroom.errors import (
 )
 from strongroom.protocol import sts
 from strongroom.server.auth import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
+from strongroom.sigv4 import Credentials, sign_headers
 from strongroom.store.iam_sql import IamTx
 from strongroom.store.sqlite import SqliteStore
 

@@ -16,21 +16,19 @@ from botocore.credentials import Credentials as BotoCredentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strongroom.auth import sigv4
-from strongroom.auth.sigv4 import (
+from strongroom import sigv4
+from strongroom.server.auth import aws_error
+from strongroom.sigv4 import (
     Credentials,
     SignedRequestInfo,
+    canonical,
     parse_auth,
     presign_url,
     sign_headers,
+    verifier,
     verify,
 )
-from strongroom.errors import (
-    ApiError,
-    IncompleteSignatureException,
-    InvalidSignatureException,
-    MissingAuthenticationTokenException,
-)
+from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication, SigV4Error
 
 SUITE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "sigv4-test-suite"
 if not SUITE.is_dir():  # the checkout may live elsewhere; the reference data sits beside it
@@ -217,7 +215,7 @@ def test_vector_signed_request_verifies(name: str, variant: str) -> None:
     secret = context["credentials"]["secret_access_key"]
     if variant == "query" and context.get("omit_session_token"):
         # A token added to the URL after signing is refused: every query parameter is signed.
-        with pytest.raises(InvalidSignatureException) as caught:
+        with pytest.raises(InvalidSignature) as caught:
             verify(info, secret, method, path, query, headers, body, now, normalize_path=context["normalize"])
         assert caught.value.message == MISMATCH
         return
@@ -436,7 +434,7 @@ def test_tampered_request_is_refused(tamper) -> None:
     method, path, query, headers, body = tamper(boto_signed())
     now = time.time()
     info = parse_auth(method, path, query, headers, now=now)
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         verify(info, SECRET, method, path, query, headers, body, now)
     assert caught.value.message == MISMATCH
 
@@ -444,11 +442,11 @@ def test_tampered_request_is_refused(tamper) -> None:
 def test_tampered_date_is_refused() -> None:
     method, path, query, headers, body = boto_signed()
     stamp = header(headers, b"x-amz-date")
-    earlier = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(sigv4._parse_amz_date(stamp) - 1))
+    earlier = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(verifier._parse_amz_date(stamp) - 1))
     headers = replace_header(headers, b"x-amz-date", earlier.encode())
     if earlier[:8] != stamp[:8]:  # a second before midnight: the scope check refuses it instead
         pytest.skip("ran across midnight")
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         check((method, path, query, headers, body))
     assert caught.value.message == MISMATCH
 
@@ -461,11 +459,11 @@ def test_wrong_secret_and_wrong_signature_are_refused_without_revealing_anything
     expected = info.signature
     for secret, signature in [("not-the-secret", info.signature), (SECRET, "0" * 64), (SECRET, "é" * 64)]:
         forged = SignedRequestInfo(**{**_fields(info), "signature": signature})
-        with pytest.raises(InvalidSignatureException) as caught:
+        with pytest.raises(InvalidSignature) as caught:
             verify(forged, secret, method, path, query, headers, body, now)
         assert caught.value.message == MISMATCH
     # the right signature for a tampered body must not show up in the error either
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         verify(info, SECRET, method, path, query, headers, body + b" ", now)
     assert expected not in caught.value.message and "POST" not in caught.value.message
 
@@ -478,7 +476,7 @@ def test_content_sha256_must_match_the_body() -> None:
     good = boto_signed(extra={"X-Amz-Content-Sha256": hashlib.sha256(b'{"SecretId":"prod/db/password"}').hexdigest()})
     check(good)
     for declared in ("UNSIGNED-PAYLOAD", hashlib.sha256(b"other").hexdigest()):
-        with pytest.raises(InvalidSignatureException) as caught:
+        with pytest.raises(InvalidSignature) as caught:
             check(boto_signed(extra={"X-Amz-Content-Sha256": declared}))
         assert caught.value.message == MISMATCH
 
@@ -486,7 +484,7 @@ def test_content_sha256_must_match_the_body() -> None:
 def test_unsigned_x_amz_header_is_refused() -> None:
     method, path, query, headers, body = boto_signed()
     headers = [*headers, (b"x-amz-extra", b"1")]
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         check((method, path, query, headers, body))
     assert caught.value.message == "'x-amz-extra' must be a 'SignedHeader' in the AWS Authorization."
 
@@ -504,7 +502,7 @@ def test_clock_skew_of_fifteen_minutes_is_accepted() -> None:
 
 
 def test_signature_expired() -> None:
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         check(_signed_at(T0), now=T0 + 1800)
     assert caught.value.message == (
         "Signature expired: 20130524T000000Z is now earlier than 20130524T001500Z (20130524T003000Z - 15 min.)"
@@ -512,12 +510,12 @@ def test_signature_expired() -> None:
     # verify() checks on its own too, for callers that parse without a clock
     method, path, query, headers, body = _signed_at(T0)
     info = parse_auth(method, path, query, headers)
-    with pytest.raises(InvalidSignatureException, match="^Signature expired: "):
+    with pytest.raises(InvalidSignature, match="^Signature expired: "):
         verify(info, SECRET, method, path, query, headers, body, T0 + 901)
 
 
 def test_signature_not_yet_current() -> None:
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         check(_signed_at(T0), now=T0 - 1800)
     assert caught.value.message == (
         "Signature not yet current: 20130524T000000Z is still later than 20130523T234500Z (20130523T233000Z + 15 min.)"
@@ -527,7 +525,7 @@ def test_signature_not_yet_current() -> None:
 def test_custom_skew_window_is_reported_in_minutes() -> None:
     method, path, query, headers, body = _signed_at(T0)
     info = parse_auth(method, path, query, headers)
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         verify(info, SECRET, method, path, query, headers, body, T0 + 301, max_skew=300)
     assert caught.value.message.endswith("(20130524T000501Z - 5 min.)")
 
@@ -549,12 +547,12 @@ def _presigned(expires: int, now: float = T0) -> Request:
 def test_presigned_url_lives_for_x_amz_expires() -> None:
     check(_presigned(604800), now=T0 + 604800)
     check(_presigned(60), now=T0 + 60)
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         check(_presigned(60), now=T0 + 61)
     assert caught.value.message == (
         "Signature expired: 20130524T000000Z is now earlier than 20130524T000001Z (20130524T000101Z - 1 min.)"
     )
-    with pytest.raises(InvalidSignatureException, match="^Signature not yet current: "):
+    with pytest.raises(InvalidSignature, match="^Signature not yet current: "):
         check(_presigned(60), now=T0 - 901)
 
 
@@ -575,7 +573,7 @@ def test_presigned_url_lives_for_x_amz_expires() -> None:
 def test_bad_x_amz_expires(value: bytes, message: str) -> None:
     method, path, query, headers, body = _presigned(60)
     query = query.replace(b"X-Amz-Expires=60", b"X-Amz-Expires=" + value)
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         parse_auth(method, path, query, headers)
     assert caught.value.message == message
 
@@ -588,12 +586,15 @@ def test_no_authentication_at_all() -> None:
         [(b"authorization", b"AWS4")],
         [(b"authorization", b"")],
     ):
-        with pytest.raises(MissingAuthenticationTokenException) as caught:
+        with pytest.raises(MissingAuthentication) as caught:
             parse_auth(*plain_request(headers)[:4])
         assert caught.value.message == "Missing Authentication Token"
-        assert caught.value.status == 403
+        mapped = aws_error(caught.value)  # what the server answers
+        assert (mapped.code, mapped.status, mapped.message) == (
+            "MissingAuthenticationTokenException", 403, "Missing Authentication Token"
+        )
     # query parameters without X-Amz-Algorithm are no authentication either
-    with pytest.raises(MissingAuthenticationTokenException):
+    with pytest.raises(MissingAuthentication):
         parse_auth(*plain_request([], b"X-Amz-Credential=a&X-Amz-Signature=b&X-Amz-SignedHeaders=c&X-Amz-Date=d")[:4])
 
 
@@ -640,13 +641,13 @@ def test_no_authentication_at_all() -> None:
     ],
 )
 def test_incomplete_authorization_header(authorization: str, extra: list, message: str) -> None:
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         parse_auth(*plain_request([(b"authorization", authorization.encode()), *extra])[:4])
     assert caught.value.message == message
 
 
 def test_incomplete_query_authentication() -> None:
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         parse_auth(*plain_request([], b"X-Amz-Algorithm")[:4])
     assert caught.value.message == (
         "AWS query-string parameters must include 'X-Amz-Algorithm'. "
@@ -656,7 +657,7 @@ def test_incomplete_query_authentication() -> None:
         "AWS query-string parameters must include 'X-Amz-Date'. "
         "Re-examine the query-string parameters."
     )
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         parse_auth(*plain_request([], b"X-Amz-Algorithm=a&X-Amz-Credential=b&X-Amz-Signature=c&X-Amz-Date=d")[:4])
     assert caught.value.message == (
         "AWS query-string parameters must include 'X-Amz-SignedHeaders'. Re-examine the query-string parameters."
@@ -664,7 +665,7 @@ def test_incomplete_query_authentication() -> None:
 
 
 def test_header_and_query_authentication_together() -> None:
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         parse_auth(*plain_request([(b"authorization", b"X")], b"X-Amz-Algorithm")[:4])
     assert caught.value.message == (
         "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
@@ -687,7 +688,7 @@ def _parse(
 
 @pytest.mark.parametrize("date", [b"201", b"2013-05-24T00:00:00Z", b"20131324T000000Z", b"20130524T000000"])
 def test_bad_date(date: bytes) -> None:
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         _parse(date=date)
     assert caught.value.message == (
         f"Date must be in ISO-8601 'basic format'. Got '{date.decode()}'. See http://en.wikipedia.org/wiki/ISO_8601"
@@ -695,10 +696,10 @@ def test_bad_date(date: bytes) -> None:
 
 
 def test_host_must_be_signed() -> None:
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         _parse(signed="x-amz-date")
     assert caught.value.message == "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
-    with pytest.raises(InvalidSignatureException):
+    with pytest.raises(InvalidSignature):
         verify(
             SignedRequestInfo(**{**_fields(_parse()), "signed_headers": ("x-amz-date",)}),
             SECRET,
@@ -712,13 +713,13 @@ def test_unsupported_algorithm() -> None:
         (b"authorization", AUTH.format(GOOD_CREDENTIAL, "host").replace("SHA256", "SHA25").encode()),
         (b"x-amz-date", b"20130524T000000Z"),
     ]
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         parse_auth(*plain_request(headers)[:4])
     assert caught.value.message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA25' (only AWS4-HMAC-SHA256 for now). "
 
 
 def test_credential_must_have_five_elements() -> None:
-    with pytest.raises(IncompleteSignatureException) as caught:
+    with pytest.raises(IncompleteSignature) as caught:
         _parse(credential="a/b/c/d")
     assert caught.value.message == (
         "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'"
@@ -727,7 +728,7 @@ def test_credential_must_have_five_elements() -> None:
 
 
 def test_credential_scope_is_checked() -> None:
-    with pytest.raises(InvalidSignatureException) as caught:
+    with pytest.raises(InvalidSignature) as caught:
         _parse(credential="AKID/b/c/d/e", service="secretsmanager", regions={"us-east-1"})
     assert caught.value.message == (
         "Credential should be scoped to a valid region, not 'c'. "
@@ -742,9 +743,9 @@ def test_credential_scope_is_checked() -> None:
 
 def test_errors_come_in_aws_order() -> None:
     # the clock is checked before host, algorithm and credential (as AWS does) when parse_auth has it
-    with pytest.raises(InvalidSignatureException, match="^Signature expired"):
+    with pytest.raises(InvalidSignature, match="^Signature expired"):
         _parse(credential="cassandra/2/3/4/aws4_request", signed="x-amz-date", now=T0 + 3600)
-    with pytest.raises(InvalidSignatureException, match="^'Host'"):
+    with pytest.raises(InvalidSignature, match="^'Host'"):
         _parse(credential="a/b", signed="x-amz-date", now=T0)
 
 
@@ -776,13 +777,13 @@ def test_unknown_but_well_formed_requests_parse() -> None:
 # --- Caches and secrets ---------------------------------------------------------------------------
 def test_signing_key_cache_is_bounded() -> None:
     sigv4.clear_signing_key_cache()
-    maxsize = sigv4._cached_signing_key.cache_info().maxsize
+    maxsize = canonical._cached_signing_key.cache_info().maxsize
     assert maxsize is not None
     for i in range(maxsize + 10):
         sigv4.signing_key(f"secret-{i}", "20130524", "us-east-1", "secretsmanager")
-    assert sigv4._cached_signing_key.cache_info().currsize == maxsize
+    assert canonical._cached_signing_key.cache_info().currsize == maxsize
     sigv4.clear_signing_key_cache()
-    assert sigv4._cached_signing_key.cache_info().currsize == 0
+    assert canonical._cached_signing_key.cache_info().currsize == 0
 
 
 def test_known_signing_key() -> None:
@@ -824,5 +825,5 @@ def test_any_request_yields_an_aws_error_or_a_verdict(headers, query, path, body
     try:
         info = parse_auth("POST", path, query, headers, now=T0, service="secretsmanager", regions={"us-east-1"})
         verify(info, SECRET, "POST", path, query, headers, body, T0)
-    except ApiError as error:
+    except SigV4Error as error:
         assert SECRET not in error.message

@@ -28,8 +28,8 @@ def test_the_supervisor_imports_no_request_machinery() -> None:
         "from strongroom.server.config import Config\n"
         "serve.banner(Config(dev=False))\n"
     )
-    heavy = {"strongroom.server.app", "strongroom.auth.identities", "strongroom.auth.policy", "strongroom.auth.sigv4",
-             "strongroom.cli.iam", "strongroom.protocol.validation", "botocore", "boto3"}
+    heavy = {"strongroom.server.app", "strongroom.auth.identities", "strongroom.auth.policy",
+             "strongroom.sigv4.verifier", "strongroom.cli.iam", "strongroom.protocol.validation", "botocore", "boto3"}
     assert not heavy & loaded
 
 

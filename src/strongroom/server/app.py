@@ -43,13 +43,13 @@ from strongroom.errors import (
 )
 from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
-from strongroom.protocol.headers import HeaderLayout, Headers, header_layout
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.context import Authorize, RequestContext, allow_all
 from strongroom.secrets.core import Services
 from strongroom.secrets.deletion import purge_due
 from strongroom.server.auth import Authenticator, Caller
 from strongroom.server.config import Config
+from strongroom.sigv4 import HeaderLayout, Headers, header_layout
 
 log = logging.getLogger("strongroom")
 #: Where the request path leaves what the audit record names (caller, action, secret).

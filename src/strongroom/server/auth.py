@@ -8,9 +8,16 @@ from typing import NamedTuple, Protocol
 
 from strongroom.auth.identities import Identities, root_principal, token_digest
 from strongroom.auth.policy import Policy, Principal
-from strongroom.auth.sigv4 import parse_auth, verify
-from strongroom.errors import ExpiredTokenException, UnrecognizedClientException
-from strongroom.protocol.headers import HeaderLayout
+from strongroom.errors import (
+    ApiError,
+    ExpiredTokenException,
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+    UnrecognizedClientException,
+)
+from strongroom.sigv4 import HeaderLayout, SigV4Error, parse_auth, verify
+from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication
 
 INVALID_TOKEN = "The security token included in the request is invalid."
 #: AWS's text for expired temporary credentials, no final period: the "Common Errors" page of the
@@ -19,6 +26,18 @@ INVALID_TOKEN = "The security token included in the request is invalid."
 #: service like Secrets Manager (getsops/sops#621); STS says "ExpiredToken" (miquella/vaulted#107).
 #: Common Errors lists HTTP 403; we answer 400 as KMS was seen to, like UnrecognizedClientException.
 EXPIRED_TOKEN = "The security token included in the request is expired"
+
+
+_AWS_ERRORS: dict[type[SigV4Error], type[ApiError]] = {
+    MissingAuthentication: MissingAuthenticationTokenException,
+    IncompleteSignature: IncompleteSignatureException,
+    InvalidSignature: InvalidSignatureException,
+}
+
+
+def aws_error(error: SigV4Error) -> ApiError:
+    """The AWS JSON-protocol error of a SigV4 failure (same message)."""
+    return _AWS_ERRORS[type(error)](error.message)
 
 
 class Caller(NamedTuple):
@@ -61,7 +80,10 @@ class DevAuthenticator:
         self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
         service: str, layout: HeaderLayout | None = None,
     ) -> Caller:
-        info = parse_auth(method, raw_path, raw_query, headers, service=service, layout=layout)
+        try:
+            info = parse_auth(method, raw_path, raw_query, headers, service=service, layout=layout)
+        except SigV4Error as exc:
+            raise aws_error(exc) from None
         return Caller(
             self.principal, (), info.region, info.access_key_id, temporary=bool(info.session_token),
             unrestricted=True,
@@ -85,9 +107,13 @@ class SigV4Authenticator:
         service: str, layout: HeaderLayout | None = None,
     ) -> Caller:
         now = time.time()
-        info = parse_auth(
-            method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service, layout=layout
-        )
+        try:
+            info = parse_auth(
+                method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service,
+                layout=layout,
+            )
+        except SigV4Error as exc:
+            raise aws_error(exc) from None
         identity = await self.identities.resolve(info.access_key_id)
         if identity is None or not identity.active:
             raise UnrecognizedClientException(INVALID_TOKEN)
@@ -101,10 +127,13 @@ class SigV4Authenticator:
                 raise UnrecognizedClientException(INVALID_TOKEN)
             if identity.expires_at is None or now >= identity.expires_at:
                 raise ExpiredTokenException(EXPIRED_TOKEN)
-        verify(
-            info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew,
-            time_checked=True, layout=layout,
-        )
+        try:
+            verify(
+                info, identity.secret_access_key, method, raw_path, raw_query, headers, body, now, self.max_skew,
+                time_checked=True, layout=layout,
+            )
+        except SigV4Error as exc:
+            raise aws_error(exc) from None
         return Caller(
             identity.principal, identity.policies, info.region, info.access_key_id, temporary=identity.temporary
         )

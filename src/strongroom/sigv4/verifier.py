@@ -1,78 +1,44 @@
-"""AWS Signature Version 4 (AWS4-HMAC-SHA256): sign requests and verify them.
+"""The server side of SigV4: read a request's authentication, then verify its signature.
 
-One implementation serves both sides, so the client and the server can never disagree on
-canonicalisation:
-
-- the server calls :func:`parse_auth` on the raw ASGI request (it learns the access key id, the
-  credential scope and the session token before it knows the secret), looks the key up, then calls
-  :func:`verify` with the secret;
-- the client calls :func:`sign_headers` (Authorization-header signing) or :func:`presign_url`
-  (query-string signing).
-
-Canonicalisation follows the specification and the official test vectors
-(awslabs/aws-c-auth ``aws-signing-test-suite/v4``) for non-S3 services: the path, as sent on the
-wire, is normalised (empty and ``.`` segments dropped, ``..`` resolved) and URI-encoded once more
-("double encoding"); query parameters are decoded, re-encoded with the RFC 3986 unreserved set and
-sorted by key then value; header values are trimmed, runs of whitespace fold to one space and
-repeated headers join with ``,``; the payload hash is the SHA-256 of the body.
-
-Errors are the AWS error types with AWS's own messages, checked in AWS's order (request shape,
-date format, clock skew, ``host`` signed, algorithm, credential shape, credential scope, then - in
-:func:`verify` - the signature). No error ever contains the expected signature, the canonical
-request or the string to sign.
+A server calls :func:`parse_auth` on the raw request (it learns the access key id, the credential
+scope and the session token before it knows the secret), looks the key up, then calls
+:func:`verify` with the secret. Errors carry AWS's own messages and are checked in AWS's order
+(request shape, date format, clock skew, ``host`` signed, algorithm, credential shape, credential
+scope, then the signature). No error ever contains the expected signature, the canonical request
+or the string to sign.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-import time
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
-from urllib.parse import SplitResult, quote_from_bytes, unquote_to_bytes, urlsplit, urlunsplit
+from urllib.parse import unquote_to_bytes
 
-from strongroom.crypto.digests import sha256_hex
-from strongroom.errors import (
-    IncompleteSignatureException,
-    InvalidSignatureException,
-    MissingAuthenticationTokenException,
+from strongroom.sigv4.canonical import (
+    ALGORITHM,
+    AMZ_DATE_FORMAT,
+    TERMINATOR,
+    _assemble,
+    _canonical_bytes,
+    _header_line,
+    _scope_and_key,
+    _signature_of,
+    _string_to_sign,
+    body_sha256,
+    canonical_path,
+    canonical_query,
+    format_time,
 )
-from strongroom.protocol.headers import MAX_CACHED_HEADERS, HeaderLayout, header_layout
+from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication
+from strongroom.sigv4.layout import MAX_CACHED_HEADERS, HeaderLayout, header_layout
 
-try:  # OpenSSL's HMAC object: a keyed state is copied in one C call
-    from _hashlib import hmac_new as _hmac_new
-except ImportError:  # pragma: no cover - a CPython built without OpenSSL
-    def _hmac_new(key: bytes, msg: bytes = b"", digestmod: str = "sha256") -> Any:  # type: ignore[misc]
-        return hmac.new(key, msg, digestmod)
-
-__all__ = [
-    "ALGORITHM",
-    "MAX_PRESIGN_EXPIRES",
-    "Credentials",
-    "SignedRequestInfo",
-    "canonical_path",
-    "canonical_query",
-    "canonical_request",
-    "clear_signing_key_cache",
-    "parse_auth",
-    "presign_url",
-    "sign_headers",
-    "signature",
-    "signing_key",
-    "string_to_sign",
-    "verify",
-]
-
-ALGORITHM = "AWS4-HMAC-SHA256"
-TERMINATOR = "aws4_request"
 #: Longest validity of a presigned URL: seven days, as for every AWS SigV4 presigned URL.
 MAX_PRESIGN_EXPIRES = 604800
-AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 # --- AWS messages --------------------------------------------------------------------------------
 # Missing token: AWS Secrets Manager's own text (aws/aws-sdk-cpp#2466), HTTP 403.
@@ -112,16 +78,6 @@ _MSG_EXPIRES_TOO_LONG = (
 )
 
 # Headers a signer leaves out: hop-by-hop headers and ones that proxies and HTTP clients rewrite
-# (botocore's SIGNED_HEADERS_BLACKLIST plus the AWS SDK for JavaScript's unsignable headers).
-_UNSIGNABLE_HEADERS = frozenset(
-    {
-        "authorization", "baggage", "connection", "expect", "from", "keep-alive", "max-forwards",
-        "pragma", "proxy-authenticate", "proxy-authorization", "referer", "te", "traceparent",
-        "tracestate", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
-    }
-)  # fmt: skip
-# Headers the signer sets itself; a caller's copies are replaced, never signed twice.
-_SIGNER_HEADERS = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
 _QUERY_AUTH_REQUIRED = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -129,18 +85,6 @@ _QUERY_AUTH_REQUIRED = (
     "X-Amz-SignedHeaders",
     "X-Amz-Date",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """An access key pair, with the session token of temporary credentials."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
-
-    def __repr__(self) -> str:  # never print the secret or the token
-        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***')"
 
 
 @dataclass(slots=True)  # not frozen: built on every request, and frozen slots init costs 2 us
@@ -158,176 +102,6 @@ class SignedRequestInfo:
     presigned: bool  # query-string (presigned URL) authentication
     expires: int | None = None  # X-Amz-Expires of a presigned URL, in seconds
 
-
-# --- Canonicalisation ----------------------------------------------------------------------------
-def _remove_dot_segments(path: bytes) -> bytes:
-    """RFC 3986 section 5.2.4, plus AWS's removal of empty segments (as botocore does)."""
-    out: list[bytes] = []
-    for segment in path.split(b"/"):
-        if not segment or segment == b".":
-            continue
-        if segment == b"..":
-            if out:
-                out.pop()
-        else:
-            out.append(segment)
-    first = b"/" if path[:1] == b"/" else b""
-    last = b"/" if path[-1:] == b"/" and out else b""
-    return first + b"/".join(out) + last
-
-
-def canonical_path(raw_path: bytes, normalize: bool = True) -> str:
-    """The canonical URI of a path as sent on the wire (still percent-encoded).
-
-    Non-S3 services normalise the path and URI-encode it once more, so ``/a%20b`` signs as
-    ``/a%2520b``; ``normalize=False`` keeps the segments as they are (S3 style).
-    """
-    if raw_path == b"/" or not raw_path:
-        return "/"
-    if normalize:
-        raw_path = _remove_dot_segments(raw_path) or b"/"
-    return quote_from_bytes(raw_path, safe="/~")
-
-
-def _uri_encode(raw: bytes) -> str:
-    """Decode percent-escapes, then encode everything outside the RFC 3986 unreserved set."""
-    if b"%" in raw:
-        raw = unquote_to_bytes(raw)
-    return quote_from_bytes(raw, safe="~")
-
-
-def canonical_query(raw_query: bytes, *, exclude_signature: bool = False) -> str:
-    """The canonical query string: every parameter re-encoded, sorted by key and then value.
-
-    ``+`` is a literal plus (RFC 3986), as AWS SDKs encode a space as ``%20``. Empty ``&&``
-    segments are skipped. ``exclude_signature`` drops ``X-Amz-Signature`` (query authentication).
-    """
-    if not raw_query:
-        return ""
-    pairs: list[tuple[str, str]] = []
-    for part in raw_query.split(b"&"):
-        if not part:
-            continue
-        key, _, value = part.partition(b"=")
-        encoded_key = _uri_encode(key)
-        if exclude_signature and encoded_key == "X-Amz-Signature":
-            continue
-        pairs.append((encoded_key, _uri_encode(value)))
-    pairs.sort()
-    return "&".join([f"{key}={value}" for key, value in pairs])
-
-
-def _header_line(name: bytes, values: Sequence[bytes]) -> bytes:
-    """One canonical header line: each value trimmed with every run of whitespace (line folds
-    included) made one space; the values of a repeated header joined with ``,``."""
-    return b"%s:%s\n" % (name, b",".join([b" ".join(value.split()) for value in values]))
-
-
-def _assemble(method: str, path: str, query: str, header_block: bytes, signed_line: bytes, payload_hash: str) -> bytes:
-    """The canonical request from its parts (``header_block``: the header lines, in signing order)."""
-    return b"%s\n%s\n%s\n%s\n%s\n%s" % (
-        method.encode(), path.encode(), query.encode(), header_block, signed_line, payload_hash.encode()
-    )
-
-
-def _canonical_bytes(
-    method: str,
-    path: str,
-    query: str,
-    header_values: Iterable[tuple[bytes, Sequence[bytes]]],
-    payload_hash: str,
-) -> bytes:
-    """The canonical request; header names are lowercase bytes, in signing order.
-
-    A signed header absent from the request (no values) adds no line but is still signed.
-    """
-    names: list[bytes] = []
-    lines: list[bytes] = []
-    for name, values in header_values:
-        names.append(name)
-        if values:
-            lines.append(_header_line(name, values))
-    return _assemble(method, path, query, b"".join(lines), b";".join(names), payload_hash)
-
-
-def canonical_request(
-    method: str,
-    raw_path: bytes,
-    raw_query: bytes,
-    headers: Sequence[tuple[bytes, bytes]],
-    signed_headers: Sequence[str],
-    payload_hash: str,
-    *,
-    normalize_path: bool = True,
-    presigned: bool = False,
-) -> str:
-    """The canonical request of a raw request, for the given signed header names (lowercase)."""
-    values: dict[str, list[bytes]] = {name: [] for name in signed_headers}
-    for name, value in headers:
-        bucket = values.get(name.decode("latin-1").lower())
-        if bucket is not None:
-            bucket.append(value)
-    return _canonical_bytes(
-        method,
-        canonical_path(raw_path, normalize_path),
-        canonical_query(raw_query, exclude_signature=presigned),
-        [(name.encode("latin-1"), values[name]) for name in signed_headers],
-        payload_hash,
-    ).decode("utf-8", "replace")
-
-
-def _string_to_sign(amz_date: str, scope: str, canonical: bytes) -> bytes:
-    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{sha256_hex(canonical)}".encode()
-
-
-@lru_cache(maxsize=4096)
-def _scope_and_key(secret_access_key: str, date: str, region: str, service: str) -> tuple[str, bytes]:
-    """(credential scope, signing key) of a secret and a scope: one cache lookup per request."""
-    return f"{date}/{region}/{service}/{TERMINATOR}", _cached_signing_key(secret_access_key, date, region, service)
-
-
-def string_to_sign(amz_date: str, date: str, region: str, service: str, canonical: str | bytes) -> str:
-    """The string to sign for a canonical request."""
-    data = canonical.encode("utf-8") if isinstance(canonical, str) else canonical
-    return _string_to_sign(amz_date, f"{date}/{region}/{service}/{TERMINATOR}", data).decode()
-
-
-@lru_cache(maxsize=4096)
-def _cached_signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
-    key = hmac.digest(f"AWS4{secret_access_key}".encode(), date.encode(), "sha256")
-    key = hmac.digest(key, region.encode(), "sha256")
-    key = hmac.digest(key, service.encode(), "sha256")
-    return hmac.digest(key, b"aws4_request", "sha256")
-
-
-def signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
-    """kSigning for a secret and a credential scope, from a bounded LRU cache (4096 entries)."""
-    return _cached_signing_key(secret_access_key, date, region, service)
-
-
-def clear_signing_key_cache() -> None:
-    """Forget every cached signing key (call it when access keys are deleted or rotated)."""
-    _cached_signing_key.cache_clear()
-    _scope_and_key.cache_clear()
-    _keyed_hmac.cache_clear()
-
-
-@lru_cache(maxsize=4096)
-def _keyed_hmac(key: bytes) -> Any:
-    """An HMAC-SHA256 state already keyed with ``key`` (copied per use, never updated itself)."""
-    return _hmac_new(key, digestmod="sha256")
-
-
-def _signature_of(key: bytes, string_to_sign: bytes) -> str:
-    """hex(HMAC-SHA256(key, string_to_sign)), from a keyed state: half the cost of hmac.digest."""
-    mac = _keyed_hmac(key).copy()
-    mac.update(string_to_sign)
-    return str(mac.hexdigest())
-
-
-def signature(secret_access_key: str, date: str, region: str, service: str, string_to_sign: str) -> str:
-    """The hex signature of a string to sign."""
-    return _signature_of(signing_key(secret_access_key, date, region, service), string_to_sign.encode())
 
 
 # --- Time ----------------------------------------------------------------------------------------
@@ -353,9 +127,6 @@ def _parse_amz_date16(value: str) -> int | None:
     return int(moment.timestamp())
 
 
-def _format_time(epoch: float) -> str:
-    return time.strftime(AMZ_DATE_FORMAT, time.gmtime(epoch))
-
 
 def _format_duration(seconds: float) -> str:
     whole = int(seconds)
@@ -366,16 +137,16 @@ def _check_time(amz_date: str, expires: int | None, now: float, max_skew: float)
     """Refuse a request signed too long ago (or too far ahead) with AWS's messages."""
     moment = _parse_amz_date(amz_date)
     if moment is None:
-        raise IncompleteSignatureException(_MSG_BAD_DATE.format(amz_date))
+        raise IncompleteSignature(_MSG_BAD_DATE.format(amz_date))
     window = max_skew if expires is None else expires
     if moment < now - window:
-        raise InvalidSignatureException(
-            _MSG_EXPIRED.format(amz_date, _format_time(now - window), _format_time(now), _format_duration(window))
+        raise InvalidSignature(
+            _MSG_EXPIRED.format(amz_date, format_time(now - window), format_time(now), _format_duration(window))
         )
     if moment > now + max_skew:
-        raise InvalidSignatureException(
+        raise InvalidSignature(
             _MSG_NOT_YET_CURRENT.format(
-                amz_date, _format_time(now + max_skew), _format_time(now), _format_duration(max_skew)
+                amz_date, format_time(now + max_skew), format_time(now), _format_duration(max_skew)
             )
         )
 
@@ -420,12 +191,12 @@ def _parse_expires(raw: str | None) -> int | None:
     text = raw.strip()
     digits = text[1:] if text[:1] == "-" else text
     if not digits.isascii() or not digits.isdigit():
-        raise IncompleteSignatureException(_MSG_EXPIRES_NOT_NUMBER)
+        raise IncompleteSignature(_MSG_EXPIRES_NOT_NUMBER)
     expires = int(text)
     if expires < 0:
-        raise IncompleteSignatureException(_MSG_EXPIRES_NEGATIVE)
+        raise IncompleteSignature(_MSG_EXPIRES_NEGATIVE)
     if expires > MAX_PRESIGN_EXPIRES:
-        raise IncompleteSignatureException(_MSG_EXPIRES_TOO_LONG)
+        raise IncompleteSignature(_MSG_EXPIRES_TOO_LONG)
     return expires
 
 
@@ -441,7 +212,7 @@ def _amz_date_of(raw: str, http_date: bool) -> str:
         if moment is not None:  # "-0000" (as botocore writes it) parses without a zone: it is UTC
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
             return moment.strftime(AMZ_DATE_FORMAT)
-    raise IncompleteSignatureException(_MSG_BAD_DATE.format(raw))
+    raise IncompleteSignature(_MSG_BAD_DATE.format(raw))
 
 
 def parse_auth(
@@ -462,7 +233,7 @@ def parse_auth(
     formed, the date parses, (when ``now`` is given) the clock skew, ``host`` is signed, the
     algorithm, the credential's five elements and its scope - terminator and date always, the
     region and service when ``regions`` / ``service`` are given. The access key is not looked up.
-    ``layout`` is :func:`~strongroom.protocol.headers.header_layout` of ``headers`` if the caller
+    ``layout`` is :func:`~strongroom.sigv4.layout.header_layout` of ``headers`` if the caller
     has it already. The first of repeated Authorization, date and token headers counts.
     """
     del method, raw_path  # part of the request, not of its authentication
@@ -475,15 +246,15 @@ def parse_auth(
     query_auth = "X-Amz-Algorithm" in query
 
     if auth_header and query_auth:
-        raise InvalidSignatureException(MSG_FOUND_BOTH)
+        raise InvalidSignature(MSG_FOUND_BOTH)
     if not query_auth and not auth_header.strip().startswith("AWS4-"):
-        raise MissingAuthenticationTokenException(MSG_MISSING_AUTHENTICATION_TOKEN)
+        raise MissingAuthentication(MSG_MISSING_AUTHENTICATION_TOKEN)
 
     expires: int | None = None
     if query_auth:
         missing = [_MSG_QUERY_REQUIRES.format(name) for name in _QUERY_AUTH_REQUIRED if not query.get(name)]
         if missing:
-            raise IncompleteSignatureException("".join(missing) + _MSG_REEXAMINE_QUERY)
+            raise IncompleteSignature("".join(missing) + _MSG_REEXAMINE_QUERY)
         algorithm = query["X-Amz-Algorithm"]
         credential = query["X-Amz-Credential"]
         provided_signature = query["X-Amz-Signature"]
@@ -515,7 +286,7 @@ def parse_auth(
                 missing.append(_MSG_HEADER_REQUIRES.format("SignedHeaders"))
             if not x_amz_date and not http_date:
                 missing.append(_MSG_HEADER_REQUIRES_DATE)
-            raise IncompleteSignatureException("".join(missing) + "Authorization=" + auth_header)
+            raise IncompleteSignature("".join(missing) + "Authorization=" + auth_header)
         amz_date = _amz_date_of(x_amz_date, http_date=False) if x_amz_date else _amz_date_of(http_date, True)
         at = first.get(b"x-amz-security-token")
         session_token = headers[at][1].decode("latin-1") if at is not None else None
@@ -524,9 +295,9 @@ def parse_auth(
         _check_time(amz_date, expires, now, max_skew)
     signed_headers = _signed_header_names(signed_headers_text)
     if "host" not in signed_headers:
-        raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
+        raise InvalidSignature(MSG_HOST_NOT_SIGNED)
     if algorithm != ALGORITHM:
-        raise IncompleteSignatureException(_MSG_UNSUPPORTED_ALGORITHM.format(algorithm))
+        raise IncompleteSignature(_MSG_UNSUPPORTED_ALGORITHM.format(algorithm))
     access_key_id, scope_date, scope_region, scope_service, terminator = _credential_parts(credential)
     problems: list[str] = []
     if regions is not None and scope_region not in regions:
@@ -538,7 +309,7 @@ def parse_auth(
     if scope_date != amz_date[:8]:
         problems.append(_MSG_SCOPE_DATE.format(scope_date, amz_date[:8], amz_date))
     if problems:
-        raise InvalidSignatureException("".join(problems))
+        raise InvalidSignature("".join(problems))
     return SignedRequestInfo(  # positional: one per request, in the field order
         access_key_id, scope_date, scope_region, scope_service, signed_headers, provided_signature, amz_date,
         session_token, query_auth, expires,
@@ -550,7 +321,7 @@ def _credential_parts(credential: str) -> tuple[str, str, str, str, str]:
     """(access key id, date, region, service, terminator) of a Credential (a trailing / ignored)."""
     parts = credential.rstrip("/").split("/")
     if len(parts) != 5:
-        raise IncompleteSignatureException(_MSG_CREDENTIAL_PARTS.format(credential))
+        raise IncompleteSignature(_MSG_CREDENTIAL_PARTS.format(credential))
     return parts[0], parts[1], parts[2], parts[3], parts[4]
 
 
@@ -565,7 +336,7 @@ def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:
     for token in rest.replace(",", " ").split():
         key, equals, param = token.partition("=")
         if not equals:
-            raise IncompleteSignatureException(_MSG_NOT_KEY_VALUE.format(token, auth_header))
+            raise IncompleteSignature(_MSG_NOT_KEY_VALUE.format(token, auth_header))
         params[key] = param
     return algorithm, params
 
@@ -645,12 +416,12 @@ def verify(
     header is exempt, as AWS lets it be added after signing), and an ``x-amz-content-sha256``
     that is not the body's SHA-256 (``UNSIGNED-PAYLOAD`` included: the body is always signed).
     ``time_checked``: the caller ran :func:`parse_auth` with the same ``now`` and ``max_skew``.
-    ``layout``: :func:`~strongroom.protocol.headers.header_layout` of ``headers``, if known.
+    ``layout``: :func:`~strongroom.sigv4.layout.header_layout` of ``headers``, if known.
     """
     if not time_checked:  # parse_auth(now=...) already did
         _check_time(info.amz_date, info.expires, now, max_skew)
     if "host" not in info.signed_headers:
-        raise InvalidSignatureException(MSG_HOST_NOT_SIGNED)
+        raise InvalidSignature(MSG_HOST_NOT_SIGNED)
 
     if layout is None:
         layout = header_layout(list(headers))
@@ -660,153 +431,19 @@ def verify(
     else:
         plan = _VerifyPlan(layout, info.signed_headers)
     if plan.unsigned is not None:
-        raise InvalidSignatureException(_MSG_UNSIGNED_HEADER.format(plan.unsigned))
+        raise InvalidSignature(_MSG_UNSIGNED_HEADER.format(plan.unsigned))
 
-    payload_hash = sha256_hex(body) if body else EMPTY_SHA256
-    if plan.content_sha256_at is not None and headers[plan.content_sha256_at][1].strip() != payload_hash.encode():
-        raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
+    body_hash = body_sha256(body)
+    if plan.content_sha256_at is not None and headers[plan.content_sha256_at][1].strip() != body_hash.encode():
+        raise InvalidSignature(MSG_SIGNATURE_MISMATCH)
 
     canonical = plan.canonical(
         headers, method, canonical_path(raw_path, normalize_path),
-        canonical_query(raw_query, exclude_signature=info.presigned) if raw_query else "", payload_hash,
+        canonical_query(raw_query, exclude_signature=info.presigned) if raw_query else "", body_hash,
     )
     scope, key = _scope_and_key(secret_access_key, info.date, info.region, info.service)
     expected = _signature_of(key, _string_to_sign(info.amz_date, scope, canonical))
     provided = info.signature
     if not provided.isascii() or not hmac.compare_digest(expected, provided):
-        raise InvalidSignatureException(MSG_SIGNATURE_MISMATCH)
+        raise InvalidSignature(MSG_SIGNATURE_MISMATCH)
 
-
-# --- Client side ----------------------------------------------------------------------------------
-def _host_of(parts: SplitResult) -> str:
-    """The Host header an HTTP client sends for a URL: lowercase, default port dropped."""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme):
-        host = f"{host}:{port}"
-    return host
-
-
-def _headers_to_sign(headers: Mapping[str, str] | None, parts: SplitResult) -> dict[str, list[bytes]]:
-    selected: dict[str, list[bytes]] = {}
-    for name, value in (headers or {}).items():
-        lname = name.strip().lower()
-        if lname in _UNSIGNABLE_HEADERS or lname in _SIGNER_HEADERS:
-            continue
-        selected.setdefault(lname, []).append(value.encode("utf-8"))
-    if "host" not in selected:
-        selected["host"] = [_host_of(parts).encode()]
-    return selected
-
-
-def _sign(
-    method: str,
-    parts: SplitResult,
-    query: str,
-    selected: dict[str, list[bytes]],
-    payload_hash: str,
-    secret: str,
-    amz_date: str,
-    region: str,
-    service: str,
-    normalize_path: bool,
-    presigned: bool,
-) -> str:
-    names = sorted(selected)
-    canonical = _canonical_bytes(
-        method.upper(),
-        canonical_path(parts.path.encode("utf-8"), normalize_path),
-        canonical_query(query.encode("utf-8"), exclude_signature=presigned),
-        [(name.encode("latin-1"), selected[name]) for name in names],
-        payload_hash,
-    )
-    scope = f"{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
-    key = _cached_signing_key(secret, amz_date[:8], region, service)
-    return _signature_of(key, _string_to_sign(amz_date, scope, canonical))
-
-
-def sign_headers(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    creds: Credentials,
-    region: str,
-    service: str,
-    now: float,
-    *,
-    add_content_sha256: bool = False,
-    normalize_path: bool = True,
-) -> dict[str, str]:
-    """Sign a request; return the headers to add: X-Amz-Date, X-Amz-Security-Token (temporary
-    credentials), X-Amz-Content-Sha256 (only if ``add_content_sha256``) and Authorization.
-
-    ``url`` is the request URL with its path and query already percent-encoded, as sent. Every
-    header in ``headers`` is signed except hop-by-hop ones and User-Agent; ``host`` is signed as
-    the HTTP client will send it (from the URL, default port dropped) unless given in ``headers``.
-    """
-    parts = urlsplit(url)
-    amz_date = _format_time(now)
-    added = {"X-Amz-Date": amz_date}
-    if creds.session_token:
-        added["X-Amz-Security-Token"] = creds.session_token
-    payload_hash = sha256_hex(body) if body else EMPTY_SHA256
-    if add_content_sha256:
-        added["X-Amz-Content-Sha256"] = payload_hash
-    selected = _headers_to_sign(headers, parts)
-    for name, value in added.items():
-        selected[name.lower()] = [value.encode()]
-    sig = _sign(
-        method, parts, parts.query, selected, payload_hash, creds.secret_access_key, amz_date,
-        region, service, normalize_path, presigned=False,
-    )  # fmt: skip
-    credential = f"{creds.access_key_id}/{amz_date[:8]}/{region}/{service}/{TERMINATOR}"
-    added["Authorization"] = (
-        f"{ALGORITHM} Credential={credential}, SignedHeaders={';'.join(sorted(selected))}, Signature={sig}"
-    )
-    return added
-
-
-def presign_url(
-    method: str,
-    url: str,
-    creds: Credentials,
-    region: str,
-    service: str,
-    now: float,
-    expires: int = 900,
-    *,
-    headers: Mapping[str, str] | None = None,
-    body: bytes = b"",
-    normalize_path: bool = True,
-) -> str:
-    """A presigned URL (query-string authentication) valid for ``expires`` seconds (1 to 7 days).
-
-    The URL's own query is kept and the authentication parameters are appended; ``host`` (and
-    any ``headers`` given, which the caller must then send) are signed, and the payload hash is
-    the SHA-256 of ``body`` (empty by default).
-    """
-    if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-        raise ValueError(f"expires must be between 1 and {MAX_PRESIGN_EXPIRES} seconds, not {expires}")
-    parts = urlsplit(url)
-    amz_date = _format_time(now)
-    selected = _headers_to_sign(headers, parts)
-    auth = {
-        "X-Amz-Algorithm": ALGORITHM,
-        "X-Amz-Credential": f"{creds.access_key_id}/{amz_date[:8]}/{region}/{service}/{TERMINATOR}",
-        "X-Amz-Date": amz_date,
-        "X-Amz-Expires": str(expires),
-        "X-Amz-SignedHeaders": ";".join(sorted(selected)),
-    }
-    if creds.session_token:
-        auth["X-Amz-Security-Token"] = creds.session_token
-    encoded = "&".join(f"{key}={quote_from_bytes(value.encode(), safe='~')}" for key, value in auth.items())
-    query = f"{parts.query}&{encoded}" if parts.query else encoded
-    payload_hash = sha256_hex(body) if body else EMPTY_SHA256
-    sig = _sign(
-        method, parts, query, selected, payload_hash, creds.secret_access_key, amz_date,
-        region, service, normalize_path, presigned=True,
-    )  # fmt: skip
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, f"{query}&X-Amz-Signature={sig}", parts.fragment))
