@@ -568,6 +568,11 @@ def test_presigned_url_lives_for_x_amz_expires() -> None:
         (b"--5", "X-Amz-Expires should be a number"),
         (b"", "X-Amz-Expires should be a number"),
         (b"-1", "X-Amz-Expires must be non-negative"),
+        # more digits than int() converts (4,300) or than a long holds: not a number, never a 500
+        (b"9" * 5000, "X-Amz-Expires should be a number"),
+        (b"-" + b"9" * 5000, "X-Amz-Expires should be a number"),
+        (b"1" * 20, "X-Amz-Expires should be a number"),
+        (b"%C2%B2", "X-Amz-Expires should be a number"),  # a superscript 2: a digit to str.isdigit()
     ],
 )
 def test_bad_x_amz_expires(value: bytes, message: str) -> None:
@@ -692,6 +697,24 @@ def test_bad_date(date: bytes) -> None:
         _parse(date=date)
     assert caught.value.message == (
         f"Date must be in ISO-8601 'basic format'. Got '{date.decode()}'. See http://en.wikipedia.org/wiki/ISO_8601"
+    )
+
+
+@pytest.mark.parametrize(
+    "http_date",
+    [
+        b"Mon, 01 Jan 99999999999 00:00:00 GMT",  # a year past C's int: OverflowError, once a 500
+        b"Mon, 01 Jan 0100 00:00:00 GMT",  # a three-digit year has no ISO 8601 basic form
+        b"Wed, 01 Jan 1000 00:30:00 +0100",  # ... nor 0999-12-31 in UTC
+        b"Mon, 01 Jan " + b"9" * 5000 + b" 00:00:00 GMT",
+    ],
+)
+def test_bad_http_date_header(http_date: bytes) -> None:
+    headers = [(b"authorization", AUTH.format(GOOD_CREDENTIAL, "date;host").encode()), (b"date", http_date)]
+    with pytest.raises(IncompleteSignature) as caught:
+        parse_auth(*plain_request(headers)[:4], now=T0)
+    assert caught.value.message == (
+        f"Date must be in ISO-8601 'basic format'. Got '{http_date.decode()}'. See http://en.wikipedia.org/wiki/ISO_8601"
     )
 
 

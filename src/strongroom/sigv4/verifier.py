@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
+from strongroom.integers import decimal_integer
 from strongroom.sigv4.canonical import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
@@ -186,13 +187,12 @@ def _query_auth_params(raw_query: bytes) -> dict[str, str]:
 
 
 def _parse_expires(raw: str | None) -> int | None:
+    """X-Amz-Expires in seconds; text that is no integer of at most 19 digits is "not a number"."""
     if raw is None:
         return None
-    text = raw.strip()
-    digits = text[1:] if text[:1] == "-" else text
-    if not digits.isascii() or not digits.isdigit():
+    expires = decimal_integer(raw)
+    if expires is None:
         raise IncompleteSignature(_MSG_EXPIRES_NOT_NUMBER)
-    expires = int(text)
     if expires < 0:
         raise IncompleteSignature(_MSG_EXPIRES_NEGATIVE)
     if expires > MAX_PRESIGN_EXPIRES:
@@ -207,10 +207,11 @@ def _amz_date_of(raw: str, http_date: bool) -> str:
     if http_date:
         try:
             moment = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            moment = None
-        if moment is not None:  # "-0000" (as botocore writes it) parses without a zone: it is UTC
+            # "-0000" (as botocore writes it) parses without a zone: it is UTC
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (TypeError, ValueError, IndexError, OverflowError):  # a year past C's int: OverflowError
+            moment = None
+        if moment is not None and moment.year >= 1000:  # four-digit years only, as ISO 8601 basic has
             return moment.strftime(AMZ_DATE_FORMAT)
     raise IncompleteSignature(_MSG_BAD_DATE.format(raw))
 
