@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 from test_app_protocol import CREDS, REGION, Client, Response, assert_error, with_app
 
+from strongroom.server.app import MAX_HEADER_BYTES
 from strongroom.sigv4 import presign_url, sign_headers
 
 HUGE = "9" * 5000  # more digits than int() converts (4,300)
@@ -23,12 +24,18 @@ STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 BAD_REGIONS = ["", "*", "..", "x:y", "US-EAST-1", "a" * 200, "aws-global"]
 
 
-async def signed(client: Client, body: bytes, headers: dict[str, str], *, region: str = REGION,
-                 service: str = "secretsmanager", extra: list[tuple[bytes, bytes]] | None = None) -> Response:
-    """A POST of ``body`` signed for ``region`` and ``service``."""
+def sign(body: bytes, headers: dict[str, str], *, region: str = REGION,
+         service: str = "secretsmanager") -> list[tuple[bytes, bytes]]:
+    """The headers of a POST of ``body`` signed for ``region`` and ``service``."""
     headers = {"host": "localhost:7420", **headers}
     headers.update(sign_headers("POST", "http://localhost:7420/", headers, body, CREDS, region, service, time.time()))
-    wire = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + (extra or [])
+    return [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+
+async def signed(client: Client, body: bytes, headers: dict[str, str], *, region: str = REGION,
+                 service: str = "secretsmanager", extra: list[tuple[bytes, bytes]] | None = None) -> Response:
+    """A POST of ``body`` signed for ``region`` and ``service``, with ``extra`` headers unsigned."""
+    wire = sign(body, headers, region=region, service=service) + (extra or [])
     return await client.raw("POST", "/", wire, [body])
 
 
@@ -92,6 +99,30 @@ def test_huge_numbers_are_client_errors(tmp_path, caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.INFO):
         with_app(tmp_path, body)
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+# --- sizes -------------------------------------------------------------------------------------
+def test_header_section_and_url_are_bounded(tmp_path) -> None:
+    async def body(client: Client) -> None:
+        json_headers = {"content-type": "application/x-amz-json-1.1", "x-amz-target": "secretsmanager.ListSecrets"}
+        # a signed request padded with an unsigned header to exactly the limit, and one byte past it
+        size = sum(len(name) + len(value) for name, value in sign(b"{}", json_headers))
+        room = MAX_HEADER_BYTES - size - len(b"x-pad")
+        assert (await signed(client, b"{}", json_headers, extra=[(b"x-pad", b"p" * room)])).status == 200
+        response = await signed(client, b"{}", json_headers, extra=[(b"x-pad", b"p" * (room + 1))])
+        assert assert_error(response, 400, "RequestHeaderSectionTooLarge")["Message"] == (
+            "Your request header section exceeds the maximum allowed size."
+        )
+        # a URL longer than the body limit (query-protocol parameters may come in either)
+        url = presign_url("GET", "http://localhost:7420/?Action=ListSecrets&Version=2017-10-17", CREDS, REGION,
+                          "secretsmanager", time.time())
+        query = url.split("?", 1)[1].encode()
+        assert (await client.raw("GET", "/", [(b"host", b"localhost:7420")], [], query)).status == 200
+        padded = query + b"&Pad=" + b"p" * 4096
+        response = await client.raw("GET", "/", [(b"host", b"localhost:7420")], [], padded)
+        assert assert_error(response, 413, "RequestEntityTooLargeException")["Message"] == "Request URL is too large."
+
+    with_app(tmp_path, body, max_body_bytes=4096)
 
 
 # --- regions -----------------------------------------------------------------------------------

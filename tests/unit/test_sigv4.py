@@ -809,6 +809,35 @@ def test_signing_key_cache_is_bounded() -> None:
     assert canonical._cached_signing_key.cache_info().currsize == 0
 
 
+def test_long_client_text_is_never_cached() -> None:
+    # A Credential or SignedHeaders of any length used to be kept by the parse caches (4096 and 256
+    # entries): 200 requests with 1 MB credentials held 430 MB of a dev-mode server's memory.
+    verifier._cached_credential_parts.cache_clear()
+    verifier._cached_signed_headers.cache_clear()
+    long_key = "A" * verifier.MAX_CACHED_CREDENTIAL
+    long_signed = "host;x-amz-date;" + "x-pad;" * (verifier.MAX_CACHED_SIGNED_HEADERS // 6)
+    info = _parse(credential=f"{long_key}/20130524/us-east-1/secretsmanager/aws4_request", signed=long_signed)
+    assert info.access_key_id == long_key and info.signed_headers[:2] == ("host", "x-amz-date")
+    assert verifier._cached_credential_parts.cache_info().currsize == 0
+    assert verifier._cached_signed_headers.cache_info().currsize == 0
+    _parse()  # short ones are remembered
+    assert verifier._cached_credential_parts.cache_info().currsize == 1
+    assert verifier._cached_signed_headers.cache_info().currsize == 1
+    with pytest.raises(IncompleteSignature, match="^Credential must have exactly 5 slash-delimited elements"):
+        _parse(credential="x/" * 1000)  # long and malformed: the same answer as short and malformed
+
+
+def test_long_signed_headers_get_no_cached_plan() -> None:
+    method, path, query, headers, body = _presigned(60)
+    padded = query.replace(b"X-Amz-SignedHeaders=host", b"X-Amz-SignedHeaders=host%3B" + b"x-pad%3B" * 300)
+    verifier._cached_plan.cache_clear()
+    with pytest.raises(InvalidSignature):  # the signature covered the short list
+        check((method, path, padded, headers, body), now=T0)
+    assert verifier._cached_plan.cache_info().currsize == 0
+    check((method, path, query, headers, body), now=T0)
+    assert verifier._cached_plan.cache_info().currsize == 1
+
+
 def test_known_signing_key() -> None:
     # AWS's documented example key derivation (General Reference, "Examples of how to derive a signing key").
     key = sigv4.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam")

@@ -40,6 +40,11 @@ from strongroom.sigv4.layout import MAX_CACHED_HEADERS, HeaderLayout, header_lay
 
 #: Longest validity of a presigned URL: seven days, as for every AWS SigV4 presigned URL.
 MAX_PRESIGN_EXPIRES = 604800
+#: Longest Credential / SignedHeaders text the parse and plan caches remember: longer text is
+#: worked out on every request, so no client can make a cache entry larger than this (an access
+#: key id is 16-128 characters, IAM's AccessKeyId shape; 64 header names fit in 1024).
+MAX_CACHED_CREDENTIAL = 256
+MAX_CACHED_SIGNED_HEADERS = 1024
 
 # --- AWS messages --------------------------------------------------------------------------------
 # Missing token: AWS Secrets Manager's own text (aws/aws-sdk-cpp#2466), HTTP 403.
@@ -317,13 +322,21 @@ def parse_auth(
     )
 
 
-@lru_cache(maxsize=4096)  # a client sends the same Credential all day
 def _credential_parts(credential: str) -> tuple[str, str, str, str, str]:
     """(access key id, date, region, service, terminator) of a Credential (a trailing / ignored)."""
+    if len(credential) > MAX_CACHED_CREDENTIAL:
+        return _split_credential(credential)
+    return _cached_credential_parts(credential)
+
+
+def _split_credential(credential: str) -> tuple[str, str, str, str, str]:
     parts = credential.rstrip("/").split("/")
     if len(parts) != 5:
         raise IncompleteSignature(_MSG_CREDENTIAL_PARTS.format(credential))
     return parts[0], parts[1], parts[2], parts[3], parts[4]
+
+
+_cached_credential_parts = lru_cache(maxsize=4096)(_split_credential)  # a client sends one Credential all day
 
 
 def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:
@@ -342,10 +355,18 @@ def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:
     return algorithm, params
 
 
-@lru_cache(maxsize=256)
 def _signed_header_names(text: str) -> tuple[str, ...]:
     """SignedHeaders as a tuple of lowercase names (clients send a handful of distinct lists)."""
+    if len(text) > MAX_CACHED_SIGNED_HEADERS:
+        return _split_signed_headers(text)
+    return _cached_signed_headers(text)
+
+
+def _split_signed_headers(text: str) -> tuple[str, ...]:
     return tuple(name for name in text.lower().split(";") if name)
+
+
+_cached_signed_headers = lru_cache(maxsize=256)(_split_signed_headers)
 
 
 # --- Server side: verify --------------------------------------------------------------------------
@@ -426,8 +447,8 @@ def verify(
 
     if layout is None:
         layout = header_layout(list(headers))
-    # Plans are remembered per header-name list and SignedHeaders, except for very long name lists.
-    if len(layout.names) <= MAX_CACHED_HEADERS:
+    # Plans are remembered per header-name list and SignedHeaders, except for very long ones.
+    if len(layout.names) <= MAX_CACHED_HEADERS and sum(map(len, info.signed_headers)) <= MAX_CACHED_SIGNED_HEADERS:
         plan = _cached_plan(layout.names, info.signed_headers)
     else:
         plan = _VerifyPlan(layout, info.signed_headers)
