@@ -96,6 +96,10 @@ class RequestEntityTooLargeException(ApiError):
     status = 413
 
 
+class RequestHeaderSectionTooLarge(ApiError):
+    """Headers past the server's limit: S3's error for it (AWS publishes none for Secrets Manager)."""
+
+
 class UnrecognizedClientException(ApiError):
     pass
 

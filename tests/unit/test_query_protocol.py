@@ -134,6 +134,34 @@ def test_unconvertible_values_fail_like_json() -> None:
         parse_input("ListSecrets", decode_params("ListSecrets", [("IncludePlannedDeletion", "yes")]))
 
 
+def test_numbers_longer_than_int_converts_are_refused_not_converted() -> None:
+    # More than 4,300 digits made int() raise ValueError: a 500 for any query client (issue 13).
+    huge = "9" * 5000
+    for operation, member in (("ListSecrets", "MaxResults"), ("GetRandomPassword", "PasswordLength"),
+                              ("DeleteSecret", "RecoveryWindowInDays")):
+        decoded = decode_params(operation, [(member, huge), ("SecretId", "s")])
+        assert decoded[member] == huge  # left as text, as any other non-number
+        with pytest.raises(SerializationException) as exc:
+            parse_input(operation, decoded)
+        assert exc.value.message.startswith("STRING_VALUE cannot be converted to ")
+    # 19 digits still convert (every long), and fall to the model's range checks
+    too_big = decode_params("GetRandomPassword", [("PasswordLength", "9" * 19)])
+    assert too_big == {"PasswordLength": 10**19 - 1}
+    with pytest.raises(SerializationException, match="^NUMBER_VALUE cannot be converted to Long$"):
+        parse_input("GetRandomPassword", too_big)
+    assert decode_params("ListSecrets", [("MaxResults", "0" * 5000 + "7")]) == {"MaxResults": 7}
+    assert decode_params("ListSecrets", [("MaxResults", "\u0663")]) == {"MaxResults": "\u0663"}  # Arabic-Indic 3
+
+
+def test_list_indexes_are_bounded_ascii_numbers() -> None:
+    pairs = [("Filters.member.1.Key", "name"), ("Filters.member." + "9" * 5000 + ".Key", "description"),
+             ("Filters.member.\u00b2.Key", "tag-key"), ("Filters.member.\u0663.Key", "tag-value")]
+    assert decode_params("ListSecrets", pairs) == {"Filters": [{"Key": "name"}]}  # int("\u00b2") raised too
+    assert decode_params("UntagResource", [("TagKeys.member." + "0" * 30 + "2", "b"), ("TagKeys.member.1", "a")]) == {
+        "TagKeys": ["a", "b"]
+    }
+
+
 def test_list_spellings_and_order() -> None:
     flattened = decode_params("UntagResource", [("SecretId", "s"), ("TagKeys.2", "b"), ("TagKeys.1", "a")])
     assert flattened == {"SecretId": "s", "TagKeys": ["a", "b"]}

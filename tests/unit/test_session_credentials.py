@@ -24,6 +24,7 @@ from strongroom.errors import (
     AccessDeniedException,
     ExpiredTokenException,
     InvalidParameterException,
+    SerializationException,
     UnrecognizedClientException,
     ValidationException,
 )
@@ -220,13 +221,37 @@ def test_session_token_input() -> None:
         "Member must have value greater than or equal to 900"
     )
     assert sts.query_error(low.value) == ("ValidationError", 400)
-    for bad in ("129601", "abc", "", True, 1.5):
-        with pytest.raises(ValidationException):
+    for bad in ("129601", "abc", "", True, 1.5, "9" * 5000, "-" + "9" * 5000, "\u00b2"):
+        with pytest.raises(ValidationException):  # 5,000 digits: int() raised ValueError, a 500
             sts.session_token_input({"DurationSeconds": bad})
+    too_many_digits = "9" * 5000
+    with pytest.raises(ValidationException) as huge:
+        sts.session_token_input({"DurationSeconds": too_many_digits})
+    assert huge.value.message == (
+        f"1 validation error detected: Value '{'9' * 64}' at 'durationSeconds' failed to satisfy constraint: "
+        "Member must be an integer"
+    )
     with pytest.raises(AccessDeniedException) as mfa:
         sts.session_token_input({"SerialNumber": "arn:aws:iam::123456789012:mfa/a", "TokenCode": "123456"})
     assert sts.query_error(mfa.value) == ("AccessDenied", 403)
     assert sts.query_error(ExpiredTokenException(EXPIRED_TOKEN)) == ("ExpiredToken", 403)
+
+
+def test_json_duration_must_be_a_json_number() -> None:
+    # STS's model says integer: a JSON string is a SerializationException, as for Secrets Manager.
+    assert sts.json_params(b'{"DurationSeconds": 900}') == {"DurationSeconds": 900}
+    assert sts.json_params(b'{"DurationSeconds": 900.7}') == {"DurationSeconds": 900}  # Jackson truncates
+    assert sts.json_params(b'{"DurationSeconds": null}') == {"DurationSeconds": None}
+    for body, message in (
+        (b'{"DurationSeconds": "900"}', "STRING_VALUE cannot be converted to Integer"),
+        (b'{"DurationSeconds": true}', "TRUE_VALUE cannot be converted to Integer"),
+        (b'{"DurationSeconds": [900]}', "Unrecognized collection type class java.lang.Integer"),
+        (b'{"DurationSeconds": 99999999999}', "NUMBER_VALUE cannot be converted to Integer"),
+        (b'{"DurationSeconds": 1e300}', "NUMBER_VALUE cannot be converted to Integer"),
+    ):
+        with pytest.raises(SerializationException) as exc:
+            sts.json_params(body)
+        assert exc.value.message == message
 
 
 def test_session_xml_parses_with_botocore() -> None:

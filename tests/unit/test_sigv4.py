@@ -568,6 +568,11 @@ def test_presigned_url_lives_for_x_amz_expires() -> None:
         (b"--5", "X-Amz-Expires should be a number"),
         (b"", "X-Amz-Expires should be a number"),
         (b"-1", "X-Amz-Expires must be non-negative"),
+        # more digits than int() converts (4,300) or than a long holds: not a number, never a 500
+        (b"9" * 5000, "X-Amz-Expires should be a number"),
+        (b"-" + b"9" * 5000, "X-Amz-Expires should be a number"),
+        (b"1" * 20, "X-Amz-Expires should be a number"),
+        (b"%C2%B2", "X-Amz-Expires should be a number"),  # a superscript 2: a digit to str.isdigit()
     ],
 )
 def test_bad_x_amz_expires(value: bytes, message: str) -> None:
@@ -695,6 +700,24 @@ def test_bad_date(date: bytes) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "http_date",
+    [
+        b"Mon, 01 Jan 99999999999 00:00:00 GMT",  # a year past C's int: OverflowError, once a 500
+        b"Mon, 01 Jan 0100 00:00:00 GMT",  # a three-digit year has no ISO 8601 basic form
+        b"Wed, 01 Jan 1000 00:30:00 +0100",  # ... nor 0999-12-31 in UTC
+        b"Mon, 01 Jan " + b"9" * 5000 + b" 00:00:00 GMT",
+    ],
+)
+def test_bad_http_date_header(http_date: bytes) -> None:
+    headers = [(b"authorization", AUTH.format(GOOD_CREDENTIAL, "date;host").encode()), (b"date", http_date)]
+    with pytest.raises(IncompleteSignature) as caught:
+        parse_auth(*plain_request(headers)[:4], now=T0)
+    assert caught.value.message == (
+        f"Date must be in ISO-8601 'basic format'. Got '{http_date.decode()}'. See http://en.wikipedia.org/wiki/ISO_8601"
+    )
+
+
 def test_host_must_be_signed() -> None:
     with pytest.raises(InvalidSignature) as caught:
         _parse(signed="x-amz-date")
@@ -784,6 +807,35 @@ def test_signing_key_cache_is_bounded() -> None:
     assert canonical._cached_signing_key.cache_info().currsize == maxsize
     sigv4.clear_signing_key_cache()
     assert canonical._cached_signing_key.cache_info().currsize == 0
+
+
+def test_long_client_text_is_never_cached() -> None:
+    # A Credential or SignedHeaders of any length used to be kept by the parse caches (4096 and 256
+    # entries): 200 requests with 1 MB credentials held 430 MB of a dev-mode server's memory.
+    verifier._cached_credential_parts.cache_clear()
+    verifier._cached_signed_headers.cache_clear()
+    long_key = "A" * verifier.MAX_CACHED_CREDENTIAL
+    long_signed = "host;x-amz-date;" + "x-pad;" * (verifier.MAX_CACHED_SIGNED_HEADERS // 6)
+    info = _parse(credential=f"{long_key}/20130524/us-east-1/secretsmanager/aws4_request", signed=long_signed)
+    assert info.access_key_id == long_key and info.signed_headers[:2] == ("host", "x-amz-date")
+    assert verifier._cached_credential_parts.cache_info().currsize == 0
+    assert verifier._cached_signed_headers.cache_info().currsize == 0
+    _parse()  # short ones are remembered
+    assert verifier._cached_credential_parts.cache_info().currsize == 1
+    assert verifier._cached_signed_headers.cache_info().currsize == 1
+    with pytest.raises(IncompleteSignature, match="^Credential must have exactly 5 slash-delimited elements"):
+        _parse(credential="x/" * 1000)  # long and malformed: the same answer as short and malformed
+
+
+def test_long_signed_headers_get_no_cached_plan() -> None:
+    method, path, query, headers, body = _presigned(60)
+    padded = query.replace(b"X-Amz-SignedHeaders=host", b"X-Amz-SignedHeaders=host%3B" + b"x-pad%3B" * 300)
+    verifier._cached_plan.cache_clear()
+    with pytest.raises(InvalidSignature):  # the signature covered the short list
+        check((method, path, padded, headers, body), now=T0)
+    assert verifier._cached_plan.cache_info().currsize == 0
+    check((method, path, query, headers, body), now=T0)
+    assert verifier._cached_plan.cache_info().currsize == 1
 
 
 def test_known_signing_key() -> None:

@@ -14,13 +14,14 @@ Flattening, as botocore's query serializer writes it (``botocore/serialize.py``,
   ``Name=`` with no elements;
 * maps: ``Name.entry.N.key`` / ``Name.entry.N.value``, also the flattened ``Name.N.key``;
 * scalars are strings on the wire: integers and longs are converted when they are decimal
-  integers, booleans are left to ``parse_input`` (it accepts ``true``/``false`` in any case),
-  blobs stay base64 text (``parse_input`` decodes them), timestamps are ISO 8601 or epoch seconds.
+  integers of at most 19 digits (:mod:`strongroom.integers`), booleans are left to ``parse_input``
+  (it accepts ``true``/``false`` in any case), blobs stay base64 text (``parse_input`` decodes
+  them), timestamps are ISO 8601 or epoch seconds.
 
 A value that can't be converted is passed on as its string, so ``parse_input`` reports it with the
 same SerializationException a JSON client would get. Unknown parameters are ignored, as JSON
 services ignore unknown members. Element order follows N, not the order on the wire; an index
-that isn't a positive integer is ignored.
+that isn't a positive integer (ASCII digits, at most 19) is ignored.
 
 Errors of the query envelope itself (common errors of AWS query APIs, "Common Errors" page of
 every AWS API reference): an unknown Action or an unsupported Version is ``InvalidAction``, worded
@@ -40,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from strongroom.errors import ApiError
+from strongroom.integers import decimal_integer
 from strongroom.protocol.model import Shape, input_shape
 
 __all__ = [
@@ -74,7 +76,6 @@ _AUTH_PARAMS = frozenset(
         "X-Amz-Security-Token",
     }
 )
-_INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -222,8 +223,9 @@ def _indexed(node: _Node, wrapper: str) -> list[_Node]:
     holder = node.children.get(wrapper, node)
     items: list[tuple[int, _Node]] = []
     for key, child in holder.children.items():
-        if key.isdigit() and int(key) >= 1:
-            items.append((int(key), child))
+        index = decimal_integer(key) if key.isdigit() else None  # no sign, no spaces
+        if index is not None and index >= 1:
+            items.append((index, child))
     items.sort(key=lambda item: item[0])
     return [child for _, child in items]
 
@@ -261,7 +263,8 @@ def _map(shape: Shape, node: _Node) -> dict[str, Any] | None:
 
 def _scalar(kind: str, text: str) -> Any:
     if kind in ("integer", "long"):
-        return int(text) if _INTEGER.fullmatch(text.strip()) else text
+        number = decimal_integer(text)
+        return text if number is None else number
     if kind in ("float", "double"):
         return float(text) if _NUMBER.fullmatch(text.strip()) else text
     if kind == "timestamp":

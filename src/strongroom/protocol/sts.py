@@ -34,8 +34,10 @@ needed, as on AWS. Refusals, with AWS's wording as SDK users report it:
 * ``DurationSeconds`` out of range: ``ValidationError`` "1 validation error detected: Value '600'
   at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal
   to 900" (goldstack/goldstack#425; the ``less than or equal to 129600`` twin follows the same
-  Coral form). A value that isn't an integer is reported in that form too ("Member must be an
-  integer"): our wording, not verified against AWS.
+  Coral form). Query text that isn't an integer of at most 19 digits is reported in that form
+  too ("Member must be an integer"): our wording, not verified against AWS. In JSON the model's
+  ``integer`` must be a JSON number: ``"900"`` is a SerializationException, as for Secrets
+  Manager's integer members (:func:`strongroom.protocol.validation.json_integer`).
 
 Errors use the query protocol's XML error envelope
 (``<ErrorResponse xmlns=...><Error><Type>Sender</Type><Code>..</Code><Message>..</Message></Error>
@@ -73,7 +75,9 @@ from strongroom.errors import (
     UnrecognizedClientException,
     ValidationException,
 )
+from strongroom.integers import decimal_integer
 from strongroom.protocol import json11
+from strongroom.protocol.validation import json_integer
 
 __all__ = [
     "JSON_CONTENT_TYPE",
@@ -153,18 +157,15 @@ def identity_json(principal: Principal) -> bytes:
 def session_token_input(params: Mapping[str, object]) -> int | None:
     """GetSessionToken's DurationSeconds (None: the default), after STS's input checks.
 
-    ``params`` are the query pairs (strings) or the JSON body's members.
+    ``params`` are the query pairs (strings) or the members of a JSON body read by :func:`json_params`.
     """
     if params.get("SerialNumber") is not None or params.get("TokenCode") is not None:
         raise AccessDeniedException(MFA_FAILED)
     raw = params.get("DurationSeconds")
     if raw is None:
         return None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        duration = raw
-    elif isinstance(raw, str) and raw.strip().lstrip("+-").isdigit():
-        duration = int(raw)
-    else:
+    duration = raw if type(raw) is int else decimal_integer(raw) if isinstance(raw, str) else None
+    if duration is None:
         raise ValidationException(_invalid_duration(raw, "Member must be an integer"))
     if duration < SESSION_MIN_SECONDS:
         raise ValidationException(
@@ -186,10 +187,16 @@ def _invalid_duration(value: object, constraint: str) -> str:
 
 
 def json_params(body: bytes) -> dict[str, object]:
-    """The members of an STS JSON 1.0 request body (decoded as JSON 1.1 bodies are)."""
+    """The members of an STS JSON 1.0 request body (decoded as JSON 1.1 bodies are).
+
+    DurationSeconds, an ``integer`` in STS's model, must be a JSON number (SerializationException).
+    """
     params = json11.decode_body(body)
     if not isinstance(params, dict):
         raise SerializationException("Start of structure or map found where not expected.")
+    duration = params.get("DurationSeconds")
+    if duration is not None:
+        params["DurationSeconds"] = json_integer(duration)
     return params
 
 

@@ -62,7 +62,7 @@ from typing import NamedTuple, cast
 from strongroom.errors import SerializationException, UnknownOperationException, ValidationException
 from strongroom.protocol.model import Shape, input_shape, operation_names, service_model
 
-__all__ = ["MAX_REPORTED_ERRORS", "parse_input"]
+__all__ = ["MAX_REPORTED_ERRORS", "json_integer", "parse_input"]
 
 MAX_REPORTED_ERRORS = 10
 
@@ -330,21 +330,32 @@ def _string(shape: Shape) -> Checker:
     return check
 
 
+def json_integer(value: object, type_name: str = "integer") -> int:
+    """A JSON value read into a model ``integer`` or ``long`` member, as AWS's JSON reader reads it.
+
+    Only a JSON number will do (``"900"`` is STRING_VALUE, a SerializationException); decimals
+    are truncated, as Jackson does; values outside the type's 32/64-bit range are refused.
+    """
+    target, limit = _INT_RANGES[type_name]
+    if type(value) is int:
+        number = value
+    elif type(value) is float and math.isfinite(value):
+        number = int(value)  # Jackson truncates decimals read into integer members
+    else:
+        raise _mismatch(value, target)
+    if not -limit <= number < limit:
+        raise SerializationException(f"NUMBER_VALUE cannot be converted to {target}")
+    return number
+
+
 def _integer(shape: Shape) -> Checker:
     texts = _constraints(shape)
     low, high = _bounds(shape)
-    target, limit = _INT_RANGES[shape.type_name]
+    kind = shape.type_name
     redact = _redacted(shape.name)
 
     def check(value: object, path: str, violations: list[Violation]) -> int:
-        if type(value) is int:
-            number = value
-        elif type(value) is float and math.isfinite(value):
-            number = int(value)  # Jackson truncates decimals read into integer members
-        else:
-            raise _mismatch(value, target)
-        if not -limit <= number < limit:
-            raise SerializationException(f"NUMBER_VALUE cannot be converted to {target}")
+        number = json_integer(value, kind)
         if not low <= number <= high:
             violations.append(Violation(path, number, _bound_violation(number, low, texts), redact))
         return number

@@ -16,6 +16,7 @@ from strongroom.errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from strongroom.regions import AcceptedRegions
 from strongroom.sigv4 import HeaderLayout, SigV4Error, parse_auth, verify
 from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication
 
@@ -70,18 +71,22 @@ class DevAuthenticator:
     """Emulator mode: any well-formed SigV4 credentials act as the account's root.
 
     The signature is parsed but not verified; region and access key come from the credential
-    scope, so regions stay separate namespaces exactly as on AWS.
+    scope, so regions stay separate namespaces exactly as on AWS. The scope's region must be one
+    of ``regions`` (by default any well-formed region name), as with authentication on.
     """
 
-    def __init__(self, account_id: str) -> None:
+    def __init__(self, account_id: str, regions: AcceptedRegions | None = None) -> None:
         self.principal = root_principal(account_id)
+        self.regions = regions if regions is not None else AcceptedRegions()
 
     async def authenticate(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
         service: str, layout: HeaderLayout | None = None,
     ) -> Caller:
         try:
-            info = parse_auth(method, raw_path, raw_query, headers, service=service, layout=layout)
+            info = parse_auth(
+                method, raw_path, raw_query, headers, service=service, regions=self.regions, layout=layout
+            )
         except SigV4Error as exc:
             raise aws_error(exc) from None
         return Caller(
@@ -95,12 +100,16 @@ class SigV4Authenticator:
 
     A long-term key must come without a session token. A temporary key (``ASIA...``) must come
     with its own token (SHA-256 digests compared in constant time) and before its expiration;
-    the token is checked first, so only a holder of the token learns that it has expired.
+    the token is checked first, so only a holder of the token learns that it has expired. The
+    scope's region must be one of ``regions`` (by default any well-formed region name).
     """
 
-    def __init__(self, identities: Identities, max_skew: float = 900.0) -> None:
+    def __init__(
+        self, identities: Identities, max_skew: float = 900.0, regions: AcceptedRegions | None = None
+    ) -> None:
         self.identities = identities
         self.max_skew = max_skew
+        self.regions = regions if regions is not None else AcceptedRegions()
 
     async def authenticate(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
@@ -110,7 +119,7 @@ class SigV4Authenticator:
         try:
             info = parse_auth(
                 method, raw_path, raw_query, headers, now=now, max_skew=self.max_skew, service=service,
-                layout=layout,
+                regions=self.regions, layout=layout,
             )
         except SigV4Error as exc:
             raise aws_error(exc) from None

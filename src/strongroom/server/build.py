@@ -6,6 +6,7 @@ from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.identities import Identities
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import load_master_key
+from strongroom.regions import AcceptedRegions
 from strongroom.secrets.core import Services
 from strongroom.secrets.tokens import TokenSealer
 from strongroom.server.app import StrongroomApp
@@ -20,7 +21,8 @@ def build_app(config: Config) -> StrongroomApp:
     tokens = TokenSealer(master.derive_key(b"next-token"))
     services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
     identities = Identities(store, master.derive_key(b"access-keys"))
+    regions = AcceptedRegions(config.regions)
     authenticator: Authenticator = (
-        DevAuthenticator(config.account_id) if config.dev else SigV4Authenticator(identities)
+        DevAuthenticator(config.account_id, regions) if config.dev else SigV4Authenticator(identities, regions=regions)
     )
     return StrongroomApp(config, services, authenticator, identities, Authorizer())

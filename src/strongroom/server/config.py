@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from strongroom.regions import AcceptedRegions
+
 DEFAULT_PORT = 7420
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -31,6 +33,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "audit": (bool,),
     "read_cache_size": (int,),
     "forwarded_allow_ips": (str, type(None)),
+    "regions": (list, type(None)),
 }
 
 
@@ -59,6 +62,9 @@ class Config:
     #: Reverse proxies (comma-separated IPs or networks, or "*") whose X-Forwarded-For and
     #: X-Forwarded-Proto are believed (aws:SourceIp, aws:SecureTransport); none by default.
     forwarded_allow_ips: str | None = None
+    #: The regions this deployment serves (credential scopes naming another are refused); None:
+    #: any well-formed region name (strongroom.regions).
+    regions: list[str] | None = None
 
     def __post_init__(self) -> None:
         for name, kinds in _TYPES.items():
@@ -80,6 +86,11 @@ class Config:
             raise ValueError("setting read_cache_size must be 0 or more")
         if self.purge_interval <= 0:
             raise ValueError("setting purge_interval must be positive")
+        if self.regions is not None:
+            try:
+                AcceptedRegions(self.regions)
+            except ValueError as exc:
+                raise ValueError(f"setting regions: {exc}") from None
 
     @classmethod
     def load(cls, file: Path | None = None, **overrides: Any) -> Config:

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
+from strongroom.integers import decimal_integer
 from strongroom.sigv4.canonical import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
@@ -39,6 +40,11 @@ from strongroom.sigv4.layout import MAX_CACHED_HEADERS, HeaderLayout, header_lay
 
 #: Longest validity of a presigned URL: seven days, as for every AWS SigV4 presigned URL.
 MAX_PRESIGN_EXPIRES = 604800
+#: Longest Credential / SignedHeaders text the parse and plan caches remember: longer text is
+#: worked out on every request, so no client can make a cache entry larger than this (an access
+#: key id is 16-128 characters, IAM's AccessKeyId shape; 64 header names fit in 1024).
+MAX_CACHED_CREDENTIAL = 256
+MAX_CACHED_SIGNED_HEADERS = 1024
 
 # --- AWS messages --------------------------------------------------------------------------------
 # Missing token: AWS Secrets Manager's own text (aws/aws-sdk-cpp#2466), HTTP 403.
@@ -186,13 +192,12 @@ def _query_auth_params(raw_query: bytes) -> dict[str, str]:
 
 
 def _parse_expires(raw: str | None) -> int | None:
+    """X-Amz-Expires in seconds; text that is no integer of at most 19 digits is "not a number"."""
     if raw is None:
         return None
-    text = raw.strip()
-    digits = text[1:] if text[:1] == "-" else text
-    if not digits.isascii() or not digits.isdigit():
+    expires = decimal_integer(raw)
+    if expires is None:
         raise IncompleteSignature(_MSG_EXPIRES_NOT_NUMBER)
-    expires = int(text)
     if expires < 0:
         raise IncompleteSignature(_MSG_EXPIRES_NEGATIVE)
     if expires > MAX_PRESIGN_EXPIRES:
@@ -207,10 +212,11 @@ def _amz_date_of(raw: str, http_date: bool) -> str:
     if http_date:
         try:
             moment = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            moment = None
-        if moment is not None:  # "-0000" (as botocore writes it) parses without a zone: it is UTC
+            # "-0000" (as botocore writes it) parses without a zone: it is UTC
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (TypeError, ValueError, IndexError, OverflowError):  # a year past C's int: OverflowError
+            moment = None
+        if moment is not None and moment.year >= 1000:  # four-digit years only, as ISO 8601 basic has
             return moment.strftime(AMZ_DATE_FORMAT)
     raise IncompleteSignature(_MSG_BAD_DATE.format(raw))
 
@@ -316,13 +322,21 @@ def parse_auth(
     )
 
 
-@lru_cache(maxsize=4096)  # a client sends the same Credential all day
 def _credential_parts(credential: str) -> tuple[str, str, str, str, str]:
     """(access key id, date, region, service, terminator) of a Credential (a trailing / ignored)."""
+    if len(credential) > MAX_CACHED_CREDENTIAL:
+        return _split_credential(credential)
+    return _cached_credential_parts(credential)
+
+
+def _split_credential(credential: str) -> tuple[str, str, str, str, str]:
     parts = credential.rstrip("/").split("/")
     if len(parts) != 5:
         raise IncompleteSignature(_MSG_CREDENTIAL_PARTS.format(credential))
     return parts[0], parts[1], parts[2], parts[3], parts[4]
+
+
+_cached_credential_parts = lru_cache(maxsize=4096)(_split_credential)  # a client sends one Credential all day
 
 
 def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:
@@ -341,10 +355,18 @@ def _parse_authorization(auth_header: str) -> tuple[str, dict[str, str]]:
     return algorithm, params
 
 
-@lru_cache(maxsize=256)
 def _signed_header_names(text: str) -> tuple[str, ...]:
     """SignedHeaders as a tuple of lowercase names (clients send a handful of distinct lists)."""
+    if len(text) > MAX_CACHED_SIGNED_HEADERS:
+        return _split_signed_headers(text)
+    return _cached_signed_headers(text)
+
+
+def _split_signed_headers(text: str) -> tuple[str, ...]:
     return tuple(name for name in text.lower().split(";") if name)
+
+
+_cached_signed_headers = lru_cache(maxsize=256)(_split_signed_headers)
 
 
 # --- Server side: verify --------------------------------------------------------------------------
@@ -425,8 +447,8 @@ def verify(
 
     if layout is None:
         layout = header_layout(list(headers))
-    # Plans are remembered per header-name list and SignedHeaders, except for very long name lists.
-    if len(layout.names) <= MAX_CACHED_HEADERS:
+    # Plans are remembered per header-name list and SignedHeaders, except for very long ones.
+    if len(layout.names) <= MAX_CACHED_HEADERS and sum(map(len, info.signed_headers)) <= MAX_CACHED_SIGNED_HEADERS:
         plan = _cached_plan(layout.names, info.signed_headers)
     else:
         plan = _VerifyPlan(layout, info.signed_headers)
