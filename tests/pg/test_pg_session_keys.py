@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import asyncpg
 import pytest
 
 from strongroom.auth.identities import SESSION_KEY_PREFIX, Identities, token_digest
@@ -35,6 +36,40 @@ def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callabl
             assert identity.expires_at == pytest.approx(creds.expiration)
             await ids.delete_access_key(parent)
             assert await ids.resolve(creds.access_key_id) is None
+        finally:
+            await store.close()
+
+    asyncio.run(body())
+
+
+def test_sessions_stay_ended_after_reactivation_and_issuing_locks_the_parent_key(
+    new_database: Callable[[str], str],
+) -> None:
+    url = new_database("session_revival")
+
+    async def body() -> None:
+        store = PostgresStore(url)
+        await store.migrate()
+        try:
+            ids = Identities(store, BOX_KEY, cache_ttl=0.0)
+            await ids.create_user(ACCOUNT, "alice")
+            parent = (await ids.create_access_key(ACCOUNT, "alice")).access_key_id
+            creds = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
+            await ids.set_access_key_status(parent, False)
+            await ids.set_access_key_status(parent, True)
+            assert await ids.resolve(creds.access_key_id) is None
+            # While a GetSessionToken holds its parent key's row, a deactivation has to wait for it
+            # (and then deletes the new session): NOWAIT shows the row is locked.
+            async with store.write() as a:
+                assert await IamTx(a.x).get_access_key(parent, for_update=True) is not None
+                async with store.write() as b:
+                    with pytest.raises(asyncpg.LockNotAvailableError):
+                        await b.x.execute(
+                            "UPDATE iam_access_keys SET status = 'Inactive' WHERE access_key_id = $1 "
+                            "AND access_key_id IN (SELECT access_key_id FROM iam_access_keys "
+                            "WHERE access_key_id = $1 FOR UPDATE NOWAIT)",
+                            parent,
+                        )
         finally:
             await store.close()
 

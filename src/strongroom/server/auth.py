@@ -6,13 +6,12 @@ import hmac
 import time
 from typing import NamedTuple, Protocol
 
-from strongroom.auth.identities import Identities, root_principal, token_digest
+from strongroom.auth.identities import INVALID_TOKEN, Identities, root_principal, token_digest
 from strongroom.auth.policy import Policy, Principal
 from strongroom.auth.sigv4 import parse_auth, verify
 from strongroom.errors import ExpiredTokenException, UnrecognizedClientException
 from strongroom.protocol.headers import HeaderLayout
 
-INVALID_TOKEN = "The security token included in the request is invalid."
 #: AWS's text for expired temporary credentials, no final period: the "Common Errors" page of the
 #: AWS API references (ExpiredTokenException) and what AWS answers, e.g. "ExpiredTokenException:
 #: The security token included in the request is expired status code: 400" from KMS, a JSON 1.1
