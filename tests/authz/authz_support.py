@@ -218,6 +218,15 @@ def principal_specs(p: str) -> dict[str, tuple[str, str | None, str | None]]:
             allow(["secretsmanager:ValidateResourcePolicy"]),
         )),
         "nobody": (ACCOUNT, f"{p}-nobody", None),
+        # BatchGetSecretValue with filters: may list everything, read only batchf/readable/*.
+        "lister": (ACCOUNT, f"{p}-lister", policy(
+            allow(["secretsmanager:BatchGetSecretValue", "secretsmanager:ListSecrets"]),
+            allow(["secretsmanager:GetSecretValue"], secret_arn_pattern(f"{p}/batchf/readable/*")),
+        )),
+        # A policy on the full ARN's shape (name plus "-" and six characters).
+        "suffixed": (ACCOUNT, f"{p}-suffixed", policy(
+            allow(["secretsmanager:GetSecretValue"], secret_arn_pattern(f"{p}/teamb/s1-??????")),
+        )),
         "expiring": (ACCOUNT, f"{p}-expiring", policy(allow(["secretsmanager:ListSecrets"]))),
         "other_root": (OTHER_ACCOUNT, None, None),
         "other_bob": (OTHER_ACCOUNT, f"{p}-bob", policy(allow(["secretsmanager:GetSecretValue"]))),

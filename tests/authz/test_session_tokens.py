@@ -195,11 +195,21 @@ def test_sessions_end_with_the_key_that_issued_them(authz: AuthzServer, world: W
         return await ids.create_access_key(ACCOUNT, world.user_names["reader"])
 
     key = asyncio.run(with_identities(new_key))
-    creds = get_session(authz, Creds(key.access_key_id, key.secret_access_key, key.principal_arn))
+    long_term = Creds(key.access_key_id, key.secret_access_key, key.principal_arn)
+    creds = get_session(authz, long_term)
+    unused = get_session(authz, long_term)  # first used after the reactivation: no cached identity
     asyncio.run(with_identities(lambda ids: ids.set_access_key_status(key.access_key_id, False)))
     assert error_of(lambda: session_client(authz, creds).list_secrets()) == {
         "Code": "UnrecognizedClientException", "Message": INVALID_TOKEN,
     }  # fmt: skip
+    # Whether the server still has the key cached as active or not, no new session is issued.
+    assert error_of(lambda: get_session(authz, long_term)) == {"Code": "InvalidClientTokenId", "Message": INVALID_TOKEN}
+    # Reactivating the key does not revive the sessions it issued before.
+    asyncio.run(with_identities(lambda ids: ids.set_access_key_status(key.access_key_id, True)))
+    for session in (unused, creds):
+        assert error_of(session_client(authz, session).list_secrets) == {
+            "Code": "UnrecognizedClientException", "Message": INVALID_TOKEN,
+        }  # fmt: skip
 
 
 def test_get_session_token_input_errors(authz: AuthzServer, world: World) -> None:

@@ -18,6 +18,7 @@ from e2e_helpers import (
     NO_VALUE_FOR_STAGE,
     NO_VALUE_FOR_VERSION,
     NOT_FOUND,
+    REPLICATION_UNSUPPORTED,
     STAGE_VERSION_MISMATCH,
     assert_arn,
     assert_keys,
@@ -358,6 +359,23 @@ def test_create_existing_name_without_value(sm, name):
     sm.create_secret(Name=name)
     with expect_error("ResourceExistsException", EXISTS.format(name=name)):
         sm.create_secret(Name=name, SecretString="x")
+
+
+# --- replication (not available yet) ----------------------------------------------------------
+@pytest.mark.parametrize("force", [None, True])
+def test_create_with_replica_regions_is_refused_and_creates_nothing(sm, name, force):
+    extra = {} if force is None else {"ForceOverwriteReplicaSecret": force}
+    with expect_error("InvalidRequestException", REPLICATION_UNSUPPORTED):
+        sm.create_secret(
+            Name=name, SecretString="x", AddReplicaRegions=[{"Region": "eu-west-1"}], Tags=[{"Key": "k", "Value": "v"}],
+            **extra,
+        )
+    with expect_error("ResourceNotFoundException", NOT_FOUND):
+        sm.describe_secret(SecretId=name)
+    assert sm.create_secret(Name=name, SecretString="x")["Name"] == name  # the name stayed free
+    # ForceOverwriteReplicaSecret alone only matters with replicas: accepted, as before.
+    other = sm.create_secret(Name=f"{name}-2", ForceOverwriteReplicaSecret=True)
+    assert other["Name"] == f"{name}-2"
 
 
 # --- not found ---------------------------------------------------------------------------------

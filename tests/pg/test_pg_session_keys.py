@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import asyncpg
 import pytest
 
 from strongroom.auth.identities import SESSION_KEY_PREFIX, Identities, token_digest
@@ -33,6 +34,23 @@ def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callabl
             assert identity.secret_access_key == creds.secret_access_key
             assert identity.token_hash == token_digest(creds.session_token)
             assert identity.expires_at == pytest.approx(creds.expiration)
+            # Deactivated, then reactivated: the key comes back, its session does not.
+            await ids.set_access_key_status(parent, False)
+            await ids.set_access_key_status(parent, True)
+            assert await ids.resolve(creds.access_key_id) is None
+            creds = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
+            # While a GetSessionToken holds its parent key's row, a deactivation has to wait for it
+            # (and then deletes the new session): NOWAIT shows the row is locked.
+            async with store.write() as a:
+                assert await IamTx(a.x).get_access_key(parent, for_update=True) is not None
+                async with store.write() as b:
+                    with pytest.raises(asyncpg.LockNotAvailableError):
+                        await b.x.execute(
+                            "UPDATE iam_access_keys SET status = 'Inactive' WHERE access_key_id = $1 "
+                            "AND access_key_id IN (SELECT access_key_id FROM iam_access_keys "
+                            "WHERE access_key_id = $1 FOR UPDATE NOWAIT)",
+                            parent,
+                        )
             await ids.delete_access_key(parent)
             assert await ids.resolve(creds.access_key_id) is None
         finally:

@@ -606,6 +606,11 @@ def test_access_denied_messages() -> None:
     assert access_denied_message(r, evaluate(r, [ID_DENY], None)) == (
         f"{head} with an explicit deny in an identity-based policy"
     )
+    # Named as the caller gave it (a SecretId), while the decision was made on the real ARN.
+    assert access_denied_message(r, evaluate(r, [], None), "team-b/s1") == (
+        f"User: {ALICE.arn} is not authorized to perform: {GET} on resource: team-b/s1 "
+        f"because no identity-based policy allows the {GET} action"
+    )
     assert access_denied_message(r, evaluate(r, [ID_ALLOW], RP_DENY_STAR)) == (
         f"{head} with an explicit deny in a resource-based policy"
     )

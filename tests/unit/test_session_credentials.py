@@ -121,13 +121,20 @@ def test_sessions_end_with_their_parent_key_and_user(tmp_path: Path) -> None:
     async def body(ids: Identities, store: SqliteStore) -> None:
         parent = await alice_key(ids)
         session = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
-        await ids.set_access_key_status(parent, False)
-        resolved = await ids.resolve(session.access_key_id)
-        assert resolved is not None and not resolved.active
-        await ids.set_access_key_status(parent, True)
         assert (await ids.resolve(session.access_key_id)).active  # type: ignore[union-attr]
-        await ids.delete_access_key(parent)
+        await ids.set_access_key_status(parent, False)
         assert await ids.resolve(session.access_key_id) is None
+        # Reactivating the key brings back the key, never the sessions it issued before.
+        await ids.set_access_key_status(parent, True)
+        assert await ids.resolve(session.access_key_id) is None
+        assert (await ids.resolve(parent)).active  # type: ignore[union-attr]
+        async with store.read() as tx:
+            assert await IamTx(tx.x).get_session_key(session.access_key_id) is None
+        later = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
+        await ids.set_access_key_status(parent, True)  # already active: its live sessions stay
+        assert (await ids.resolve(later.access_key_id)).active  # type: ignore[union-attr]
+        await ids.delete_access_key(parent)
+        assert await ids.resolve(later.access_key_id) is None
 
         other = (await ids.create_access_key(ACCOUNT, "alice")).access_key_id
         session = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=other)
@@ -136,6 +143,46 @@ def test_sessions_end_with_their_parent_key_and_user(tmp_path: Path) -> None:
         async with store.read() as tx:
             assert await IamTx(tx.x).get_session_key(session.access_key_id) is None
         assert await ids.resolve("ASIAAAAAAAAAAAAAAAAA") is None
+
+    with_ids(tmp_path, body)
+
+
+def test_no_session_from_an_inactive_or_deleted_key(tmp_path: Path) -> None:
+    """An identity cached before a deactivation may still reach GetSessionToken: the store decides."""
+
+    async def body(ids: Identities, store: SqliteStore) -> None:
+        parent = await alice_key(ids)
+        await ids.set_access_key_status(parent, False)
+        with pytest.raises(UnrecognizedClientException) as exc:
+            await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
+        assert exc.value.message == INVALID_TOKEN
+        await ids.set_access_key_status(parent, True)
+        await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)  # active again: issued
+        await ids.delete_access_key(parent)
+        with pytest.raises(UnrecognizedClientException):
+            await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
+        other = await ids.create_access_key(ACCOUNT, "alice")
+        with pytest.raises(UnrecognizedClientException):  # another principal's key
+            await ids.create_session(ACCOUNT, None, 900, parent_key_id=other.access_key_id)
+        async with store.read() as tx:
+            row = await tx.x.fetchrow("SELECT COUNT(*) AS n FROM iam_session_keys")
+        assert row is not None and row["n"] == 0
+
+    with_ids(tmp_path, body)
+
+
+def test_reactivation_removes_sessions_left_from_an_earlier_deactivation(tmp_path: Path) -> None:
+    """A session row that survived its key's deactivation (stored by an earlier version) stays dead."""
+
+    async def body(ids: Identities, store: SqliteStore) -> None:
+        parent = await alice_key(ids)
+        session = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
+        async with store.write() as tx:  # what deactivation did before: the status only
+            await IamTx(tx.x).set_access_key_status(parent, "Inactive")
+        resolved = await ids.resolve(session.access_key_id)
+        assert resolved is not None and not resolved.active
+        await ids.set_access_key_status(parent, True)
+        assert await ids.resolve(session.access_key_id) is None
 
     with_ids(tmp_path, body)
 

@@ -166,14 +166,16 @@ def test_resolve_secret_id(secret_id: str, expected: SecretLookup) -> None:
 
 # --- resolving against a real store ------------------------------------------------------------
 class Recorder:
+    """An authorizer that records (action, resource, with a secret?, named) and allows or denies all."""
+
     def __init__(self, allow: bool = True) -> None:
         self.allow = allow
-        self.calls: list[tuple[str, str, bool]] = []
+        self.calls: list[tuple[str, str, bool, str | None]] = []
 
-    def __call__(self, action: str, resource: str, secret: Any) -> None:
-        self.calls.append((action, resource, secret is not None))
+    def __call__(self, action: str, resource: str, secret: Any, named: str | None = None) -> None:
+        self.calls.append((action, resource, secret is not None, named))
         if not self.allow:
-            raise AccessDeniedException("denied")
+            raise AccessDeniedException(f"denied on {named}")
 
 
 def ctx(account: str = ACCOUNT, region: str = REGION, authorize: Any = None) -> RequestContext:
@@ -215,20 +217,29 @@ def test_find_secret_by_every_form_of_secret_id(tmp_path: Path) -> None:
                 # another account's secret is found by ARN, and authorized against that ARN
                 recorder = Recorder()
                 assert await find(theirs, ctx(authorize=recorder)) == theirs
-                assert recorder.calls == [("DescribeSecret", theirs, True)]
+                assert recorder.calls == [("DescribeSecret", theirs, True, theirs)]
                 with pytest.raises(ResourceNotFoundException):
                     await find("shared")  # not by name from our account
-                # a denied caller learns nothing: AccessDenied whether or not the secret exists
-                with pytest.raises(AccessDeniedException):
-                    await find(theirs, ctx(authorize=Recorder(allow=False)))
-                with pytest.raises(AccessDeniedException):
-                    await find(f"arn:aws:secretsmanager:{REGION}:{OTHER_ACCOUNT}:secret:ghost-AAAAAA",
-                               ctx(authorize=Recorder(allow=False)))
+                # a denied caller learns nothing: AccessDenied whether or not the secret exists,
+                # naming the secret as given; an existing one is decided on its real ARN, then
+                # refused as a missing one would be
+                partial = f"arn:aws:secretsmanager:{REGION}:{OTHER_ACCOUNT}:secret:shared"
+                denier = Recorder(allow=False)
+                with pytest.raises(AccessDeniedException) as exc:
+                    await find(partial, ctx(authorize=denier))
+                assert exc.value.message == f"denied on {partial}"
+                assert denier.calls == [
+                    ("DescribeSecret", theirs, True, partial), ("DescribeSecret", partial, False, partial)
+                ]
+                ghost = f"arn:aws:secretsmanager:{REGION}:{OTHER_ACCOUNT}:secret:ghost"
+                with pytest.raises(AccessDeniedException) as exc:
+                    await find(ghost, ctx(authorize=Recorder(allow=False)))
+                assert exc.value.message == f"denied on {ghost}"
                 missing = Recorder()
                 with pytest.raises(ResourceNotFoundException):
                     await find("ghost", ctx(authorize=missing))
                 assert missing.calls == [
-                    ("DescribeSecret", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ghost", False)
+                    ("DescribeSecret", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ghost", False, "ghost")
                 ]
         finally:
             await store.close()

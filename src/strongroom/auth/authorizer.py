@@ -126,9 +126,12 @@ class Authorizer:
 
     def check(
         self, principal: Principal, identity_policies: tuple[Policy, ...], action: str, resource: str,
-        secret: SecretFacts | None, request_keys: RequestKeys,
+        secret: SecretFacts | None, request_keys: RequestKeys, named: str | None = None,
     ) -> None:
-        """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``."""
+        """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``.
+
+        The denial's message names ``named`` (the resource as the caller gave it) if given.
+        """
         resource_text = secret.resource_policy if secret is not None else None
         owner = secret.account if secret is not None else None
         texts = tuple([p.text for p in identity_policies])
@@ -143,7 +146,7 @@ class Authorizer:
         )
         decision = evaluate(request, identity_policies, resource_policy)
         if not decision.allowed:
-            raise AccessDeniedException(access_denied_message(request, decision))
+            raise AccessDeniedException(access_denied_message(request, decision, named))
         if (
             self._decision_cache_size > 0
             and all(p.context_free and p.text for p in identity_policies)

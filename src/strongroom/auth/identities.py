@@ -10,11 +10,14 @@ deactivated or a policy changed through another instance takes effect everywhere
 Temporary credentials (STS GetSessionToken, :meth:`Identities.create_session`) are ``ASIA...``
 keys in their own table: the same principal and identity policies as the long-term key that asked
 for them, a secret sealed the same way, a session token stored only as its SHA-256, and an expiry.
-They end with their parent key: deactivating or deleting that key (or deleting the user) makes
-them unusable at once (within the cache time) - stricter than AWS, whose temporary credentials
+They end with their parent key: deactivating or deleting that key (or deleting the user) deletes
+them in the same transaction, so they stop working at once (within the cache time) and
+reactivating the key does not bring them back - stricter than AWS, whose temporary credentials
 "cannot be revoked" (IAM User Guide, "Permissions for temporary security credentials"), so that
-disabling a leaked key also disables what was minted with it. Expired rows are purged a bounded batch at a time
-whenever a new session is issued.
+disabling a leaked key also disables what was minted with it. A session is only issued while its
+parent key is active, checked with the key's row locked (an identity cached for up to
+``cache_ttl`` may still carry a key deactivated meanwhile). Expired rows are purged a bounded
+batch at a time whenever a new session is issued.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.auth.policy import Policy, Principal, parse_policy
-from strongroom.errors import InvalidParameterException, ResourceNotFoundException
+from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
 from strongroom.store.base import Conflict, Store
 from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
 
@@ -51,6 +54,8 @@ ROOT_SESSION_MAX_SECONDS = 3_600
 SESSION_KEY_PREFIX = "ASIA"
 #: Expired session keys deleted per GetSessionToken (keeps the purge's cost bounded).
 SESSION_PURGE_BATCH = 100
+#: AWS's text for an unknown or inactive access key (UnrecognizedClientException).
+INVALID_TOKEN = "The security token included in the request is invalid."
 
 
 def _random_id(prefix: str) -> str:
@@ -296,8 +301,9 @@ class Identities:
 
         ``duration`` defaults to 43200 s and must lie in 900..129600; the root's sessions are cut
         to 3600 s, as on AWS. ``parent_key_id`` is the long-term key that asked: the session lives
-        only as long as that key does. Up to ``SESSION_PURGE_BATCH`` expired sessions are deleted
-        in the same transaction.
+        only as long as that key stays active, and none is issued once it is inactive or gone
+        (UnrecognizedClientException, as for the key itself). Up to ``SESSION_PURGE_BATCH``
+        expired sessions are deleted in the same transaction.
         """
         if duration is None:
             duration = SESSION_DEFAULT_SECONDS
@@ -318,6 +324,11 @@ class Identities:
         )
         async with self.store.write() as tx:
             iam = IamTx(tx.x)
+            # Locked until commit: a deactivation waits for this insert, then deletes the session.
+            parent = await iam.get_access_key(parent_key_id, for_update=True)
+            owner = (parent.account, parent.user_name) if parent is not None else None
+            if parent is None or parent.status != "Active" or owner != (account, user_name):
+                raise UnrecognizedClientException(INVALID_TOKEN)
             await iam.purge_expired_session_keys(now, SESSION_PURGE_BATCH)
             await iam.insert_session_key(row)
         return SessionCredentials(access_key_id, secret, token, row.expires_at)
@@ -327,9 +338,20 @@ class Identities:
             return await IamTx(tx.x).list_access_keys(account, user_name)
 
     async def set_access_key_status(self, access_key_id: str, active: bool) -> None:
+        """Activate or deactivate a key; deactivating it ends its sessions for good.
+
+        The sessions are deleted in the same transaction, and also when an inactive key is
+        reactivated: any session still stored then was issued before the deactivation (by a
+        version that only marked them inactive), and must not come back.
+        """
         async with self.store.write() as tx:
-            if not await IamTx(tx.x).set_access_key_status(access_key_id, "Active" if active else "Inactive"):
+            iam = IamTx(tx.x)
+            key = await iam.get_access_key(access_key_id, for_update=True)
+            if key is None:
                 raise ResourceNotFoundException(f"access key {access_key_id} not found")
+            await iam.set_access_key_status(access_key_id, "Active" if active else "Inactive")
+            if not active or key.status != "Active":
+                await iam.delete_session_keys(access_key_id)
         self.forget()
 
     async def delete_access_key(self, access_key_id: str) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
-
-#: authorize(action, resource_arn, secret_or_None) raises AccessDeniedException on a denial.
-Authorize = Callable[[str, str, Any], None]
+from typing import Any, NamedTuple, Protocol
 
 
-def allow_all(action: str, resource: str, secret: Any) -> None:
+class Authorize(Protocol):
+    """``authorize(action, resource_arn, secret_or_None, named)`` raises AccessDeniedException on a denial.
+
+    The decision is made on ``resource_arn`` (and the secret's tags and resource policy); the
+    denial's message names ``named``, the resource as the caller gave it, when there is one, so a
+    refusal never shows an ARN the caller did not send.
+    """
+
+    def __call__(self, action: str, resource: str, secret: Any, named: str | None = None) -> None: ...
+
+
+def allow_all(action: str, resource: str, secret: Any, named: str | None = None) -> None:
     """The authorizer of dev mode and of internal work: everything is allowed."""
 
 

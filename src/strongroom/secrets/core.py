@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from strongroom.errors import (
+    AccessDeniedException,
     InvalidParameterException,
     InvalidRequestException,
     ResourceNotFoundException,
@@ -62,29 +63,44 @@ def _lookup(secret_id: str, account: str, region: str) -> SecretLookup:
     return lookup
 
 
-def authorize_lookup(ctx: RequestContext, action: str, lookup: SecretLookup, secret: SecretRow | None) -> SecretRow:
-    """Authorize ``action`` on what a lookup found; a missing secret is ResourceNotFoundException.
+def authorize_lookup(
+    ctx: RequestContext, actions: tuple[str, ...], secret_id: str, lookup: SecretLookup, secret: SecretRow | None
+) -> SecretRow:
+    """Authorize each of ``actions`` on what looking up ``secret_id`` found, then return the secret.
 
-    A caller not allowed on the requested ARN learns nothing: AccessDeniedException whether or
-    not the secret exists; an allowed caller gets ResourceNotFoundException for a missing one.
+    A missing secret is ResourceNotFoundException, once every action is allowed on the requested
+    ARN. The decision is made on an existing secret's real ARN, tags and resource policy (a
+    policy on ``secret:name-??????`` works). A refused caller learns nothing more: the denial
+    names ``secret_id`` as the caller gave it, and when a missing secret would have been refused
+    as well, the caller gets that very denial (same code, same message, same reason), so an
+    existing and a missing secret cannot be told apart. Only a caller allowed on the requested
+    ARN but refused by the secret itself (its resource policy, its tags) gets AccessDenied where
+    a missing secret answers ResourceNotFoundException, as on AWS.
     """
+    requested = lookup.arn or f"arn:aws:secretsmanager:{lookup.region}:{lookup.account}:secret:{lookup.name}"
+    for action in actions:
+        if secret is None:
+            ctx.authorize(action, requested, None, secret_id)
+            continue
+        try:
+            ctx.authorize(action, secret.arn, secret, secret_id)
+        except AccessDeniedException:
+            ctx.authorize(action, requested, None, secret_id)  # raises a missing secret's denial, if it is one
+            raise
     if secret is None:
-        requested = lookup.arn or f"arn:aws:secretsmanager:{lookup.region}:{lookup.account}:secret:{lookup.name}"
-        ctx.authorize(action, requested, None)
         raise ResourceNotFoundException(SECRET_NOT_FOUND)
-    ctx.authorize(action, secret.arn, secret)
     return secret
 
 
 async def find_secret(
-    tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, action: str | None = None
+    tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, also: tuple[str, ...] = ()
 ) -> SecretRow:
-    """Resolve a SecretId and authorize ``action`` (default: the request's) on it."""
+    """Resolve a SecretId and authorize the request's action on it, and each action in ``also``."""
     lookup = lookup_secret_id(ctx, secret_id)
     secret = await tx.get_secret(
         lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, for_update=for_update
     )
-    return authorize_lookup(ctx, action or ctx.action, lookup, secret)
+    return authorize_lookup(ctx, (ctx.action, *also), secret_id, lookup, secret)
 
 
 def check_name(name: str) -> None:

@@ -17,9 +17,15 @@ EXISTS = "The operation failed because the secret {name} already exists."  # tes
 SCHEDULED_FOR_DELETION = (  # recorded: test_exp_raised_on_creation_of_secret_scheduled_for_deletion
     "You can't create this secret because a secret with this name is already scheduled for deletion."
 )
+REPLICATION_UNSUPPORTED = (
+    "Replication to other Regions is not available on this server yet: create the secret without "
+    "AddReplicaRegions."
+)
 
 
 async def create_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("AddReplicaRegions"):  # refused before anything is created, rather than ignored
+        raise InvalidRequestException(REPLICATION_UNSUPPORTED)
     name = params["Name"]
     check_name(name)
     value = value_from(params)

@@ -117,8 +117,7 @@ async def validate_resource_policy(services: Services, ctx: RequestContext, para
     async with services.store.read() as tx:
         secret: SecretRow | None = None
         if secret_id is not None:
-            secret = await find_secret(tx, ctx, secret_id)
-            ctx.authorize("PutResourcePolicy", secret.arn, secret)
+            secret = await find_secret(tx, ctx, secret_id, also=("PutResourcePolicy",))
         else:
             ctx.authorize(ctx.action, "*", None)
         errors = [{"CheckName": check, "ErrorMessage": message} for check, message in _lint(text)]

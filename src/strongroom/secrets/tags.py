@@ -44,11 +44,12 @@ def merge_tags(
     return list(merged.items())
 
 
-def keep_access(ctx: RequestContext, secret: SecretRow, tags: list[tuple[str, str]]) -> None:
+def keep_access(ctx: RequestContext, secret_id: str, secret: SecretRow, tags: list[tuple[str, str]]) -> None:
     """Refuse a tag change that would take away the caller's own permission (AWS: TagResource,
     "If successfully completing this operation would result in you losing your permissions for
-    this secret, then the operation is blocked and returns an Access Denied error")."""
-    ctx.authorize(ctx.action, secret.arn, replace(secret, tags=tags))
+    this secret, then the operation is blocked and returns an Access Denied error"); the denial
+    names the secret as the caller gave it."""
+    ctx.authorize(ctx.action, secret.arn, replace(secret, tags=tags), secret_id)
 
 
 async def tag_resource(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +59,7 @@ async def tag_resource(services: Services, ctx: RequestContext, params: dict[str
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
         tags = check_tags(merge_tags(secret.tags, new))
-        keep_access(ctx, secret, tags)
+        keep_access(ctx, params["SecretId"], secret, tags)
         await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
     return {}
 
@@ -69,6 +70,6 @@ async def untag_resource(services: Services, ctx: RequestContext, params: dict[s
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
         tags = [(k, v) for k, v in secret.tags or () if k not in remove]
-        keep_access(ctx, secret, tags)
+        keep_access(ctx, params["SecretId"], secret, tags)
         await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
     return {}

@@ -98,15 +98,15 @@ async def read_value(
             lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, version_id=version_id,
             stage=None if version_id is not None else (stage or AWSCURRENT),
         )
-    return await finish_read(services, ctx, lookup, found, version_id, stage)
+    return await finish_read(services, ctx, secret_id, lookup, found, version_id, stage)
 
 
 async def finish_read(
-    services: Services, ctx: RequestContext, lookup: SecretLookup,
+    services: Services, ctx: RequestContext, secret_id: str, lookup: SecretLookup,
     found: tuple[SecretRow, VersionRow | None] | None, version_id: str | None = None, stage: str | None = None,
 ) -> dict[str, Any]:
     """Authorize, check and decrypt what a read found; record the access."""
-    secret = authorize_lookup(ctx, "GetSecretValue", lookup, found[0] if found else None)
+    secret = authorize_lookup(ctx, ("GetSecretValue",), secret_id, lookup, found[0] if found else None)
     require_active(secret)
     version = check_version(found[1] if found else None, version_id, stage)
     value = await open_value(services, secret, version)
@@ -146,7 +146,7 @@ async def read_current_values(
                 values.append(await read_value(services, ctx, secret_id))
                 continue
             found = by_arn.get(lookup.arn) if lookup.arn is not None else by_name.get(lookup.name or "")
-            values.append(await finish_read(services, ctx, lookup, found))
+            values.append(await finish_read(services, ctx, secret_id, lookup, found))
         except ApiError as exc:
             errors.append(_batch_error(secret_id, exc))
     return values, errors
@@ -165,7 +165,14 @@ async def get_secret_value(services: Services, ctx: RequestContext, params: dict
 async def batch_get_secret_value(
     services: Services, ctx: RequestContext, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Up to 20 current values by id, or the current values of the secrets a filter selects."""
+    """Up to 20 current values by id, or the current values of the secrets a filter selects.
+
+    BatchGetSecretValue itself is authorized on ``*`` before this runs; filters list secrets, so
+    they also need ``secretsmanager:ListSecrets`` (on ``*``, as ListSecrets is), checked before
+    anything is read. Each secret then needs GetSecretValue; a denial is reported in ``Errors``
+    under the id it was asked by: the caller's SecretId, or the ARN the filter selected, which
+    ListSecrets shows this caller anyway (docs/api.md).
+    """
     ids, filters = params.get("SecretIdList"), params.get("Filters")
     if (ids is None) == (filters is None):
         raise InvalidParameterException(BATCH_ARGS)
@@ -173,6 +180,7 @@ async def batch_get_secret_value(
         raise InvalidParameterException(BATCH_MAX_RESULTS)
     out: dict[str, Any] = {}
     if ids is None:
+        ctx.authorize("ListSecrets", "*", None)
         page = await select_secrets(
             services, ctx, params, scope="BatchGetSecretValue", default_limit=20, include_deleted=False
         )

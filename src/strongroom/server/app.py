@@ -318,8 +318,8 @@ class StrongroomApp:
 
         check = self.authorizer.check
 
-        def authorize(action: str, resource: str, secret: Any) -> None:
-            check(caller.principal, caller.policies, f"secretsmanager:{action}", resource, secret, keys)
+        def authorize(action: str, resource: str, secret: Any, named: str | None = None) -> None:
+            check(caller.principal, caller.policies, f"secretsmanager:{action}", resource, secret, keys, named)
 
         return authorize
 

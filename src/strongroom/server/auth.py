@@ -6,7 +6,7 @@ import hmac
 import time
 from typing import NamedTuple, Protocol
 
-from strongroom.auth.identities import Identities, root_principal, token_digest
+from strongroom.auth.identities import INVALID_TOKEN, Identities, root_principal, token_digest
 from strongroom.auth.policy import Policy, Principal
 from strongroom.errors import (
     ApiError,
@@ -20,7 +20,6 @@ from strongroom.regions import AcceptedRegions
 from strongroom.sigv4 import HeaderLayout, SigV4Error, parse_auth, verify
 from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication
 
-INVALID_TOKEN = "The security token included in the request is invalid."
 #: AWS's text for expired temporary credentials, no final period: the "Common Errors" page of the
 #: AWS API references (ExpiredTokenException) and what AWS answers, e.g. "ExpiredTokenException:
 #: The security token included in the request is expired status code: 400" from KMS, a JSON 1.1

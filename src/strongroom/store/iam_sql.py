@@ -183,10 +183,12 @@ class IamTx:
             key.access_key_id, key.account, key.user_name, key.sealed_secret, key.status, key.created_at,
         )
 
-    async def get_access_key(self, access_key_id: str) -> AccessKeyRow | None:
+    async def get_access_key(self, access_key_id: str, *, for_update: bool = False) -> AccessKeyRow | None:
+        """An access key; ``for_update`` locks its row on PostgreSQL (SQLite writers serialize anyway)."""
+        lock = " FOR UPDATE" if for_update and self.x.dialect == "postgres" else ""
         row = await self.x.fetchrow(
             "SELECT access_key_id, account, user_name, sealed_secret, status, created_at FROM iam_access_keys "
-            "WHERE access_key_id = $1",
+            f"WHERE access_key_id = $1{lock}",
             access_key_id,
         )
         if row is None:
@@ -216,8 +218,11 @@ class IamTx:
         )
 
     async def delete_access_key(self, access_key_id: str) -> int:
-        await self.x.execute("DELETE FROM iam_session_keys WHERE parent_key_id = $1", access_key_id)
-        return await self.x.execute("DELETE FROM iam_access_keys WHERE access_key_id = $1", access_key_id)
+        # The key first: on PostgreSQL that waits for a GetSessionToken holding the key's row, so
+        # the session it inserted is seen, and deleted, by the next statement.
+        deleted = await self.x.execute("DELETE FROM iam_access_keys WHERE access_key_id = $1", access_key_id)
+        await self.delete_session_keys(access_key_id)
+        return deleted
 
     async def count_access_keys(self) -> int:
         row = await self.x.fetchrow("SELECT COUNT(*) AS n FROM iam_access_keys")
@@ -240,6 +245,10 @@ class IamTx:
         data = dict(row)
         data["sealed_secret"] = bytes(data["sealed_secret"])
         return SessionKeyRow(**data)
+
+    async def delete_session_keys(self, parent_key_id: str) -> int:
+        """Delete every session key issued by one long-term key; return how many."""
+        return await self.x.execute("DELETE FROM iam_session_keys WHERE parent_key_id = $1", parent_key_id)
 
     async def purge_expired_session_keys(self, now: float, limit: int) -> int:
         """Delete at most ``limit`` session keys that expired before ``now``; return how many.

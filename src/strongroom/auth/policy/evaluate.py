@@ -190,8 +190,8 @@ def _no_identity_allow(req: AuthzRequest) -> Decision:
     return Decision(False, f"because no identity-based policy allows the {req.action} action", IMPLICIT_DENY_IDENTITY)
 
 
-def access_denied_message(req: AuthzRequest, decision: Decision) -> str:
-    """AWS's AccessDeniedException text for a denied decision.
+def access_denied_message(req: AuthzRequest, decision: Decision, resource: str | None = None) -> str:
+    """AWS's AccessDeniedException text for a denied decision, naming ``resource`` (default: the one evaluated).
 
     Format from the IAM User Guide, "Troubleshoot access denied error messages"
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html): "Most access
@@ -201,11 +201,12 @@ def access_denied_message(req: AuthzRequest, decision: Decision) -> str:
     "User: arn:aws:iam::123456789012:user/janedoe is not authorized to perform:
     iam:CreateInstanceProfile on resource: arn:aws:iam::123456789012:instance-profile/my-instance-profile
     with an explicit deny in an identity-based policy". AWS names one policy type even when several
-    deny; so do we (identity-based first).
+    deny; so do we (identity-based first). Secrets Manager names a secret as the caller gave it
+    (docs/api.md, "AccessDeniedException"), hence ``resource``.
     """
     if decision.allowed:
         raise ValueError("access_denied_message() needs a denied decision")
     return (
         f"User: {req.principal.arn} is not authorized to perform: {req.action} "
-        f"on resource: {req.resource} {decision.reason}"
+        f"on resource: {req.resource if resource is None else resource} {decision.reason}"
     )
