@@ -62,10 +62,17 @@ async def reseal_labelled(
             await tx.update_version_ciphertext(secret.id, version_id, sealed)
 
 
-def _attached_elsewhere(stage: str, holder: str) -> str:
+def _attached_elsewhere(stage: str, holder: str, remove_from: str | None) -> str:
+    """Why a label on another version can't move: RemoveFromVersionId missing (moto's and floci's
+    wording; AWS's is not public) or naming a version that does not have the label (our wording)."""
+    if remove_from is None:
+        return (
+            f"The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached "
+            f"to version {holder}, so you must explicitly reference that version in RemoveFromVersionId."
+        )
     return (
-        f"The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached "
-        f"to version {holder}, so you must explicitly reference that version in RemoveFromVersionId."
+        f"Staging label {stage} is currently attached to version {holder}, not to version {remove_from} "
+        f"given in RemoveFromVersionId. To move the label, specify RemoveFromVersionId {holder}."
     )
 
 
@@ -87,7 +94,7 @@ async def update_secret_version_stage(
                     f"Secrets Manager can't find the specified secret value for VersionId: {move_to}"
                 )
             if holder is not None and holder != move_to and remove_from != holder:
-                raise InvalidParameterException(_attached_elsewhere(stage, holder))
+                raise InvalidParameterException(_attached_elsewhere(stage, holder, remove_from))
             if holder != move_to:
                 await attach_labels(tx, secret.id, move_to, [stage])
         elif remove_from is not None:
