@@ -19,15 +19,16 @@ from strongroom.secrets.versions import attach_labels, open_value, seal_value
 
 
 async def update_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Change description and/or KMS key; with a value, also create a new AWSCURRENT version."""
+    """Change description, Type and/or KMS key; with a value, also create a new AWSCURRENT version."""
     value = value_from(params)
     changes: dict[str, Any] = {}
     if "Description" in params:
         changes["description"] = params["Description"] or None
+    if "Type" in params:
+        changes["secret_type"] = params["Type"] or None
     new_key = params.get("KmsKeyId")
     if new_key is not None:
-        await services.keyring.resolve(ctx.account, ctx.region, new_key or None)
-        changes["kms_key_id"] = new_key or None
+        changes["kms_key_id"] = await services.keyring.secret_key_id(ctx.account, ctx.region, new_key)
     if value is not None:
         token = require_token(params)
         secret, _ = await write_value(
