@@ -6,7 +6,7 @@ PORT   ?= 7420
 DATA   ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench bench-profile clean postgres
+.PHONY: serve test lint bench bench-profile clean postgres update-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,12 @@ test: $(VENV)/.installed postgres
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src
+
+## update-models: copy the installed botocore's Secrets Manager model into src/strongroom/protocol/models.
+update-models: $(VENV)/.installed
+	$(BIN)/python scripts/update_models.py
 
 ## bench: run the benchmark harness with authentication on (see docs/benchmarks.md).
 bench: $(VENV)/.installed-bench

@@ -1,4 +1,4 @@
-"""PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy and ValidateResourcePolicy end to end."""
+"""Put-, Get-, Delete-, List- and ValidateResourcePolicy end to end."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from authz_support import ACCOUNT, World, policy
 from botocore.exceptions import ClientError
 
 PUBLIC = policy({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+DEFAULT = {"PolicyName": "default"}
 LOCKOUT = "Your requested changes will not allow you to manage this secret in the future."
 
 
@@ -43,13 +44,14 @@ def test_put_get_delete_round_trip(world: World, client_of: Callable[..., Any]) 
 
     text = _grant(world.principals["reader"].arn)
     out = manager.put_resource_policy(SecretId=name, ResourcePolicy=text)
-    assert {k: v for k, v in out.items() if k != "ResponseMetadata"} == {"ARN": arn, "Name": name}
+    # PolicyName: the current model ("If you didn't specify PolicyName in the request, this is default")
+    assert {k: v for k, v in out.items() if k != "ResponseMetadata"} == {"ARN": arn, "Name": name, **DEFAULT}
     out = manager.get_resource_policy(SecretId=arn)
     assert out["ResourcePolicy"] == text  # stored and returned as sent
     assert json.loads(out["ResourcePolicy"])["Statement"][0]["Principal"]["AWS"] == world.principals["reader"].arn
 
     out = manager.delete_resource_policy(SecretId=arn)
-    assert {k: v for k, v in out.items() if k != "ResponseMetadata"} == {"ARN": arn, "Name": name}
+    assert {k: v for k, v in out.items() if k != "ResponseMetadata"} == {"ARN": arn, "Name": name, **DEFAULT}
     assert "ResourcePolicy" not in manager.get_resource_policy(SecretId=arn)
 
 
@@ -63,6 +65,28 @@ def test_manager_is_limited_to_its_prefix(world: World, client_of: Callable[...,
         f"on resource: {world.secrets['app_db']} because no identity-based policy allows the "
         "secretsmanager:GetResourcePolicy action"
     )
+
+
+def test_list_resource_policies_needs_its_own_permission(
+    world: World, client_of: Callable[..., Any], admin_sm: Any
+) -> None:
+    # API reference: "Required permissions: secretsmanager:ListResourcePolicies" (on the secret)
+    manager, arn = client_of("manager"), world.secrets["rp"]
+    with pytest.raises(ClientError) as exc:
+        manager.list_resource_policies(SecretId=arn)  # its identity policy allows Get/Put/Delete, not List
+    assert _error(exc) == (
+        "AccessDeniedException",
+        f"User: {world.principals['manager'].arn} is not authorized to perform: "
+        f"secretsmanager:ListResourcePolicies on resource: {arn} because no identity-based policy allows the "
+        "secretsmanager:ListResourcePolicies action",
+    )
+    admin_sm.put_resource_policy(
+        SecretId=arn, ResourcePolicy=_grant(world.principals["manager"].arn, "secretsmanager:ListResourcePolicies")
+    )
+    try:
+        assert manager.list_resource_policies(SecretId=arn)["ResourcePolicies"] == [{"PolicyName": "default"}]
+    finally:
+        admin_sm.delete_resource_policy(SecretId=arn)
 
 
 def test_block_public_policy(world: World, client_of: Callable[..., Any]) -> None:

@@ -64,6 +64,16 @@ REMOVE_FROM_EMPTY = (
     "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached "
     "to version {version}, so you must explicitly reference that version in RemoveFromVersionId."
 )
+# moto's AWS-verified tests test_create_different_secret_with_same_token,
+# test_put_different_secret_value_with_same_token, test_update_different_secret_value_with_same_token
+TOKEN_IN_USE = (
+    "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {arn}."
+)
+# ours (AWS's text for a RemoveFromVersionId that names the wrong version is not public)
+REMOVE_FROM_WRONG = (
+    "Staging label {stage} is currently attached to version {version}, not to version {given} "
+    "given in RemoveFromVersionId. To move the label, specify RemoveFromVersionId {version}."
+)
 # --- shapes ----------------------------------------------------------------------------------
 ARN_RE = r"arn:aws:secretsmanager:{region}:123456789012:secret:{name}-[A-Za-z0-9]{{6}}"
 

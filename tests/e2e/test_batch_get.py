@@ -84,6 +84,19 @@ def test_by_filters_with_paging(sm, prefix):
     assert pages >= 3
 
 
+@pytest.mark.parametrize("by", ["name", "tag-key"])
+def test_by_filters_last_full_page_has_no_next_token(sm, prefix, by):
+    # a page ending exactly at the last match carries no NextToken (no useless empty-page call)
+    for i in range(4):
+        sm.create_secret(Name=f"{prefix}-{i}", SecretString=f"v{i}", Tags=[{"Key": prefix, "Value": "x"}])
+    sm.create_secret(Name=f"{prefix}x-other", SecretString="v")
+    filters = [{"Key": "name", "Values": [f"{prefix}-"]}] if by == "name" else [{"Key": "tag-key", "Values": [prefix]}]
+    first = sm.batch_get_secret_value(Filters=filters, MaxResults=2)
+    second = sm.batch_get_secret_value(Filters=filters, MaxResults=2, NextToken=first["NextToken"])
+    assert [v["Name"] for v in first["SecretValues"] + second["SecretValues"]] == [f"{prefix}-{i}" for i in range(4)]
+    assert "NextToken" not in second
+
+
 def test_by_filters_without_paging(sm, prefix):
     for i in range(3):
         sm.create_secret(Name=f"{prefix}-{i}", SecretString=f"v{i}", Tags=[{"Key": prefix, "Value": "x"}])

@@ -192,6 +192,39 @@ def test_describe_with_description_tags_and_access(sm, name):
     assert "KmsKeyId" not in d  # default aws/secretsmanager key is not reported
 
 
+DEFAULT_KEY_REFS = ["alias/aws/secretsmanager", "arn:aws:kms:us-east-1:123456789012:alias/aws/secretsmanager", ""]
+
+
+@pytest.mark.parametrize("ref", DEFAULT_KEY_REFS)
+def test_default_key_by_any_name_is_not_reported(sm, name, ref):
+    # model (DescribeSecretResponse.KmsKeyId): "If the secret is encrypted with the Amazon Web
+    # Services managed key aws/secretsmanager, this field is omitted."
+    sm.create_secret(Name=name, SecretString="v", KmsKeyId=ref)
+    assert "KmsKeyId" not in sm.describe_secret(SecretId=name)
+    sm.update_secret(SecretId=name, KmsKeyId=ref)
+    assert "KmsKeyId" not in sm.describe_secret(SecretId=name)
+    [entry] = sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+    assert "KmsKeyId" not in entry
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
+
+
+def test_type_is_stored_and_reported(sm, name):
+    # model: CreateSecret/UpdateSecret Type, reported by DescribeSecret and ListSecrets (omitted when unset)
+    sm.create_secret(Name=name, SecretString="v", Type="SalesforceClientSecret")
+    assert sm.describe_secret(SecretId=name)["Type"] == "SalesforceClientSecret"
+    [entry] = sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+    assert entry["Type"] == "SalesforceClientSecret"
+    sm.update_secret(SecretId=name, Type="DatadogApiKey")
+    assert sm.describe_secret(SecretId=name)["Type"] == "DatadogApiKey"
+    sm.update_secret(SecretId=name, Type="")
+    assert "Type" not in sm.describe_secret(SecretId=name)
+
+
+def test_type_is_omitted_when_not_given(sm, name):
+    sm.create_secret(Name=name, SecretString="v")
+    assert "Type" not in sm.describe_secret(SecretId=name)
+
+
 def test_last_accessed_date_is_truncated_to_the_day(sm, name):
     # LocalStack test_last_accessed_date (validated against AWS): absent until the first read,
     # then a date with no time part, stable across reads on the same day.

@@ -4,15 +4,17 @@ Source: ClientRequestToken in API_CreateSecret / API_PutSecretValue
 (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html):
   * token not yet used -> a new version with VersionId = token;
   * same token, same SecretString/SecretBinary -> "the request is ignored" (no new version);
-  * same token, different value -> the request fails (ResourceExistsException, the error the
-    API reference declares for this; AWS's message text is not public, so only the code is checked).
+  * same token, different value -> the request fails: ResourceExistsException "You can't use
+    ClientRequestToken <token> because that value is already in use for a version of secret <ARN>."
+    (moto's AWS-verified tests, for CreateSecret, PutSecretValue and UpdateSecret).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from e2e_helpers import EXISTS, all_version_ids, body_keys, expect_error
+import pytest
+from e2e_helpers import EXISTS, TOKEN_IN_USE, all_version_ids, body_keys, expect_error
 
 
 def test_token_becomes_version_id(sm, name):
@@ -55,13 +57,15 @@ def test_put_retry_binary_same_value(sm, name):
     assert all_version_ids(sm, name) == before
 
 
-def test_put_same_token_different_value_fails(sm, name):
-    sm.create_secret(Name=name, SecretString="v0")
+@pytest.mark.parametrize("operation", ["put_secret_value", "update_secret"])
+def test_same_token_different_value_fails(sm, name, operation):
+    write = getattr(sm, operation)
+    arn = sm.create_secret(Name=name, SecretString="v0")["ARN"]
     token = str(uuid.uuid4())
-    sm.put_secret_value(SecretId=name, SecretString="v1", ClientRequestToken=token)
+    write(SecretId=name, SecretString="v1", ClientRequestToken=token)
     before = all_version_ids(sm, name)
-    with expect_error("ResourceExistsException") as err:
-        sm.put_secret_value(SecretId=name, SecretString="DIFFERENT", ClientRequestToken=token)
+    with expect_error("ResourceExistsException", TOKEN_IN_USE.format(token=token, arn=arn)) as err:
+        write(SecretId=name, SecretString="DIFFERENT", ClientRequestToken=token)
     assert "DIFFERENT" not in err["Error"]["Message"]  # never echo a secret value
     assert all_version_ids(sm, name) == before
     assert sm.get_secret_value(SecretId=name, VersionId=token)["SecretString"] == "v1"
@@ -69,8 +73,8 @@ def test_put_same_token_different_value_fails(sm, name):
 
 def test_put_token_of_create_version_different_value_fails(sm, name):
     token = str(uuid.uuid4())
-    sm.create_secret(Name=name, SecretString="v0", ClientRequestToken=token)
-    with expect_error("ResourceExistsException"):
+    arn = sm.create_secret(Name=name, SecretString="v0", ClientRequestToken=token)["ARN"]
+    with expect_error("ResourceExistsException", TOKEN_IN_USE.format(token=token, arn=arn)):
         sm.put_secret_value(SecretId=name, SecretString="v1", ClientRequestToken=token)
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v0"
 
@@ -85,8 +89,8 @@ def test_create_retry_same_token_same_value(sm, name):
 
 def test_create_same_token_different_value_fails(sm, name):
     token = str(uuid.uuid4())
-    sm.create_secret(Name=name, SecretString="v", ClientRequestToken=token)
-    with expect_error("ResourceExistsException"):
+    arn = sm.create_secret(Name=name, SecretString="v", ClientRequestToken=token)["ARN"]
+    with expect_error("ResourceExistsException", TOKEN_IN_USE.format(token=token, arn=arn)):
         sm.create_secret(Name=name, SecretString="other", ClientRequestToken=token)
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
 

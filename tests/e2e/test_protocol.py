@@ -67,6 +67,34 @@ def test_error_body_shape(raw_post, name):
     assert resp.headers.get("content-type", "").startswith(JSON_CT)
 
 
+OTHER_ACCOUNT_SECRET = "arn:aws:secretsmanager:us-east-1:210987654321:secret:primary-AbCdEf"
+
+
+def test_cross_account_replica_is_refused(raw_post, name):
+    """Not a silent 200 (secrets.unsupported): the member is named and no secret is created."""
+    body = {"Name": name, "SecretString": "v", "ClientRequestToken": str(uuid.uuid4())}
+    body["CrossAccountPrimaryARN"] = OTHER_ACCOUNT_SECRET
+    error = assert_aws_error(raw_post("secretsmanager.CreateSecret", body), "InvalidRequestException")
+    assert "CrossAccountPrimaryARN" in error["Message"]
+    assert_aws_error(raw_post("secretsmanager.DescribeSecret", {"SecretId": name}), "ResourceNotFoundException")
+
+
+def test_rotation_token_is_refused(raw_post, name):
+    token = str(uuid.uuid4())
+    raw_post("secretsmanager.CreateSecret", {"Name": name, "SecretString": "v", "ClientRequestToken": token})
+    rotation_token = "r" * 36
+    body = {"SecretId": name, "SecretString": "v2", "ClientRequestToken": str(uuid.uuid4())}
+    body["RotationToken"] = rotation_token
+    error = assert_aws_error(raw_post("secretsmanager.PutSecretValue", body), "InvalidRequestException")
+    assert "RotationToken" in error["Message"] and rotation_token not in error["Message"]
+    assert len(raw_post("secretsmanager.ListSecretVersionIds", {"SecretId": name}).json()["Versions"]) == 1
+
+
+def test_rotate_secret_is_not_served_yet(raw_post, name):
+    resp = raw_post("secretsmanager.RotateSecret", {"SecretId": name, "ExternalSecretRotationRoleArn": "x" * 20})
+    assert_aws_error(resp, "UnknownOperationException")
+
+
 def test_unknown_operation(raw_post):
     resp = raw_post("secretsmanager.NoSuchOperation", {})
     assert_aws_error(resp, "UnknownOperationException")
@@ -189,6 +217,16 @@ def test_validation_enum(raw_post):
     resp = raw_post("secretsmanager.ListSecrets", {"SortOrder": "up"})
     body = assert_aws_error(resp, "ValidationException")
     assert body["message"] == validation_message("up", "sortOrder", "Member must satisfy enum value set: [asc, desc]")
+
+
+def test_validation_sort_by_enum(raw_post):
+    # the current model (vendored, botocore 1.44.8) gives SortBy its enum, whatever botocore is installed
+    resp = raw_post("secretsmanager.ListSecrets", {"SortBy": "bogus"})
+    body = assert_aws_error(resp, "ValidationException")
+    assert body["message"] == validation_message(
+        "bogus", "sortBy",
+        "Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]",
+    )
 
 
 def test_validation_reports_every_violation(raw_post):

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from e2e_helpers import (
     REMOVE_FROM_EMPTY,
+    REMOVE_FROM_WRONG,
     all_version_ids,
     assert_keys,
     expect_error,
@@ -390,10 +391,11 @@ def test_move_awscurrent_requires_remove_from_version_id(sm, name):
 
 
 def test_move_with_wrong_remove_from_version_id(sm, name):
-    # same rule, "or the version ID does not match" (message not public: code only)
+    # same rule, "or the version ID does not match" (AWS's message is not public: ours names the
+    # label, the version that has it and the version given)
     v0, v1, v2 = _three_versions(sm, name)
     before = stages(sm, name)
-    with expect_error("InvalidParameterException"):
+    with expect_error("InvalidParameterException", REMOVE_FROM_WRONG.format(stage="AWSCURRENT", version=v1, given=v0)):
         sm.update_secret_version_stage(
             SecretId=name, VersionStage="AWSCURRENT", RemoveFromVersionId=v0, MoveToVersionId=v2
         )

@@ -189,6 +189,23 @@ def test_default_key_round_trip(ref: str | None) -> None:
     run(main())
 
 
+def test_a_secret_records_no_key_id_for_the_default_key() -> None:
+    """Every name of the default key -> None (AWS omits KmsKeyId then); a customer key as given."""
+
+    async def main() -> None:
+        kr = ring()
+        default = await kr.resolve(ACCOUNT, REGION, None)
+        customer = await kr.create_key(ACCOUNT, REGION, alias="alias/app")
+        for ref in (None, "", DEFAULT_ALIAS, alias_arn(ACCOUNT, REGION, DEFAULT_ALIAS), default.key_id, default.arn):
+            assert await kr.secret_key_id(ACCOUNT, REGION, ref) is None, ref
+        for ref in (customer.key_id, customer.arn, "alias/app", alias_arn(ACCOUNT, REGION, "alias/app")):
+            assert await kr.secret_key_id(ACCOUNT, REGION, ref) == ref
+        with pytest.raises(InvalidParameterException, match="Alias .* is not found"):
+            await kr.secret_key_id(ACCOUNT, REGION, "alias/nope")
+
+    run(main())
+
+
 def test_default_key_created_once_under_concurrent_first_use() -> None:
     async def main() -> None:
         store = InMemoryKmsKeyStore()

@@ -1,25 +1,37 @@
-"""strongroom.protocol.model reads the service definition as botocore does, without importing it.
+"""strongroom.protocol.model reads the vendored service definition as botocore does, without importing it.
 
 The server validates and decodes requests with :mod:`strongroom.protocol.model`'s shapes; botocore's
-own classes are the reference here. Every shape reachable from every operation's input and output
-must read the same through both: name, type, metadata (constraints), serialization (wire names),
-members in order, required members, list elements, map keys and values.
+own classes, reading the same vendored definition, are the reference here. Every shape reachable
+from every operation's input and output must read the same through both: name, type, metadata
+(constraints), serialization (wire names), members in order, required members, list elements, map
+keys and values. The vendored definition is the current one (botocore 1.44.8, 26 operations), and
+every operation in it is served or listed as not served in docs/api.md.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.loaders import Loader
 from botocore.model import ServiceModel as BotocoreServiceModel
 
+import strongroom
 from strongroom.protocol import model
+from strongroom.protocol.dispatch import OPERATIONS
+
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 @pytest.fixture(scope="module")
 def botocore_model() -> BotocoreServiceModel:
-    return BotocoreServiceModel(Loader().load_service_model("secretsmanager", "service-2"), "secretsmanager")
+    definition = json.loads(gzip.decompress(model.definition_path().read_bytes()))
+    return BotocoreServiceModel(definition, "secretsmanager")
 
 
 def _same(ours: Any, theirs: Any, path: str, seen: set[str]) -> int:
@@ -92,3 +104,51 @@ def test_unknown_operation_is_a_key_error() -> None:
 def test_a_missing_definition_is_reported() -> None:
     with pytest.raises(model.ModelNotFound, match="no-such-service"):
         model.definition_path("no-such-service")
+
+
+def test_the_model_is_the_vendored_copy() -> None:
+    path = model.definition_path()
+    assert path.is_relative_to(Path(strongroom.__file__).parent / "protocol" / "models")
+    assert path.name == "secretsmanager-2017-10-17.json.gz"
+
+
+def test_validation_needs_no_botocore() -> None:
+    """Without botocore the server still validates, with the current model (SortBy has its enum)."""
+    script = (
+        "import sys\n"
+        "sys.modules['botocore'] = None  # import botocore and find_spec('botocore') both fail\n"
+        "from strongroom.errors import ValidationException\n"
+        "from strongroom.protocol.validation import parse_input\n"
+        "try:\n"
+        "    parse_input('ListSecrets', {'SortBy': 'bogus'})\n"
+        "except ValidationException as exc:\n"
+        "    print(exc.message)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == (
+        "1 validation error detected: Value 'bogus' at 'sortBy' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]"
+    )
+
+
+def test_the_vendored_model_has_the_current_operations() -> None:
+    names = model.operation_names()
+    assert len(names) == 26
+    assert {"ListResourcePolicies", "AssociateCrossAccountReplica", "DisassociateCrossAccountReplica"} <= set(names)
+    assert "SortBy" in model.input_shape("ListSecrets").members
+    assert "Type" in model.input_shape("CreateSecret").members
+
+
+def _documented_unserved() -> set[str]:
+    """Operations docs/api.md lists as not served: the rows of its table that say "not yet"."""
+    rows = [line for line in API_DOC.read_text().splitlines() if line.startswith("|") and "not yet" in line]
+    return {word for row in rows for word in re.findall(r"\b[A-Z][A-Za-z]+\b", row.split("|")[1])}
+
+
+def test_every_operation_is_served_or_documented_as_not_served() -> None:
+    names = set(model.operation_names())
+    unserved = _documented_unserved()
+    assert set(OPERATIONS) <= names
+    assert unserved <= names
+    assert not set(OPERATIONS) & unserved
+    assert set(OPERATIONS) | unserved == names, sorted(names - set(OPERATIONS) - unserved)

@@ -66,6 +66,48 @@ def db_path(tmp_path: Path) -> Path:
 
 
 # --- migrations ------------------------------------------------------------------------------
+def test_migration_5_forgets_default_key_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets stored under the default key by any of its names report no KmsKeyId once migrated."""
+    import strongroom.store.sqlite as sqlite_module
+
+    default_arn = key_arn(ACCOUNT, REGION, "0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    refs = {
+        "alias": DEFAULT_ALIAS, "alias-arn": alias_arn(ACCOUNT, REGION, DEFAULT_ALIAS),
+        "key-id": default_arn.rsplit("/", 1)[1], "key-arn": default_arn, "customer": "alias/app",
+    }
+
+    async def before(store: SqliteStore) -> None:
+        async with store.write() as tx:
+            await tx.x.execute(
+                "INSERT INTO kms_keys (key_id, arn, account, region, alias, wrapped_material, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, 0)",
+                refs["key-id"], default_arn, ACCOUNT, REGION, DEFAULT_ALIAS, b"w",
+            )
+            for name, ref in refs.items():
+                await tx.x.execute(
+                    "INSERT INTO secrets (account, region, name, arn, kms_key_id, created_at, last_changed_at) "
+                    "VALUES ($1, $2, $3, $4, $5, 0, 0)",
+                    ACCOUNT, REGION, name, f"arn:{name}", ref,
+                )
+
+    async def after(store: SqliteStore) -> dict[str, str | None]:
+        out = {}
+        async with store.read() as tx:
+            for name in refs:
+                secret = await tx.get_secret(ACCOUNT, REGION, name=name)
+                assert secret is not None and secret.secret_type is None
+                out[name] = secret.kms_key_id
+        return out
+
+    path = tmp_path / "db"
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])
+    with_store(path, before)
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS)
+    assert with_store(path, after) == {
+        "alias": None, "alias-arn": None, "key-id": None, "key-arn": None, "customer": "alias/app"
+    }
+
+
 def test_migrate_returns_schema_version_and_is_idempotent(tmp_path: Path) -> None:
     path = db_path(tmp_path)
 

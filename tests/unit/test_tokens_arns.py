@@ -72,6 +72,31 @@ def _invalid(sealer: TokenSealer, token: str, scope: str = SCOPE) -> None:
     assert info.value.message == INVALID_TOKEN
 
 
+@pytest.mark.parametrize(("count", "limit"), [(0, 3), (1, 1), (1, 100), (5, 2), (6, 2), (6, 6), (7, 100)])
+def test_offset_pages_visit_each_item_once_and_end_without_a_token(count: int, limit: int) -> None:
+    sealer = TokenSealer(KEY)
+    items = [f"item{i}" for i in range(count)]
+    seen: list[str] = []
+    pages, token = 0, None
+    while True:
+        page, token = sealer.offset_page("scope", items, token, limit)
+        seen += page
+        pages += 1
+        if token is None:
+            break
+        assert page, "a NextToken must lead to items"
+    assert seen == items
+    assert pages == max(1, -(-count // limit))  # never an empty page after a full one
+
+
+def test_offset_page_token_is_bound_to_its_list() -> None:
+    sealer = TokenSealer(KEY)
+    _, token = sealer.offset_page("secret-a", ["x", "y"], None, 1)
+    assert token is not None
+    with pytest.raises(InvalidNextTokenException):
+        sealer.offset_page("secret-b", ["x", "y"], token, 1)
+
+
 def test_token_bound_to_its_scope() -> None:
     sealer = TokenSealer(KEY)
     token = sealer.seal(SCOPE, [1, 2])

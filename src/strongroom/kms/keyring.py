@@ -204,6 +204,18 @@ class KeyRing:
         self._refresh(key)
         return self._check_enabled(key)
 
+    async def secret_key_id(self, account: str, region: str, kms_key_ref: str | None) -> str | None:
+        """What a secret records as its KmsKeyId: the reference as given, None for the default key.
+
+        AWS omits KmsKeyId from DescribeSecret and ListSecrets for a secret under
+        ``aws/secretsmanager`` however it was named (None, "", the alias, its ARN, the key's id or
+        ARN). The reference is resolved, so an unknown, malformed or disabled key fails here.
+        """
+        if not kms_key_ref:
+            return None
+        key = await self.resolve(account, region, kms_key_ref)
+        return None if key.alias == DEFAULT_ALIAS else kms_key_ref
+
     async def seal(
         self, account: str, region: str, kms_key_ref: str | None, plaintext: bytes, aad: bytes
     ) -> bytes:

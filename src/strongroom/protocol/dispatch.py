@@ -30,6 +30,7 @@ OPERATIONS: dict[str, Handler] = {
     "GetRandomPassword": random_password.get_random_password,
     "GetResourcePolicy": resource_policy.get_resource_policy,
     "GetSecretValue": values.get_secret_value,
+    "ListResourcePolicies": resource_policy.list_resource_policies,
     "ListSecretVersionIds": describe.list_secret_version_ids,
     "ListSecrets": listing.list_secrets,
     "PutResourcePolicy": resource_policy.put_resource_policy,

@@ -1,13 +1,14 @@
-"""The Secrets Manager API model: botocore's service-2 definition, loaded once on first use.
+"""The Secrets Manager API model: botocore's service-2 definition, vendored, loaded once on first use.
 
-The definition is read straight from the JSON file botocore ships (its data directory is found
-without importing botocore): importing botocore's model classes costs more than the rest of a
-worker's imports together (urllib3's URL regexes alone ~50 ms on a slow machine), and the server
-needs only a few of their attributes. :class:`Shape` offers that subset of botocore's ``Shape``
-interface with botocore's semantics (``name``, ``type_name``, ``metadata``, ``serialization``,
-``members``, ``required_members``, ``member``, ``key``, ``value``; a member reference's own traits
-override its shape's); tests/unit/test_model.py checks every shape of every operation against
-botocore's.
+The definition is a copy of botocore's ``service-2.json`` kept in ``models/`` (refreshed by
+``make update-models``, scripts/update_models.py), so every installation validates requests with
+the same, current model, whichever botocore (if any) is installed. botocore itself is not
+imported: its model classes cost more than the rest of a worker's imports together (urllib3's URL
+regexes alone ~50 ms on a slow machine), and the server needs only a few of their attributes.
+:class:`Shape` offers that subset of botocore's ``Shape`` interface with botocore's semantics
+(``name``, ``type_name``, ``metadata``, ``serialization``, ``members``, ``required_members``,
+``member``, ``key``, ``value``; a member reference's own traits override its shape's);
+tests/unit/test_model.py checks every shape of every operation against botocore's.
 
 Everything is lazy and cached: importing the module costs nothing, the first call reads and
 parses the file, later calls are dictionary lookups.
@@ -16,7 +17,6 @@ parses the file, later calls are dictionary lookups.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from collections.abc import Mapping
 from functools import cache, cached_property
 from pathlib import Path
@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 
 SERVICE_NAME = "secretsmanager"
+#: The vendored definitions, one ``<service>-<api version>.json.gz`` per service.
+MODELS_DIR = Path(__file__).with_name("models")
 
 # botocore.model.Shape.METADATA_ATTRS and SERIALIZED_ATTRS: the traits each view holds.
 _METADATA_ATTRS = (
@@ -40,7 +42,7 @@ _SERIALIZED_ATTRS = (
 
 
 class ModelNotFound(RuntimeError):
-    """botocore's data directory has no definition of the service."""
+    """No definition of the service is vendored."""
 
 
 class Shape:
@@ -133,26 +135,23 @@ class ServiceModel:
         return Shape(name, {**self._shapes[name], **traits}, self)
 
 
+def model_file_name(service: str, api_version: str) -> str:
+    """The vendored file of one API version of a service, e.g. ``secretsmanager-2017-10-17.json.gz``."""
+    return f"{service}-{api_version}.json.gz"
+
+
 def definition_path(service: str = SERVICE_NAME) -> Path:
-    """botocore's service-2 file for ``service``, newest API version (as botocore's loader picks)."""
-    spec = importlib.util.find_spec("botocore")  # locates the package without importing it
-    roots = list(spec.submodule_search_locations or ()) if spec is not None else []
-    for root in roots:
-        service_dir = Path(root) / "data" / service
-        versions = sorted(p for p in service_dir.iterdir() if p.is_dir()) if service_dir.is_dir() else []
-        for version in reversed(versions):
-            for name in ("service-2.json", "service-2.json.gz"):
-                if (version / name).is_file():
-                    return version / name
-    raise ModelNotFound(f"botocore's data has no service-2 definition of {service!r}")
+    """The vendored service-2 file for ``service``, newest API version (as botocore's loader picks)."""
+    versions = sorted(MODELS_DIR.glob(model_file_name(service, "*")))
+    if not versions:
+        raise ModelNotFound(f"no service-2 definition of {service!r} is vendored in {MODELS_DIR}")
+    return versions[-1]
 
 
 @cache
 def service_model() -> ServiceModel:
     """The parsed service model, shared by every caller."""
-    path = definition_path()
-    raw = path.read_bytes()
-    return ServiceModel(orjson.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw))
+    return ServiceModel(orjson.loads(gzip.decompress(definition_path().read_bytes())))
 
 
 @cache

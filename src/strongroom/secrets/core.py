@@ -158,6 +158,8 @@ def tags_out(tags: list[tuple[str, str]] | None) -> list[dict[str, str]]:
 def secret_metadata(secret: SecretRow, stages: dict[str, list[str]], stages_key: str) -> dict[str, Any]:
     """DescribeSecret / ListSecrets entry: only the keys that apply (AWS omits, never nulls)."""
     out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
+    if secret.secret_type is not None:
+        out["Type"] = secret.secret_type
     if secret.description is not None:
         out["Description"] = secret.description
     if secret.kms_key_id:

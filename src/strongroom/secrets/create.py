@@ -31,16 +31,16 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
     value = value_from(params)
     token = require_token(params) if value is not None else None
     tags = check_tags(tag_pairs(params["Tags"])) if params.get("Tags") is not None else None
-    kms_key_id = params.get("KmsKeyId") or None
     secret = SecretRow(
         id=0, account=ctx.account, region=ctx.region, name=name,
         arn=new_secret_arn(ctx.region, ctx.account, name), created_at=ctx.now, last_changed_at=ctx.now,
-        description=params.get("Description") or None, kms_key_id=kms_key_id, tags=tags,
+        description=params.get("Description") or None, tags=tags, secret_type=params.get("Type") or None,
     )
     ctx.authorize("CreateSecret", secret.arn, secret)
     if tags:
         ctx.authorize("TagResource", secret.arn, secret)
-    sealed = await seal_value(services, secret, kms_key_id, token, value) if value and token else None
+    secret.kms_key_id = await services.keyring.secret_key_id(ctx.account, ctx.region, params.get("KmsKeyId"))
+    sealed = await seal_value(services, secret, secret.kms_key_id, token, value) if value and token else None
     for attempt in (1, 2):
         try:
             return await _insert(services, ctx, secret, token, value, sealed)

@@ -27,9 +27,9 @@ async def list_secret_version_ids(
     if not params.get("IncludeDeprecated"):
         versions = [v for v in versions if v.stages]
     scope = f"ListSecretVersionIds|{secret.arn}|{bool(params.get('IncludeDeprecated'))}"
-    start = int(services.tokens.open(scope, params["NextToken"])) if params.get("NextToken") else 0
-    limit = int(params.get("MaxResults") or 100)
-    page = versions[start : start + limit]
+    page, next_token = services.tokens.offset_page(
+        scope, versions, params.get("NextToken"), int(params.get("MaxResults") or 100)
+    )
     kms_key_ids = [secret.kms_key_id or DEFAULT_KEY_NAME]
     entries = []
     for v in page:
@@ -42,8 +42,8 @@ async def list_secret_version_ids(
         entry["KmsKeyIds"] = kms_key_ids
         entries.append(entry)
     out: dict[str, Any] = {"Versions": entries}
-    if start + limit < len(versions):
-        out["NextToken"] = services.tokens.seal(scope, start + limit)
+    if next_token is not None:
+        out["NextToken"] = next_token
     out["ARN"] = secret.arn
     out["Name"] = secret.name
     return out

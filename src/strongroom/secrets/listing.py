@@ -57,16 +57,26 @@ async def select_secrets(
     services: Services, ctx: RequestContext, params: dict[str, Any], *, scope: str, default_limit: int,
     include_deleted: bool,
 ) -> Selection:
-    """Up to MaxResults secrets that pass the Filters, in the requested order, after NextToken."""
+    """Up to MaxResults secrets that pass the Filters, in the requested order, after NextToken.
+
+    NextToken comes only when another match exists: the scan looks one match past a full page, so
+    a last page that is exactly full carries no token (SDK paginators would make one more call for
+    an empty page). When the scan budget runs out first, the page may be short and carry a token
+    that resumes the scan where it stopped, as AWS allows.
+    """
     filters = params.get("Filters")
     predicate = compile_filters(filters)
     ranges = _name_ranges(filters)
     limit = int(params.get("MaxResults") or default_limit)
-    # Only positive name filters: the SQL range is exactly the filter, so fetch no more than a page.
-    exact = bool(filters) and all(
-        f.get("Key") == "name" and not any(str(v).startswith("!") for v in f.get("Values") or ()) for f in filters or ()
+    # No filters, or only positive name filters whose SQL range is exactly the filter: every row
+    # fetched matches, so a page plus the one row that tells whether another exists is enough.
+    every_row_matches = not filters or (
+        ranges is not None
+        and all(
+            f.get("Key") == "name" and not any(str(v).startswith("!") for v in f.get("Values") or ()) for f in filters
+        )
     )
-    batch_size = limit if exact and ranges else BATCH
+    batch_size = limit + 1 if every_row_matches else BATCH
     sort_by = params.get("SortBy") or "created-date"
     descending = params.get("SortOrder") == "desc"
     token_scope = orjson.dumps(
@@ -77,24 +87,28 @@ async def select_secrets(
         position = services.tokens.open(token_scope, params["NextToken"])
         after = (position[0], int(position[1]))
     found: list[SecretRow] = []
-    scanned, exhausted = 0, False
+    more = False  # another match follows, or the budget ran out with rows left to scan
+    scanned = 0
     async with services.store.read() as tx:
-        while not exhausted and len(found) < limit and scanned < SCAN_BUDGET:
+        while not more:
+            if scanned >= SCAN_BUDGET:
+                more = True
+                break
             batch = await tx.list_secrets(
                 ctx.account, ctx.region, sort_by=sort_by, descending=descending, after=after,
                 limit=batch_size, include_deleted=include_deleted, name_ranges=ranges,
             )
-            stopped_early = False
-            for index, secret in enumerate(batch):
+            for secret in batch:
+                if predicate(subject(secret)):
+                    if len(found) == limit:  # the next page starts at this match
+                        more = True
+                        break
+                    found.append(secret)
                 scanned += 1
                 after = (_sort_value(secret, sort_by), secret.id)
-                if predicate(subject(secret)):
-                    found.append(secret)
-                    if len(found) == limit:
-                        stopped_early = index + 1 < len(batch)
-                        break
-            exhausted = not stopped_early and len(batch) < batch_size
-    next_token = None if exhausted or after is None else services.tokens.seal(token_scope, list(after))
+            if len(batch) < batch_size:
+                break
+    next_token = services.tokens.seal(token_scope, list(after)) if more and after is not None else None
     return Selection(found, next_token)
 
 

@@ -1,5 +1,5 @@
 """Resource policies of secrets: PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy,
-ValidateResourcePolicy.
+ListResourcePolicies, ValidateResourcePolicy.
 
 What AWS does, and how we know:
 
@@ -25,6 +25,14 @@ What AWS does, and how we know:
 * Put and Delete change the secret, so a secret scheduled for deletion refuses them with the
   standard InvalidRequestException (as TagResource does, recorded); Get reads metadata and works
   on it, as DescribeSecret does (our choice: no public source says either way).
+* A secret has one policy, named ``default`` (the current model: "You can modify only the default
+  policy"). ``PolicyName`` other than ``default`` is InvalidParameterException for Put and Delete
+  and ResourceNotFoundException for Get (the model's documentation of each). Put and Delete answer
+  ``PolicyName`` (``default``: "If you didn't specify PolicyName in the request, this is
+  default"), Get does when a policy is attached. ListResourcePolicies (``secretsmanager:
+  ListResourcePolicies`` on the secret) lists the names only, ``default`` first, paged with
+  MaxResults (default 100) and a sealed NextToken; like Get it reads metadata and works on a
+  secret scheduled for deletion.
 * ValidateResourcePolicy needs ``secretsmanager:ValidateResourcePolicy`` and, on a named secret,
   ``secretsmanager:PutResourcePolicy`` (API reference, "Required permissions"). It runs three
   checks (API reference): grammar, broad access (Zelkova on AWS), lock-out of the caller, and
@@ -63,7 +71,13 @@ from strongroom.auth.policy import (
 )
 from strongroom.auth.policy.checks import CHECK_BROAD_ACCESS, CHECK_SYNTAX
 from strongroom.auth.policy.document import UNSUPPORTED_PRINCIPAL
-from strongroom.errors import AccessDeniedException, MalformedPolicyDocumentException, PublicPolicyException
+from strongroom.errors import (
+    AccessDeniedException,
+    InvalidParameterException,
+    MalformedPolicyDocumentException,
+    PublicPolicyException,
+    ResourceNotFoundException,
+)
 from strongroom.protocol.model import operation_names
 from strongroom.secrets.context import RequestContext, allow_all
 from strongroom.secrets.core import Services, find_secret, require_active
@@ -74,10 +88,21 @@ from strongroom.store.sql import SqlTx
 CHECK_LOCKOUT = "LOCKOUT"
 #: Either one lets a caller repair a secret's policy; losing both is a lock-out.
 MANAGE_ACTIONS = ("PutResourcePolicy", "DeleteResourcePolicy")
+#: The name of a secret's one resource policy.
+DEFAULT_POLICY = "default"
+ONLY_DEFAULT = "You can only {verb} the default resource policy: PolicyName must be default, not {name}."
+NO_SUCH_POLICY = "Secrets Manager can't find the resource policy {name} of the specified secret."
 
 
 def _identity(secret: SecretRow) -> dict[str, Any]:
     return {"ARN": secret.arn, "Name": secret.name}
+
+
+def _require_default(params: dict[str, Any], verb: str) -> None:
+    """Put and Delete change only the default policy (InvalidParameterException otherwise)."""
+    name = params.get("PolicyName", DEFAULT_POLICY)
+    if name != DEFAULT_POLICY:
+        raise InvalidParameterException(ONLY_DEFAULT.format(verb=verb, name=name))
 
 
 async def put_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -85,20 +110,25 @@ async def put_resource_policy(services: Services, ctx: RequestContext, params: d
     async with services.store.write() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
+        _require_default(params, "attach")
         policy = parse_policy(text, kind="resource")
         await _require_known_users(tx, ctx, policy)
         if params.get("BlockPublicPolicy") and find_broad_access(policy):
             raise PublicPolicyException(PUBLIC_POLICY_MESSAGE)
         await tx.update_secret(secret.id, resource_policy=text, last_changed_at=ctx.now)
-    return _identity(secret)
+    return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
 
 
 async def get_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
+    name = params.get("PolicyName", DEFAULT_POLICY)
+    if name != DEFAULT_POLICY:
+        raise ResourceNotFoundException(NO_SUCH_POLICY.format(name=name))
     out = _identity(secret)
     if secret.resource_policy is not None:
         out["ResourcePolicy"] = secret.resource_policy
+        out["PolicyName"] = DEFAULT_POLICY
     return out
 
 
@@ -106,9 +136,24 @@ async def delete_resource_policy(services: Services, ctx: RequestContext, params
     async with services.store.write() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
+        _require_default(params, "delete")
         if secret.resource_policy is not None:
             await tx.update_secret(secret.id, resource_policy=None, last_changed_at=ctx.now)
-    return _identity(secret)
+    return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
+
+
+async def list_resource_policies(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The names of the secret's resource policies: ``default`` when one is attached."""
+    async with services.store.read() as tx:
+        secret = await find_secret(tx, ctx, params["SecretId"])
+    names = [DEFAULT_POLICY] if secret.resource_policy is not None else []
+    page, next_token = services.tokens.offset_page(
+        f"ListResourcePolicies|{secret.arn}", names, params.get("NextToken"), int(params.get("MaxResults") or 100)
+    )
+    out: dict[str, Any] = {"ResourcePolicies": [{"PolicyName": name} for name in page]}
+    if next_token is not None:
+        out["NextToken"] = next_token
+    return out
 
 
 async def validate_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from strongroom.errors import InvalidNextTokenException
 
 INVALID_TOKEN = "The NextToken value is invalid."
+T = TypeVar("T")
 
 
 class TokenSealer:
@@ -37,3 +39,12 @@ class TokenSealer:
             return orjson.loads(self._aead.decrypt(raw[:12], raw[12:], scope.encode()))
         except (ValueError, InvalidTag, orjson.JSONDecodeError) as exc:
             raise InvalidNextTokenException(INVALID_TOKEN) from exc
+
+    def offset_page(
+        self, scope: str, items: Sequence[T], next_token: str | None, limit: int
+    ) -> tuple[Sequence[T], str | None]:
+        """One page of a list held in memory: up to ``limit`` items from the offset sealed in
+        ``next_token`` (the start when None), and the token of the next page (None on the last)."""
+        start = int(self.open(scope, next_token)) if next_token else 0
+        end = start + limit
+        return items[start:end], self.seal(scope, end) if end < len(items) else None

@@ -19,15 +19,16 @@ from strongroom.secrets.versions import attach_labels, open_value, seal_value
 
 
 async def update_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Change description and/or KMS key; with a value, also create a new AWSCURRENT version."""
+    """Change description, Type and/or KMS key; with a value, also create a new AWSCURRENT version."""
     value = value_from(params)
     changes: dict[str, Any] = {}
     if "Description" in params:
         changes["description"] = params["Description"] or None
+    if "Type" in params:
+        changes["secret_type"] = params["Type"] or None
     new_key = params.get("KmsKeyId")
     if new_key is not None:
-        await services.keyring.resolve(ctx.account, ctx.region, new_key or None)
-        changes["kms_key_id"] = new_key or None
+        changes["kms_key_id"] = await services.keyring.secret_key_id(ctx.account, ctx.region, new_key)
     if value is not None:
         token = require_token(params)
         secret, _ = await write_value(
@@ -62,10 +63,17 @@ async def reseal_labelled(
             await tx.update_version_ciphertext(secret.id, version_id, sealed)
 
 
-def _attached_elsewhere(stage: str, holder: str) -> str:
+def _attached_elsewhere(stage: str, holder: str, remove_from: str | None) -> str:
+    """Why a label on another version can't move: RemoveFromVersionId missing (moto's and floci's
+    wording; AWS's is not public) or naming a version that does not have the label (our wording)."""
+    if remove_from is None:
+        return (
+            f"The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached "
+            f"to version {holder}, so you must explicitly reference that version in RemoveFromVersionId."
+        )
     return (
-        f"The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached "
-        f"to version {holder}, so you must explicitly reference that version in RemoveFromVersionId."
+        f"Staging label {stage} is currently attached to version {holder}, not to version {remove_from} "
+        f"given in RemoveFromVersionId. To move the label, specify RemoveFromVersionId {holder}."
     )
 
 
@@ -87,7 +95,7 @@ async def update_secret_version_stage(
                     f"Secrets Manager can't find the specified secret value for VersionId: {move_to}"
                 )
             if holder is not None and holder != move_to and remove_from != holder:
-                raise InvalidParameterException(_attached_elsewhere(stage, holder))
+                raise InvalidParameterException(_attached_elsewhere(stage, holder, remove_from))
             if holder != move_to:
                 await attach_labels(tx, secret.id, move_to, [stage])
         elif remove_from is not None:

@@ -22,7 +22,10 @@ from strongroom.store.sql import SqlTx
 MAX_VERSIONS = 100
 MAX_LABELS = 20
 DEPRECATED_MIN_AGE = 86400.0
-VERSION_IMMUTABLE = "You can't modify an existing version, you can only create a new version."
+#: A ClientRequestToken reused with another value (moto's AWS-verified tests; docs/api.md).
+TOKEN_IN_USE = (
+    "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {arn}."
+)
 
 
 async def seal_value(
@@ -47,7 +50,8 @@ async def existing_version(
 ) -> VersionRow | None:
     """The version a retried request already created, if any (same token, same value).
 
-    The same ClientRequestToken with a different value is ResourceExistsException.
+    The same ClientRequestToken with a different value is ResourceExistsException, naming the
+    token and the secret (never the value).
     """
     version = await tx.get_version(secret.id, version_id=version_id)
     if version is None:
@@ -55,7 +59,7 @@ async def existing_version(
     if value is not None:
         stored = await open_value(services, secret, version)
         if stored.kind != value.kind or not hmac.compare_digest(stored.data, value.data):
-            raise ResourceExistsException(VERSION_IMMUTABLE)
+            raise ResourceExistsException(TOKEN_IN_USE.format(token=version_id, arn=secret.arn))
     return version
 
 

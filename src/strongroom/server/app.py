@@ -48,6 +48,7 @@ from strongroom.protocol.validation import parse_input
 from strongroom.secrets.context import Authorize, RequestContext, allow_all
 from strongroom.secrets.core import Services
 from strongroom.secrets.deletion import purge_due
+from strongroom.secrets.unsupported import refuse_unsupported
 from strongroom.server.auth import Authenticator, Caller
 from strongroom.server.config import Config
 from strongroom.sigv4 import HeaderLayout, Headers, header_layout
@@ -303,6 +304,7 @@ class StrongroomApp:
         authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
         facts["time"] = now = clock.now()
         ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize)
+        refuse_unsupported(operation, params)
         if operation in RESOURCELESS:
             authorize(operation, "*", None)
         return await OPERATIONS[operation](self.services, ctx, params)

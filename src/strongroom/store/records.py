@@ -31,6 +31,8 @@ class SecretRow:
     rotation_rules: str | None = None
     last_rotated_at: float | None = None
     next_rotation_at: float | None = None
+    #: CreateSecret's Type: the partner that holds a managed external secret (None when not given).
+    secret_type: str | None = None
 
 
 @dataclass(slots=True)

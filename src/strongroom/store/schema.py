@@ -158,6 +158,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX secrets_live_by_name ON secrets (account, region, name, created_at, id)
         WHERE deleted_at IS NULL;
     """,
+    # 5: CreateSecret's Type (the partner holding a managed external secret); and no KmsKeyId for
+    # secrets under the default key, however it was named (AWS omits KmsKeyId for them), for
+    # secrets stored before that rule.
+    """
+    ALTER TABLE secrets ADD COLUMN secret_type TEXT;
+    UPDATE secrets SET kms_key_id = NULL
+        WHERE kms_key_id = 'alias/aws/secretsmanager'
+           OR kms_key_id LIKE 'arn:%:alias/aws/secretsmanager'
+           OR kms_key_id IN (SELECT key_id FROM kms_keys WHERE alias = 'alias/aws/secretsmanager')
+           OR kms_key_id IN (SELECT arn FROM kms_keys WHERE alias = 'alias/aws/secretsmanager');
+    """,
 ]
 
 

@@ -26,7 +26,7 @@ _UPDATABLE = frozenset(
         "description", "kms_key_id", "last_changed_at", "last_accessed_at", "deleted_at",
         "deletion_date", "primary_region", "owning_service", "tags", "resource_policy",
         "rotation_enabled", "rotation_lambda_arn", "rotation_rules", "last_rotated_at",
-        "next_rotation_at",
+        "next_rotation_at", "secret_type",
     }
 )
 #: ORDER BY expressions for ListSecrets' SortBy values; ties broken by id.
@@ -167,10 +167,10 @@ class SqlTx:
     async def insert_secret(self, s: SecretRow) -> int:
         row = await self.x.fetchrow(
             "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, created_at, "
-            "last_changed_at, primary_region, owning_service, tags) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            "last_changed_at, primary_region, owning_service, tags, secret_type) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
             s.account, s.region, s.name, s.arn, s.description, s.kms_key_id, s.created_at,
-            s.last_changed_at, s.primary_region, s.owning_service, encode_tags(s.tags),
+            s.last_changed_at, s.primary_region, s.owning_service, encode_tags(s.tags), s.secret_type,
         )
         assert row is not None
         s.id = int(row["id"])

@@ -1,0 +1,56 @@
+"""Refresh the vendored service models from the installed botocore (``make update-models``).
+
+Strongroom validates requests with the copy of botocore's ``service-2`` definition kept in
+``src/strongroom/protocol/models/`` (see :mod:`strongroom.protocol.model`), so every machine
+validates with the same, current model whatever botocore it has installed. This script copies the
+newest API version of each vendored service from the installed botocore, byte for byte (gzip
+written with a zero timestamp, so an unchanged model gives an unchanged file), and removes
+older copies. Then run the tests: a new operation must be served or listed as not served in
+docs/api.md (tests/unit/test_model.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from pathlib import Path
+
+import botocore
+from botocore.loaders import Loader
+
+from strongroom.protocol.model import MODELS_DIR, SERVICE_NAME, model_file_name
+
+SERVICES = (SERVICE_NAME,)
+
+
+def botocore_definition(loader: Loader, service: str) -> tuple[str, bytes]:
+    """(API version, JSON text) of the newest service-2 definition botocore ships for ``service``."""
+    api_version = loader.determine_latest_version(service, "service-2")
+    folder = Path(Loader.BUILTIN_DATA_PATH) / service / api_version
+    plain, packed = folder / "service-2.json", folder / "service-2.json.gz"
+    if plain.is_file():
+        return api_version, plain.read_bytes()
+    return api_version, gzip.decompress(packed.read_bytes())
+
+
+def vendor(service: str, api_version: str, text: bytes) -> Path:
+    """Write ``text`` as the vendored definition; remove copies of other API versions."""
+    target = MODELS_DIR / model_file_name(service, api_version)
+    for stale in MODELS_DIR.glob(model_file_name(service, "*")):
+        if stale != target:
+            stale.unlink()
+    target.write_bytes(gzip.compress(text, mtime=0))
+    return target
+
+
+def main() -> int:
+    loader = Loader()
+    for service in SERVICES:
+        api_version, text = botocore_definition(loader, service)
+        path = vendor(service, api_version, text)
+        print(f"{path}: {service} {api_version} from botocore {botocore.__version__}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
