@@ -41,6 +41,8 @@ from strongroom.errors import (
     SerializationException,
     UnknownOperationException,
 )
+from strongroom.kms.key_check import record_key_check
+from strongroom.kms.master_key import MasterKey
 from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.headers import HeaderLayout, Headers, header_layout
@@ -80,9 +82,10 @@ class StrongroomApp:
 
     def __init__(
         self, config: Config, services: Services, authenticator: Authenticator, identities: Identities,
-        authorizer: Authorizer,
+        authorizer: Authorizer, master: MasterKey,
     ) -> None:
         self.config = config
+        self.master = master
         self.services = services
         self.authenticator = authenticator
         self.identities = identities
@@ -104,6 +107,7 @@ class StrongroomApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.services.store.migrate()
+                    await record_key_check(self.services.store, self.master, self.config)  # before any write
                     if self.config.audit:
                         self.audit = AuditLog(self.config.data_dir / "audit")
                         self._tasks.append(asyncio.create_task(self.audit.run()))

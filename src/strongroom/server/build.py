@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from strongroom.auth import secret_box
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.identities import Identities
 from strongroom.kms.keyring import KeyRing
@@ -19,8 +20,8 @@ def build_app(config: Config) -> StrongroomApp:
     store = open_store(config)
     tokens = TokenSealer(master.derive_key(b"next-token"))
     services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
-    identities = Identities(store, master.derive_key(b"access-keys"))
+    identities = Identities(store, master.derive_key(secret_box.PURPOSE))
     authenticator: Authenticator = (
         DevAuthenticator(config.account_id) if config.dev else SigV4Authenticator(identities)
     )
-    return StrongroomApp(config, services, authenticator, identities, Authorizer())
+    return StrongroomApp(config, services, authenticator, identities, Authorizer(), master)

@@ -219,6 +219,14 @@ class IamTx:
         await self.x.execute("DELETE FROM iam_session_keys WHERE parent_key_id = $1", access_key_id)
         return await self.x.execute("DELETE FROM iam_access_keys WHERE access_key_id = $1", access_key_id)
 
+    async def first_access_key(self) -> AccessKeyRow | None:
+        """The oldest access key (a sample of sealed data, for checking an old store's master key)."""
+        row = await self.x.fetchrow(
+            "SELECT access_key_id, account, user_name, sealed_secret, status, created_at FROM iam_access_keys "
+            "ORDER BY created_at, access_key_id LIMIT 1"
+        )
+        return None if row is None else AccessKeyRow(**{**dict(row), "sealed_secret": bytes(row["sealed_secret"])})
+
     async def count_access_keys(self) -> int:
         row = await self.x.fetchrow("SELECT COUNT(*) AS n FROM iam_access_keys")
         return int(row["n"]) if row else 0

@@ -158,6 +158,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX secrets_live_by_name ON secrets (account, region, name, created_at, id)
         WHERE deleted_at IS NULL;
     """,
+    # 5: the key check value of the master key the store is sealed with (strongroom.kms.key_check):
+    # at most one row, recorded on first use; a server or admin command given another key refuses
+    # to start.
+    """
+    CREATE TABLE master_key_check (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+        key_id      TEXT NOT NULL,
+        check_value TEXT NOT NULL,
+        recorded_at {real} NOT NULL
+    );
+    """,
 ]
 
 
