@@ -20,6 +20,8 @@ Sources, in order:
 A master key's *key id* is the hex of the first 8 bytes of SHA-256 over a label and the key. It is
 written in the clear in front of every wrapped KMS key, so a wrong master key is reported as such
 rather than as corrupt data, and a future rewrap can tell which blobs still use an old master key.
+A store records the id and a check value of the key that sealed it, and servers and admin commands
+refuse to start with any other key (:mod:`strongroom.kms.key_check`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Open the configured store: PostgreSQL for a ``postgresql://`` URL, else SQLite in the data dir."""
+"""Open (or only look at) the configured store: PostgreSQL for a ``postgresql://`` URL, else SQLite in the data dir."""
 
 from __future__ import annotations
 
