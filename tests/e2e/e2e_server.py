@@ -47,13 +47,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def store_args(store: str, data_dir: Path) -> list[str]:
-    """Extra ``serve`` arguments that select ``store``."""
+def store_args(store: str, database_url: str | None = None) -> list[str]:
+    """Extra ``serve`` arguments that select ``store`` (on PostgreSQL: ``database_url``, else the session's)."""
     if store == "sqlite":
         return []
     if store == "postgres":
-        return ["--database-url", POSTGRES["url"]]
+        return ["--database-url", database_url or POSTGRES["url"]]
     raise ValueError(f"unknown store {store!r}; add it to STORES and store_args")
+
+
+def serve_command(
+    data_dir: Path, port: int, store: str, extra_args: list[str] | None = None, *, master_key: str | None = None,
+    database_url: str | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of ``strongroom serve --dev`` on ``store``.
+
+    ``master_key`` (base64) goes to STRONGROOM_MASTER_KEY; without it, SQLite uses the data dir's key
+    file and PostgreSQL the session's shared key."""
+    argv = [
+        sys.executable, "-m", "strongroom", "serve",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--data-dir", str(data_dir),
+        "--dev",
+        *store_args(store, database_url),
+        *(extra_args or []),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    if master_key is None and store == "postgres":
+        master_key = POSTGRES["master_key"]
+    if master_key is not None:
+        env["STRONGROOM_MASTER_KEY"] = master_key
+    return argv, env
 
 
 @dataclass
@@ -119,28 +145,22 @@ def start_server(
     log_dir: Path,
     store: str = "sqlite",
     extra_args: list[str] | None = None,
+    *,
+    master_key: str | None = None,
+    database_url: str | None = None,
 ) -> ServerProcess:
     """Start ``strongroom serve`` on a free port and wait until ``GET /health`` answers 200.
 
     Fails the calling test (``pytest.fail``) with the process's stderr if it exits early or is not
-    ready within READY_TIMEOUT_S; never hangs.
+    ready within READY_TIMEOUT_S; never hangs. ``master_key`` and ``database_url``: see
+    :func:`serve_command`.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    argv = [
-        sys.executable, "-m", "strongroom", "serve",
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--data-dir", str(data_dir),
-        "--dev",
-        *store_args(store, data_dir),
-        *(extra_args or []),
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    if store == "postgres":
-        env["STRONGROOM_MASTER_KEY"] = POSTGRES["master_key"]
+    argv, env = serve_command(
+        data_dir, port, store, extra_args, master_key=master_key, database_url=database_url
+    )
     out = (log_dir / "stdout.log").open("ab")
     err = (log_dir / "stderr.log").open("ab")
     try:

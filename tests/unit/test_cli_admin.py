@@ -133,6 +133,19 @@ def test_admin_migrate_reports_schema_version(data_dir: Path) -> None:
     assert "schema of SQLite in" in result.out and f"version {len(MIGRATIONS)}" in result.out
 
 
+def test_a_lost_key_file_is_refused_not_replaced(data_dir: Path) -> None:
+    """A store with data whose master.key is gone: no new key is generated, the command refuses."""
+    admin(data_dir, "create-access-key").json()
+    (data_dir / "master.key").unlink()
+    database = (data_dir / "strongroom.db").read_bytes()
+    assert_clean_failure(
+        admin(data_dir, "list-users"), "the master key does not match this store: ", "no master key was found",
+        code=2,
+    )
+    assert sorted(p.name for p in data_dir.iterdir()) == ["strongroom.db"]
+    assert (data_dir / "strongroom.db").read_bytes() == database
+
+
 def test_errors_exit_non_zero_with_a_message_and_no_traceback(data_dir: Path) -> None:
     admin(data_dir, "create-user", "--user-name", "alice").json()
     assert_clean_failure(admin(data_dir, "create-user", "--user-name", "alice"), "already exists", code=1)

@@ -31,11 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.auth.policy import Policy, Principal, parse_policy
+from strongroom.auth.secret_box import SecretBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
 from strongroom.store.base import Conflict, Store
 from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
@@ -132,7 +130,7 @@ class Identities:
 
     def __init__(self, store: Store, box_key: bytes, cache_ttl: float = 2.0, cache_size: int = 10_000) -> None:
         self.store = store
-        self._box = AESGCM(box_key)
+        self._box = SecretBox(box_key)
         self.cache_ttl = cache_ttl
         self._cache_size = cache_size
         self._cache: dict[str, tuple[float, Identity | None]] = {}
@@ -186,15 +184,13 @@ class Identities:
         return Identity(key.access_key_id, self._open(key), principal, policies, active)
 
     def _seal(self, access_key_id: str, secret: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._box.encrypt(nonce, secret.encode(), access_key_id.encode())
+        return self._box.seal(access_key_id, secret)
 
     def _open(self, key: AccessKeyRow | SessionKeyRow) -> str:
-        blob = key.sealed_secret
-        try:
-            return self._box.decrypt(blob[:12], blob[12:], key.access_key_id.encode()).decode()
-        except InvalidTag as exc:
-            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key") from exc
+        secret = self._box.open(key.access_key_id, key.sealed_secret)
+        if secret is None:
+            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key")
+        return secret
 
     # --- administration ------------------------------------------------------------------
     async def create_user(self, account: str, user_name: str) -> UserRow:

@@ -48,15 +48,6 @@ def config_or_none(args: argparse.Namespace) -> Config | None:
         return None
 
 
-def describe_store(config: Config) -> str:
-    """Where the store is, without a password."""
-    if config.database_url:
-        from strongroom.store.postgres import safe_url
-
-        return safe_url(config.database_url)
-    return f"SQLite in {config.data_dir}"
-
-
 # --- admin migrate ------------------------------------------------------------------------
 def _add_migrate(sub: Any) -> None:
     parser = sub.add_parser(
@@ -75,7 +66,7 @@ def _migrate(args: argparse.Namespace) -> int:
     config = config_or_none(args)
     if config is None:
         return 2
-    from strongroom.store.factory import open_store
+    from strongroom.store.factory import describe_store, open_store
 
     where = describe_store(config)
     store = open_store(config)

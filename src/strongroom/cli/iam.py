@@ -164,16 +164,18 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
+    from strongroom.auth import secret_box
     from strongroom.auth.identities import Identities
     from strongroom.errors import ApiError
+    from strongroom.kms.key_check import checked_master_key, record_key_check
     from strongroom.kms.keyring import KeyRing
-    from strongroom.kms.master_key import MasterKeyError, load_master_key
+    from strongroom.kms.master_key import MasterKeyError
     from strongroom.store.base import Conflict
     from strongroom.store.factory import open_store
 
     try:
         config = load_config(args)
-        master = load_master_key(config.data_dir)
+        master = checked_master_key(config)  # a wrong key stops here, before anything is created or changed
     except (ValueError, OSError, MasterKeyError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)
         return 2
@@ -183,14 +185,15 @@ def run(args: argparse.Namespace) -> int:
         store = open_store(config)
         try:
             await store.migrate()
-            identities = Identities(store, master.derive_key(b"access-keys"))
+            await record_key_check(store, master, config)
+            identities = Identities(store, master.derive_key(secret_box.PURPOSE))
             return await args.iam_command(args, identities, KeyRing(master, store))
         finally:
             await store.close()
 
     try:
         result = asyncio.run(main())
-    except (ApiError, Conflict, OSError) as exc:
+    except (ApiError, Conflict, OSError, MasterKeyError) as exc:
         print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -92,18 +92,19 @@ def serve(args: argparse.Namespace) -> int:
         loop="uvloop", http="httptools", ws="none", lifespan="on", server_header=False, date_header=False,
         **forwarding(config.forwarded_allow_ips),
     )
+    from strongroom.kms.key_check import checked_master_key
+    from strongroom.kms.master_key import MasterKeyError
+
+    try:
+        # A wrong key stops here, before anything is created or changed; with several workers the
+        # key file is created here once, not raced by them.
+        checked_master_key(config)
+    except MasterKeyError as exc:
+        print(f"strongroom: {exc}", file=sys.stderr)
+        return 2
     if config.workers > 1:
         # The supervisor only checks what workers would refuse, then spawns them; each worker
         # imports and builds the app itself, so the supervisor never pays for that import.
-        from strongroom.kms.master_key import MasterKeyError, load_master_key
-        from strongroom.store.factory import check_database_url
-
-        try:
-            load_master_key(config.data_dir)  # created here once, not raced by the workers
-        except MasterKeyError as exc:
-            print(f"strongroom: {exc}", file=sys.stderr)
-            return 2
-        check_database_url(config.database_url)
         print(banner(config), flush=True)
         os.environ[CONFIG_ENV] = orjson.dumps(config.to_dict()).decode()
         try:

@@ -20,6 +20,8 @@ Sources, in order:
 A master key's *key id* is the hex of the first 8 bytes of SHA-256 over a label and the key. It is
 written in the clear in front of every wrapped KMS key, so a wrong master key is reported as such
 rather than as corrupt data, and a future rewrap can tell which blobs still use an old master key.
+A store records the id and a check value of the key that sealed it, and servers and admin commands
+refuse to start with any other key (:mod:`strongroom.kms.key_check`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from strongroom.crypto import envelope
 from strongroom.errors import DecryptionFailure
 
-__all__ = ["ENV_VAR", "KEY_FILE_NAME", "MasterKey", "MasterKeyError", "load_master_key"]
+__all__ = [
+    "ENV_VAR", "KEY_FILE_NAME", "MasterKey", "MasterKeyError", "describe_source", "find_master_key",
+    "load_master_key",
+]
 
 ENV_VAR = "STRONGROOM_MASTER_KEY"
 KEY_FILE_NAME = "master.key"
@@ -97,15 +102,35 @@ class MasterKey:
 
 def load_master_key(data_dir: Path, env: Mapping[str, str] = os.environ) -> MasterKey:
     """Load the master key from the environment or the key file, creating the file on first start."""
+    data_dir = Path(data_dir)
+    if ENV_VAR not in env:
+        _ensure_private_dir(data_dir)
+    found = find_master_key(data_dir, env)
+    if found is not None:
+        return found
+    path = data_dir / KEY_FILE_NAME
+    return MasterKey(_create_key_file(path), source=f"file:{path}")
+
+
+def find_master_key(data_dir: Path, env: Mapping[str, str] = os.environ) -> MasterKey | None:
+    """The master key from the environment or an existing key file; None if there is neither.
+
+    Creates and changes nothing (not even the data directory), so the key can be checked against a
+    store before anything is written (:mod:`strongroom.kms.key_check`).
+    """
     if ENV_VAR in env:
         return MasterKey(_decode(env[ENV_VAR], f"${ENV_VAR}"), source=f"env:{ENV_VAR}")
-    data_dir = Path(data_dir)
-    _ensure_private_dir(data_dir)
-    path = data_dir / KEY_FILE_NAME
+    path = Path(data_dir) / KEY_FILE_NAME
     key = _read_key_file(path)
-    if key is None:
-        key = _create_key_file(path)
-    return MasterKey(key, source=f"file:{path}")
+    return None if key is None else MasterKey(key, source=f"file:{path}")
+
+
+def describe_source(master: MasterKey | None, data_dir: Path) -> str:
+    """Where a master key came from, for messages (never the key itself)."""
+    if master is None:
+        return f"no master key was found (${ENV_VAR} is not set and {Path(data_dir) / KEY_FILE_NAME} does not exist)"
+    kind, _, where = master.source.partition(":")
+    return f"the master key from {dict(env='$' + where, file=where).get(kind, master.source)}"
 
 
 def _decode(text: str, where: str) -> bytes:

@@ -42,6 +42,8 @@ from strongroom.errors import (
     SerializationException,
     UnknownOperationException,
 )
+from strongroom.kms.key_check import record_key_check
+from strongroom.kms.master_key import MasterKey
 from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
@@ -82,9 +84,10 @@ class StrongroomApp:
 
     def __init__(
         self, config: Config, services: Services, authenticator: Authenticator, identities: Identities,
-        authorizer: Authorizer,
+        authorizer: Authorizer, master: MasterKey,
     ) -> None:
         self.config = config
+        self.master = master
         self.services = services
         self.authenticator = authenticator
         self.identities = identities
@@ -106,6 +109,7 @@ class StrongroomApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.services.store.migrate()
+                    await record_key_check(self.services.store, self.master, self.config)  # before any write
                     if self.config.audit:
                         self.audit = AuditLog(self.config.data_dir / "audit")
                         self._tasks.append(asyncio.create_task(self.audit.run()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from strongroom.auth import secret_box
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.identities import Identities
 from strongroom.kms.keyring import KeyRing
@@ -20,9 +21,9 @@ def build_app(config: Config) -> StrongroomApp:
     store = open_store(config)
     tokens = TokenSealer(master.derive_key(b"next-token"))
     services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
-    identities = Identities(store, master.derive_key(b"access-keys"))
+    identities = Identities(store, master.derive_key(secret_box.PURPOSE))
     regions = AcceptedRegions(config.regions)
     authenticator: Authenticator = (
         DevAuthenticator(config.account_id, regions) if config.dev else SigV4Authenticator(identities, regions=regions)
     )
-    return StrongroomApp(config, services, authenticator, identities, Authorizer())
+    return StrongroomApp(config, services, authenticator, identities, Authorizer(), master)

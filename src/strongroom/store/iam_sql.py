@@ -224,6 +224,14 @@ class IamTx:
         await self.delete_session_keys(access_key_id)
         return deleted
 
+    async def first_access_key(self) -> AccessKeyRow | None:
+        """The oldest access key (a sample of sealed data, for checking an old store's master key)."""
+        row = await self.x.fetchrow(
+            "SELECT access_key_id, account, user_name, sealed_secret, status, created_at FROM iam_access_keys "
+            "ORDER BY created_at, access_key_id LIMIT 1"
+        )
+        return None if row is None else AccessKeyRow(**{**dict(row), "sealed_secret": bytes(row["sealed_secret"])})
+
     async def count_access_keys(self) -> int:
         row = await self.x.fetchrow("SELECT COUNT(*) AS n FROM iam_access_keys")
         return int(row["n"]) if row else 0

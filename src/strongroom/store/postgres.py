@@ -298,6 +298,23 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+def _server_settings(url: str) -> dict[str, str]:
+    """DEFAULT_SERVER_SETTINGS, except those the URL sets itself."""
+    given = set(parse_qs(urlsplit(url).query))
+    return {k: v for k, v in DEFAULT_SERVER_SETTINGS.items() if k not in given}
+
+
+@asynccontextmanager
+async def inspect(url: str, timeout: float = 10.0) -> AsyncIterator[SqlTx]:
+    """A look at the database that changes nothing: one connection, one READ ONLY transaction."""
+    conn = await asyncpg.connect(url, timeout=timeout, server_settings=_server_settings(url))
+    try:
+        async with conn.transaction(readonly=True):
+            yield SqlTx(_PgExecutor(conn))
+    finally:
+        await conn.close()
+
+
 def safe_url(url: str) -> str:
     """The URL without its password, for logs and messages."""
     parts = urlsplit(url)
@@ -341,11 +358,10 @@ class PostgresStore:
             self._opening = asyncio.Lock()
         async with self._opening:
             if self._pool is None:
-                given = set(parse_qs(urlsplit(self.url).query))
-                settings = {k: v for k, v in DEFAULT_SERVER_SETTINGS.items() if k not in given}
                 self._pool = await asyncpg.create_pool(
                     self.url, min_size=self.min_size, max_size=self.max_size, timeout=self.timeout,
-                    statement_cache_size=STATEMENT_CACHE_SIZE, server_settings=settings, reset=_keep_session,
+                    statement_cache_size=STATEMENT_CACHE_SIZE, server_settings=_server_settings(self.url),
+                    reset=_keep_session,
                 )
         return self._pool
 

@@ -169,6 +169,17 @@ MIGRATIONS: list[str] = [
            OR kms_key_id IN (SELECT key_id FROM kms_keys WHERE alias = 'alias/aws/secretsmanager')
            OR kms_key_id IN (SELECT arn FROM kms_keys WHERE alias = 'alias/aws/secretsmanager');
     """,
+    # 6: the key check value of the master key the store is sealed with (strongroom.kms.key_check):
+    # at most one row, recorded on first use; a server or admin command given another key refuses
+    # to start.
+    """
+    CREATE TABLE master_key_check (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+        key_id      TEXT NOT NULL,
+        check_value TEXT NOT NULL,
+        recorded_at {real} NOT NULL
+    );
+    """,
 ]
 
 

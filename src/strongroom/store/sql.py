@@ -404,3 +404,30 @@ class SqlTx:
         existing = await self.find_kms_key(key.account, key.region, key.alias or key.key_id)
         assert existing is not None
         return existing
+
+    async def first_kms_key(self) -> KmsKey | None:
+        """The oldest KMS key (a sample of sealed data, for checking an old store's master key)."""
+        row = await self.x.fetchrow("SELECT * FROM kms_keys ORDER BY created_at, key_id LIMIT 1")
+        return _kms_key(row) if row else None
+
+    # --- the master key's check value (strongroom.kms.key_check) --------------------------
+    async def table_names(self) -> set[str]:
+        """The store's tables (an old or new store lacks some), read from the catalog."""
+        if self.x.dialect == "postgres":
+            sql = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        return {str(row["name"]) for row in await self.x.fetch(sql)}
+
+    async def get_key_check(self) -> tuple[str, str] | None:
+        """The recorded (master key id, check value), or None."""
+        row = await self.x.fetchrow("SELECT key_id, check_value FROM master_key_check WHERE singleton = 1")
+        return None if row is None else (str(row["key_id"]), str(row["check_value"]))
+
+    async def insert_key_check(self, key_id: str, check_value: str, now: float) -> None:
+        """Record the check value unless one is recorded already (another instance was first)."""
+        await self.x.execute(
+            "INSERT INTO master_key_check (singleton, key_id, check_value, recorded_at) VALUES (1, $1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            key_id, check_value, now,
+        )

@@ -59,8 +59,8 @@ class _SqliteExecutor:
         return self.conn.execute(_sqlite_sql(sql), args).rowcount
 
 
-def _connect(path: Path, synchronous: str, readonly: bool = False) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+def _connect(path: Path | str, synchronous: str, readonly: bool = False, uri: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0, uri=uri)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -68,6 +68,27 @@ def _connect(path: Path, synchronous: str, readonly: bool = False) -> sqlite3.Co
     if readonly:
         conn.execute("PRAGMA query_only = ON")
     return conn
+
+
+@asynccontextmanager
+async def inspect(path: Path) -> AsyncIterator[SqlTx | None]:
+    """A read-only look at the database at ``path`` that creates and changes nothing; None if there is none.
+
+    SQLite's ``mode=ro`` would create the ``-wal`` and ``-shm`` files of a WAL database that has
+    none, and leave them behind. Without a ``-wal`` file (no server running, none killed) all the
+    content is in the main file, which is read as ``immutable``; with one (and its ``-shm``), the
+    database is opened ``mode=ro`` so that the committed content of the WAL is read too.
+    """
+    if not path.exists():
+        yield None
+        return
+    wal, shm = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+    mode = "mode=ro" if wal.exists() and shm.exists() else "immutable=1"
+    conn = _connect(f"{path.resolve().as_uri()}?{mode}", "NORMAL", readonly=True, uri=True)
+    try:
+        yield SqlTx(_SqliteExecutor(conn))
+    finally:
+        conn.close()
 
 
 _MISS = object()
