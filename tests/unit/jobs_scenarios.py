@@ -72,6 +72,25 @@ async def items(store: Store, kind: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+async def stop(*runtimes: JobRuntime) -> None:
+    """Stop runtimes gracefully; a stop that never ends fails the scenario."""
+    for runtime in runtimes:
+        try:
+            await asyncio.wait_for(runtime.stop(), DEADLINE_S)
+        except TimeoutError:
+            raise AssertionError("a graceful stop never ended") from None
+
+
+async def shutdown(*runtimes: JobRuntime) -> None:
+    """Stop runtimes at the end of a scenario, also a failed one: a stop still waiting for a tick or
+    handler (its timeout runs on a ManualClock that no one advances any more) is abandoned."""
+    for runtime in runtimes:
+        try:
+            await asyncio.wait_for(runtime.stop(), 5.0)
+        except TimeoutError:
+            pass
+
+
 async def lease_of(store: Store, name: str) -> Any:
     async with store.read() as tx:
         return await JobsTx(tx.x).lease(name)
@@ -149,8 +168,7 @@ async def a_periodic_job_runs_in_one_runtime_per_interval(open_store: Opener) ->
         for round_ in range(1, 8):
             clock.advance(INTERVAL)
             await eventually(lambda: len(ticks.runs) == round_ + 1, f"tick {round_ + 1}")  # noqa: B023
-        for runtime in runtimes:
-            await runtime.stop()
+        await stop(*runtimes)
         assert len(ticks.runs) == 8  # no second tick in any interval, none after stop
         assert len({holder for holder, _ in ticks.runs}) == 1
         assert [at for _, at in ticks.runs] == [clock.now() - INTERVAL * (7 - i) for i in range(8)]
@@ -158,8 +176,7 @@ async def a_periodic_job_runs_in_one_runtime_per_interval(open_store: Opener) ->
         assert lease.holder == ticks.runs[0][0] and lease.expires_at == 0.0  # released on stop
         assert lease.next_run_at == clock.now() + INTERVAL  # the schedule survives for the next holder
     finally:
-        for runtime in runtimes:
-            await runtime.stop()
+        await shutdown(*runtimes)
         await stores.close()
 
 
@@ -194,13 +211,11 @@ async def a_tick_longer_than_the_lease_keeps_it(open_store: Opener) -> None:
         assert (await lease_of(stores.opened[1], name)).holder == "A"
         finish.set()
         await eventually(lambda: len(ticks.runs) == 2, "A's next tick (overdue) at once")
-        await a.stop()
-        await b.stop()
+        await stop(a, b)
         assert {holder for holder, _ in ticks.runs} == {"A"}
     finally:
         finish.set()
-        await a.stop()
-        await b.stop()
+        await shutdown(a, b)
         await stores.close()
 
 
@@ -246,12 +261,10 @@ async def a_dead_holder_loses_its_periodic_job(open_store: Opener) -> None:
         clock_b.advance(INTERVAL)
         await eventually(lambda: [h for h, _ in ticks.runs] == ["A", "A", "B", "B"], "B ticks on")
         clock_a.advance(LEASE)  # A looks again: B holds it
-        await a.stop()
-        await b.stop()
+        await stop(a, b)
         assert [h for h, _ in ticks.runs] == ["A", "A", "B", "B"]
     finally:
-        await a.stop()
-        await b.stop()
+        await shutdown(a, b)
         await stores.close()
 
 
@@ -300,14 +313,12 @@ async def queue_items_are_handled_exactly_once_by_two_runtimes(open_store: Opene
             return [r["state"] for r in await items(stores.opened[1], kind)] == ["done"] * len(keys)
 
         await eventually(all_done, "every item done")
-        for runtime in runtimes:
-            await runtime.stop()
+        await stop(*runtimes)
         seen = await handled(stores.opened[0], table)
         assert [key for key, _ in seen] == keys  # each once: no duplicate, no gap
         assert all(r["attempts"] == 1 and r["holder"] is None for r in await items(stores.opened[0], kind))
     finally:
-        for runtime in runtimes:
-            await runtime.stop()
+        await shutdown(*runtimes)
         await stores.close()
 
 
@@ -358,10 +369,10 @@ async def failures_are_retried_with_backoff_then_failed(open_store: Opener) -> N
         failed = (await items(store, kind))[0]
         assert failed["last_error"] == "RuntimeError: boom 3" and failed["finished_at"] == clock.now()
         clock.advance(1000.0)
-        await runtime.stop()
+        await stop(runtime)
         assert sorted(calls) == [("doomed", 1), ("doomed", 2), ("doomed", 3), ("flaky", 1), ("flaky", 2)]
     finally:
-        await runtime.stop()
+        await shutdown(runtime)
         await stores.close()
 
 
@@ -405,15 +416,13 @@ async def a_dead_holders_items_are_reclaimed(open_store: Opener) -> None:
         assert again["state"] == "done" and again["attempts"] == 2
         assert once["attempts"] == 1 and "lease of A expired during attempt 1" in once["last_error"]
         hang.set()  # A finishes late: its claims are gone, so nothing it records counts
-        await a.stop()
-        await b.stop()
+        await stop(a, b)
         assert (await items(store_b, kind))[0]["state"] == "done"
         assert (await items(store_b, last))[0]["state"] == "failed"
         assert await handled(store_b, table) == [("again", "B")]
     finally:
         hang.set()
-        await a.stop()
-        await b.stop()
+        await shutdown(a, b)
         await stores.close()
 
 
@@ -447,13 +456,13 @@ async def a_graceful_stop_waits_for_a_running_handler(open_store: Opener) -> Non
             await asyncio.sleep(0)
         assert not stopping.done()  # waiting for the handler
         finish.set()
-        await stopping
+        await asyncio.wait_for(stopping, DEADLINE_S)
         rows = await items(store, kind)
         assert [(r["state"], r["holder"]) for r in rows] == [("done", None)]
         assert (await lease_of(store, name)).expires_at == 0.0
     finally:
         finish.set()
-        await runtime.stop()
+        await shutdown(runtime)
         await stores.close()
 
 
@@ -493,7 +502,7 @@ async def a_handler_still_running_at_the_stop_timeout_is_handed_back(open_store:
                 break
             clock.advance(1.0)
             await asyncio.sleep(0.002)
-        await stopping
+        await asyncio.wait_for(stopping, DEADLINE_S)
         assert cancelled.is_set()
         rows = await items(store_a, kind)
         assert [(r["state"], r["attempts"], r["holder"]) for r in rows] == [("pending", 0, None)]
@@ -502,8 +511,7 @@ async def a_handler_still_running_at_the_stop_timeout_is_handed_back(open_store:
         assert (await items(store_b, kind))[0]["attempts"] == 1
         assert await handled(store_b, table) == [("k", "B")]
     finally:
-        await a.stop()
-        await b.stop()
+        await shutdown(a, b)
         await stores.close()
 
 
@@ -593,10 +601,10 @@ async def done_items_are_pruned_after_the_retention(open_store: Opener) -> None:
         await eventually(all_done, "the items done")
         clock.advance(3600.0)  # the prune job's interval; the items are older than the retention
         await eventually(lambda: _count(store, kind, 0), "done items pruned")
-        await runtime.stop()
+        await stop(runtime)
         assert [r["state"] for r in await items(store, failing)] == ["failed"]  # kept, with its reason
     finally:
-        await runtime.stop()
+        await shutdown(runtime)
         await stores.close()
 
 
