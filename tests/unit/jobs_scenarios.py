@@ -41,21 +41,46 @@ async def eventually(condition: Callable[[], Awaitable[bool] | bool], what: str 
         await asyncio.sleep(0.002)
 
 
-class Stores:
-    """Opens stores (one per simulated process) and closes them all at the end."""
+class Processes:
+    """The simulated processes of a scenario: their stores and runtimes, all stopped and closed when
+    the scenario ends, also a failed one (a stop still waiting for a tick or handler, whose timeout
+    runs on a ManualClock that no one advances any more, is abandoned)."""
 
     def __init__(self, open_store: Opener) -> None:
         self.open_store = open_store
-        self.opened: list[Store] = []
+        self.stores: list[Store] = []
+        self.runtimes: list[JobRuntime] = []
 
-    async def new(self) -> Store:
+    async def store(self) -> Store:
         store = await self.open_store()
-        self.opened.append(store)
+        self.stores.append(store)
         return store
 
-    async def close(self) -> None:
-        for store in self.opened:
+    def runtime(self, store: Store, holder: str, clock: ManualClock, **settings: Any) -> JobRuntime:
+        runtime = JobRuntime(store, holder, clock, **settings)
+        self.runtimes.append(runtime)
+        return runtime
+
+    async def __aenter__(self) -> Processes:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for runtime in self.runtimes:
+            try:
+                await asyncio.wait_for(runtime.stop(), 5.0)
+            except TimeoutError:
+                pass
+        for store in self.stores:
             await store.close()
+
+
+async def stop(*runtimes: JobRuntime) -> None:
+    """Stop runtimes gracefully; a stop that never ends fails the scenario."""
+    for runtime in runtimes:
+        try:
+            await asyncio.wait_for(runtime.stop(), DEADLINE_S)
+        except TimeoutError:
+            raise AssertionError("a graceful stop never ended") from None
 
 
 def tag() -> str:
@@ -72,25 +97,6 @@ async def items(store: Store, kind: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def stop(*runtimes: JobRuntime) -> None:
-    """Stop runtimes gracefully; a stop that never ends fails the scenario."""
-    for runtime in runtimes:
-        try:
-            await asyncio.wait_for(runtime.stop(), DEADLINE_S)
-        except TimeoutError:
-            raise AssertionError("a graceful stop never ended") from None
-
-
-async def shutdown(*runtimes: JobRuntime) -> None:
-    """Stop runtimes at the end of a scenario, also a failed one: a stop still waiting for a tick or
-    handler (its timeout runs on a ManualClock that no one advances any more) is abandoned."""
-    for runtime in runtimes:
-        try:
-            await asyncio.wait_for(runtime.stop(), 5.0)
-        except TimeoutError:
-            pass
-
-
 async def lease_of(store: Store, name: str) -> Any:
     async with store.read() as tx:
         return await JobsTx(tx.x).lease(name)
@@ -98,9 +104,8 @@ async def lease_of(store: Store, name: str) -> Any:
 
 # --- leases ----------------------------------------------------------------------------------
 async def lease_acquire_renew_takeover_release(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    try:
-        a, b = await stores.new(), await stores.new()
+    async with Processes(open_store) as procs:
+        a, b = await procs.store(), await procs.store()
         name = f"lease.{tag()}"
 
         async def take(store: Store, holder: str, now: float, until: float, next_run: float | None) -> Any:
@@ -134,8 +139,6 @@ async def lease_acquire_renew_takeover_release(open_store: Opener) -> None:
         winners = [r for r in results if r is not None]
         assert len(winners) == 1
         assert (await lease_of(a, race)).holder == winners[0].holder
-    finally:
-        await stores.close()
 
 
 # --- periodic jobs ---------------------------------------------------------------------------
@@ -153,16 +156,14 @@ class Ticks:
 
 
 async def a_periodic_job_runs_in_one_runtime_per_interval(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    name = f"tick.{tag()}"
-    ticks = Ticks()
-    runtimes = []
-    try:
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        name = f"tick.{tag()}"
+        ticks = Ticks()
         for holder in ("A", "B"):
-            runtime = JobRuntime(await stores.new(), holder, clock)
+            runtime = procs.runtime(await procs.store(), holder, clock)
             runtime.register_periodic(name, INTERVAL, ticks.tick_for(holder))
-            runtimes.append(runtime)
+        runtimes = procs.runtimes
         await asyncio.gather(*(r.start() for r in runtimes))
         await eventually(lambda: len(ticks.runs) == 1, "the first tick")
         for round_ in range(1, 8):
@@ -172,31 +173,27 @@ async def a_periodic_job_runs_in_one_runtime_per_interval(open_store: Opener) ->
         assert len(ticks.runs) == 8  # no second tick in any interval, none after stop
         assert len({holder for holder, _ in ticks.runs}) == 1
         assert [at for _, at in ticks.runs] == [clock.now() - INTERVAL * (7 - i) for i in range(8)]
-        lease = await lease_of(stores.opened[0], name)
+        lease = await lease_of(procs.stores[0], name)
         assert lease.holder == ticks.runs[0][0] and lease.expires_at == 0.0  # released on stop
         assert lease.next_run_at == clock.now() + INTERVAL  # the schedule survives for the next holder
-    finally:
-        await shutdown(*runtimes)
-        await stores.close()
 
 
 async def a_tick_longer_than_the_lease_keeps_it(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    name = f"long.{tag()}"
-    ticks = Ticks()
-    finish = asyncio.Event()
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        name = f"long.{tag()}"
+        ticks = Ticks()
+        finish = asyncio.Event()
 
-    async def long_tick(now: float) -> None:
-        ticks.runs.append(("A", now))
-        if len(ticks.runs) == 1:
-            await finish.wait()
+        async def long_tick(now: float) -> None:
+            ticks.runs.append(("A", now))
+            if len(ticks.runs) == 1:
+                await finish.wait()
 
-    a = JobRuntime(await stores.new(), "A", clock)
-    a.register_periodic(name, INTERVAL, long_tick)
-    b = JobRuntime(await stores.new(), "B", clock)
-    b.register_periodic(name, INTERVAL, ticks.tick_for("B"))
-    try:
+        a = procs.runtime(await procs.store(), "A", clock)
+        a.register_periodic(name, INTERVAL, long_tick)
+        b = procs.runtime(await procs.store(), "B", clock)
+        b.register_periodic(name, INTERVAL, ticks.tick_for("B"))
         await a.start()
         await eventually(lambda: len(ticks.runs) == 1, "A's first tick")
         await b.start()
@@ -205,45 +202,40 @@ async def a_tick_longer_than_the_lease_keeps_it(open_store: Opener) -> None:
             now = clock.now()
 
             async def renewed(now: float = now) -> bool:
-                return (await lease_of(stores.opened[0], name)).expires_at == now + LEASE
+                return (await lease_of(procs.stores[0], name)).expires_at == now + LEASE
 
             await eventually(renewed, "A renews its lease during the tick")
-        assert (await lease_of(stores.opened[1], name)).holder == "A"
+        assert (await lease_of(procs.stores[1], name)).holder == "A"
         finish.set()
         await eventually(lambda: len(ticks.runs) == 2, "A's next tick (overdue) at once")
         await stop(a, b)
         assert {holder for holder, _ in ticks.runs} == {"A"}
-    finally:
-        finish.set()
-        await shutdown(a, b)
-        await stores.close()
 
 
 async def a_dead_holder_loses_its_periodic_job(open_store: Opener) -> None:
     """A's clock stops (a hung process: it never renews); B's runs on: B takes the job over once
     A's lease has expired. When A wakes up, it finds the lease gone and cancels its running tick."""
-    stores = Stores(open_store)
-    clock_a, clock_b = ManualClock(), ManualClock()
-    name = f"dead.{tag()}"
-    ticks = Ticks()
-    stalled = asyncio.Event()
-    cancelled: list[bool] = []
+    async with Processes(open_store) as procs:
+        clock_a, clock_b = ManualClock(), ManualClock()
+        name = f"dead.{tag()}"
+        ticks = Ticks()
+        stalled = asyncio.Event()
+        cancelled: list[bool] = []
 
-    async def stalling_tick(now: float) -> None:
-        ticks.runs.append(("A", now))
-        if len(ticks.runs) == 2:
-            stalled.set()
-            try:
-                await asyncio.Event().wait()  # hangs
-            except asyncio.CancelledError:
-                cancelled.append(True)
-                raise
+        async def stalling_tick(now: float) -> None:
+            ticks.runs.append(("A", now))
+            if len(ticks.runs) == 2:
+                stalled.set()
+                try:
+                    await asyncio.Event().wait()  # hangs
+                except asyncio.CancelledError:
+                    cancelled.append(True)
+                    raise
 
-    a = JobRuntime(await stores.new(), "A", clock_a)
-    a.register_periodic(name, INTERVAL, stalling_tick)
-    b = JobRuntime(await stores.new(), "B", clock_b)
-    b.register_periodic(name, INTERVAL, ticks.tick_for("B"))
-    try:
+        a = procs.runtime(await procs.store(), "A", clock_a)
+        a.register_periodic(name, INTERVAL, stalling_tick)
+        b = procs.runtime(await procs.store(), "B", clock_b)
+        b.register_periodic(name, INTERVAL, ticks.tick_for("B"))
         await a.start()
         await eventually(lambda: len(ticks.runs) == 1, "A's first tick")
         await b.start()
@@ -255,7 +247,7 @@ async def a_dead_holder_loses_its_periodic_job(open_store: Opener) -> None:
         assert [h for h, _ in ticks.runs] == ["A", "A"]
         clock_b.advance(LEASE / 3)  # +40: A's lease has expired; B takes over and ticks (A's second never ended)
         await eventually(lambda: ("B", clock_b.now()) in ticks.runs, "B's tick after the takeover")
-        assert (await lease_of(stores.opened[1], name)).holder == "B"
+        assert (await lease_of(procs.stores[1], name)).holder == "B"
         clock_a.advance(LEASE / 3)  # A wakes up at +20 and renews: lost, its hung tick is cancelled
         await eventually(lambda: cancelled == [True], "A cancels its tick")
         clock_b.advance(INTERVAL)
@@ -263,9 +255,6 @@ async def a_dead_holder_loses_its_periodic_job(open_store: Opener) -> None:
         clock_a.advance(LEASE)  # A looks again: B holds it
         await stop(a, b)
         assert [h for h, _ in ticks.runs] == ["A", "A", "B", "B"]
-    finally:
-        await shutdown(a, b)
-        await stores.close()
 
 
 # --- the work queue --------------------------------------------------------------------------
@@ -292,56 +281,50 @@ async def handled(store: Store, table: str) -> list[tuple[str, str]]:
 
 
 async def queue_items_are_handled_exactly_once_by_two_runtimes(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    kind, table = f"work.{tag()}", f"handled_{tag()}"
-    runtimes: list[JobRuntime] = []
-    try:
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        kind, table = f"work.{tag()}", f"handled_{tag()}"
         for holder in ("A", "B"):
-            store = await stores.new()
-            runtime = JobRuntime(store, holder, clock, concurrency=3)
+            store = await procs.store()
+            runtime = procs.runtime(store, holder, clock, concurrency=3)
             runtime.register_handler(kind, recording_handler(store, table, holder))
-            runtimes.append(runtime)
-        await create_handled_table(stores.opened[0], table)
+        runtimes = procs.runtimes
+        await create_handled_table(procs.stores[0], table)
         keys = [f"key-{i:03d}" for i in range(60)]
-        async with stores.opened[0].write() as tx:
+        async with procs.stores[0].write() as tx:
             for key in keys:
                 assert await runtimes[0].enqueue(tx, kind, key, {"n": key})
         await asyncio.gather(*(r.start() for r in runtimes))
 
         async def all_done() -> bool:
-            return [r["state"] for r in await items(stores.opened[1], kind)] == ["done"] * len(keys)
+            return [r["state"] for r in await items(procs.stores[1], kind)] == ["done"] * len(keys)
 
         await eventually(all_done, "every item done")
         await stop(*runtimes)
-        seen = await handled(stores.opened[0], table)
+        seen = await handled(procs.stores[0], table)
         assert [key for key, _ in seen] == keys  # each once: no duplicate, no gap
-        assert all(r["attempts"] == 1 and r["holder"] is None for r in await items(stores.opened[0], kind))
-    finally:
-        await shutdown(*runtimes)
-        await stores.close()
+        assert all(r["attempts"] == 1 and r["holder"] is None for r in await items(procs.stores[0], kind))
 
 
 async def failures_are_retried_with_backoff_then_failed(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    kind, flaky = f"fail.{tag()}", f"flaky.{tag()}"
-    calls: list[tuple[str, int]] = []
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        kind, flaky = f"fail.{tag()}", f"flaky.{tag()}"
+        calls: list[tuple[str, int]] = []
 
-    async def always_fails(job: Job) -> None:
-        calls.append((job.key, job.attempt))
-        raise RuntimeError(f"boom {job.attempt}")
+        async def always_fails(job: Job) -> None:
+            calls.append((job.key, job.attempt))
+            raise RuntimeError(f"boom {job.attempt}")
 
-    async def fails_once(job: Job) -> None:
-        calls.append((job.key, job.attempt))
-        if job.attempt == 1:
-            raise ValueError("not yet")
+        async def fails_once(job: Job) -> None:
+            calls.append((job.key, job.attempt))
+            if job.attempt == 1:
+                raise ValueError("not yet")
 
-    store = await stores.new()
-    runtime = JobRuntime(store, "A", clock)
-    runtime.register_handler(kind, always_fails, max_attempts=3, backoff=Backoff(base=10.0, cap=15.0))
-    runtime.register_handler(flaky, fails_once, max_attempts=3, backoff=Backoff(base=10.0, cap=15.0))
-    try:
+        store = await procs.store()
+        runtime = procs.runtime(store, "A", clock)
+        runtime.register_handler(kind, always_fails, max_attempts=3, backoff=Backoff(base=10.0, cap=15.0))
+        runtime.register_handler(flaky, fails_once, max_attempts=3, backoff=Backoff(base=10.0, cap=15.0))
         async with store.write() as tx:
             await runtime.enqueue(tx, kind, "doomed", {})
             await runtime.enqueue(tx, flaky, "flaky", {})
@@ -371,32 +354,28 @@ async def failures_are_retried_with_backoff_then_failed(open_store: Opener) -> N
         clock.advance(1000.0)
         await stop(runtime)
         assert sorted(calls) == [("doomed", 1), ("doomed", 2), ("doomed", 3), ("flaky", 1), ("flaky", 2)]
-    finally:
-        await shutdown(runtime)
-        await stores.close()
 
 
 async def a_dead_holders_items_are_reclaimed(open_store: Opener) -> None:
     """A claims two items and hangs (its clock stops, so it renews nothing); once their leases
     expire B claims them: one runs again (attempt 2), the one on its last attempt is failed."""
-    stores = Stores(open_store)
-    clock_a, clock_b = ManualClock(), ManualClock()
-    kind, last, table = f"work.{tag()}", f"last.{tag()}", f"handled_{tag()}"
-    hang = asyncio.Event()
-    started: list[str] = []
+    async with Processes(open_store) as procs:
+        clock_a, clock_b = ManualClock(), ManualClock()
+        kind, last, table = f"work.{tag()}", f"last.{tag()}", f"handled_{tag()}"
+        hang = asyncio.Event()
+        started: list[str] = []
 
-    async def hangs(job: Job) -> None:
-        started.append(job.key)
-        await hang.wait()
+        async def hangs(job: Job) -> None:
+            started.append(job.key)
+            await hang.wait()
 
-    store_a, store_b = await stores.new(), await stores.new()
-    a = JobRuntime(store_a, "A", clock_a)
-    a.register_handler(kind, hangs)
-    a.register_handler(last, hangs, max_attempts=1)
-    b = JobRuntime(store_b, "B", clock_b)
-    b.register_handler(kind, recording_handler(store_b, table, "B"))
-    b.register_handler(last, recording_handler(store_b, table, "B"), max_attempts=1)
-    try:
+        store_a, store_b = await procs.store(), await procs.store()
+        a = procs.runtime(store_a, "A", clock_a)
+        a.register_handler(kind, hangs)
+        a.register_handler(last, hangs, max_attempts=1)
+        b = procs.runtime(store_b, "B", clock_b)
+        b.register_handler(kind, recording_handler(store_b, table, "B"))
+        b.register_handler(last, recording_handler(store_b, table, "B"), max_attempts=1)
         await create_handled_table(store_a, table)
         async with store_a.write() as tx:
             await a.enqueue(tx, kind, "again", {})
@@ -406,12 +385,9 @@ async def a_dead_holders_items_are_reclaimed(open_store: Opener) -> None:
         await b.start()
         clock_b.advance(a.item_lease - 1)  # not expired yet: B claims nothing
         clock_b.advance(1.0)  # A's leases expire now
-
-        async def b_handled_it() -> bool:
-            return await handled(store_b, table) == [("again", "B")]
-
-        await eventually(b_handled_it, "B handles the reclaimed item")
+        await eventually(lambda: _first_state(store_b, kind, "done"), "B completes the reclaimed item")
         await eventually(lambda: _first_state(store_b, last, "failed"), "the last attempt's item failed")
+        assert await handled(store_b, table) == [("again", "B")]
         again, once = (await items(store_b, kind))[0], (await items(store_b, last))[0]
         assert again["state"] == "done" and again["attempts"] == 2
         assert once["attempts"] == 1 and "lease of A expired during attempt 1" in once["last_error"]
@@ -420,10 +396,6 @@ async def a_dead_holders_items_are_reclaimed(open_store: Opener) -> None:
         assert (await items(store_b, kind))[0]["state"] == "done"
         assert (await items(store_b, last))[0]["state"] == "failed"
         assert await handled(store_b, table) == [("again", "B")]
-    finally:
-        hang.set()
-        await shutdown(a, b)
-        await stores.close()
 
 
 async def _first_state(store: Store, kind: str, state: str) -> bool:
@@ -432,20 +404,19 @@ async def _first_state(store: Store, kind: str, state: str) -> bool:
 
 
 async def a_graceful_stop_waits_for_a_running_handler(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    kind, name = f"slow.{tag()}", f"held.{tag()}"
-    running, finish = asyncio.Event(), asyncio.Event()
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        kind, name = f"slow.{tag()}", f"held.{tag()}"
+        running, finish = asyncio.Event(), asyncio.Event()
 
-    async def slow(job: Job) -> None:
-        running.set()
-        await finish.wait()
+        async def slow(job: Job) -> None:
+            running.set()
+            await finish.wait()
 
-    store = await stores.new()
-    runtime = JobRuntime(store, "A", clock)
-    runtime.register_handler(kind, slow)
-    runtime.register_periodic(name, INTERVAL, Ticks().tick_for("A"))
-    try:
+        store = await procs.store()
+        runtime = procs.runtime(store, "A", clock)
+        runtime.register_handler(kind, slow)
+        runtime.register_periodic(name, INTERVAL, Ticks().tick_for("A"))
         async with store.write() as tx:
             await runtime.enqueue(tx, kind, "k", {})
         await runtime.start()
@@ -460,10 +431,6 @@ async def a_graceful_stop_waits_for_a_running_handler(open_store: Opener) -> Non
         rows = await items(store, kind)
         assert [(r["state"], r["holder"]) for r in rows] == [("done", None)]
         assert (await lease_of(store, name)).expires_at == 0.0
-    finally:
-        finish.set()
-        await shutdown(runtime)
-        await stores.close()
 
 
 async def _lease_holder(store: Store, name: str, holder: str) -> bool:
@@ -472,25 +439,24 @@ async def _lease_holder(store: Store, name: str, holder: str) -> bool:
 
 
 async def a_handler_still_running_at_the_stop_timeout_is_handed_back(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    kind, table = f"stuck.{tag()}", f"handled_{tag()}"
-    running, cancelled = asyncio.Event(), asyncio.Event()
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        kind, table = f"stuck.{tag()}", f"handled_{tag()}"
+        running, cancelled = asyncio.Event(), asyncio.Event()
 
-    async def stuck(job: Job) -> None:
-        running.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
+        async def stuck(job: Job) -> None:
+            running.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
 
-    store_a, store_b = await stores.new(), await stores.new()
-    a = JobRuntime(store_a, "A", clock, stop_timeout=5.0)
-    a.register_handler(kind, stuck)
-    b = JobRuntime(store_b, "B", clock)
-    b.register_handler(kind, recording_handler(store_b, table, "B"))
-    try:
+        store_a, store_b = await procs.store(), await procs.store()
+        a = procs.runtime(store_a, "A", clock, stop_timeout=5.0)
+        a.register_handler(kind, stuck)
+        b = procs.runtime(store_b, "B", clock)
+        b.register_handler(kind, recording_handler(store_b, table, "B"))
         await create_handled_table(store_a, table)
         async with store_a.write() as tx:
             await a.enqueue(tx, kind, "k", {"x": 1})
@@ -510,23 +476,19 @@ async def a_handler_still_running_at_the_stop_timeout_is_handed_back(open_store:
         await eventually(lambda: _first_state(store_b, kind, "done"), "B completes the handed-back item")
         assert (await items(store_b, kind))[0]["attempts"] == 1
         assert await handled(store_b, table) == [("k", "B")]
-    finally:
-        await shutdown(a, b)
-        await stores.close()
 
 
 async def enqueue_belongs_to_the_callers_transaction(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    kind = f"tx.{tag()}"
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        kind = f"tx.{tag()}"
 
-    async def nothing(job: Job) -> None:
-        return None
+        async def nothing(job: Job) -> None:
+            return None
 
-    store = await stores.new()
-    runtime = JobRuntime(store, "A", clock)  # not started: only enqueue
-    runtime.register_handler(kind, nothing)
-    try:
+        store = await procs.store()
+        runtime = procs.runtime(store, "A", clock)  # not started: only enqueue
+        runtime.register_handler(kind, nothing)
 
         class Rollback(Exception):
             pass
@@ -568,26 +530,23 @@ async def enqueue_belongs_to_the_callers_transaction(open_store: Opener) -> None
             else:
                 raise AssertionError("refused enqueue was accepted")
         assert len(await items(store, kind)) == 1
-    finally:
-        await stores.close()
 
 
 async def done_items_are_pruned_after_the_retention(open_store: Opener) -> None:
-    stores = Stores(open_store)
-    clock = ManualClock()
-    kind, failing = f"prune.{tag()}", f"prunefail.{tag()}"
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        kind, failing = f"prune.{tag()}", f"prunefail.{tag()}"
 
-    async def ok(job: Job) -> None:
-        return None
+        async def ok(job: Job) -> None:
+            return None
 
-    async def fails(job: Job) -> None:
-        raise RuntimeError("no")
+        async def fails(job: Job) -> None:
+            raise RuntimeError("no")
 
-    store = await stores.new()
-    runtime = JobRuntime(store, "A", clock, retention=100.0)
-    runtime.register_handler(kind, ok)
-    runtime.register_handler(failing, fails, max_attempts=1)
-    try:
+        store = await procs.store()
+        runtime = procs.runtime(store, "A", clock, retention=100.0)
+        runtime.register_handler(kind, ok)
+        runtime.register_handler(failing, fails, max_attempts=1)
         async with store.write() as tx:
             for i in range(3):
                 await runtime.enqueue(tx, kind, f"k{i}", {})
@@ -603,9 +562,6 @@ async def done_items_are_pruned_after_the_retention(open_store: Opener) -> None:
         await eventually(lambda: _count(store, kind, 0), "done items pruned")
         await stop(runtime)
         assert [r["state"] for r in await items(store, failing)] == ["failed"]  # kept, with its reason
-    finally:
-        await shutdown(runtime)
-        await stores.close()
 
 
 async def _count(store: Store, kind: str, expected: int) -> bool:
