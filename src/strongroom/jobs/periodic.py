@@ -61,10 +61,10 @@ class PeriodicRunner:
         renew_at = self.clock.now()
         while not self.stopping.is_set():
             now = self.clock.now()
+            self._collect_tick()  # first, so that a renewal stores the schedule after a finished tick
             if now >= renew_at:
                 await self._refresh(now)
                 renew_at = now + self.job.lease / 3
-            self._collect_tick()
             if self.lease is not None and self.tick_task is None and now >= self.next_run_at:
                 self._tick_started = now
                 self.tick_task = asyncio.create_task(self._tick(now), name=f"job {self.job.name}")
@@ -109,12 +109,12 @@ class PeriodicRunner:
                 self._lose("another process took it over after it expired")
             return
         if self.lease is None:
-            log.info("jobs: %s took the lease of periodic job %r", self.holder, name)
+            log.info("%s took the lease of periodic job %r", self.holder, name)
             self.next_run_at = taken.next_run_at
         self.lease = taken
 
     def _lose(self, why: str) -> None:
-        log.warning("jobs: %s lost the lease of periodic job %r (%s); its running tick is cancelled",
+        log.warning("%s lost the lease of periodic job %r (%s); its running tick is cancelled",
                     self.holder, self.job.name, why)
         self.lease = None
         if self.tick_task is not None:
@@ -132,4 +132,4 @@ class PeriodicRunner:
         except Exception:  # noqa: BLE001 - then it expires on its own
             log.exception("could not release the lease of periodic job %r", lease.name)
             return
-        log.info("jobs: %s released the lease of periodic job %r", self.holder, lease.name)
+        log.info("%s released the lease of periodic job %r", self.holder, lease.name)

@@ -121,7 +121,7 @@ class QueueWorker:
         ids = sorted(self.running)
         held = await self._write(lambda jobs: jobs.renew_items(ids, self.holder, now + self.item_lease))
         if held < len(ids):
-            log.warning("jobs: %d item(s) of %s were claimed elsewhere after their lease expired",
+            log.warning("%d item(s) of %s were claimed elsewhere after their lease expired",
                         len(ids) - held, self.holder)
 
     async def _handle(self, item: ItemRow) -> None:

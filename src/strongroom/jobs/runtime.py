@@ -174,7 +174,7 @@ class JobRuntime:
             async def prune(now: float) -> None:
                 pruned = await worker.prune(now, self.retention)
                 if pruned:
-                    log.info("jobs: pruned %d finished work item(s)", pruned)
+                    log.info("pruned %d finished work item(s)", pruned)
 
             self._periodic.append(PeriodicJob(PRUNE_JOB, PRUNE_INTERVAL, prune, 3 * PRUNE_INTERVAL))
             self._loops.append(asyncio.create_task(worker.run(), name="jobs queue"))
@@ -203,7 +203,7 @@ class JobRuntime:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
             if late:
-                log.warning("jobs: %d tick(s) and handler(s) were still running after %.1f s; cancelled",
+                log.warning("%d tick or handler task(s) still running after %.1f s were cancelled",
                             len(late), self.stop_timeout)
             if self._worker is not None:
                 for item, task in items:
