@@ -128,7 +128,7 @@ class Instance:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def purged_count(self) -> int:
-        """Secrets this instance reported purging (its purge loop logs each round's count)."""
+        """Secrets this instance reported purging (its purge job logs each round's count)."""
         return sum(int(n) for n in re.findall(r"purged (\d+) secret", self.log()))
 
     def alive(self) -> bool:

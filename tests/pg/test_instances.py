@@ -4,7 +4,7 @@ Each round sends racing requests through different instances at once, then check
 through every instance: exactly one AWSCURRENT per secret, AWSPREVIOUS on the version that was
 current before, no acknowledged version lost, idempotent retries, one winner per CreateSecret name.
 Also: an instance killed with SIGKILL mid-load loses no acknowledged write, and a due purge runs
-exactly once however many instances run it.
+exactly once, on the one instance that holds the purge job's lease.
 """
 
 from __future__ import annotations
@@ -308,7 +308,8 @@ def test_an_instance_killed_mid_load_loses_no_acknowledged_write(
 
 
 def test_a_due_purge_runs_exactly_once(cluster: list[Instance], database: str, clients: list[Any]) -> None:
-    before = sum(i.purged_count() for i in cluster)
+    before_each = [i.purged_count() for i in cluster]
+    before = sum(before_each)
     names = [unique("purge") for _ in range(12)]
     for i, name in enumerate(names):
         clients[i % 3].create_secret(Name=name, SecretString="doomed")
@@ -321,9 +322,10 @@ def test_a_due_purge_runs_exactly_once(cluster: list[Instance], database: str, c
     deadline = time.monotonic() + 60
     while sum(i.purged_count() for i in cluster) - before < len(names) and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(PURGE_INTERVAL * 5)  # more purge rounds on every instance: none may purge them again
-    per_instance = [i.purged_count() for i in cluster]
-    assert sum(per_instance) - before == len(names), per_instance
+    time.sleep(PURGE_INTERVAL * 5)  # more purge rounds: none may purge them again
+    per_instance = [i.purged_count() - b for i, b in zip(cluster, before_each, strict=True)]
+    assert sum(per_instance) == len(names), per_instance
+    assert sorted(per_instance) == [0, 0, len(names)], per_instance  # the purge job runs on one instance
 
     for table in ("secrets", "versions", "stages"):
         column = "id" if table == "secrets" else "secret_id"
@@ -333,6 +335,17 @@ def test_a_due_purge_runs_exactly_once(cluster: list[Instance], database: str, c
         with pytest.raises(clients[i % 3].exceptions.ResourceNotFoundException):
             clients[i % 3].describe_secret(SecretId=name)
     clients[0].create_secret(Name=names[0], SecretString="reborn")  # the name is free again
+
+
+def test_one_instance_holds_the_purge_job(cluster: list[Instance], database: str) -> None:
+    """All three instances run the jobs scheduler; the first to take the purge job's lease keeps it
+    (it renews it) and the others never take it (src/strongroom/jobs/periodic.py)."""
+    (lease,) = pg_run(database, "SELECT holder, expires_at FROM job_leases WHERE name = 'purge'")
+    holder_pid = int(lease["holder"].split(":")[-2])
+    assert holder_pid in {i.proc.pid for i in cluster}
+    assert lease["expires_at"] > time.time()
+    takes = [i.log().count("took the lease of periodic job 'purge'") for i in cluster]
+    assert sorted(takes) == [0, 0, 1], takes
 
 
 def test_workers_of_one_instance_share_the_database(

@@ -37,12 +37,16 @@ from pg_servers import (
 from strongroom.sigv4 import Credentials, sign_headers
 
 WORKERS = 3
+PURGE_INTERVAL = 0.3
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     root = tmp_path_factory.mktemp("sqlite-workers")
-    instance = start_instances(1, root, master_key=new_master_key(), extra_args=["--workers", str(WORKERS)])[0]
+    instance = start_instances(
+        1, root, master_key=new_master_key(), extra_args=["--workers", str(WORKERS)],
+        config={"purge_interval": PURGE_INTERVAL},
+    )[0]
     try:
         _wait_listening(instance.port, WORKERS)  # ready means one worker answers; the others may still start
         yield instance
@@ -60,6 +64,32 @@ def test_the_workers_are_separate_processes_on_one_database(server: Instance) ->
     db = Path(server.argv[server.argv.index("--data-dir") + 1]) / "strongroom.db"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_one_worker_runs_the_purge(server: Instance, clients: list[Any]) -> None:
+    """Every worker runs the jobs scheduler; one holds the purge job's lease and purges for all.
+    (Only the lease holder ticks: tests/unit/test_jobs.py and test_background_jobs.py.)"""
+    db = Path(server.argv[server.argv.index("--data-dir") + 1]) / "strongroom.db"
+    names = [f"purge-{uuid.uuid4().hex[:10]}" for _ in range(3)]
+    for name in names:
+        clients[0].create_secret(Name=name, SecretString="doomed")
+        clients[1].delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    marks = ", ".join("?" for _ in names)
+    with sqlite3.connect(db, timeout=10) as conn:
+        conn.execute(f"UPDATE secrets SET deletion_date = ? WHERE name IN ({marks})", (time.time() - 1, *names))
+    deadline = time.monotonic() + 60
+    while _count_named(db, names) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _count_named(db, names) == 0
+    with sqlite3.connect(db, timeout=10) as conn:
+        (holder,) = conn.execute("SELECT holder FROM job_leases WHERE name = 'purge'").fetchone()
+    assert int(holder.split(":")[-2]) in server.children()  # a worker, not the supervisor
+
+
+def _count_named(db: Path, names: list[str]) -> int:
+    marks = ", ".join("?" for _ in names)
+    with sqlite3.connect(db, timeout=10) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM secrets WHERE name IN ({marks})", names).fetchone()[0])
 
 
 def test_racing_writes_keep_the_invariants(server: Instance, clients: list[Any]) -> None:

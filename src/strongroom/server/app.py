@@ -20,7 +20,6 @@ import contextlib
 import gc
 import itertools
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from functools import lru_cache
@@ -42,6 +41,7 @@ from strongroom.errors import (
     SerializationException,
     UnknownOperationException,
 )
+from strongroom.jobs import JobRuntime
 from strongroom.kms.key_check import record_key_check
 from strongroom.kms.master_key import MasterKey
 from strongroom.protocol import json11, query, sts
@@ -49,9 +49,9 @@ from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.context import Authorize, RequestContext, allow_all
 from strongroom.secrets.core import Services
-from strongroom.secrets.deletion import purge_due
 from strongroom.secrets.unsupported import refuse_unsupported
 from strongroom.server.auth import Authenticator, Caller
+from strongroom.server.background import background_jobs
 from strongroom.server.config import Config
 from strongroom.sigv4 import HeaderLayout, Headers, header_layout
 
@@ -94,6 +94,7 @@ class StrongroomApp:
         self.authorizer = authorizer
         self._tasks: list[asyncio.Task[None]] = []
         self.audit: AuditLog | None = None
+        self.jobs: JobRuntime | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -115,7 +116,8 @@ class StrongroomApp:
                         self._tasks.append(asyncio.create_task(self.audit.run()))
                     if not self.config.dev:
                         await self._bootstrap_admin()
-                    self._tasks.append(asyncio.create_task(self._purge_loop()))
+                    self.jobs = background_jobs(self.services, self.config)
+                    await self.jobs.start()
                 except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -123,6 +125,8 @@ class StrongroomApp:
                 _settle_heap()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.jobs is not None:
+                    await self.jobs.stop()
                 for task in self._tasks:
                     task.cancel()
                 for task in self._tasks:
@@ -143,16 +147,6 @@ class StrongroomApp:
                 f"AWS_PROFILE={ADMIN_PROFILE} aws --endpoint-url ... secretsmanager list-secrets",
                 flush=True,
             )
-
-    async def _purge_loop(self) -> None:
-        while True:
-            try:
-                purged = await purge_due(self.services, time.time())
-                if purged:
-                    log.info("purged %d secret(s) past their recovery window", purged)
-            except Exception:  # noqa: BLE001 - a background task must survive a bad round
-                log.exception("purge round failed")
-            await asyncio.sleep(self.config.purge_interval)
 
     # --- HTTP ----------------------------------------------------------------------------
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -180,6 +180,38 @@ MIGRATIONS: list[str] = [
         recorded_at {real} NOT NULL
     );
     """,
+    # 7: background jobs (strongroom.jobs, SQL in store/jobs_sql.py). job_leases: one row per
+    # periodic job, held by one server process at a time until expires_at. job_items: the durable
+    # work queue; a (kind, dedupe_key) has at most one pending item. payload never holds a
+    # plaintext secret value (only references such as an ARN and a version id).
+    """
+    CREATE TABLE job_leases (
+        name         TEXT PRIMARY KEY,
+        holder       TEXT NOT NULL,
+        expires_at   {real} NOT NULL,
+        next_run_at  {real} NOT NULL
+    );
+    CREATE TABLE job_items (
+        id               {pk},
+        kind             TEXT NOT NULL,
+        dedupe_key       TEXT NOT NULL,
+        payload          TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        run_at           {real} NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL,
+        last_error       TEXT,
+        holder           TEXT,
+        lease_expires_at {real},
+        created_at       {real} NOT NULL,
+        finished_at      {real},
+        CHECK (state IN ('pending', 'running', 'done', 'failed'))
+    );
+    CREATE UNIQUE INDEX job_items_pending_key ON job_items (kind, dedupe_key) WHERE state = 'pending';
+    CREATE INDEX job_items_due ON job_items (run_at, id) WHERE state = 'pending';
+    CREATE INDEX job_items_leased ON job_items (lease_expires_at) WHERE state = 'running';
+    CREATE INDEX job_items_finished ON job_items (finished_at) WHERE state = 'done';
+    """,
 ]
 
 

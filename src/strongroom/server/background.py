@@ -1,0 +1,28 @@
+"""The server's background jobs: what every server process registers with its jobs runtime."""
+
+from __future__ import annotations
+
+import logging
+
+from strongroom.jobs import Clock, JobRuntime, new_holder_id
+from strongroom.secrets.core import Services
+from strongroom.secrets.deletion import purge_due
+from strongroom.server.config import Config
+
+log = logging.getLogger("strongroom")
+
+#: Deletes secrets past their recovery window, every ``purge_interval`` seconds, in one process.
+PURGE_JOB = "purge"
+
+
+def background_jobs(services: Services, config: Config, clock: Clock | None = None) -> JobRuntime:
+    """A jobs runtime for this process with the server's jobs registered (not started)."""
+    jobs = JobRuntime(services.store, new_holder_id(), clock)
+
+    async def purge(now: float) -> None:
+        purged = await purge_due(services, now)
+        if purged:
+            log.info("purged %d secret(s) past their recovery window", purged)
+
+    jobs.register_periodic(PURGE_JOB, config.purge_interval, purge)
+    return jobs

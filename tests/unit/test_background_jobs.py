@@ -1,0 +1,76 @@
+"""The server's background jobs (server/background.py): the purge as a singleton periodic job.
+
+Two worker processes are simulated by two stores on one SQLite file, each with the server's jobs
+runtime, on a ManualClock: the purge runs every ``purge_interval`` in one of them only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from jobs_scenarios import eventually, stop
+from secret_rows import create_secret
+
+from strongroom.jobs import ManualClock
+from strongroom.server.background import PURGE_JOB, background_jobs
+from strongroom.server.config import Config
+from strongroom.store.jobs_sql import JobsTx
+from strongroom.store.sqlite import SqliteStore
+
+ACCOUNT = "111111111111"
+INTERVAL = 60.0
+
+
+async def names(store: SqliteStore) -> list[str]:
+    async with store.read() as tx:
+        return [r["name"] for r in await tx.x.fetch("SELECT name FROM secrets ORDER BY name")]
+
+
+def test_the_purge_runs_as_a_periodic_job_in_one_process(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+
+    async def body() -> None:
+        clock = ManualClock(start=10_000.0)
+        stores = [SqliteStore(tmp_path / "strongroom.db") for _ in range(2)]
+        for store in stores:
+            await store.migrate()
+        config = Config(data_dir=tmp_path, purge_interval=INTERVAL)
+        runtimes = [background_jobs(SimpleNamespace(store=s), config, clock) for s in stores]  # type: ignore[arg-type]
+        try:
+            async with stores[0].write() as tx:
+                for name, deletion_date in (("due", 9_000.0), ("later", 10_000.0 + 1.5 * INTERVAL), ("kept", None)):
+                    row = await create_secret(tx, ACCOUNT, name)
+                    if deletion_date is not None:
+                        await tx.update_secret(row.id, deleted_at=5_000.0, deletion_date=deletion_date)
+            for runtime in runtimes:
+                await runtime.start()
+            await eventually(lambda: _names_are(stores[1], ["kept", "later"]), "the first tick purges 'due'")
+            clock.advance(INTERVAL)  # 'later' is not due yet at +60
+            clock.advance(INTERVAL)  # +120: due
+            await eventually(lambda: _names_are(stores[1], ["kept"]), "the tick after its date purges 'later'")
+            await stop(*runtimes)
+            async with stores[0].read() as tx:
+                lease: Any = await JobsTx(tx.x).lease(PURGE_JOB)
+            assert lease.next_run_at == clock.now() + INTERVAL  # purge_interval is the job's interval
+        finally:
+            for runtime in runtimes:
+                await runtime.stop()
+            for store in stores:
+                await store.close()
+
+    asyncio.run(body())
+    purges = [r for r in caplog.records if "past their recovery window" in r.getMessage()]
+    assert [r.getMessage() for r in purges] == [
+        "purged 1 secret(s) past their recovery window", "purged 1 secret(s) past their recovery window"
+    ]
+    takers = [r.getMessage() for r in caplog.records if "took the lease of periodic job 'purge'" in r.getMessage()]
+    assert len(takers) == 1  # one process runs the purge; the other never took it
+
+
+async def _names_are(store: SqliteStore, expected: list[str]) -> bool:
+    return await names(store) == expected
