@@ -22,6 +22,7 @@ import secrets
 import shutil
 import stat
 import zipfile
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -70,14 +71,24 @@ def _entries(archive: zipfile.ZipFile) -> Iterator[tuple[zipfile.ZipInfo, tuple[
     if unzipped >= MAX_UNZIPPED_BYTES:
         raise CodeError(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes", f"{unzipped} bytes unzipped")
     seen: set[tuple[str, ...]] = set()
+    files: set[tuple[str, ...]] = set()
+    directories: set[tuple[str, ...]] = set()
     checked = []
     for info in infos:
         parts = _safe_parts(info)
         if parts in seen:
             raise _refuse(f"duplicate entry {info.filename!r}")
         seen.add(parts)
+        (directories if _is_directory(info) else files).add(parts)
+        directories.update(parts[:end] for end in range(1, len(parts)))
         checked.append((info, parts))
+    if files & directories:
+        raise _refuse(f"{'/'.join(min(files & directories))!r} is both a file and a directory")
     yield from checked
+
+
+def _is_directory(info: zipfile.ZipInfo) -> bool:
+    return info.is_dir() or stat.S_ISDIR(info.external_attr >> 16)
 
 
 def _safe_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
@@ -107,10 +118,28 @@ def _open(zip_bytes: bytes) -> zipfile.ZipFile:
         raise _refuse(f"not a readable zip: {exc}") from None
 
 
-def inspect(zip_bytes: bytes) -> CodeInfo:
-    """Check a package as CreateFunction/UpdateFunctionCode would, without unpacking it."""
+def _visit(zip_bytes: bytes, visit: Callable[[zipfile.ZipFile, zipfile.ZipInfo, tuple[str, ...]], None]) -> int:
+    """Check the package and call ``visit`` for each entry; a corrupt entry is a CodeError. The unzipped size."""
     with _open(zip_bytes) as archive:
-        unzipped = sum(info.file_size for info, _ in _entries(archive))
+        unzipped = 0
+        try:
+            for info, parts in _entries(archive):
+                visit(archive, info, parts)
+                unzipped += info.file_size
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
+            raise _refuse(f"cannot unpack: {exc}") from None
+    return unzipped
+
+
+def _read_through(archive: zipfile.ZipFile, info: zipfile.ZipInfo, _parts: tuple[str, ...]) -> None:
+    with archive.open(info) as source:
+        while source.read(_COPY_CHUNK):
+            pass
+
+
+def inspect(zip_bytes: bytes) -> CodeInfo:
+    """Check a package as CreateFunction/UpdateFunctionCode would: its entries, sizes and every CRC."""
+    unzipped = _visit(zip_bytes, _read_through)
     return CodeInfo(code_sha256(zip_bytes), len(zip_bytes), unzipped)
 
 
@@ -119,27 +148,22 @@ def unpack(zip_bytes: bytes, parent: Path, group: int | None = None) -> Path:
 
     Directories are 0750 and files 0640 (0750 when the zip marks them executable); with ``group``
     (the workers' group when the server runs as root) they belong to that group, so workers can read
-    the code but not change it.
+    the code but not change it. OSError (a full disk) is the server's problem and is not a CodeError.
     """
     target = parent / secrets.token_hex(16)
     target.mkdir(mode=0o700)
     try:
-        with _open(zip_bytes) as archive:
-            for info, parts in _entries(archive):
-                _extract(archive, info, target, parts, group)
+        _visit(zip_bytes, lambda archive, info, parts: _extract(archive, info, target, parts, group))
         _own(target, DIRECTORY_MODE, group)
-    except CodeError:
+    except BaseException:
         remove_tree(target)
         raise
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-        remove_tree(target)
-        raise _refuse(f"cannot unpack: {exc}") from None
     return target
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, parts: tuple[str, ...],
              group: int | None) -> None:
-    if info.is_dir() or stat.S_ISDIR(info.external_attr >> 16):
+    if _is_directory(info):
         _make_directories(target, parts, group)
         return
     if not parts:
@@ -158,9 +182,7 @@ def _make_directories(target: Path, parts: tuple[str, ...], group: int | None) -
         path = path / part
         try:
             path.mkdir(mode=0o700)
-        except FileExistsError:
-            if path.is_symlink() or not path.is_dir():
-                raise _refuse(f"{part!r} is both a file and a directory") from None
+        except FileExistsError:  # made for an earlier entry (names were checked: never a file or a link)
             continue
         _own(path, DIRECTORY_MODE, group)
 

@@ -85,6 +85,11 @@ class Runtime:
     def live_workers(self) -> int:
         return self._pool.live
 
+    @property
+    def work_dir(self) -> Path:
+        """The runtime's directory (unpacked code, worker TMPDIRs); removed by :meth:`close` if it made it."""
+        return self._sandbox.root
+
     async def invoke(self, spec: FunctionSpec, code: CodeLoader, event: bytes, *, request_id: str,
                      credentials: Credentials | None = None, endpoint_url: str | None = None,
                      invoked_function_arn: str | None = None, log_tail: bool = False) -> InvocationResult:
