@@ -150,3 +150,22 @@ def test_a_cancelled_invocation_kills_its_worker_and_frees_its_place(run: Runner
     pid = run(cancel_while_running())
     assert runtime.live_workers == 0
     assert answer(run(invoke(runtime, fn)))["pid"] != pid
+
+
+def test_an_invocation_cancelled_during_the_init_leaves_no_process_and_no_files(
+        run: Runner, open_dir: Path, make_runtime: Callable[..., Runtime]) -> None:
+    runtime = make_runtime(init_timeout=300)
+    slow_import = f"import os, time\nopen('{open_dir}/importing-%d' % os.getpid(), 'w').close()\ntime.sleep(300)\n"
+    fn = function(make_zip({"app.py": slow_import}), "app.handler")
+
+    async def cancel_during_init() -> int:
+        task = asyncio.ensure_future(invoke(runtime, fn))
+        await until(lambda: any(open_dir.iterdir()))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return int(next(open_dir.iterdir()).name.split("-")[1])
+
+    pid = run(cancel_during_init())
+    assert not process_exists(pid) and runtime.live_workers == 0
+    run(until(lambda: not any((runtime.work_dir / "tmp").iterdir()) and not any((runtime.work_dir / "code").iterdir())))

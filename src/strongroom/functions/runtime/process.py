@@ -99,6 +99,7 @@ class WorkerProcess:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._log_transport: asyncio.BaseTransport | None = None
+        self._pidfd: int | None = None
 
     @classmethod
     async def start(cls, launch: Launch, init_timeout: float, request_id: str) -> tuple[WorkerProcess, Outcome | None]:
@@ -121,27 +122,44 @@ class WorkerProcess:
             child_end.close()
             os.close(log_write)
         worker = cls(process, LogCapture())
-        await worker._connect(parent_end, log_read)
-        failure = await worker._initialize(init_timeout, request_id)
+        try:
+            await worker._connect(parent_end, log_read)
+            failure = await worker._initialize(init_timeout, request_id)
+        except BaseException:  # cancelled, or the loop could not watch it: it must not live on unseen
+            worker._kill_group()
+            worker._reap()
+            if worker._log_transport is not None:
+                worker._log_transport.close()
+            parent_end.close()
+            raise
         worker.init_ms = (time.monotonic() - started) * 1000
         return worker, failure
 
     async def _connect(self, channel: socket.socket, log_read: int) -> None:
         loop = asyncio.get_running_loop()
-        pidfd = os.pidfd_open(self.pid)
-        loop.add_reader(pidfd, self._on_exit, pidfd)
-        self._log_transport, _ = await loop.connect_read_pipe(lambda: self.log, os.fdopen(log_read, "rb", buffering=0))
+        log_file = os.fdopen(log_read, "rb", buffering=0)
+        try:
+            self._log_transport, _ = await loop.connect_read_pipe(lambda: self.log, log_file)
+        except BaseException:
+            log_file.close()
+            raise
+        self._pidfd = os.pidfd_open(self.pid)
+        loop.add_reader(self._pidfd, self._reap)
         self._reader, self._writer = await asyncio.open_unix_connection(sock=channel)
 
-    def _on_exit(self, pidfd: int) -> None:
-        asyncio.get_running_loop().remove_reader(pidfd)
-        os.close(pidfd)
+    def _reap(self) -> None:
+        """The worker has exited (or has just been killed): kill what is left of its group, reap it."""
+        if self._pidfd is not None:
+            asyncio.get_running_loop().remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        if self.exited.done():
+            return
         self._kill_group()  # the leader is a zombie until reaped: its group id cannot have been reused
         returncode = self._process.wait()
         if self._writer is not None:
             self._writer.close()
-        if not self.exited.done():
-            self.exited.set_result(returncode)
+        self.exited.set_result(returncode)
 
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -166,8 +184,8 @@ class WorkerProcess:
         self.log.begin("init")
         started = time.monotonic()
         answer = await self._answer(timeout)
-        self.init_output = await self.log.finish(LOG_WAIT_SECONDS)
         duration_ms = (time.monotonic() - started) * 1000
+        self.init_output = await self.log.finish(LOG_WAIT_SECONDS)
         if isinstance(answer, tuple) and answer[0].get("type") == "ready":
             return None
         if isinstance(answer, tuple) and answer[0].get("type") == "error":
@@ -189,8 +207,8 @@ class WorkerProcess:
         self._writer.write(frames.encode_head(header, len(event)))
         self._writer.write(event)
         answer = await self._answer(timeout, self._writer.drain())
-        output = await self.log.finish(LOG_WAIT_SECONDS)
         duration_ms = (time.monotonic() - started) * 1000
+        output = await self.log.finish(LOG_WAIT_SECONDS)
         if isinstance(answer, tuple) and answer[0].get("type") in ("result", "error"):
             return Outcome(answer[1], answer[0]["type"] == "error", True, output, duration_ms)
         if answer == "too large":
