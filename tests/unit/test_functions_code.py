@@ -149,3 +149,47 @@ def test_remove_tree_takes_back_permissions_a_function_took_away(tmp_path: Path)
     locked.chmod(0)
     code.remove_tree(tmp_path / "tmp")
     assert not (tmp_path / "tmp").exists()
+
+
+def test_a_failed_load_is_forgotten_so_the_next_caller_tries_again(tmp_path: Path) -> None:
+    package = make_zip({"app.py": ""})
+    attempts = []
+
+    async def load() -> bytes:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("the store is unreachable")
+        return package
+
+    async def scenario() -> Path:
+        cache = CodeCache(tmp_path)
+        first, second = await asyncio.gather(cache.acquire(code.code_sha256(package), load),
+                                             cache.acquire(code.code_sha256(package), load), return_exceptions=True)
+        assert isinstance(first, OSError) and isinstance(second, OSError) and len(cache) == 0
+        return await cache.acquire(code.code_sha256(package), load)
+
+    assert asyncio.run(scenario()).exists() and len(attempts) == 2
+
+
+def test_a_copy_whose_callers_all_left_during_the_unpack_is_discarded_once_unpacked(tmp_path: Path) -> None:
+    package = make_zip({"app.py": ""})
+    discarded: list[Path] = []
+    loading = asyncio.Event()
+
+    async def load() -> bytes:
+        loading.set()
+        await asyncio.sleep(0.01)
+        return package
+
+    async def scenario() -> int:
+        cache = CodeCache(tmp_path, discard=discarded.append)
+        caller = asyncio.ensure_future(cache.acquire(code.code_sha256(package), load))
+        await loading.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        while not discarded:
+            await asyncio.sleep(0.01)
+        return len(cache)
+
+    assert asyncio.run(scenario()) == 0 and discarded[0].parent == tmp_path

@@ -24,7 +24,7 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 MAX_ZIPPED_BYTES = 50 * 1024 * 1024
@@ -229,54 +229,58 @@ def _chmod_owner(path: str | Path) -> None:
         pass
 
 
-@dataclass
+@dataclass(eq=False)
 class _Copy:
     ready: asyncio.Future[Path]
-    users: int = 1
-    path: Path | None = field(default=None)
+    users: int = 0
 
 
 class CodeCache:
     """Unpacked packages by code hash, shared by the workers that run them.
 
-    :meth:`acquire` loads and unpacks a package only when no copy exists (concurrent callers for the
-    same hash wait for one unpack); :meth:`release` removes the copy with its last user.
+    :meth:`acquire` loads and unpacks a package only when no copy exists; concurrent callers for the
+    same hash wait for that one unpack, which goes on if they are cancelled. A copy is handed to
+    ``discard`` (the runtime removes it in a thread) once its last user has released it, or once
+    it is unpacked if every caller left before; a failed unpack is forgotten, so the next caller retries.
     """
 
-    def __init__(self, root: Path, group: int | None = None) -> None:
-        self._root, self._group = root, group
+    def __init__(self, root: Path, group: int | None = None, discard: Callable[[Path], object] = remove_tree) -> None:
+        self._root, self._group, self._discard = root, group, discard
         self._copies: dict[str, _Copy] = {}
 
     async def acquire(self, sha256: str, load: Callable[[], Awaitable[bytes]]) -> Path:
         copy = self._copies.get(sha256)
-        if copy is not None:
-            copy.users += 1
-            try:
-                return await asyncio.shield(copy.ready)
-            except BaseException:
-                self.release(sha256)
-                raise
-        copy = self._copies[sha256] = _Copy(asyncio.get_running_loop().create_future())
+        if copy is None:
+            copy = self._copies[sha256] = _Copy(asyncio.ensure_future(self._unpack(sha256, load)))
+            copy.ready.add_done_callback(lambda _: self._settle(sha256, copy))
+        copy.users += 1
         try:
-            zip_bytes = await load()
-            if code_sha256(zip_bytes) != sha256:
-                raise CodeError("The code does not match its CodeSha256", f"expected {sha256}")
-            copy.path = await asyncio.to_thread(unpack, zip_bytes, self._root, self._group)
-        except BaseException as exc:
-            del self._copies[sha256]
-            copy.ready.set_exception(exc)
-            copy.ready.exception()  # retrieved: waiters get it through their shield
+            return await asyncio.shield(copy.ready)
+        except BaseException:
+            self._leave(sha256, copy)
             raise
-        copy.ready.set_result(copy.path)
-        return copy.path
 
     def release(self, sha256: str) -> None:
-        copy = self._copies[sha256]
+        self._leave(sha256, self._copies[sha256])
+
+    async def _unpack(self, sha256: str, load: Callable[[], Awaitable[bytes]]) -> Path:
+        zip_bytes = await load()
+        if code_sha256(zip_bytes) != sha256:
+            raise CodeError("The code does not match its CodeSha256", f"expected {sha256}")
+        return await asyncio.to_thread(unpack, zip_bytes, self._root, self._group)
+
+    def _leave(self, sha256: str, copy: _Copy) -> None:
         copy.users -= 1
-        if copy.users == 0:
+        self._settle(sha256, copy)
+
+    def _settle(self, sha256: str, copy: _Copy) -> None:
+        if self._copies.get(sha256) is not copy or not copy.ready.done():
+            return
+        if copy.ready.cancelled() or copy.ready.exception() is not None:
             del self._copies[sha256]
-            if copy.path is not None:
-                remove_tree(copy.path)
+        elif copy.users == 0:
+            del self._copies[sha256]
+            self._discard(copy.ready.result())
 
     def __len__(self) -> int:
         return len(self._copies)

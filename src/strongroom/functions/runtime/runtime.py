@@ -73,7 +73,7 @@ class Runtime:
         _check_reachable(identity, self.config.python, self._search_path)
         self._pool: WorkerPool[WorkerProcess] = WorkerPool(self.config.max_workers, self.config.idle_timeout)
         self._sandbox = Sandbox(identity, self.config.work_dir)
-        self._code = CodeCache(self._sandbox.code, self._sandbox.group)
+        self._code = CodeCache(self._sandbox.code, self._sandbox.group, discard=self._remove_later)
         self._workers: set[WorkerProcess] = set()
         self._cleanups: set[asyncio.Task[None]] = set()
         self._running = 0
@@ -139,19 +139,18 @@ class Runtime:
     async def _start_worker(self, spec: FunctionSpec, code: CodeLoader, credentials: Credentials | None,
                             endpoint_url: str | None, request_id: str) -> tuple[WorkerProcess, Outcome | None]:
         task_root = await self._code.acquire(spec.code_sha256, code)
-        tmp_dir = self._sandbox.new_tmp_dir()
+        tmp_dirs: list[Path] = []
 
         def clean_up(_: object = None) -> None:
             self._code.release(spec.code_sha256)
-            task = asyncio.ensure_future(asyncio.to_thread(remove_tree, tmp_dir))
-            self._cleanups.add(task)
-            task.add_done_callback(self._cleanups.discard)
+            self._remove_later(*tmp_dirs)
 
-        environment = worker_environment(spec, task_root=task_root, runtime_dir=RUNTIME_DIR, tmp_dir=tmp_dir,
-                                         log_stream=log_stream_name(spec.version), credentials=credentials,
-                                         endpoint_url=endpoint_url)
-        launch = Launch(self.config.python, self._search_path, environment, task_root, self._sandbox.identity)
         try:
+            tmp_dirs.append(self._sandbox.new_tmp_dir())
+            environment = worker_environment(spec, task_root=task_root, runtime_dir=RUNTIME_DIR, tmp_dir=tmp_dirs[0],
+                                             log_stream=log_stream_name(spec.version), credentials=credentials,
+                                             endpoint_url=endpoint_url)
+            launch = Launch(self.config.python, self._search_path, environment, task_root, self._sandbox.identity)
             worker, failure = await WorkerProcess.start(launch, self.config.init_timeout, request_id)
         except BaseException:
             clean_up()
@@ -160,6 +159,13 @@ class Runtime:
         worker.exited.add_done_callback(clean_up)
         worker.exited.add_done_callback(lambda _: self._workers.discard(worker))
         return worker, failure
+
+    def _remove_later(self, *paths: Path) -> None:
+        """Remove directories in a thread (a package may be 250 MB): the event loop never waits for the disk."""
+        for path in paths:
+            task = asyncio.ensure_future(asyncio.to_thread(remove_tree, path))
+            self._cleanups.add(task)
+            task.add_done_callback(self._cleanups.discard)
 
     def retire(self, function_arn: str) -> None:
         """Drop the function's warm workers (its code or configuration changed, or it was deleted)."""
