@@ -200,11 +200,15 @@ def test_the_runtime_works_under_uvloop_as_in_the_server(python_for_workers: str
     assert timed_out["errorType"] == "Sandbox.Timedout" and exited["errorType"] == "Runtime.ExitError"
 
 
-def test_a_server_whose_worker_user_cannot_run_python_is_refused_at_once(tmp_path: Path) -> None:
+def test_a_runtime_whose_workers_could_not_start_is_refused_at_once(open_dir: Path, python_for_workers: str) -> None:
     if os.geteuid() != 0:
         pytest.skip("only a root server runs workers as another user")
-    private = tmp_path / "private"
+    private = open_dir / "private"
     private.mkdir(mode=0o700)
-    (private / "python3").symlink_to(sys.executable)
-    with pytest.raises(ValueError, match="function workers cannot start: .* is not (searchable|executable) by uid"):
+    (private / "python3").write_bytes(Path(python_for_workers).read_bytes())
+    (private / "python3").chmod(0o755)
+    with pytest.raises(ValueError, match="function workers cannot start: .*/private is not searchable by uid"):
         Runtime(RuntimeConfig(python=str(private / "python3")))
+    with pytest.raises(ValueError, match="function workers cannot start: .*/private is not searchable by uid"):
+        Runtime(RuntimeConfig(python=python_for_workers, work_dir=private / "functions"))
+    assert list(private.iterdir()) == [private / "python3"]  # the refused runtime removed what it made

@@ -16,7 +16,7 @@ from strongroom.functions.runtime.constants import MAX_EVENT_BYTES
 from strongroom.functions.runtime.environment import credential_variables, log_stream_name, worker_environment
 from strongroom.functions.runtime.pool import Assignment, RuntimeClosedError, WorkerPool
 from strongroom.functions.runtime.process import Launch, Outcome, WorkerProcess, worker_search_path
-from strongroom.functions.runtime.sandbox import Sandbox, WorkerIdentity, unreachable, worker_identity
+from strongroom.functions.runtime.sandbox import READ, SEARCH, Sandbox, WorkerIdentity, unreachable, worker_identity
 from strongroom.functions.runtime.spec import Credentials, FunctionSpec
 
 RUNTIME_DIR = Path(__file__).resolve().parent
@@ -38,7 +38,8 @@ class RuntimeConfig:
     python: str = sys.executable
     """The workers' interpreter: the server's Python, or another of the same version the worker user can run."""
     work_dir: Path | None = None
-    """Where code and worker TMPDIRs go (never the data directory); None: a new private temporary directory."""
+    """Where code and worker TMPDIRs go (never the data directory); None: a new private temporary directory.
+    :meth:`Runtime.close` removes it if the runtime made it, else only what it put in it."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,23 @@ CodeLoader = Callable[[], Awaitable[bytes]]
 
 
 class Runtime:
-    """Runs functions' invocations in worker processes; see the package docstring for the whole picture."""
+    """Runs functions' invocations in worker processes; see the package docstring for the whole picture.
+
+    Use it from one event loop, on a thread that lives as long as the process (the server's main
+    thread): workers are started from that thread, and the kernel kills them when it ends.
+    """
 
     def __init__(self, config: RuntimeConfig | None = None) -> None:
         self.config = config or RuntimeConfig()
         identity = worker_identity(self.config.worker_user)
         self._search_path = worker_search_path()
-        _check_reachable(identity, self.config.python, self._search_path)
         self._pool: WorkerPool[WorkerProcess] = WorkerPool(self.config.max_workers, self.config.idle_timeout)
         self._sandbox = Sandbox(identity, self.config.work_dir)
+        try:
+            _check_reachable(identity, self.config.python, self._search_path, self._sandbox)
+        except ValueError:
+            self._sandbox.close()
+            raise
         self._code = CodeCache(self._sandbox.code, self._sandbox.group, discard=self._remove_later)
         self._workers: set[WorkerProcess] = set()
         self._cleanups: set[asyncio.Task[None]] = set()
@@ -185,16 +194,18 @@ class Runtime:
         self._sandbox.close()
 
 
-def _check_reachable(identity: WorkerIdentity, python: str, search_path: str) -> None:
-    """Refuse a configuration in which the workers' user could not run Python or find the runtime."""
-    needed = [(python, True), *((directory, False) for directory in search_path.split(":"))]
+def _check_reachable(identity: WorkerIdentity, python: str, search_path: str, sandbox: Sandbox) -> None:
+    """Refuse a configuration in which the workers' user could not run Python, import the runtime or reach its code."""
+    needed: list[tuple[str | Path, int | None]] = [(python, READ | SEARCH), (sandbox.code, SEARCH),
+                                                   (sandbox.tmp, SEARCH)]
+    needed += [(directory, None) for directory in search_path.split(":")]
     if python == sys.executable:
-        needed.append((sysconfig.get_path("stdlib"), False))
-    for path, execute in needed:
-        reason = unreachable(identity, path, execute=execute)
+        needed.append((sysconfig.get_path("stdlib"), None))
+    for path, bits in needed:
+        reason = unreachable(identity, path, bits)
         if reason is not None:
-            raise ValueError(f"function workers cannot start: {reason}; set the runtime's python to an "
-                             "interpreter of the same version that the worker user can run")
+            raise ValueError(f"function workers cannot start: {reason}; give the runtime an interpreter of this "
+                             "Python's version and a work_dir that the worker user can reach")
 
 
 def _log_tail(spec: FunctionSpec, request_id: str, worker: WorkerProcess, outcome: Outcome, cold: bool,

@@ -42,20 +42,26 @@ def worker_identity(user: str) -> WorkerIdentity:
     return WorkerIdentity(entry.pw_uid, entry.pw_gid)
 
 
-def unreachable(identity: WorkerIdentity, path: str | Path, *, execute: bool = False) -> str | None:
-    """Why the workers' user cannot read (with ``execute``, run) ``path``, or None when it can.
+READ, SEARCH = 0o4, 0o1
+"""Permission bits :func:`unreachable` checks: reading a file; searching (entering) a directory or running a file."""
 
-    Checked from the permission bits with the workers' uid and gid (they have no other groups), so a
-    runtime that could never start a worker says so when it is built, not at every invocation.
+
+def unreachable(identity: WorkerIdentity, path: str | Path, bits: int | None = None) -> str | None:
+    """Why the workers' user cannot reach ``path`` with ``bits`` (default: read, and search a directory).
+
+    Every directory above must be searchable. Checked from the permission bits with the workers' uid
+    and gid (they have no other groups), so a runtime that could never start a worker says so when
+    it is built, not at every invocation.
     """
     if identity.uid is None:
         return None
     resolved = Path(os.path.realpath(path))
     for directory in reversed(resolved.parents):
-        if not _allows(directory, identity, 0o1):
+        if not _allows(directory, identity, SEARCH):
             return f"{directory} is not searchable by uid {identity.uid}"
-    if not _allows(resolved, identity, 0o5 if execute or resolved.is_dir() else 0o4):
-        return f"{resolved} is not {'executable' if execute else 'readable'} by uid {identity.uid}"
+    wanted = (READ | SEARCH if resolved.is_dir() else READ) if bits is None else bits
+    if not _allows(resolved, identity, wanted):
+        return f"{resolved} does not allow mode {wanted:o} to uid {identity.uid}"
     return None
 
 
@@ -78,7 +84,7 @@ class Sandbox:
 
     def __init__(self, identity: WorkerIdentity, root: Path | None = None) -> None:
         self.identity = identity
-        self._owns_root = root is None
+        self._owns_root = root is None or not root.exists()  # what it made, it removes
         self.root = Path(tempfile.mkdtemp(prefix="strongroom-functions-")) if root is None else root
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.code, self.tmp = self.root / "code", self.root / "tmp"
