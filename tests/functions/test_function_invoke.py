@@ -95,6 +95,13 @@ def test_a_response_over_6_mb_is_function_response_size_too_large(run: Runner, r
     assert answer(run(invoke(runtime, kitchen)))["event"] == {}  # read and discarded: the channel stays in step
 
 
+def test_an_event_of_6_mb_reaches_the_function(run: Runner, runtime: Runtime, kitchen: Function) -> None:
+    padding = "x" * (MAX_EVENT_BYTES - len('{"do": "context", "pause": 0, "padding": ""}'))
+    event = json.dumps({"do": "context", "pause": 0, "padding": padding}).encode()
+    assert len(event) == MAX_EVENT_BYTES
+    assert answer(run(invoke(runtime, kitchen, event, request_id="req-6mb")))["aws_request_id"] == "req-6mb"
+
+
 def test_an_event_over_6_mb_is_refused_before_any_worker_sees_it(run: Runner, runtime: Runtime,
                                                                   kitchen: Function) -> None:
     with pytest.raises(EventTooLargeError) as refused:

@@ -70,7 +70,7 @@ def limit_resources(memory_mb: int) -> None:
     """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for limit, value in ((resource.RLIMIT_NOFILE, MAX_OPEN_FILES), (resource.RLIMIT_DATA, memory_mb << 20)):
-        soft, hard = resource.getrlimit(limit)
+        _, hard = resource.getrlimit(limit)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(limit, (value, value))
 
