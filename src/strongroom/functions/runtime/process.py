@@ -41,6 +41,8 @@ BOOTSTRAP = (
 
 LOG_WAIT_SECONDS = 1.0
 """How long to wait for the rest of an invocation's output once its answer has come (normally microseconds)."""
+MAX_PROCESSES = 1024
+"""Lambda's limit on processes and threads, for all workers together when they have a user of their own."""
 EXIT_WAIT_SECONDS = 1.0
 """How long a worker that closed its channel may take to exit before it is killed."""
 
@@ -106,8 +108,9 @@ class WorkerProcess:
         """Start a worker and wait for its init; the Outcome is the init's failure (the worker is then dead)."""
         parent_end, child_end = socket.socketpair()
         log_read, log_write = os.pipe()
+        max_processes = MAX_PROCESSES if launch.identity.uid is not None else 0
         command = [launch.python, "-I", "-X", "utf8", "-c", BOOTSTRAP, launch.search_path,
-                   str(child_end.fileno()), str(os.getpid())]
+                   str(child_end.fileno()), str(os.getpid()), str(max_processes)]
         started = time.monotonic()
         try:
             process = subprocess.Popen(

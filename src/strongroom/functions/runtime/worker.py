@@ -61,15 +61,20 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def limit_resources(memory_mb: int) -> None:
-    """No core dumps, Lambda's 1024 open files, and at most ``memory_mb`` of heap (RLIMIT_DATA).
+def limit_resources(memory_mb: int, max_processes: int) -> None:
+    """No core dumps, Lambda's 1024 open files, ``memory_mb`` of heap (RLIMIT_DATA) and, when given,
+    at most ``max_processes`` processes and threads of the workers' user (RLIMIT_NPROC): no fork bomb.
 
     RLIMIT_DATA counts the heap and private writable mappings but not shared libraries or
     reservations, so it is the closest a process limit comes to Lambda's memory size: Python with
-    boto3 and a client uses about 35 MB of it. Limits are only ever lowered.
+    boto3 and a client uses about 35 MB of it. RLIMIT_NPROC counts every process of the user, so the
+    runtime sets it only when workers have a user of their own. Limits are only ever lowered.
     """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for limit, value in ((resource.RLIMIT_NOFILE, MAX_OPEN_FILES), (resource.RLIMIT_DATA, memory_mb << 20)):
+    limits = [(resource.RLIMIT_NOFILE, MAX_OPEN_FILES), (resource.RLIMIT_DATA, memory_mb << 20)]
+    if max_processes:
+        limits.append((resource.RLIMIT_NPROC, max_processes))
+    for limit, value in limits:
         _, hard = resource.getrlimit(limit)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(limit, (value, value))
@@ -215,10 +220,10 @@ def invoke(handler: Handler, header: dict[str, Any], event: bytes, request_ids: 
 
 
 def main(argv: list[str]) -> None:
-    """``SOCKET_FD PARENT_PID``; the function itself is described by the Lambda variables."""
-    channel_fd, parent_pid = int(argv[0]), int(argv[1])
+    """``SOCKET_FD PARENT_PID MAX_PROCESSES`` (0: no limit); the function is described by the Lambda variables."""
+    channel_fd, parent_pid, max_processes = (int(argument) for argument in argv[:3])
     die_with_parent(parent_pid)
-    limit_resources(int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]))
+    limit_resources(int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]), max_processes)
     os.set_inheritable(channel_fd, False)
     channel = socket.socket(fileno=channel_fd)
     configure_output()
