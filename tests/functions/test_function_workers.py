@@ -148,12 +148,13 @@ def test_close_kills_invocations_still_running_after_the_grace(run: Runner, pyth
 
 PARENT = textwrap.dedent("""
     import asyncio, json, sys
+    from pathlib import Path
     sys.path.insert(0, sys.argv[2])
     from functions_support import function, handler_zip, invoke
     from strongroom.functions.runtime import Runtime, RuntimeConfig
 
     async def main():
-        runtime = Runtime(RuntimeConfig(python=sys.argv[1]))
+        runtime = Runtime(RuntimeConfig(python=sys.argv[1], work_dir=Path(sys.argv[3])))
         result = await invoke(runtime, function(handler_zip("kitchen"), "kitchen.handler"))
         print(json.loads(result.payload)["pid"], flush=True)
         await asyncio.sleep(300)
@@ -162,9 +163,9 @@ PARENT = textwrap.dedent("""
 """)
 
 
-def test_workers_die_with_the_server_process(run: Runner, python_for_workers: str) -> None:
-    server = subprocess.Popen([sys.executable, "-c", PARENT, python_for_workers, str(Path(__file__).parent)],
-                              stdout=subprocess.PIPE, text=True)
+def test_workers_die_with_the_server_process(run: Runner, python_for_workers: str, open_dir: Path) -> None:
+    server = subprocess.Popen([sys.executable, "-c", PARENT, python_for_workers, str(Path(__file__).parent),
+                               str(open_dir / "runtime")], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         pid = int(server.stdout.readline())
