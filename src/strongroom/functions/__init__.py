@@ -1,0 +1,1 @@
+"""Lambda-compatible functions: the runtime that runs their code (``runtime``); the API comes later."""
