@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import traceback
 import uuid
 from typing import Any
 
@@ -18,7 +19,7 @@ from e2e_server import make_client
 from rotation_driver import create, invoke, labels, rotate
 from rotator_servers import PostgresCluster
 
-from strongroom.rotators import postgres_multi_user, postgres_single_user
+from strongroom.rotators import postgres, postgres_multi_user, postgres_single_user
 
 pytestmark = pytest.mark.usefixtures("lambda_env")
 READER_WAIT_S = 30
@@ -361,3 +362,16 @@ def test_multi_user_refuses_a_pending_user_outside_the_pair(
     with pytest.raises(ValueError, match="other than the current user's alternate"):
         invoke(postgres_multi_user, "setSecret", arn, token)
     assert logs_in(pg_cluster, db_secret(pg_cluster, pg_cluster.superuser, pg_cluster.password))
+
+
+def test_refused_password_change_names_no_password_or_statement(pg_cluster: PostgresCluster) -> None:
+    conn = postgres.PostgreSQL().connect(db_secret(pg_cluster, pg_cluster.superuser, pg_cluster.password), False)
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            postgres.set_password(conn, "no_such_role", "the-secret-password")
+    finally:
+        conn.close()
+    text = "".join(traceback.format_exception_only(refused.value))
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__, "the driver's error is printed"
+    assert "42704" in text  # undefined_object: the code says why
+    assert "the-secret-password" not in text and "SCRAM-SHA-256$" not in text and "no_such_role" not in text

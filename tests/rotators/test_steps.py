@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from rotation_driver import FakeContext
 
 from strongroom.rotators import mysql_single_user, postgres_single_user, random_password, steps
-from strongroom.rotators.database import parse_secret, tls_choice
+from strongroom.rotators.database import error_summary, parse_secret, tls_choice
 from strongroom.rotators.postgres import scram_verifier
 from strongroom.rotators.postgres_multi_user import alternate_username
 
@@ -187,3 +187,17 @@ def test_scram_verifier_is_what_postgres_stores_for_the_password() -> None:
     assert base64.b64decode(stored_key) == hashlib.sha256(client_key).digest()
     assert base64.b64decode(server_key) == hmac.digest(salted, b"Server Key", "sha256")
     assert scram_verifier("correct horse") != verifier, "every verifier has its own salt"
+
+
+@pytest.mark.parametrize(
+    ("error", "summary"),
+    [
+        (RuntimeError({"S": "FATAL", "C": "28P01", "M": 'password authentication failed for user "app"'}),
+         'RuntimeError: 28P01 password authentication failed for user "app"'),
+        (RuntimeError(1045, "Access denied for user 'app'@'host' (using password: YES)"),
+         "RuntimeError: (1045, \"Access denied for user 'app'@'host' (using password: YES)\")"),
+        (ConnectionRefusedError(111, "Connection refused"), "ConnectionRefusedError: [Errno 111] Connection refused"),
+    ],
+)  # fmt: skip
+def test_login_errors_are_summarised_from_the_driver_error(error: Exception, summary: str) -> None:
+    assert error_summary(error) == summary

@@ -37,9 +37,11 @@ class Database(Protocol):
     engines: tuple[str, ...]
     #: EXCLUDE_CHARACTERS when the environment does not set it.
     default_exclude: str
+    #: What :meth:`connect` raises when it cannot log in.
+    login_errors: tuple[type[Exception], ...]
 
-    def connect(self, secret: dict[str, Any], use_tls: bool) -> Connection | None:
-        """A connection logged in with the secret's credentials, or None if login fails."""
+    def connect(self, secret: dict[str, Any], use_tls: bool) -> Connection:
+        """A connection logged in with the secret's credentials."""
 
     def set_own_password(self, conn: Connection, password: str) -> None:
         """Change the logged-in user's password."""
@@ -85,12 +87,34 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def error_summary(exc: BaseException) -> str:
+    """An error's class and text (PostgreSQL's server errors carry a dict: its code and message)."""
+    detail = exc.args[0] if len(exc.args) == 1 else exc
+    if isinstance(detail, dict):
+        detail = f"{detail.get('C', '')} {detail.get('M', '')}".strip()
+    return f"{type(exc).__name__}: {detail}"
+
+
+def attempt(db: Database, secret: dict[str, Any], use_tls: bool) -> Connection | None:
+    """One login attempt, logged (user, host, TLS, the server's reason; never the password)."""
+    how = "TLS" if use_tls else "no TLS"
+    errors: tuple[type[Exception], ...] = (*db.login_errors, OSError)
+    try:
+        conn = db.connect(secret, use_tls)
+    except errors as exc:
+        user, host = secret["username"], secret["host"]
+        logger.info("Could not log in as '%s' to %s (%s): %s", user, host, how, error_summary(exc))
+        return None
+    logger.info("Logged in as '%s' to %s (%s)", secret["username"], secret["host"], how)
+    return conn
+
+
 def login(db: Database, secret: dict[str, Any]) -> Connection | None:
     """A connection with the secret's credentials, or None; TLS as :func:`tls_choice` says."""
     use_tls, fall_back = tls_choice(secret)
-    conn = db.connect(secret, use_tls)
+    conn = attempt(db, secret, use_tls)
     if conn is None and use_tls and fall_back:
-        conn = db.connect(secret, False)
+        conn = attempt(db, secret, False)
     return conn
 
 

@@ -6,15 +6,12 @@ optional ``port`` (3306), ``dbname``, ``ssl``. Driver: PyMySQL.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pymysql
 
 from .database import TIMEOUT_S, Connection, SingleUser, port_of, tls_context
 from .steps import make_handler
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3306
 
@@ -32,26 +29,19 @@ class MySQL:
     engines: tuple[str, ...] = ("mysql", "aurora-mysql", "mariadb")
     default_exclude: str = "/@\"'\\"
 
-    def connect(self, secret: dict[str, Any], use_tls: bool) -> Connection | None:
+    login_errors: tuple[type[Exception], ...] = (pymysql.Error,)
+
+    def connect(self, secret: dict[str, Any], use_tls: bool) -> Connection:
         tls: dict[str, Any] = {"ssl": tls_context()} if use_tls else {"ssl_disabled": True}
-        try:
-            conn = pymysql.connect(
-                host=secret["host"],
-                user=secret["username"],
-                password=secret["password"],
-                port=port_of(secret, DEFAULT_PORT),
-                database=secret.get("dbname"),
-                connect_timeout=TIMEOUT_S,
-                **tls,
-            )
-        except (pymysql.Error, OSError) as exc:
-            logger.info(
-                "Could not log in as '%s' to %s (%s): %s",
-                secret["username"], secret["host"], "TLS" if use_tls else "no TLS", f"{type(exc).__name__}: {exc}",
-            )  # fmt: skip
-            return None
-        logger.info("Logged in as '%s' to %s (%s)", secret["username"], secret["host"], "TLS" if use_tls else "no TLS")
-        return conn
+        return pymysql.connect(
+            host=secret["host"],
+            user=secret["username"],
+            password=secret["password"],
+            port=port_of(secret, DEFAULT_PORT),
+            database=secret.get("dbname"),
+            connect_timeout=TIMEOUT_S,
+            **tls,
+        )
 
     def set_own_password(self, conn: Connection, password: str) -> None:
         cursor = conn.cursor()

@@ -38,38 +38,23 @@ class PostgreSQL:
     engines: tuple[str, ...] = ("postgres", "aurora-postgresql")
     default_exclude: str = ":/@\"'\\"
 
-    def connect(self, secret: dict[str, Any], use_tls: bool) -> Connection | None:
-        try:
-            conn = pg8000.dbapi.connect(
-                user=secret["username"],
-                password=secret["password"],
-                host=secret["host"],
-                port=port_of(secret, DEFAULT_PORT),
-                database=secret.get("dbname") or DEFAULT_DBNAME,
-                timeout=TIMEOUT_S,
-                ssl_context=tls_context() if use_tls else False,
-            )
-        except (pg8000.dbapi.Error, OSError) as exc:
-            logger.info(
-                "Could not log in as '%s' to %s (%s): %s",
-                secret["username"], secret["host"], "TLS" if use_tls else "no TLS", error_summary(exc),
-            )  # fmt: skip
-            return None
-        logger.info("Logged in as '%s' to %s (%s)", secret["username"], secret["host"], "TLS" if use_tls else "no TLS")
-        return conn
+    login_errors: tuple[type[Exception], ...] = (pg8000.dbapi.Error,)
+
+    def connect(self, secret: dict[str, Any], use_tls: bool) -> Connection:
+        return pg8000.dbapi.connect(
+            user=secret["username"],
+            password=secret["password"],
+            host=secret["host"],
+            port=port_of(secret, DEFAULT_PORT),
+            database=secret.get("dbname") or DEFAULT_DBNAME,
+            timeout=TIMEOUT_S,
+            ssl_context=tls_context() if use_tls else False,
+        )
 
     def set_own_password(self, conn: Connection, password: str) -> None:
         cursor = conn.cursor()
         cursor.execute("SELECT current_user")
         set_password(conn, cursor.fetchone()[0], password)
-
-
-def error_summary(exc: BaseException) -> str:
-    """An error's class and PostgreSQL code or text: server errors carry a dict of fields."""
-    detail = exc.args[0] if exc.args else ""
-    if isinstance(detail, dict):
-        detail = f"{detail.get('C', '')} {detail.get('M', '')}".strip()
-    return f"{type(exc).__name__}: {detail}"
 
 
 def quote_ident(conn: Connection, name: str) -> str:
