@@ -23,20 +23,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))
 from e2e_server import ACCESS_KEY, REGION, SECRET_KEY, ServerProcess, make_client, start_server  # noqa: E402
 from rotator_servers import (  # noqa: E402
-    REQUIRE_ENV,
     MysqlAccounts,
     PostgresCluster,
     mysql_unreachable,
-    postgres_bindir,
-    start_postgres_cluster,
+    running_cluster,
+    unavailable,
 )
-
-
-def unavailable(reason: str) -> None:
-    """Skip the test, or fail it when the environment says the servers must be there (CI)."""
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{reason} and {REQUIRE_ENV}=1", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -70,15 +62,7 @@ def lambda_env(strongroom: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_p
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    assert bindir is not None
-    cluster = start_postgres_cluster(bindir)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running_cluster()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ empty password); the tests make their own users with passwords and drop them.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import os
 import pwd
 import secrets
@@ -18,10 +20,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymysql
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 #: Set to 1 (CI) to fail instead of skipping when a database server is missing.
 REQUIRE_ENV = "STRONGROOM_REQUIRE_POSTGRES"
@@ -66,6 +75,8 @@ class PostgresCluster:
     superuser: str = "postgres"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     host: str = "127.0.0.1"
+    #: The CA that signed the server's certificate, for a cluster started with TLS only.
+    ca_file: Path | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -93,8 +104,47 @@ class PostgresCluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres_cluster(bindir: Path) -> PostgresCluster:
-    """initdb a cluster with scram-sha-256 authentication and start it on a free port."""
+def write_tls_files(directory: Path, host: str) -> Path:
+    """A CA and a server certificate for ``host`` (an IP address) signed by it: writes ca.crt,
+    server.crt and server.key (0600) into ``directory``; returns the CA file to trust."""
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: Any, ca: bool) -> Any:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "strongroom test CA")])
+    ca_cert = certificate("strongroom test CA", ca_key, ca_name, ca_key, ca=True)
+    server_cert = certificate(host, server_key, ca_name, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (directory / "ca.crt").write_bytes(ca_cert.public_bytes(pem))
+    (directory / "server.crt").write_bytes(server_cert.public_bytes(pem))
+    key_file = directory / "server.key"
+    key_file.write_bytes(
+        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_file.chmod(0o600)
+    return directory / "ca.crt"
+
+
+def start_postgres_cluster(bindir: Path, tls_only: bool = False) -> PostgresCluster:
+    """initdb a cluster with scram-sha-256 authentication and start it on a free port; with
+    ``tls_only`` the server has a certificate for its address (``cluster.ca_file`` signs it) and
+    refuses connections without TLS."""
     root = Path(tempfile.mkdtemp(prefix="strongroom-rotators-pg-"))
     run_as: list[str] = []
     if os.geteuid() == 0:
@@ -113,11 +163,40 @@ def start_postgres_cluster(bindir: Path) -> PostgresCluster:
             "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
         password_file.unlink()
+        if tls_only:
+            cluster.ca_file = write_tls_files(root, cluster.host)
+            if run_as:
+                for name in ("server.crt", "server.key"):
+                    os.chown(root / name, owner.pw_uid, owner.pw_gid)
+            with (cluster.data_dir / "postgresql.conf").open("a") as conf:
+                conf.write(f"ssl = on\nssl_cert_file = '{root}/server.crt'\nssl_key_file = '{root}/server.key'\n")
+            hba = cluster.data_dir / "pg_hba.conf"
+            hba.write_text(hba.read_text().replace("\nhost ", "\nhostssl "))
         cluster.start()
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def unavailable(reason: str) -> None:
+    """Skip the test, or fail it when the environment says the servers must be there (CI)."""
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason} and {REQUIRE_ENV}=1", pytrace=False)
+    pytest.skip(reason)
+
+
+def running_cluster(tls_only: bool = False) -> Iterator[PostgresCluster]:
+    """A fixture body: a started cluster (skip or fail without the binaries), stopped after."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    assert bindir is not None
+    cluster = start_postgres_cluster(bindir, tls_only)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def mysql_unreachable() -> str | None:
