@@ -191,6 +191,7 @@ def test_postgres_packages_rotate_from_the_zip_alone(
     assert pg_logs_in(pg_cluster, rotated)
 
 
+@pytest.mark.mariadb
 def test_mysql_package_rotates_from_the_zip_alone(
     mysql_accounts: MysqlAccounts, sm: Any, strongroom: Any, bare_runtime: Path, tmp_path: Path, name: str
 ) -> None:

@@ -15,7 +15,7 @@ from rotator_servers import MYSQL_ADMIN, MysqlAccounts
 from strongroom.rotators import mysql_single_user
 from strongroom.rotators.mysql_single_user import password_expression
 
-pytestmark = pytest.mark.usefixtures("lambda_env")
+pytestmark = [pytest.mark.usefixtures("lambda_env"), pytest.mark.mariadb]
 
 
 def logs_in(secret: dict[str, Any]) -> bool:
