@@ -6,7 +6,7 @@ PORT   ?= 7420
 DATA   ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench bench-profile clean postgres update-models
+.PHONY: serve test lint bench bench-profile clean postgres mariadb update-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,17 @@ postgres:
 	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; } || \
 	  echo "warning: PostgreSQL is not reachable at 127.0.0.1:5432; its tests will be skipped"
 
-## test: install, start PostgreSQL if needed, run the whole suite.
-test: $(VENV)/.installed postgres
+## mariadb: make sure the local MariaDB the rotator tests use is up (when it is installed).
+mariadb:
+	@mariadb-admin -h 127.0.0.1 -u root status >/dev/null 2>&1 || { \
+	  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; } && { \
+	  mariadb-admin -h 127.0.0.1 -u root status >/dev/null 2>&1 || { \
+	  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd && \
+	  for i in $$(seq 1 30); do mariadb-admin -h 127.0.0.1 -u root status >/dev/null 2>&1 && break; sleep 1; done; }; } || \
+	  echo "warning: MariaDB is not reachable at 127.0.0.1:3306; its tests will be skipped"
+
+## test: install, start PostgreSQL and MariaDB if needed, run the whole suite.
+test: $(VENV)/.installed postgres mariadb
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
