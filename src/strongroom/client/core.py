@@ -68,7 +68,7 @@ class ClientCore:
     async def call(self, operation: Operation[R], request: Shape) -> R:
         body = protocol.encode(protocol.with_idempotency_tokens(operation, request))
         base = self._headers.get(operation.name) or self._headers.setdefault(
-            operation.name, protocol.base_headers(operation)
+            operation.name, {"Host": self.transport.host_header, **protocol.base_headers(operation)}
         )
         attempt, last_cost = 0, None
         while True:

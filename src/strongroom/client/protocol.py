@@ -41,7 +41,7 @@ def encode(request: Shape) -> bytes:
 def metadata_of(response: HttpResponse | None, attempts: int) -> ResponseMetadata:
     if response is None:
         return ResponseMetadata(None, 0, {}, attempts)
-    return ResponseMetadata(response.headers.get("x-amzn-RequestId"), response.status, response.headers, attempts)
+    return ResponseMetadata(response.headers.get("x-amzn-requestid"), response.status, response.headers, attempts)
 
 
 def error_of(response: HttpResponse, metadata: ResponseMetadata) -> ClientError:
@@ -51,7 +51,7 @@ def error_of(response: HttpResponse, metadata: ResponseMetadata) -> ClientError:
         document = _ERROR_DOCUMENT.decode(response.body) if response.body else {}
     except msgspec.DecodeError:
         document = {}
-    code = str(document.get("__type") or response.headers.get("x-amzn-ErrorType") or response.status)
+    code = str(document.get("__type") or response.headers.get("x-amzn-errortype") or response.status)
     code = code.split(":", 1)[0].rsplit("#", 1)[-1]
     message = document.get("message") or document.get("Message")
     if not isinstance(message, str):
