@@ -191,7 +191,7 @@ def render_shapes(model: Model) -> str:
     ]
     for name in model.structures():
         is_output = name in model.output_reachable
-        out += ["", "", f"class {name}(Shape, kw_only=True):"]
+        out += ["", "", f"class {name}(Shape, frozen=True, kw_only=True):"]
         out += docstring(first_sentence(model.shapes[name].get("documentation")), "    ") or [
             f'    """The {name} structure."""'
         ]

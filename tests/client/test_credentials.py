@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from strongroom.client import (
     AsyncSecretsManager,
     ConfigurationError,
@@ -53,7 +54,9 @@ def test_environment_then_shared_credentials_file(files: dict[str, str], tmp_pat
 
 
 def test_profile_argument_skips_the_environment_but_aws_profile_does_not(files: dict[str, str], tmp_path: Path) -> None:
-    write(tmp_path / "credentials", "[dev]\naws_access_key_id = DEV\naws_secret_access_key = d\naws_session_token = s\n")
+    write(
+        tmp_path / "credentials", "[dev]\naws_access_key_id = DEV\naws_secret_access_key = d\naws_session_token = s\n"
+    )
     env = {**files, "AWS_ACCESS_KEY_ID": "ENV", "AWS_SECRET_ACCESS_KEY": "e"}
     assert creds_of(env, profile="dev") == Credentials("DEV", "d", "s")
     assert creds_of({**env, "AWS_PROFILE": "dev"}) == Credentials("ENV", "e")
@@ -102,7 +105,8 @@ def test_credential_process_from_a_profile(files: dict[str, str], tmp_path: Path
 def test_credential_process_is_run_again_before_expiry(tmp_path: Path) -> None:
     script = write(tmp_path / "proc.py", PROCESS)
     now = [1_800_000_000.0]  # 2027-01-15T08:00:00Z
-    provider = ProcessCredentials(f"{sys.executable} {script} {tmp_path / 'n'} 2027-01-15T09:00:00Z", clock=lambda: now[0])
+    command = f"{sys.executable} {script} {tmp_path / 'n'} 2027-01-15T09:00:00Z"
+    provider = ProcessCredentials(command, clock=lambda: now[0])
     assert provider.fresh() is None  # nothing loaded yet
     assert provider.get().access_key_id == "PROC1"
     assert provider.fresh() is not None and provider.get().access_key_id == "PROC1"  # 60 min left: fresh
@@ -128,7 +132,8 @@ def test_credential_process_failures(tmp_path: Path) -> None:
 
 def test_region_resolution_order(files: dict[str, str], tmp_path: Path) -> None:
     write(tmp_path / "config", "[default]\nregion = from-profile\n")
-    base = {**{k: v for k, v in files.items() if k != "AWS_REGION"}, "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "s"}
+    base = {k: v for k, v in files.items() if k != "AWS_REGION"}
+    base.update(AWS_ACCESS_KEY_ID="A", AWS_SECRET_ACCESS_KEY="s")
     assert AsyncSecretsManager(environ=base).region == "from-profile"
     assert AsyncSecretsManager(environ={**base, "AWS_DEFAULT_REGION": "default-env"}).region == "default-env"
     env = {**base, "AWS_DEFAULT_REGION": "default-env", "AWS_REGION": "region-env"}

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 from fault_proxy import FaultProxy
+from test_operations import RecordingHandler
+from test_retries import upstream
+
 from strongroom.client import (
     ClientShutdown,
     GetSecretValueRequest,
@@ -18,8 +21,6 @@ from strongroom.client import (
     shapes,
 )
 from strongroom.client.metadata import MetadataCache, ResponseMetadata
-from test_operations import RecordingHandler
-from test_retries import upstream
 
 
 def test_handler_is_told_on_success_and_on_error(settings: dict[str, Any], name: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore import xform_name
+
 from strongroom.client import (
     AsyncSecretsManager,
     ResourceNotFoundException,
@@ -172,8 +173,11 @@ async def scenario(call: Call, name: str) -> set[str]:
     assert [e.error_code for e in batch.errors or ()] == ["ResourceNotFoundException"]
     password = await op("GetRandomPassword", password_length=24, exclude_punctuation=True)
     assert len(password.random_password) == 24
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-        "AWS": "arn:aws:iam::123456789012:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})  # fmt: skip
+    statement = {
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+    }  # fmt: skip
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     validated = await op("ValidateResourcePolicy", secret_id=name, resource_policy=policy)
     assert validated.policy_validation_passed is True
     await op("PutResourcePolicy", secret_id=name, resource_policy=policy)
@@ -228,7 +232,9 @@ def _matches(body: dict[str, Any], expected: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize("operation", sorted(NOT_SERVED))
-def test_not_served_operation_sends_the_request_and_types_the_error(settings: dict[str, Any], operation: str) -> None:
+def test_not_served_operation_sends_the_request_and_types_the_error(
+    settings: dict[str, Any], operation: str
+) -> None:
     kwargs, expected = NOT_SERVED[operation]
 
     async def run() -> None:

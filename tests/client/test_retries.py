@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fault_proxy import FaultProxy
+
 from strongroom.client import (
     AsyncSecretsManager,
     ClientError,

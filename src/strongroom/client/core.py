@@ -98,7 +98,9 @@ class ClientCore:
 
     async def _signed(self, base: dict[str, str], body: bytes) -> dict[str, str]:
         """``base`` plus the SigV4 headers for the current credentials and time."""
-        creds = self.credentials.fresh() or await asyncio.to_thread(self.credentials.get)
+        creds = self.credentials.fresh()
+        if creds is None:
+            creds = await asyncio.to_thread(self.credentials.get)
         signed = sign_headers("POST", self.endpoint, base, body, creds, self.region, SIGNING_NAME, self._clock())
         return {**base, **signed}
 

@@ -81,7 +81,7 @@ __all__ = [
 ]
 
 
-class APIErrorType(Shape, kw_only=True):
+class APIErrorType(Shape, frozen=True, kw_only=True):
     """The error Secrets Manager encountered while retrieving an individual secret as part of
     BatchGetSecretValue.
     """
@@ -91,7 +91,7 @@ class APIErrorType(Shape, kw_only=True):
     message: str | None = field(default=None, name="Message")
 
 
-class AssociateCrossAccountReplicaRequest(Shape, kw_only=True):
+class AssociateCrossAccountReplicaRequest(Shape, frozen=True, kw_only=True):
     """The AssociateCrossAccountReplicaRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -100,7 +100,7 @@ class AssociateCrossAccountReplicaRequest(Shape, kw_only=True):
     replication_role_arn: str | None = field(default=None, name="ReplicationRoleARN")
 
 
-class AssociateCrossAccountReplicaResponse(Shape, kw_only=True):
+class AssociateCrossAccountReplicaResponse(Shape, frozen=True, kw_only=True):
     """The AssociateCrossAccountReplicaResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -108,7 +108,7 @@ class AssociateCrossAccountReplicaResponse(Shape, kw_only=True):
     replication_status: str | None = field(default=None, name="ReplicationStatus")
 
 
-class BatchGetSecretValueRequest(Shape, kw_only=True):
+class BatchGetSecretValueRequest(Shape, frozen=True, kw_only=True):
     """The BatchGetSecretValueRequest structure."""
 
     secret_id_list: Sequence[str] | None = field(default=None, name="SecretIdList")
@@ -117,7 +117,7 @@ class BatchGetSecretValueRequest(Shape, kw_only=True):
     next_token: str | None = field(default=None, name="NextToken")
 
 
-class BatchGetSecretValueResponse(Shape, kw_only=True):
+class BatchGetSecretValueResponse(Shape, frozen=True, kw_only=True):
     """The BatchGetSecretValueResponse structure."""
 
     secret_values: tuple[SecretValueEntry, ...] | None = field(default=None, name="SecretValues")
@@ -125,13 +125,13 @@ class BatchGetSecretValueResponse(Shape, kw_only=True):
     errors: tuple[APIErrorType, ...] | None = field(default=None, name="Errors")
 
 
-class CancelRotateSecretRequest(Shape, kw_only=True):
+class CancelRotateSecretRequest(Shape, frozen=True, kw_only=True):
     """The CancelRotateSecretRequest structure."""
 
     secret_id: str = field(name="SecretId")
 
 
-class CancelRotateSecretResponse(Shape, kw_only=True):
+class CancelRotateSecretResponse(Shape, frozen=True, kw_only=True):
     """The CancelRotateSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -139,7 +139,7 @@ class CancelRotateSecretResponse(Shape, kw_only=True):
     version_id: str | None = field(default=None, name="VersionId")
 
 
-class CreateSecretRequest(Shape, kw_only=True):
+class CreateSecretRequest(Shape, frozen=True, kw_only=True):
     """The CreateSecretRequest structure."""
 
     __sensitive__ = frozenset({'secret_binary', 'secret_string'})
@@ -157,7 +157,7 @@ class CreateSecretRequest(Shape, kw_only=True):
     cross_account_primary_arn: str | None = field(default=None, name="CrossAccountPrimaryARN")
 
 
-class CreateSecretResponse(Shape, kw_only=True):
+class CreateSecretResponse(Shape, frozen=True, kw_only=True):
     """The CreateSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -166,7 +166,7 @@ class CreateSecretResponse(Shape, kw_only=True):
     replication_status: tuple[ReplicationStatusType, ...] | None = field(default=None, name="ReplicationStatus")
 
 
-class CrossAccountPrimaryType(Shape, kw_only=True):
+class CrossAccountPrimaryType(Shape, frozen=True, kw_only=True):
     """Contains information about the primary secret that a cross-account replica secret replicates from,
     including its ARN and replication status.
     """
@@ -176,7 +176,7 @@ class CrossAccountPrimaryType(Shape, kw_only=True):
     status_message: str | None = field(default=None, name="StatusMessage")
 
 
-class CrossAccountReplicaEntry(Shape, kw_only=True):
+class CrossAccountReplicaEntry(Shape, frozen=True, kw_only=True):
     """Information about a cross-account replica secret."""
 
     replica_secret_arn: str | None = field(default=None, name="ReplicaSecretARN")
@@ -185,14 +185,14 @@ class CrossAccountReplicaEntry(Shape, kw_only=True):
     status_message: str | None = field(default=None, name="StatusMessage")
 
 
-class DeleteResourcePolicyRequest(Shape, kw_only=True):
+class DeleteResourcePolicyRequest(Shape, frozen=True, kw_only=True):
     """The DeleteResourcePolicyRequest structure."""
 
     secret_id: str = field(name="SecretId")
     policy_name: str | None = field(default=None, name="PolicyName")
 
 
-class DeleteResourcePolicyResponse(Shape, kw_only=True):
+class DeleteResourcePolicyResponse(Shape, frozen=True, kw_only=True):
     """The DeleteResourcePolicyResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -200,7 +200,7 @@ class DeleteResourcePolicyResponse(Shape, kw_only=True):
     policy_name: str | None = field(default=None, name="PolicyName")
 
 
-class DeleteSecretRequest(Shape, kw_only=True):
+class DeleteSecretRequest(Shape, frozen=True, kw_only=True):
     """The DeleteSecretRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -208,7 +208,7 @@ class DeleteSecretRequest(Shape, kw_only=True):
     force_delete_without_recovery: bool | None = field(default=None, name="ForceDeleteWithoutRecovery")
 
 
-class DeleteSecretResponse(Shape, kw_only=True):
+class DeleteSecretResponse(Shape, frozen=True, kw_only=True):
     """The DeleteSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -216,13 +216,13 @@ class DeleteSecretResponse(Shape, kw_only=True):
     deletion_date: datetime | None = field(default=None, name="DeletionDate")
 
 
-class DescribeSecretRequest(Shape, kw_only=True):
+class DescribeSecretRequest(Shape, frozen=True, kw_only=True):
     """The DescribeSecretRequest structure."""
 
     secret_id: str = field(name="SecretId")
 
 
-class DescribeSecretResponse(Shape, kw_only=True):
+class DescribeSecretResponse(Shape, frozen=True, kw_only=True):
     """The DescribeSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -250,35 +250,35 @@ class DescribeSecretResponse(Shape, kw_only=True):
     cross_account_replicas: tuple[CrossAccountReplicaEntry, ...] | None = field(default=None, name="CrossAccountReplicas")
 
 
-class DisassociateCrossAccountReplicaRequest(Shape, kw_only=True):
+class DisassociateCrossAccountReplicaRequest(Shape, frozen=True, kw_only=True):
     """The DisassociateCrossAccountReplicaRequest structure."""
 
     secret_id: str = field(name="SecretId")
     cross_account_replica_arn: str = field(name="CrossAccountReplicaARN")
 
 
-class DisassociateCrossAccountReplicaResponse(Shape, kw_only=True):
+class DisassociateCrossAccountReplicaResponse(Shape, frozen=True, kw_only=True):
     """The DisassociateCrossAccountReplicaResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
     cross_account_replica_arn: str | None = field(default=None, name="CrossAccountReplicaARN")
 
 
-class ExternalSecretRotationMetadataItem(Shape, kw_only=True):
+class ExternalSecretRotationMetadataItem(Shape, frozen=True, kw_only=True):
     """The metadata needed to successfully rotate a managed external secret."""
 
     key: str | None = field(default=None, name="Key")
     value: str | None = field(default=None, name="Value")
 
 
-class Filter(Shape, kw_only=True):
+class Filter(Shape, frozen=True, kw_only=True):
     """Allows you to add filters when you use the search function in Secrets Manager."""
 
     key: str | None = field(default=None, name="Key")
     values: Sequence[str] | None = field(default=None, name="Values")
 
 
-class GetRandomPasswordRequest(Shape, kw_only=True):
+class GetRandomPasswordRequest(Shape, frozen=True, kw_only=True):
     """The GetRandomPasswordRequest structure."""
 
     password_length: int | None = field(default=None, name="PasswordLength")
@@ -291,7 +291,7 @@ class GetRandomPasswordRequest(Shape, kw_only=True):
     require_each_included_type: bool | None = field(default=None, name="RequireEachIncludedType")
 
 
-class GetRandomPasswordResponse(Shape, kw_only=True):
+class GetRandomPasswordResponse(Shape, frozen=True, kw_only=True):
     """The GetRandomPasswordResponse structure."""
 
     __sensitive__ = frozenset({'random_password'})
@@ -299,14 +299,14 @@ class GetRandomPasswordResponse(Shape, kw_only=True):
     random_password: str | None = field(default=None, name="RandomPassword")
 
 
-class GetResourcePolicyRequest(Shape, kw_only=True):
+class GetResourcePolicyRequest(Shape, frozen=True, kw_only=True):
     """The GetResourcePolicyRequest structure."""
 
     secret_id: str = field(name="SecretId")
     policy_name: str | None = field(default=None, name="PolicyName")
 
 
-class GetResourcePolicyResponse(Shape, kw_only=True):
+class GetResourcePolicyResponse(Shape, frozen=True, kw_only=True):
     """The GetResourcePolicyResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -315,7 +315,7 @@ class GetResourcePolicyResponse(Shape, kw_only=True):
     policy_name: str | None = field(default=None, name="PolicyName")
 
 
-class GetSecretValueRequest(Shape, kw_only=True):
+class GetSecretValueRequest(Shape, frozen=True, kw_only=True):
     """The GetSecretValueRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -323,7 +323,7 @@ class GetSecretValueRequest(Shape, kw_only=True):
     version_stage: str | None = field(default=None, name="VersionStage")
 
 
-class GetSecretValueResponse(Shape, kw_only=True):
+class GetSecretValueResponse(Shape, frozen=True, kw_only=True):
     """The GetSecretValueResponse structure."""
 
     __sensitive__ = frozenset({'secret_binary', 'secret_string'})
@@ -337,7 +337,7 @@ class GetSecretValueResponse(Shape, kw_only=True):
     created_date: datetime | None = field(default=None, name="CreatedDate")
 
 
-class ListResourcePoliciesRequest(Shape, kw_only=True):
+class ListResourcePoliciesRequest(Shape, frozen=True, kw_only=True):
     """The ListResourcePoliciesRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -345,14 +345,14 @@ class ListResourcePoliciesRequest(Shape, kw_only=True):
     next_token: str | None = field(default=None, name="NextToken")
 
 
-class ListResourcePoliciesResponse(Shape, kw_only=True):
+class ListResourcePoliciesResponse(Shape, frozen=True, kw_only=True):
     """The ListResourcePoliciesResponse structure."""
 
     resource_policies: tuple[ResourcePolicySummary, ...] | None = field(default=None, name="ResourcePolicies")
     next_token: str | None = field(default=None, name="NextToken")
 
 
-class ListSecretVersionIdsRequest(Shape, kw_only=True):
+class ListSecretVersionIdsRequest(Shape, frozen=True, kw_only=True):
     """The ListSecretVersionIdsRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -361,7 +361,7 @@ class ListSecretVersionIdsRequest(Shape, kw_only=True):
     include_deprecated: bool | None = field(default=None, name="IncludeDeprecated")
 
 
-class ListSecretVersionIdsResponse(Shape, kw_only=True):
+class ListSecretVersionIdsResponse(Shape, frozen=True, kw_only=True):
     """The ListSecretVersionIdsResponse structure."""
 
     versions: tuple[SecretVersionsListEntry, ...] | None = field(default=None, name="Versions")
@@ -370,7 +370,7 @@ class ListSecretVersionIdsResponse(Shape, kw_only=True):
     name: str | None = field(default=None, name="Name")
 
 
-class ListSecretsRequest(Shape, kw_only=True):
+class ListSecretsRequest(Shape, frozen=True, kw_only=True):
     """The ListSecretsRequest structure."""
 
     include_planned_deletion: bool | None = field(default=None, name="IncludePlannedDeletion")
@@ -381,14 +381,14 @@ class ListSecretsRequest(Shape, kw_only=True):
     sort_by: str | None = field(default=None, name="SortBy")
 
 
-class ListSecretsResponse(Shape, kw_only=True):
+class ListSecretsResponse(Shape, frozen=True, kw_only=True):
     """The ListSecretsResponse structure."""
 
     secret_list: tuple[SecretListEntry, ...] | None = field(default=None, name="SecretList")
     next_token: str | None = field(default=None, name="NextToken")
 
 
-class PutResourcePolicyRequest(Shape, kw_only=True):
+class PutResourcePolicyRequest(Shape, frozen=True, kw_only=True):
     """The PutResourcePolicyRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -397,7 +397,7 @@ class PutResourcePolicyRequest(Shape, kw_only=True):
     block_public_policy: bool | None = field(default=None, name="BlockPublicPolicy")
 
 
-class PutResourcePolicyResponse(Shape, kw_only=True):
+class PutResourcePolicyResponse(Shape, frozen=True, kw_only=True):
     """The PutResourcePolicyResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -405,7 +405,7 @@ class PutResourcePolicyResponse(Shape, kw_only=True):
     policy_name: str | None = field(default=None, name="PolicyName")
 
 
-class PutSecretValueRequest(Shape, kw_only=True):
+class PutSecretValueRequest(Shape, frozen=True, kw_only=True):
     """The PutSecretValueRequest structure."""
 
     __sensitive__ = frozenset({'secret_binary', 'secret_string', 'rotation_token'})
@@ -418,7 +418,7 @@ class PutSecretValueRequest(Shape, kw_only=True):
     rotation_token: str | None = field(default=None, name="RotationToken")
 
 
-class PutSecretValueResponse(Shape, kw_only=True):
+class PutSecretValueResponse(Shape, frozen=True, kw_only=True):
     """The PutSecretValueResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -427,28 +427,28 @@ class PutSecretValueResponse(Shape, kw_only=True):
     version_stages: tuple[str, ...] | None = field(default=None, name="VersionStages")
 
 
-class RemoveRegionsFromReplicationRequest(Shape, kw_only=True):
+class RemoveRegionsFromReplicationRequest(Shape, frozen=True, kw_only=True):
     """The RemoveRegionsFromReplicationRequest structure."""
 
     secret_id: str = field(name="SecretId")
     remove_replica_regions: Sequence[str] = field(name="RemoveReplicaRegions")
 
 
-class RemoveRegionsFromReplicationResponse(Shape, kw_only=True):
+class RemoveRegionsFromReplicationResponse(Shape, frozen=True, kw_only=True):
     """The RemoveRegionsFromReplicationResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
     replication_status: tuple[ReplicationStatusType, ...] | None = field(default=None, name="ReplicationStatus")
 
 
-class ReplicaRegionType(Shape, kw_only=True):
+class ReplicaRegionType(Shape, frozen=True, kw_only=True):
     """A custom type that specifies a Region and the KmsKeyId for a replica secret."""
 
     region: str | None = field(default=None, name="Region")
     kms_key_id: str | None = field(default=None, name="KmsKeyId")
 
 
-class ReplicateSecretToRegionsRequest(Shape, kw_only=True):
+class ReplicateSecretToRegionsRequest(Shape, frozen=True, kw_only=True):
     """The ReplicateSecretToRegionsRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -456,14 +456,14 @@ class ReplicateSecretToRegionsRequest(Shape, kw_only=True):
     force_overwrite_replica_secret: bool | None = field(default=None, name="ForceOverwriteReplicaSecret")
 
 
-class ReplicateSecretToRegionsResponse(Shape, kw_only=True):
+class ReplicateSecretToRegionsResponse(Shape, frozen=True, kw_only=True):
     """The ReplicateSecretToRegionsResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
     replication_status: tuple[ReplicationStatusType, ...] | None = field(default=None, name="ReplicationStatus")
 
 
-class ReplicationStatusType(Shape, kw_only=True):
+class ReplicationStatusType(Shape, frozen=True, kw_only=True):
     """A replication object consisting of a RegionReplicationStatus object and includes a Region, KMSKeyId,
     status, and status message.
     """
@@ -475,26 +475,26 @@ class ReplicationStatusType(Shape, kw_only=True):
     last_accessed_date: datetime | None = field(default=None, name="LastAccessedDate")
 
 
-class ResourcePolicySummary(Shape, kw_only=True):
+class ResourcePolicySummary(Shape, frozen=True, kw_only=True):
     """A structure that contains details about a resource policy attached to a secret."""
 
     policy_name: str | None = field(default=None, name="PolicyName")
 
 
-class RestoreSecretRequest(Shape, kw_only=True):
+class RestoreSecretRequest(Shape, frozen=True, kw_only=True):
     """The RestoreSecretRequest structure."""
 
     secret_id: str = field(name="SecretId")
 
 
-class RestoreSecretResponse(Shape, kw_only=True):
+class RestoreSecretResponse(Shape, frozen=True, kw_only=True):
     """The RestoreSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
     name: str | None = field(default=None, name="Name")
 
 
-class RotateSecretRequest(Shape, kw_only=True):
+class RotateSecretRequest(Shape, frozen=True, kw_only=True):
     """The RotateSecretRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -506,7 +506,7 @@ class RotateSecretRequest(Shape, kw_only=True):
     rotate_immediately: bool | None = field(default=None, name="RotateImmediately")
 
 
-class RotateSecretResponse(Shape, kw_only=True):
+class RotateSecretResponse(Shape, frozen=True, kw_only=True):
     """The RotateSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -514,7 +514,7 @@ class RotateSecretResponse(Shape, kw_only=True):
     version_id: str | None = field(default=None, name="VersionId")
 
 
-class RotationRulesType(Shape, kw_only=True):
+class RotationRulesType(Shape, frozen=True, kw_only=True):
     """A structure that defines the rotation configuration for the secret."""
 
     automatically_after_days: int | None = field(default=None, name="AutomaticallyAfterDays")
@@ -522,7 +522,7 @@ class RotationRulesType(Shape, kw_only=True):
     schedule_expression: str | None = field(default=None, name="ScheduleExpression")
 
 
-class SecretListEntry(Shape, kw_only=True):
+class SecretListEntry(Shape, frozen=True, kw_only=True):
     """A structure that contains the details about a secret."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -547,7 +547,7 @@ class SecretListEntry(Shape, kw_only=True):
     primary_region: str | None = field(default=None, name="PrimaryRegion")
 
 
-class SecretValueEntry(Shape, kw_only=True):
+class SecretValueEntry(Shape, frozen=True, kw_only=True):
     """A structure that contains the secret value and other details for a secret."""
 
     __sensitive__ = frozenset({'secret_binary', 'secret_string'})
@@ -561,7 +561,7 @@ class SecretValueEntry(Shape, kw_only=True):
     created_date: datetime | None = field(default=None, name="CreatedDate")
 
 
-class SecretVersionsListEntry(Shape, kw_only=True):
+class SecretVersionsListEntry(Shape, frozen=True, kw_only=True):
     """A structure that contains information about one version of a secret."""
 
     version_id: str | None = field(default=None, name="VersionId")
@@ -571,40 +571,40 @@ class SecretVersionsListEntry(Shape, kw_only=True):
     kms_key_ids: tuple[str, ...] | None = field(default=None, name="KmsKeyIds")
 
 
-class StopReplicationToReplicaRequest(Shape, kw_only=True):
+class StopReplicationToReplicaRequest(Shape, frozen=True, kw_only=True):
     """The StopReplicationToReplicaRequest structure."""
 
     secret_id: str = field(name="SecretId")
 
 
-class StopReplicationToReplicaResponse(Shape, kw_only=True):
+class StopReplicationToReplicaResponse(Shape, frozen=True, kw_only=True):
     """The StopReplicationToReplicaResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
 
 
-class Tag(Shape, kw_only=True):
+class Tag(Shape, frozen=True, kw_only=True):
     """A structure that contains information about a tag."""
 
     key: str | None = field(default=None, name="Key")
     value: str | None = field(default=None, name="Value")
 
 
-class TagResourceRequest(Shape, kw_only=True):
+class TagResourceRequest(Shape, frozen=True, kw_only=True):
     """The TagResourceRequest structure."""
 
     secret_id: str = field(name="SecretId")
     tags: Sequence[Tag] = field(name="Tags")
 
 
-class UntagResourceRequest(Shape, kw_only=True):
+class UntagResourceRequest(Shape, frozen=True, kw_only=True):
     """The UntagResourceRequest structure."""
 
     secret_id: str = field(name="SecretId")
     tag_keys: Sequence[str] = field(name="TagKeys")
 
 
-class UpdateSecretRequest(Shape, kw_only=True):
+class UpdateSecretRequest(Shape, frozen=True, kw_only=True):
     """The UpdateSecretRequest structure."""
 
     __sensitive__ = frozenset({'secret_binary', 'secret_string'})
@@ -618,7 +618,7 @@ class UpdateSecretRequest(Shape, kw_only=True):
     type: str | None = field(default=None, name="Type")
 
 
-class UpdateSecretResponse(Shape, kw_only=True):
+class UpdateSecretResponse(Shape, frozen=True, kw_only=True):
     """The UpdateSecretResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
@@ -626,7 +626,7 @@ class UpdateSecretResponse(Shape, kw_only=True):
     version_id: str | None = field(default=None, name="VersionId")
 
 
-class UpdateSecretVersionStageRequest(Shape, kw_only=True):
+class UpdateSecretVersionStageRequest(Shape, frozen=True, kw_only=True):
     """The UpdateSecretVersionStageRequest structure."""
 
     secret_id: str = field(name="SecretId")
@@ -635,28 +635,28 @@ class UpdateSecretVersionStageRequest(Shape, kw_only=True):
     move_to_version_id: str | None = field(default=None, name="MoveToVersionId")
 
 
-class UpdateSecretVersionStageResponse(Shape, kw_only=True):
+class UpdateSecretVersionStageResponse(Shape, frozen=True, kw_only=True):
     """The UpdateSecretVersionStageResponse structure."""
 
     arn: str | None = field(default=None, name="ARN")
     name: str | None = field(default=None, name="Name")
 
 
-class ValidateResourcePolicyRequest(Shape, kw_only=True):
+class ValidateResourcePolicyRequest(Shape, frozen=True, kw_only=True):
     """The ValidateResourcePolicyRequest structure."""
 
     secret_id: str | None = field(default=None, name="SecretId")
     resource_policy: str = field(name="ResourcePolicy")
 
 
-class ValidateResourcePolicyResponse(Shape, kw_only=True):
+class ValidateResourcePolicyResponse(Shape, frozen=True, kw_only=True):
     """The ValidateResourcePolicyResponse structure."""
 
     policy_validation_passed: bool | None = field(default=None, name="PolicyValidationPassed")
     validation_errors: tuple[ValidationErrorsEntry, ...] | None = field(default=None, name="ValidationErrors")
 
 
-class ValidationErrorsEntry(Shape, kw_only=True):
+class ValidationErrorsEntry(Shape, frozen=True, kw_only=True):
     """Displays errors that occurred during validation of the resource policy."""
 
     check_name: str | None = field(default=None, name="CheckName")
