@@ -53,7 +53,9 @@ def seed(endpoint: str, key: str, secret: str, count: int) -> list[str]:
     return names
 
 
-def run_driver(kind: str, python: str, args: argparse.Namespace, endpoint: str, names: list[str], env: dict[str, str]) -> dict[str, Any]:  # noqa: E501
+def run_driver(
+    kind: str, python: str, args: argparse.Namespace, endpoint: str, names: list[str], env: dict[str, str]
+) -> dict[str, Any]:
     argv = [
         python, str(DRIVERS), kind, "--endpoint", endpoint, "--secrets", ",".join(names),
         "--duration", str(args.duration), "--concurrency", str(args.concurrency), "--core", str(args.core),
@@ -81,7 +83,11 @@ def summarize(rounds: list[dict[str, dict[str, Any]]]) -> list[str]:
             f"| {kind} | {statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f}) "
             f"| {statistics.median(cpu):,.0f} | {errors} |"
         )
-    lines += ["", "| ratio (same round) | calls/s median (range) | target | CPU per call, baseline / ours |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| ratio (same round) | calls/s median (range) | target | CPU per call, baseline / ours |",
+        "|---|---|---|---|",
+    ]
     for ours, theirs in PAIRS:
         ratios = [r[ours]["calls_per_s"] / r[theirs]["calls_per_s"] for r in rounds]
         cpu = [r[theirs]["cpu_us_per_call"] / r[ours]["cpu_us_per_call"] for r in rounds]
