@@ -333,30 +333,37 @@ def _item_type(model: Model, name: str, items: str) -> str:
     raise ValueError(f"{name}: no member {items}")
 
 
+def _paginate_method(model: Model, name: str, paginator: str, pages: str, loop: str) -> list[str]:
+    """``paginate_<operation>`` for a paginated operation (none otherwise): the operation's arguments
+    without NextToken, returning ``paginator`` built by the client's ``pages`` method."""
+    items = model.items_member(name)
+    if items is None:
+        return []
+    op = model.operations[name]
+    request = op["input"]["shape"]
+    const = constant_name(name)
+    paged = [m for m in model.members(request) if m[1] != "NextToken"]
+    params, construct = _signature(model, request, paged, f"        return self.{pages}({const}, ")
+    return [
+        "",
+        f"    def paginate_{xform_name(name)}(",
+        *params,
+        f"    ) -> {paginator}[shapes.{op['output']['shape']}, {_item_type(model, name, items)}]:",
+        f'        """{name}, page after page (``{loop} page in ...``; ``.items()`` for each of ``{items}``)."""',
+        f"        return self.{pages}({const}, {construct})",
+    ]
+
+
 def _async_methods(model: Model, name: str) -> list[str]:
     op = model.operations[name]
     request = op["input"]["shape"]
     result = f"shapes.{op['output']['shape']}" if "output" in op else "None"
-    method = xform_name(name)
     const = constant_name(name)
     params, construct = _signature(model, request, model.members(request), f"        return await self._call({const}, ")
     doc = first_sentence(op.get("documentation"))
-    out = ["", f"    async def {method}(", *params, f"    ) -> {result}:", *docstring(doc, "        ")]
+    out = ["", f"    async def {xform_name(name)}(", *params, f"    ) -> {result}:", *docstring(doc, "        ")]
     out.append(f"        return await self._call({const}, {construct})")
-    items = model.items_member(name)
-    if items is not None:
-        paged = [m for m in model.members(request) if m[1] != "NextToken"]
-        page_params, page_construct = _signature(model, request, paged, f"        return self._pages({const}, ")
-        item = _item_type(model, name, items)
-        out += [
-            "",
-            f"    def paginate_{method}(",
-            *page_params,
-            f"    ) -> AsyncPaginator[{result}, {item}]:",
-            f'        """{name}, page after page (``async for page in ...``; ``.items()`` for each of ``{items}``)."""',
-            f"        return self._pages({const}, {page_construct})",
-        ]
-    return out
+    return out + _paginate_method(model, name, "AsyncPaginator", "_pages", "async for")
 
 
 def _futures_methods(model: Model, name: str) -> list[str]:
@@ -383,21 +390,7 @@ def _futures_methods(model: Model, name: str) -> list[str]:
         f'        """{name}, blocking until it completes (see :meth:`{method}_async`)."""',
         f"        return self._call_blocking({const}, {construct})",
     ]
-    items = model.items_member(name)
-    if items is not None:
-        paged = [m for m in model.members(request) if m[1] != "NextToken"]
-        call = f"        return self._pages_blocking({const}, "
-        page_params, page_construct = _signature(model, request, paged, call)
-        item = _item_type(model, name, items)
-        out += [
-            "",
-            f"    def paginate_{method}(",
-            *page_params,
-            f"    ) -> Paginator[{result}, {item}]:",
-            f'        """{name}, page after page (``for page in ...``; ``.items()`` for each of ``{items}``)."""',
-            f"        return self._pages_blocking({const}, {page_construct})",
-        ]
-    return out
+    return out + _paginate_method(model, name, "Paginator", "_pages_blocking", "for")
 
 
 def render(model_path: Path, paginators_path: Path | None) -> dict[str, str]:

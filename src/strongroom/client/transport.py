@@ -2,7 +2,7 @@
 transports, with httptools (the llhttp parser uvicorn uses) reading the responses.
 
 Why not aiohttp: the client's whole job is one small POST and one small answer, and a request
-through aiohttp's ClientSession cost 185-245 us of CPU against 53-88 us for this module on the
+through aiohttp's ClientSession cost 184-310 us of CPU against 53-88 us for this module on the
 same machine, same server (docs/client.md, "Choosing the HTTP layer"): at concurrency 64 on one
 core, the HTTP layer is most of the client's cost. What it leaves out: proxies (``HTTPS_PROXY``
 is not honoured), HTTP/2, redirects and compression, none of which the AWS JSON protocol needs.
