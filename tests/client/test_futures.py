@@ -135,3 +135,16 @@ def test_metadata_cache_is_a_bounded_lru_keyed_by_identity() -> None:
     cache.put(a, meta)  # a is now the most recent
     cache.put(c, meta)
     assert cache.get(a) is meta and cache.get(c) is meta and cache.get(b) is None
+
+
+def test_a_closed_async_client_refuses_calls(settings: dict[str, Any]) -> None:
+    from strongroom.client import AsyncSecretsManager
+
+    async def run() -> None:
+        sm = AsyncSecretsManager(**settings)
+        assert len((await sm.get_random_password(password_length=6)).random_password) == 6
+        await sm.close()
+        with pytest.raises(ClientShutdown):
+            await sm.get_random_password()
+
+    asyncio.run(run())

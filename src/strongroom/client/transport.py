@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from strongroom.client.errors import ConnectionFailure, ReadTimeout
+from strongroom.client.errors import ClientShutdown, ConnectionFailure, ReadTimeout
 
 DEFAULT_MAX_POOL_CONNECTIONS = 64
 DEFAULT_CONNECT_TIMEOUT_S = 60.0
@@ -152,6 +152,7 @@ class Transport:
         self._slots = asyncio.Semaphore(max_pool_connections)
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
+        self._closed = False
 
     async def post(self, headers: Mapping[str, str], body: bytes) -> HttpResponse:
         """Send ``headers`` (Host included: see :attr:`host_header`) and ``body``; the answer."""
@@ -163,6 +164,8 @@ class Transport:
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         request = self._request_line + "".join(lines).encode("latin-1") + body
         async with self._slots:
+            if self._closed:
+                raise ClientShutdown("the client is closed")
             connection = self._idle_connection() or await self._connect()
             try:
                 response = await connection.exchange(request, self._read_timeout)
@@ -203,7 +206,8 @@ class Transport:
         self._open.discard(connection)
 
     async def close(self) -> None:
-        """Close every connection; calls in flight on them fail with ConnectionFailure."""
+        """Close every connection; calls in flight fail and later calls raise ClientShutdown."""
+        self._closed = True
         for connection in list(self._open):
             self._discard(connection)
         self._idle.clear()
