@@ -52,7 +52,7 @@ $(BASELINE)/.installed:
 	$(BASELINE)/bin/pip install --quiet aiobotocore boto3 uvloop
 	touch $@
 
-bench-client: $(VENV)/.installed-bench $(BASELINE)/.installed
+bench-client: $(VENV)/.installed $(BASELINE)/.installed
 	$(BIN)/python -m bench.client --baseline-python $(BASELINE)/bin/python $(CLIENT_BENCH_ARGS)
 
 ## bench-profile: profile one worker under load with py-spy (see docs/benchmarks.md).
