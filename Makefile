@@ -6,7 +6,7 @@ PORT   ?= 7420
 DATA   ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench bench-profile clean postgres mariadb update-models
+.PHONY: serve test lint bench bench-client bench-profile clean postgres mariadb update-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,20 @@ update-models: $(VENV)/.installed
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+## bench-client: the client benchmark (docs/benchmarks.md, "Client"). aiobotocore and boto3 get a venv of
+## their own: aiobotocore pins an older botocore than the server's service model needs.
+BASELINE := .venv-baseline
+$(BASELINE)/.installed:
+	$(PYTHON) -m venv $(BASELINE)
+	$(BASELINE)/bin/pip install --quiet aiobotocore boto3 uvloop
+	touch $@
+
+bench-client: $(VENV)/.installed $(BASELINE)/.installed
+	$(BIN)/python -m bench.client --baseline-python $(BASELINE)/bin/python $(CLIENT_BENCH_ARGS)
+
 ## bench-profile: profile one worker under load with py-spy (see docs/benchmarks.md).
 bench-profile: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BASELINE) build dist src/*.egg-info .pytest_cache .ruff_cache

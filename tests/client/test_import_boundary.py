@@ -1,0 +1,19 @@
+"""Importing the client loads nothing of the server and none of its heavy dependencies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SERVER_PACKAGES = ("server", "store", "secrets", "protocol", "auth", "kms", "cli", "audit", "errors")
+FORBIDDEN = ("uvicorn", "asyncpg", "cryptography", "botocore", "boto3", "orjson", "aiohttp")
+
+
+def test_importing_the_client_loads_no_server_module() -> None:
+    code = "import json, sys, strongroom.client; print(json.dumps(sorted(sys.modules)))"
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
+    ours = [m for m in loaded if m.startswith("strongroom.")]
+    assert not [m for m in ours if m.split(".")[1] in SERVER_PACKAGES], ours
+    assert [m for m in ours if m.startswith("strongroom.crypto")] == ["strongroom.crypto", "strongroom.crypto.digests"]
+    assert not [m for m in loaded if m.split(".")[0] in FORBIDDEN]
