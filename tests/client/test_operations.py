@@ -30,7 +30,8 @@ from strongroom.client.transport import HttpResponse
 SERVED = frozenset(
     {
         "BatchGetSecretValue", "CreateSecret", "DeleteResourcePolicy", "DeleteSecret", "DescribeSecret",
-        "GetRandomPassword", "GetResourcePolicy", "GetSecretValue", "ListSecretVersionIds", "ListSecrets",
+        "GetRandomPassword", "GetResourcePolicy", "GetSecretValue", "ListResourcePolicies", "ListSecretVersionIds",
+        "ListSecrets",
         "PutResourcePolicy", "PutSecretValue", "RestoreSecret", "TagResource", "UntagResource", "UpdateSecret",
         "UpdateSecretVersionStage", "ValidateResourcePolicy",
     }
@@ -55,7 +56,6 @@ NOT_SERVED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"SecretId": "s", "RemoveReplicaRegions": ["eu-west-1"]},
     ),
     "StopReplicationToReplica": ({"secret_id": "s"}, {"SecretId": "s"}),
-    "ListResourcePolicies": ({"secret_id": "s", "max_results": 5}, {"SecretId": "s", "MaxResults": 5}),
     "AssociateCrossAccountReplica": (
         {"secret_id": "s", "cross_account_replica_arn": "arn:aws:secretsmanager:us-east-1:210987654321:secret:r"},
         {"SecretId": "s", "CrossAccountReplicaARN": "arn:aws:secretsmanager:us-east-1:210987654321:secret:r"},
@@ -181,6 +181,8 @@ async def scenario(call: Call, name: str) -> set[str]:
     validated = await op("ValidateResourcePolicy", secret_id=name, resource_policy=policy)
     assert validated.policy_validation_passed is True
     await op("PutResourcePolicy", secret_id=name, resource_policy=policy)
+    listed_policies = await op("ListResourcePolicies", secret_id=name)
+    assert [p.policy_name for p in listed_policies.resource_policies or ()] == ["default"]
     assert json.loads((await op("GetResourcePolicy", secret_id=name)).resource_policy) == json.loads(policy)
     await op("DeleteResourcePolicy", secret_id=name)
     assert (await op("GetResourcePolicy", secret_id=name)).resource_policy is None

@@ -11,6 +11,12 @@ from strongroom.client import AsyncSecretsManager, SecretsManager, shapes, stage
 from strongroom.client.paginators import Paginator, RepeatedNextToken
 
 
+_POLICY = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": '
+    '"arn:aws:iam::123456789012:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}'
+)
+
+
 def test_async_paginators_walk_every_page(settings: dict[str, Any], name: str) -> None:
     names = [f"{name}/{i}" for i in range(5)]
 
@@ -31,6 +37,8 @@ def test_async_paginators_walk_every_page(settings: dict[str, Any], name: str) -
             walk = sm.paginate_list_secret_version_ids(secret_id=names[0], max_results=1, include_deprecated=True)
             versions = [v async for v in walk.items()]
             assert len({v.version_id for v in versions}) == 4  # the first value and three more, one per page
+            assert [p async for p in sm.paginate_list_resource_policies(secret_id=names[1]).items()] == []
+            await sm.put_resource_policy(secret_id=names[1], resource_policy=_POLICY)
 
     asyncio.run(run())
     with SecretsManager(**settings) as sm:
@@ -38,6 +46,8 @@ def test_async_paginators_walk_every_page(settings: dict[str, Any], name: str) -
         paginator = sm.paginate_list_secrets(filters=by_name, max_results=2)
         assert sorted(entry.name for entry in paginator.items()) == names
         assert len(list(paginator)) >= 3  # a paginator can be walked again
+        policies = sm.paginate_list_resource_policies(secret_id=names[1], max_results=1)
+        assert [p.policy_name for p in policies.items()] == ["default"]
 
 
 def test_a_repeated_next_token_stops_the_walk() -> None:
