@@ -10,7 +10,6 @@ import pytest
 from strongroom.client import AsyncSecretsManager, SecretsManager, shapes, stages
 from strongroom.client.paginators import Paginator, RepeatedNextToken
 
-
 _POLICY = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": '
     '"arn:aws:iam::123456789012:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}'
