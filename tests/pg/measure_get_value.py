@@ -31,11 +31,11 @@ import asyncpg
 
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services
 from strongroom.secrets.create import create_secret
 from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.values import get_secret_value
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store import postgres, sqlite
 from strongroom.store.records import VersionRow
 from strongroom.store.sql import SqlTx, _bytes

@@ -17,9 +17,9 @@ import pytest
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets import listing
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services
 from strongroom.secrets.tokens import TokenSealer
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
 from strongroom.store.sqlite import SqliteStore
 

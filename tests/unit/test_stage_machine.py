@@ -40,12 +40,12 @@ from strongroom.errors import (
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets import versions
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services
 from strongroom.secrets.create import create_secret
 from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.update import update_secret_version_stage
 from strongroom.secrets.values import get_secret_value, put_secret_value
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

@@ -18,10 +18,11 @@ from strongroom.errors import AccessDeniedException, InvalidNextTokenException, 
 from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets.arns import SecretLookup, new_secret_arn, resolve_secret_id
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services, find_secret
+from strongroom.secrets.core import find_secret
 from strongroom.secrets.create import create_secret
 from strongroom.secrets.tokens import INVALID_TOKEN, TokenSealer
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT, OTHER_ACCOUNT = "123456789012", "210987654321"

@@ -16,8 +16,8 @@ from strongroom.secrets import (
     update,
     values,
 )
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 
 Handler = Callable[[Services, RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 

@@ -16,11 +16,8 @@ from strongroom.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from strongroom.kms.keyring import KeyRing
 from strongroom.secrets.arns import SecretLookup, resolve_secret_id
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.tokens import TokenSealer
-from strongroom.store.base import Store
+from strongroom.service.context import RequestContext
 from strongroom.store.records import SecretRow
 from strongroom.store.sql import SqlTx
 
@@ -40,14 +37,6 @@ _VALID_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]+")
 TOKEN_REQUIRED = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 BOTH_VALUES = "You can't specify both a binary secret value and a string secret value in the same secret."
 
-
-@dataclass(slots=True)
-class Services:
-    """The dependencies of the domain operations (no HTTP, no SQL)."""
-
-    store: Store
-    keyring: KeyRing
-    tokens: TokenSealer
 
 
 def lookup_secret_id(ctx: RequestContext, secret_id: str) -> SecretLookup:

@@ -6,10 +6,11 @@ from typing import Any
 
 from strongroom.errors import InvalidRequestException, ResourceExistsException
 from strongroom.secrets.arns import new_secret_arn
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import AWSCURRENT, SecretValue, Services, check_name, require_token, value_from
+from strongroom.secrets.core import AWSCURRENT, SecretValue, check_name, require_token, value_from
 from strongroom.secrets.tags import check_tags, tag_pairs
 from strongroom.secrets.versions import add_version, existing_version, seal_value
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.base import Conflict
 from strongroom.store.records import SecretRow
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from strongroom.errors import InvalidParameterException, InvalidRequestException, ResourceNotFoundException
 from strongroom.secrets.arns import new_secret_arn, resolve_secret_id
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import MARKED_FOR_DELETION, Services, find_secret
+from strongroom.secrets.core import MARKED_FOR_DELETION, find_secret
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 
 DAY = 86400.0
 DEFAULT_RECOVERY_DAYS = 30

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services, find_secret, secret_metadata
+from strongroom.secrets.core import find_secret, secret_metadata
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 
 DEFAULT_KEY_NAME = "DefaultEncryptionKey"  # recorded: test_deprecated_secret_version_stage
 

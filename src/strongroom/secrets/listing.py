@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services, secret_metadata
+from strongroom.secrets.core import secret_metadata
 from strongroom.secrets.filters import FilterSubject, compile_filters, index_hint
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
 
 #: Rows fetched per store round trip while filtering.

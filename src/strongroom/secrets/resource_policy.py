@@ -79,8 +79,9 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.protocol.model import operation_names
-from strongroom.secrets.context import RequestContext, allow_all
-from strongroom.secrets.core import Services, find_secret, require_active
+from strongroom.secrets.core import find_secret, require_active
+from strongroom.service.context import CallerKind, RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.iam_sql import IamTx
 from strongroom.store.records import SecretRow
 from strongroom.store.sql import SqlTx
@@ -192,7 +193,7 @@ async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -
 
     Skipped in dev mode, where no identities are kept. Roles and accounts are not checked.
     """
-    if ctx.authorize is allow_all:
+    if ctx.kind is CallerKind.DEV:  # no identities are kept in emulator mode
         return
     iam = IamTx(tx.x)
     for statement in policy.statements:
@@ -220,7 +221,7 @@ async def _caller(tx: SqlTx, ctx: RequestContext) -> Principal:
 
 async def _locks_out(tx: SqlTx, ctx: RequestContext, policy: Policy, secret: SecretRow | None) -> bool:
     """Whether attaching ``policy`` would leave the caller unable to change the policy again."""
-    if secret is not None and ctx.authorize is not allow_all:
+    if secret is not None and ctx.kind is not CallerKind.DEV:
         candidate = replace(secret, resource_policy=policy.text)
         for action in MANAGE_ACTIONS:
             try:

@@ -7,8 +7,9 @@ from dataclasses import replace
 from typing import Any
 
 from strongroom.errors import InvalidParameterException
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import Services, find_secret, require_active
+from strongroom.secrets.core import find_secret, require_active
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
 
 MAX_TAGS = 50

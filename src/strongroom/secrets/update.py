@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException
-from strongroom.secrets.context import RequestContext
 from strongroom.secrets.core import (
     AWSCURRENT,
-    Services,
     find_secret,
     require_active,
     require_token,
@@ -16,6 +14,8 @@ from strongroom.secrets.core import (
 )
 from strongroom.secrets.values import write_value
 from strongroom.secrets.versions import attach_labels, open_value, seal_value
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 
 
 async def update_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

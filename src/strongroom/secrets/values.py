@@ -12,11 +12,9 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.secrets.arns import SecretLookup
-from strongroom.secrets.context import RequestContext
 from strongroom.secrets.core import (
     AWSCURRENT,
     SecretValue,
-    Services,
     authorize_lookup,
     find_secret,
     lookup_secret_id,
@@ -32,6 +30,8 @@ from strongroom.secrets.versions import (
     seal_value,
     version_response,
 )
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow, VersionRow
 
 STAGE_MISMATCH = "You provided a VersionStage that is not associated to the provided VersionId."

@@ -14,8 +14,9 @@ from typing import Any
 
 from strongroom.crypto.envelope import version_aad
 from strongroom.errors import LimitExceededException, ResourceExistsException
-from strongroom.secrets.context import RequestContext
-from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue, Services
+from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 

@@ -47,12 +47,12 @@ from strongroom.kms.master_key import MasterKey
 from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
-from strongroom.secrets.context import Authorize, RequestContext, allow_all
-from strongroom.secrets.core import Services
 from strongroom.secrets.unsupported import refuse_unsupported
 from strongroom.server.auth import Authenticator, Caller
 from strongroom.server.background import background_jobs
 from strongroom.server.config import Config
+from strongroom.service.context import Authorize, CallerKind, RequestContext, allow_all
+from strongroom.service.dependencies import Services
 from strongroom.sigv4 import HeaderLayout, Headers, header_layout
 
 log = logging.getLogger("strongroom")
@@ -299,9 +299,12 @@ class StrongroomApp:
         facts["region"] = caller.region
         facts["access_key_id"] = caller.access_key_id
         facts["secret_id"] = params.get("SecretId") or params.get("Name")
-        authorize = allow_all if caller.unrestricted else self._authorizer_for(caller, scope, params)
+        if caller.unrestricted:
+            authorize, kind = allow_all, CallerKind.DEV
+        else:
+            authorize, kind = self._authorizer_for(caller, scope, params), CallerKind.API
         facts["time"] = now = clock.now()
-        ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize)
+        ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize, kind)
         refuse_unsupported(operation, params)
         if operation in RESOURCELESS:
             authorize(operation, "*", None)

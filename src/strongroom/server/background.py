@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from strongroom.jobs import Clock, JobRuntime, new_holder_id
-from strongroom.secrets.core import Services
 from strongroom.secrets.deletion import purge_due
 from strongroom.server.config import Config
+from strongroom.service.dependencies import Services
 
 log = logging.getLogger("strongroom")
 

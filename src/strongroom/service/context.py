@@ -1,8 +1,24 @@
-"""Who is calling, where, and when: the request facts every operation receives."""
+"""Who is calling, where, and when: the request facts every operation of every service receives."""
 
 from __future__ import annotations
 
+import enum
 from typing import Any, NamedTuple, Protocol
+
+
+class CallerKind(enum.Enum):
+    """How a request's caller was established, and so how it is authorized.
+
+    Code that must tell emulator mode apart (the resource-policy lock-out check) asks for DEV
+    explicitly: an internal job is never mistaken for dev mode, and skips no check by accident.
+    """
+
+    #: SigV4-verified access key; identity and resource policies decide.
+    API = "api"
+    #: Emulator mode (``--dev``): any well-formed credentials act as the account root; all allowed.
+    DEV = "dev"
+    #: Strongroom's own work (rotation, replication jobs) on behalf of the deployment; all allowed.
+    SYSTEM = "system"
 
 
 class Authorize(Protocol):
@@ -17,7 +33,7 @@ class Authorize(Protocol):
 
 
 def allow_all(action: str, resource: str, secret: Any, named: str | None = None) -> None:
-    """The authorizer of dev mode and of internal work: everything is allowed."""
+    """The authorizer of DEV and SYSTEM callers: everything is allowed."""
 
 
 class RequestContext(NamedTuple):
@@ -36,6 +52,7 @@ class RequestContext(NamedTuple):
     #: The operation being performed (its IAM action is ``secretsmanager:<action>``).
     action: str = ""
     authorize: Authorize = allow_all
+    kind: CallerKind = CallerKind.API
 
     @property
     def today(self) -> float:

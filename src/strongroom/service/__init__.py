@@ -1,0 +1,1 @@
+"""What every service shares: request context and caller kinds, dependencies, service descriptors."""
