@@ -2,7 +2,9 @@
 fails on demand, its asyncio and futures faces, and a clock the test moves by hand.
 
 ``FakeService``  secrets with versions and stages; ``put`` makes a new AWSCURRENT (the old one
-                 becomes AWSPREVIOUS); ``fail_next(*errors)`` makes the next calls raise them;
+                 becomes AWSPREVIOUS); a secret in ``deleted`` is marked for deletion (DescribeSecret
+                 answers with DeletedDate, GetSecretValue refuses); ``fail_next(*errors)`` makes
+                 the next calls raise them;
                  ``calls`` lists ("DescribeSecret" | "GetSecretValue", secret id) in order
 ``AsyncFake``    ``send(request)`` (AsyncSecretCache's client); while ``hold()`` is in effect,
                  calls wait until ``release()``
@@ -20,9 +22,10 @@ import asyncio
 import itertools
 import threading
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from typing import Any
 
-from strongroom.client import ResourceNotFoundException, shapes
+from strongroom.client import InvalidRequestException, ResourceNotFoundException, shapes
 from strongroom.client._base import Shape
 
 
@@ -42,6 +45,7 @@ class FakeService:
         self.versions: dict[str, dict[str, tuple[str | None, bytes | None, list[str]]]] = {}
         self.calls: list[tuple[str, str]] = []
         self.failures: list[BaseException] = []
+        self.deleted: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -74,8 +78,15 @@ class FakeService:
                 raise ResourceNotFoundException("Secrets Manager can't find the specified secret.")
             if isinstance(request, shapes.DescribeSecretRequest):
                 stages = {vid: tuple(labels) for vid, (_, _, labels) in versions.items() if labels}
-                return shapes.DescribeSecretResponse(name=request.secret_id, version_ids_to_stages=stages)
+                deleted = datetime.now(UTC) if request.secret_id in self.deleted else None
+                return shapes.DescribeSecretResponse(
+                    name=request.secret_id, version_ids_to_stages=stages, deleted_date=deleted
+                )
             assert isinstance(request, shapes.GetSecretValueRequest)
+            if request.secret_id in self.deleted:
+                raise InvalidRequestException(
+                    "You can't perform this operation on the secret because it was marked for deletion."
+                )
             for vid, (string, binary, labels) in versions.items():
                 if vid == request.version_id or request.version_stage in labels:
                     return shapes.GetSecretValueResponse(

@@ -14,6 +14,7 @@ from cache_forms import CONFIG, FORMS, Form
 from strongroom.client import (
     AccessDeniedException,
     ConnectionFailure,
+    InvalidRequestException,
     ResourceNotFoundException,
     ServiceUnavailable,
     ThrottlingException,
@@ -185,6 +186,16 @@ def test_a_definitive_error_on_refresh_drops_the_value_at_once(form: Form) -> No
     assert form.service.calls == [GET, DESCRIBE, GET]
 
 
+def test_a_secret_marked_for_deletion_is_not_served_after_its_ttl(form: Form) -> None:
+    form.service.put("db", "s1")
+    form.string("db")
+    form.service.deleted.add("db")
+    form.clock.advance(100)  # DescribeSecret still answers, with DeletedDate: GetSecretValue tells
+    with pytest.raises(InvalidRequestException, match="marked for deletion"):
+        form.string("db")
+    assert form.service.calls == [GET, DESCRIBE, GET]
+
+
 def test_a_secret_that_is_not_found_is_retried_with_backoff_only(form: Form) -> None:
     for _ in range(3):
         with pytest.raises(ResourceNotFoundException):
@@ -239,7 +250,9 @@ def test_the_config_is_validated() -> None:
 
 
 def test_the_backoff_grows_to_its_maximum_and_stays_there() -> None:
-    config = SecretCacheConfig(exception_retry_delay_base=1, exception_retry_growth_factor=2, exception_retry_delay_max=60)
+    config = SecretCacheConfig(
+        exception_retry_delay_base=1, exception_retry_growth_factor=2, exception_retry_delay_max=60
+    )
     assert [config.retry_delay(n) for n in (1, 2, 3, 6, 7, 8)] == [1, 2, 4, 32, 60, 60]
     assert config.retry_delay(5000) == 60  # 2 ** 4999 is beyond a float: still the maximum
     assert SecretCacheConfig().retry_delay(10**6) == 60

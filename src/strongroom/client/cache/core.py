@@ -57,10 +57,11 @@ def is_definitive(error: BaseException) -> bool:
 
 def fetch_plan(secret_id: str, version_stage: str, known_version: str | None) -> Plan:
     """Revalidate ``known_version`` with DescribeSecret and fetch only a changed version; without
-    a known version, fetch the stage's version directly."""
+    a known version, fetch the stage's version directly. A secret marked for deletion is fetched
+    too (DescribeSecret still answers for it), so the service's refusal reaches the cache."""
     if known_version is not None:
         described = yield DescribeSecretRequest(secret_id=secret_id)
-        if stages.version_with(described, version_stage) == known_version:
+        if described.deleted_date is None and stages.version_with(described, version_stage) == known_version:
             return None
     fetched: GetSecretValueResponse = yield GetSecretValueRequest(secret_id=secret_id, version_stage=version_stage)
     return fetched
