@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
 
 from strongroom.client._base import Shape
 from strongroom.client.aio import AsyncSecretsManager
-from strongroom.client.cache.config import SecretCacheConfig
-from strongroom.client.cache.core import CacheCore, Entry, Launch, Outcome, Plan, unwrap
+from strongroom.client.cache.base import CacheBase
+from strongroom.client.cache.core import Entry, Launch, Outcome, Plan, unwrap
 from strongroom.client.shapes import GetSecretValueResponse
 
 Flight = asyncio.Future[Outcome]
@@ -36,48 +34,32 @@ async def run_plan(send: Callable[[Shape], Any], plan: Plan) -> GetSecretValueRe
             return value
 
 
-class AsyncSecretCache:
+class AsyncSecretCache(CacheBase[Flight, AsyncSender]):
     """A secret cache for asyncio: ``await cache.get_secret_string("db/password")``.
 
     ``client``: an :class:`~strongroom.client.AsyncSecretsManager` (without one, the cache makes one
-    from the environment and closes it in :meth:`close`). ``config``: :class:`SecretCacheConfig`.
-    ``clock`` (monotonic seconds) and ``random`` are for tests. Use it from one event loop, as its
-    client; ``async with`` (or :meth:`close`) stops background refreshes.
+    from the environment and closes it in :meth:`close`); the other arguments are
+    :class:`~strongroom.client.cache.base.CacheBase`'s. Use it from one event loop, as its client;
+    ``async with`` (or :meth:`close`) stops background refreshes. Each method is the coroutine form
+    of :class:`~strongroom.client.cache.SecretCache`'s.
     """
 
-    def __init__(
-        self,
-        client: AsyncSender | None = None,
-        config: SecretCacheConfig | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        random: Callable[[], float] = random.random,
-    ) -> None:
-        self._owned = client is None
-        self._client: AsyncSender = client if client is not None else AsyncSecretsManager()
-        self._core: CacheCore[Flight] = CacheCore(config or SecretCacheConfig(), self._new_flight, clock, random)
+    def _default_client(self) -> AsyncSender:
+        return AsyncSecretsManager()
+
+    def _init_form(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def config(self) -> SecretCacheConfig:
-        return self._core.config
-
     async def get_secret_value(self, secret_id: str, version_stage: str | None = None) -> GetSecretValueResponse:
-        """The cached GetSecretValue result of the version with ``version_stage`` (default
-        ``config.default_version_stage``); raises the service's error when there is no value to serve."""
         return self._core.fresh(secret_id, version_stage) or await self._load(secret_id, version_stage)
 
     async def get_secret_string(self, secret_id: str, version_stage: str | None = None) -> str | None:
-        """The cached SecretString (None when the version holds a SecretBinary)."""
         return (self._core.fresh(secret_id, version_stage) or await self._load(secret_id, version_stage)).secret_string
 
     async def get_secret_binary(self, secret_id: str, version_stage: str | None = None) -> bytes | None:
-        """The cached SecretBinary (None when the version holds a SecretString)."""
         return (self._core.fresh(secret_id, version_stage) or await self._load(secret_id, version_stage)).secret_binary
 
     async def refresh_secret_now(self, secret_id: str, version_stage: str | None = None) -> GetSecretValueResponse:
-        """Revalidate now, even during a backoff delay: waits for a refresh that started after the
-        call (DescribeSecret, GetSecretValue if the version changed) and returns what a read returns then."""
         flight = self._core.in_flight(secret_id, version_stage)
         if flight is not None:
             await asyncio.shield(flight)
@@ -85,9 +67,7 @@ class AsyncSecretCache:
         return await self._load(secret_id, version_stage)
 
     async def _load(self, secret_id: str, version_stage: str | None) -> GetSecretValueResponse:
-        step = self._core.step(secret_id, version_stage)
-        if step.launch is not None:
-            self._start(step.launch)
+        step = self._step(secret_id, version_stage)
         if step.outcome is not None:
             return unwrap(step.outcome)
         assert step.flight is not None

@@ -7,16 +7,14 @@ refresh never holds a caller's thread, and a reader that must wait blocks on one
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Protocol
 
 from strongroom.client._base import Shape
-from strongroom.client.cache.config import SecretCacheConfig
-from strongroom.client.cache.core import CacheCore, Launch, Outcome, Plan, unwrap
+from strongroom.client.cache.base import CacheBase
+from strongroom.client.cache.core import Launch, Outcome, Plan, unwrap
 from strongroom.client.futures import SecretsManager
 from strongroom.client.shapes import GetSecretValueResponse
 
@@ -54,29 +52,19 @@ def run_plan(send_async: Callable[[Shape], Future[Any]], plan: Plan, finish: Cal
     advance(None)
 
 
-class SecretCache:
+class SecretCache(CacheBase[Flight, FuturesSender]):
     """A thread-safe secret cache: ``cache.get_secret_string("db/password")``.
 
     ``client``: a :class:`~strongroom.client.SecretsManager` (without one, the cache makes one from
-    the environment and shuts it down in :meth:`close`). ``config``: :class:`SecretCacheConfig`.
-    ``clock`` (monotonic seconds) and ``random`` are for tests.
+    the environment and shuts it down in :meth:`close`); the other arguments are
+    :class:`~strongroom.client.cache.base.CacheBase`'s.
     """
 
-    def __init__(
-        self,
-        client: FuturesSender | None = None,
-        config: SecretCacheConfig | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        random: Callable[[], float] = random.random,
-    ) -> None:
-        self._owned = client is None
-        self._client: FuturesSender = client if client is not None else SecretsManager()
-        self._core: CacheCore[Flight] = CacheCore(config or SecretCacheConfig(), Future, clock, random)
+    def _default_client(self) -> FuturesSender:
+        return SecretsManager()
 
-    @property
-    def config(self) -> SecretCacheConfig:
-        return self._core.config
+    def _new_flight(self) -> Flight:
+        return Future()
 
     def get_secret_value(self, secret_id: str, version_stage: str | None = None) -> GetSecretValueResponse:
         """The cached GetSecretValue result of the version with ``version_stage`` (default
@@ -101,9 +89,7 @@ class SecretCache:
         return self._load(secret_id, version_stage)
 
     def _load(self, secret_id: str, version_stage: str | None) -> GetSecretValueResponse:
-        step = self._core.step(secret_id, version_stage)
-        if step.launch is not None:
-            self._start(step.launch)
+        step = self._step(secret_id, version_stage)
         if step.outcome is not None:
             return unwrap(step.outcome)
         assert step.flight is not None
