@@ -34,17 +34,6 @@ READERS = 1000
 THREADS = 100
 
 
-def operations(proxy: FaultProxy) -> list[str]:
-    """The X-Amz-Target operation of every request the proxy received, in order."""
-    found = []
-    for head, _ in proxy.requests:
-        for line in head.decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "x-amz-target":
-                found.append(value.strip().removeprefix("secretsmanager."))
-    return found
-
-
 def test_a_thousand_coroutines_make_one_request_per_fetch(settings: dict[str, Any], name: str) -> None:
     async def run() -> None:
         async with (
@@ -60,16 +49,16 @@ def test_a_thousand_coroutines_make_one_request_per_fetch(settings: dict[str, An
                 return set(await asyncio.gather(*(cache.get_secret_string(name, stage) for _ in range(READERS))))
 
             assert await everyone() == {"first"}
-            assert operations(proxy) == ["GetSecretValue"]
+            assert proxy.operations() == ["GetSecretValue"]
             clock.advance(TTL)
             assert await everyone() == {"first"}
-            assert operations(proxy) == ["GetSecretValue", "DescribeSecret"]
+            assert proxy.operations() == ["GetSecretValue", "DescribeSecret"]
             await direct.put_secret_value(secret_id=name, secret_string="second")
             clock.advance(TTL)
             assert await everyone() == {"second"}
-            assert operations(proxy) == ["GetSecretValue", "DescribeSecret", "DescribeSecret", "GetSecretValue"]
+            assert proxy.operations() == ["GetSecretValue", "DescribeSecret", "DescribeSecret", "GetSecretValue"]
             assert await everyone("AWSPREVIOUS") == {"first"}
-            assert operations(proxy)[4:] == ["GetSecretValue"]
+            assert proxy.operations()[4:] == ["GetSecretValue"]
 
             await direct.create_secret(name=f"{name}-bin", secret_binary=b"\x00\xffbin")
             assert await cache.get_secret_binary(f"{name}-bin") == b"\x00\xffbin"
@@ -122,13 +111,13 @@ def test_many_threads_make_one_request_per_fetch(
             return set(results)
 
         assert everyone() == {"first"}
-        assert operations(threaded_proxy) == ["GetSecretValue"]
+        assert threaded_proxy.operations() == ["GetSecretValue"]
         clock.advance(TTL)
         assert everyone() == {"first"}
         direct.put_secret_value(secret_id=name, secret_string="second")
         clock.advance(TTL)
         assert everyone() == {"second"}
-        assert operations(threaded_proxy) == ["GetSecretValue", "DescribeSecret", "DescribeSecret", "GetSecretValue"]
+        assert threaded_proxy.operations() == ["GetSecretValue", "DescribeSecret", "DescribeSecret", "GetSecretValue"]
 
 
 def test_stale_values_while_the_service_fails_then_a_deleted_secret(settings: dict[str, Any], name: str) -> None:
@@ -148,13 +137,13 @@ def test_stale_values_while_the_service_fails_then_a_deleted_secret(settings: di
             clock.advance(CONFIG.max_stale)  # past the bound (and past the backoff): the error
             with pytest.raises(ServiceUnavailable):
                 await cache.get_secret_string(name)
-            assert operations(proxy) == ["GetSecretValue", "DescribeSecret", "DescribeSecret"]
+            assert proxy.operations() == ["GetSecretValue", "DescribeSecret", "DescribeSecret"]
 
             await direct.delete_secret(secret_id=name)  # marked for deletion, recoverable for 30 days
             clock.advance(CONFIG.exception_retry_delay_max)
             with pytest.raises(InvalidRequestException):
                 await cache.get_secret_string(name)
-            assert operations(proxy)[3:] == ["DescribeSecret", "GetSecretValue"]
+            assert proxy.operations()[3:] == ["DescribeSecret", "GetSecretValue"]
             await cache.close()
 
     asyncio.run(run())
