@@ -1,14 +1,20 @@
 """The cache under concurrency, against the in-memory service: many readers of a missing or an
 expired entry share one fetch (1,000 coroutines; 200 threads), a cancelled reader leaves the
-shared fetch alone, a background refresh serves the current value until it completes."""
+shared fetch alone, a background refresh serves the current value until it completes, a cancelled
+client call fails the read."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import CancelledError, Future
+from typing import Any
 
 import pytest
 from cache_forms import AsyncForm, SyncForm
+
+from strongroom.client._base import Shape
+from strongroom.client.cache import SecretCache
 
 READERS = 1000
 THREADS = 200
@@ -162,3 +168,25 @@ def test_a_sync_background_refresh_serves_the_current_value_until_it_completes()
     form.fake.release()  # completes DescribeSecret; GetSecretValue of the new version then completes at once
     assert form.string("db") == "s2"
     assert form.service.count("GetSecretValue") == 2
+
+
+def test_a_cancelled_client_call_fails_the_sync_read_instead_of_hanging() -> None:
+    class Cancelling:
+        def send_async(self, request: Shape) -> Future[Any]:
+            future: Future[Any] = Future()
+            future.cancel()
+            return future
+
+    cache = SecretCache(Cancelling())
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            cache.get_secret_string("db")
+        except Exception as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)
+    assert [type(e) for e in outcome] == [CancelledError]

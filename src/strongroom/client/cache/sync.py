@@ -43,11 +43,12 @@ def run_plan(send_async: Callable[[Shape], Future[Any]], plan: Plan, finish: Cal
             future.add_done_callback(completed)
 
     def completed(future: Future[Any]) -> None:
-        error = future.exception()
-        if error is not None:
+        try:
+            result = future.result()
+        except Exception as error:  # the call's error (CancelledError included)
             finish(error)
         else:
-            advance(future.result())
+            advance(result)
 
     advance(None)
 
