@@ -6,7 +6,7 @@ PORT   ?= 7420
 DATA   ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench bench-client bench-profile clean postgres mariadb update-models
+.PHONY: serve test lint bench bench-client bench-cache bench-profile clean postgres mariadb update-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ $(BASELINE)/.installed:
 
 bench-client: $(VENV)/.installed $(BASELINE)/.installed
 	$(BIN)/python -m bench.client --baseline-python $(BASELINE)/bin/python $(CLIENT_BENCH_ARGS)
+	$(BIN)/python -m bench.cache $(CACHE_BENCH_ARGS)
+
+## bench-cache: the secret cache's part of bench-client alone (hit cost; requests of 1,000 concurrent readers).
+bench-cache: $(VENV)/.installed
+	$(BIN)/python -m bench.cache $(CACHE_BENCH_ARGS)
 
 ## bench-profile: profile one worker under load with py-spy (see docs/benchmarks.md).
 bench-profile: $(VENV)/.installed-bench

@@ -3,7 +3,8 @@ fault from its script (then passes), and it records every request it saw.
 
 Faults: ``pass`` (forward to the server), ``500`` (InternalServiceError), ``503``
 (ServiceUnavailable), ``throttle`` (400 ThrottlingException), ``429`` (empty body), ``reset``
-(close the connection without answering), ``hang`` (never answer).
+(close the connection without answering), ``hang`` (never answer). Without faults it is a
+counting pass-through (``operations()``), which bench/cache.py uses too.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def _response(status: int, reason: str, document: dict[str, str] | None) -> byte
     return head.encode() + body
 
 
-def _content_length(head: bytes) -> int:
+def _header(head: bytes, wanted: bytes) -> bytes:
     for line in head.split(b"\r\n"):
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value)
-    return 0
+        if name.strip().lower() == wanted:
+            return value.strip()
+    return b""
+
+
+def _content_length(head: bytes) -> int:
+    return int(_header(head, b"content-length") or 0)
 
 
 @dataclass
@@ -58,6 +63,10 @@ class FaultProxy:
 
     def bodies(self) -> list[dict[str, object]]:
         return [json.loads(body) for _, body in self.requests]
+
+    def operations(self) -> list[str]:
+        """The operation (X-Amz-Target without its prefix) of every request received, in order."""
+        return [_header(head, b"x-amz-target").decode().removeprefix("secretsmanager.") for head, _ in self.requests]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Importing the client loads nothing of the server and none of its heavy dependencies."""
+"""Importing the client (and its cache) loads nothing of the server and none of its heavy dependencies."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 SERVER_PACKAGES = ("server", "store", "secrets", "protocol", "auth", "kms", "cli", "audit", "errors")
 FORBIDDEN = ("uvicorn", "asyncpg", "cryptography", "botocore", "boto3", "orjson", "aiohttp")
 
 
-def test_importing_the_client_loads_no_server_module() -> None:
-    code = "import json, sys, strongroom.client; print(json.dumps(sorted(sys.modules)))"
+@pytest.mark.parametrize("module", ["strongroom.client", "strongroom.client.cache"])
+def test_importing_the_client_loads_no_server_module(module: str) -> None:
+    code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
     ours = [m for m in loaded if m.startswith("strongroom.")]
     assert not [m for m in ours if m.split(".")[1] in SERVER_PACKAGES], ours

@@ -6,6 +6,7 @@
 - :mod:`strongroom.client.shapes`: the typed, immutable requests and results.
 - One exception class per error type (``ResourceNotFoundException``, ...) under :class:`ClientError`.
 - :mod:`strongroom.client.stages`: which version carries which label.
+- :mod:`strongroom.client.cache`: a secret cache on either client (``SecretCache``, ``AsyncSecretCache``).
 
 Imports nothing of the server. docs/client.md has examples of each form.
 """
