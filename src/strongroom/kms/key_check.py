@@ -42,7 +42,7 @@ from strongroom.errors import DecryptionFailure
 from strongroom.kms.master_key import MasterKey, MasterKeyError, describe_source, find_master_key, load_master_key
 from strongroom.server.config import Config
 from strongroom.store.factory import describe_store, inspect_store
-from strongroom.store.iam_sql import AccessKeyRow, IamTx
+from strongroom.store.iam_sql import AccessKeyRow
 
 if TYPE_CHECKING:
     from strongroom.kms.keyring import KmsKey
@@ -106,7 +106,7 @@ async def read_store_seal(tx: SqlTx) -> StoreSeal:
         if kms_key is not None:
             return StoreSeal(kms_key=kms_key)
     if "iam_access_keys" in tables:
-        return StoreSeal(access_key=await IamTx(tx.x).first_access_key())
+        return StoreSeal(access_key=await tx.iam.first_access_key())
     return StoreSeal()
 
 

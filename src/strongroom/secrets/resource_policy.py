@@ -82,7 +82,6 @@ from strongroom.protocol.model import operation_names
 from strongroom.secrets.core import find_secret, require_active
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
-from strongroom.store.iam_sql import IamTx
 from strongroom.store.records import SecretRow
 from strongroom.store.sql import SqlTx
 
@@ -195,7 +194,7 @@ async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -
     """
     if ctx.kind is CallerKind.DEV:  # no identities are kept in emulator mode
         return
-    iam = IamTx(tx.x)
+    iam = tx.iam
     for statement in policy.statements:
         spec = statement.principal
         if spec is None:
@@ -213,7 +212,7 @@ async def _caller(tx: SqlTx, ctx: RequestContext) -> Principal:
     arn = ctx.principal_arn
     parts = arn.split(":", 5)
     if len(parts) == 6 and parts[5].startswith("user/"):
-        user = await IamTx(tx.x).get_user(parts[4], parts[5].rsplit("/", 1)[-1])
+        user = await tx.iam.get_user(parts[4], parts[5].rsplit("/", 1)[-1])
         if user is not None:
             return user_principal(user)
     return root_principal(ctx.account)

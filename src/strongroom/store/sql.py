@@ -14,6 +14,7 @@ import orjson
 
 from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Executor, Row
+from strongroom.store.iam_sql import IamTx
 from strongroom.store.records import SecretPage, SecretRow, VersionRow
 
 #: The secrets columns in SecretRow's field order, so a row converts positionally (hot path).
@@ -97,10 +98,12 @@ def encode_tags(tags: Iterable[tuple[str, str]] | None) -> str | None:
 class SqlTx:
     """Typed queries over one executor (one connection, usually inside a transaction)."""
 
-    __slots__ = ("x",)
+    __slots__ = ("x", "iam")
 
     def __init__(self, executor: Executor) -> None:
         self.x = executor
+        #: Identity queries over the same executor.
+        self.iam = IamTx(executor)
 
     # --- secrets -------------------------------------------------------------------------
     async def get_secret(
