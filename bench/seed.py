@@ -83,7 +83,8 @@ def code_hash(store: str = "sqlite") -> str:
     backend = ("store/sqlite.py",) if store == "sqlite" else tuple(
         str(p.relative_to(SRC)) for p in sorted((SRC / "store").glob("postgres*.py"))
     )
-    for rel in ("store/schema.py", "store/sql.py", "crypto/envelope.py", "kms/keyring.py", *backend):
+    sql = tuple(str(p.relative_to(SRC)) for p in sorted((SRC / "store" / "sql").glob("*.py")))
+    for rel in ("store/schema.py", "store/sql.py", *sql, "crypto/envelope.py", "kms/keyring.py", *backend):
         path = SRC / rel
         h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()[:12]
@@ -132,9 +133,9 @@ async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, pro
             batch.append((secret, version, await seal_value(services, secret, None, version, value)))
         async with store.write() as tx:
             for secret, version, sealed in batch:
-                await tx.insert_secret(secret)
-                await tx.insert_version(secret.id, version, secret.created_at, "string", sealed)
-                await tx.move_stage(secret.id, AWSCURRENT, version)
+                await tx.secrets.insert_secret(secret)
+                await tx.secrets.insert_version(secret.id, version, secret.created_at, "string", sealed)
+                await tx.secrets.move_stage(secret.id, AWSCURRENT, version)
 
     # SQLite has one writer; PostgreSQL takes a few transactions at once (its pool's connections),
     # which hides the round trips of statement-at-a-time inserts.

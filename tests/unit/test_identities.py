@@ -27,7 +27,6 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.store.base import Conflict
-from strongroom.store.iam_sql import IamTx
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT, OTHER = "123456789012", "210987654321"
@@ -196,7 +195,7 @@ def test_delete_user_removes_its_keys_policies_and_memberships(tmp_path: Path) -
         await ids.delete_user(ACCOUNT, "alice")
         assert await ids.resolve(key.access_key_id) is None
         async with store.read() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             assert await iam.get_access_key(key.access_key_id) is None
             assert await iam.list_policies(ACCOUNT, "user", "alice") == []
             assert await iam.groups_of(ACCOUNT, "alice") == []

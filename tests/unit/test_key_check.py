@@ -22,7 +22,7 @@ from strongroom.kms.key_check import (
     key_check_of,
     record_key_check,
 )
-from strongroom.kms.keyring import KeyRing
+from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import ENV_VAR, KEY_FILE_NAME, MasterKey
 from strongroom.server.config import Config
 from strongroom.store.sqlite import SqliteStore
@@ -127,7 +127,7 @@ def test_an_altered_check_value_is_refused(config: Config) -> None:
 # --- stores written before check values existed ------------------------------------------------
 def write_kms_key(config: Config, master: MasterKey) -> None:
     async def body(store: SqliteStore) -> None:
-        await KeyRing(master, store).create_key("111111111111", "us-east-1", "alias/old")
+        await KeyRing(master, StoreKmsKeys(store)).create_key("111111111111", "us-east-1", "alias/old")
 
     with_store(config, body)
 

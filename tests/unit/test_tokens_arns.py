@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strongroom.errors import AccessDeniedException, InvalidNextTokenException, ResourceNotFoundException
-from strongroom.kms.keyring import KeyRing
+from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets.arns import SecretLookup, new_secret_arn, resolve_secret_id
 from strongroom.secrets.core import find_secret
@@ -213,7 +213,7 @@ def test_find_secret_by_every_form_of_secret_id(tmp_path: Path) -> None:
     async def main() -> None:
         store = SqliteStore(tmp_path / "db")
         await store.migrate()
-        services = Services(store, KeyRing(MasterKey(os.urandom(32)), store), TokenSealer())
+        services = Services(store, KeyRing(MasterKey(os.urandom(32)), StoreKmsKeys(store)), TokenSealer())
         try:
             plain = (await create_secret(services, ctx(), {"Name": "plain"}))["ARN"]
             suffixed = (await create_secret(services, ctx(), {"Name": "db-Ab12Cd"}))["ARN"]

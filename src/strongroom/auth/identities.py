@@ -35,8 +35,8 @@ from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.auth.policy import Policy, Principal, parse_policy
 from strongroom.auth.secret_box import SecretBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
-from strongroom.store.base import Conflict, Store
-from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
+from strongroom.store.base import Conflict, IamTx, Store
+from strongroom.store.records import AccessKeyRow, SessionKeyRow, UserRow
 
 ADMIN_USER = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"

@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from strongroom.auth.identities import Identities
     from strongroom.errors import ApiError
     from strongroom.kms.key_check import checked_master_key, record_key_check
-    from strongroom.kms.keyring import KeyRing
+    from strongroom.kms.keyring import KeyRing, StoreKmsKeys
     from strongroom.kms.master_key import MasterKeyError
     from strongroom.store.base import Conflict
     from strongroom.store.factory import open_store
@@ -182,12 +182,12 @@ def run(args: argparse.Namespace) -> int:
     args.account_id = config.account_id
 
     async def main() -> Any:
-        store = open_store(config)
+        store = open_store(config.store_settings())
         try:
             await store.migrate()
             await record_key_check(store, master, config)
             identities = Identities(store, master.derive_key(secret_box.PURPOSE))
-            return await args.iam_command(args, identities, KeyRing(master, store))
+            return await args.iam_command(args, identities, KeyRing(master, StoreKmsKeys(store)))
         finally:
             await store.close()
 

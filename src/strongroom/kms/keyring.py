@@ -15,7 +15,7 @@ readable as long as the key exists; moving a secret to another key (UpdateSecret
 new versions and leaves old ones readable.
 
 Caching: unwrapped KMS key material lives only in this object's bounded LRU (``cache_size`` keys),
-never in a KmsKey, a log or the store. Opening a value whose key is cached, and sealing with a cached
+never in a KmsKeyRow, a log or the store. Opening a value whose key is cached, and sealing with a cached
 default key or a key named by id or ARN, does no store I/O. Aliases of customer keys are looked up on
 every seal, since an alias can be re-pointed. Whoever disables or deletes a key calls
 :meth:`KeyRing.forget` so the cached copy goes too.
@@ -56,14 +56,16 @@ from strongroom.errors import (
     ResourceExistsException,
 )
 from strongroom.kms.master_key import MasterKey
+from strongroom.store.base import Store
+from strongroom.store.records import KmsKeyRow
 
 __all__ = [
     "DEFAULT_ALIAS",
     "InMemoryKmsKeyStore",
     "KeyRing",
-    "KmsKey",
     "KmsKeyRef",
     "KmsKeyStore",
+    "StoreKmsKeys",
     "alias_arn",
     "key_arn",
     "parse_kms_key_ref",
@@ -81,31 +83,17 @@ _CANT_ENCRYPT = "Secrets Manager can't encrypt the protected secret text using t
 _CANT_DECRYPT = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
 
 
-@dataclass(frozen=True, slots=True)
-class KmsKey:
-    """A KMS key as stored: its material only ever appears wrapped by the master key."""
-
-    key_id: str  # uuid4 string, like AWS
-    arn: str  # arn:aws:kms:<region>:<account>:key/<key_id>
-    account: str
-    region: str
-    alias: str | None  # e.g. "alias/aws/secretsmanager"
-    wrapped_material: bytes = field(repr=False)  # 32-byte key material wrapped by the master key
-    created_at: float  # epoch seconds
-    enabled: bool = True
-
-
 class KmsKeyStore(Protocol):
-    """Persistence for KMS keys (SQLite/PostgreSQL in store/, :class:`InMemoryKmsKeyStore` for tests)."""
+    """Persistence for KMS keys: :class:`StoreKmsKeys` (a store), :class:`InMemoryKmsKeyStore` (tests)."""
 
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
         """The key in (account, region) that ``ref`` names: key id, key ARN, "alias/name" or alias ARN.
 
         The key ring always passes a canonical key ARN or alias ARN (see :func:`parse_kms_key_ref`).
         """
         ...
 
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
         """Insert ``key``; if its alias already exists in its account+region, return that row instead."""
         ...
 
@@ -149,7 +137,7 @@ def parse_kms_key_ref(account: str, region: str, ref: str) -> KmsKeyRef:
 
 @dataclass(slots=True)
 class _Cached:
-    key: KmsKey
+    key: KmsKeyRow
     material: bytes = field(repr=False)
 
 
@@ -179,7 +167,7 @@ class KeyRing:
         """How many unwrapped KMS keys the cache holds now."""
         return len(self._cache)
 
-    async def resolve(self, account: str, region: str, kms_key_ref: str | None) -> KmsKey:
+    async def resolve(self, account: str, region: str, kms_key_ref: str | None) -> KmsKeyRow:
         """The enabled KMS key that ``kms_key_ref`` names; None, "" or the default alias -> the default key.
 
         Raises InvalidParameterException for an unknown or malformed reference, EncryptionFailure for
@@ -260,13 +248,13 @@ class KeyRing:
         return data_key.open(blob, aad)
 
     @staticmethod
-    def _check_usable(key: KmsKey, account: str, region: str) -> None:
+    def _check_usable(key: KmsKeyRow, account: str, region: str) -> None:
         if key.account != account or key.region != region:
             raise DecryptionFailure(_CANT_DECRYPT)
         if not key.enabled:
             raise DecryptionFailure(f"Secrets Manager can't decrypt the secret value: {key.arn} is disabled.")
 
-    async def create_key(self, account: str, region: str, alias: str | None = None) -> KmsKey:
+    async def create_key(self, account: str, region: str, alias: str | None = None) -> KmsKeyRow:
         """Create a customer KMS key, optionally with an alias (``alias/...``, not ``alias/aws/...``)."""
         if alias is not None:
             if not _ALIAS.fullmatch(alias):
@@ -295,7 +283,7 @@ class KeyRing:
                 del self._defaults[scope]
 
     # --- internals -----------------------------------------------------------------------------
-    async def _default_key(self, account: str, region: str) -> KmsKey:
+    async def _default_key(self, account: str, region: str) -> KmsKeyRow:
         scope = (account, region)
         arn = self._defaults.get(scope)
         if arn is not None:
@@ -321,12 +309,12 @@ class KeyRing:
             self._defaults.popitem(last=False)
         return key
 
-    async def _insert_new(self, account: str, region: str, alias: str | None) -> tuple[KmsKey, bool]:
+    async def _insert_new(self, account: str, region: str, alias: str | None) -> tuple[KmsKeyRow, bool]:
         """Create, wrap and insert a key -> (row, True); if the alias exists -> (existing row, False)."""
         key_id = str(uuid.uuid4())
         arn = key_arn(account, region, key_id)
         material = os.urandom(envelope.KEY_SIZE)
-        candidate = KmsKey(
+        candidate = KmsKeyRow(
             key_id=key_id,
             arn=arn,
             account=account,
@@ -341,12 +329,12 @@ class KeyRing:
         self._cache_put(stored, material)
         return stored, True
 
-    def _check_enabled(self, key: KmsKey) -> KmsKey:
+    def _check_enabled(self, key: KmsKeyRow) -> KmsKeyRow:
         if not key.enabled:
             raise EncryptionFailure(f"Secrets Manager can't encrypt the secret value: {key.arn} is disabled.")
         return key
 
-    def _material(self, key: KmsKey) -> bytes:
+    def _material(self, key: KmsKeyRow) -> bytes:
         hit = self._cache_get(key.arn)
         if hit is not None:
             return hit.material
@@ -354,7 +342,7 @@ class KeyRing:
         self._cache_put(key, material)
         return material
 
-    def _refresh(self, key: KmsKey) -> None:
+    def _refresh(self, key: KmsKeyRow) -> None:
         """Keep the cached row (enabled flag, alias) in step with a row just read from the store."""
         hit = self._cache.get(key.arn)
         if hit is not None:
@@ -366,7 +354,7 @@ class KeyRing:
             self._cache.move_to_end(arn)
         return hit
 
-    def _cache_put(self, key: KmsKey, material: bytes) -> None:
+    def _cache_put(self, key: KmsKeyRow, material: bytes) -> None:
         self._cache[key.arn] = _Cached(key, material)
         self._cache.move_to_end(key.arn)
         while len(self._cache) > self._cache_size:
@@ -374,15 +362,35 @@ class KeyRing:
             self._opened.clear()  # entries may hold the evicted key's row; rare, so start over
 
 
+class StoreKmsKeys:
+    """The KMS keys of a store: each lookup is a read, each insert a write transaction of its own.
+
+    Never call it inside a write transaction of the same store (SQLite would wait for itself).
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
+        async with self._store.read() as tx:
+            return await tx.keys.find_kms_key(account, region, ref)
+
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
+        async with self._store.write() as tx:
+            return await tx.keys.insert_kms_key(key)
+
+
 class InMemoryKmsKeyStore:
     """A :class:`KmsKeyStore` in a dict, for tests and tools. Yields to the loop like a real store."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, KmsKey] = {}  # key ARN -> key
+        self.keys: dict[str, KmsKeyRow] = {}  # key ARN -> key
         self.aliases: dict[str, str] = {}  # alias ARN -> key ARN
         self.calls = 0
 
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
         self.calls += 1
         await asyncio.sleep(0)
         parsed = parse_kms_key_ref(account, region, ref)
@@ -392,7 +400,7 @@ class InMemoryKmsKeyStore:
             return None
         return key
 
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
         self.calls += 1
         await asyncio.sleep(0)
         if key.alias is not None:

@@ -18,8 +18,8 @@ from strongroom.errors import (
 )
 from strongroom.secrets.arns import SecretLookup, resolve_secret_id
 from strongroom.service.context import RequestContext
+from strongroom.store.base import Tx
 from strongroom.store.records import SecretRow
-from strongroom.store.sql import SqlTx
 
 AWSCURRENT = "AWSCURRENT"
 AWSPREVIOUS = "AWSPREVIOUS"
@@ -82,11 +82,11 @@ def authorize_lookup(
 
 
 async def find_secret(
-    tx: SqlTx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, also: tuple[str, ...] = ()
+    tx: Tx, ctx: RequestContext, secret_id: str, *, for_update: bool = False, also: tuple[str, ...] = ()
 ) -> SecretRow:
     """Resolve a SecretId and authorize the request's action on it, and each action in ``also``."""
     lookup = lookup_secret_id(ctx, secret_id)
-    secret = await tx.get_secret(
+    secret = await tx.secrets.get_secret(
         lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, for_update=for_update
     )
     return authorize_lookup(ctx, (ctx.action, *also), secret_id, lookup, secret)

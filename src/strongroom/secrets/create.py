@@ -59,14 +59,14 @@ async def _insert(
 ) -> dict[str, Any]:
     name = secret.name
     async with services.store.write() as tx:
-        existing = await tx.get_secret(ctx.account, ctx.region, name=name, for_update=True)
+        existing = await tx.secrets.get_secret(ctx.account, ctx.region, name=name, for_update=True)
         if existing is not None:
             if existing.deleted_at is not None:
                 raise InvalidRequestException(SCHEDULED_FOR_DELETION)
             if token and await existing_version(services, tx, existing, token, value):
                 return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
             raise ResourceExistsException(EXISTS.format(name=name))
-        await tx.insert_secret(secret)
+        await tx.secrets.insert_secret(secret)
         if value is not None and token is not None and sealed is not None:
             await add_version(tx, ctx, secret, token, value.kind, sealed, [AWSCURRENT])
     out: dict[str, Any] = {"ARN": secret.arn, "Name": name}

@@ -33,12 +33,12 @@ async def delete_secret(services: Services, ctx: RequestContext, params: dict[st
             # AWS-validated test_delete_non_existent_secret_returns_as_if_secret_exists).
             return _as_if_deleted(ctx, params["SecretId"])
         if force:
-            await tx.delete_secret(secret.id)
+            await tx.secrets.delete_secret(secret.id)
             return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": ctx.now}
         if secret.deleted_at is not None:
             raise InvalidRequestException(MARKED_FOR_DELETION)
         deletion_date = ctx.now + DAY * int(window if window is not None else DEFAULT_RECOVERY_DAYS)
-        await tx.update_secret(
+        await tx.secrets.update_secret(
             secret.id, deleted_at=ctx.now, deletion_date=deletion_date, last_changed_at=ctx.now
         )
     return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": deletion_date}
@@ -55,7 +55,7 @@ async def restore_secret(services: Services, ctx: RequestContext, params: dict[s
     async with services.store.write() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         if secret.deleted_at is not None:
-            await tx.update_secret(secret.id, deleted_at=None, deletion_date=None, last_changed_at=ctx.now)
+            await tx.secrets.update_secret(secret.id, deleted_at=None, deletion_date=None, last_changed_at=ctx.now)
     return {"ARN": secret.arn, "Name": secret.name}
 
 
@@ -66,14 +66,14 @@ async def purge_due(services: Services, now: float, batch: int = 100) -> int:
     empties this process's GetSecretValue read cache).
     """
     async with services.store.read() as tx:
-        if not await tx.purge_is_due(now):
+        if not await tx.secrets.purge_is_due(now):
             return 0
     purged = 0
     while True:
         async with services.store.write() as tx:
-            due = await tx.secrets_due_for_purge(now, batch)
+            due = await tx.secrets.secrets_due_for_purge(now, batch)
             for secret in due:
-                await tx.delete_secret(secret.id)
+                await tx.secrets.delete_secret(secret.id)
         purged += len(due)
         if len(due) < batch:
             return purged

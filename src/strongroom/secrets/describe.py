@@ -14,7 +14,7 @@ DEFAULT_KEY_NAME = "DefaultEncryptionKey"  # recorded: test_deprecated_secret_ve
 async def describe_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
-        stages = await tx.stage_map(secret.id)
+        stages = await tx.secrets.stage_map(secret.id)
     return secret_metadata(secret, stages, "VersionIdsToStages")
 
 
@@ -24,7 +24,7 @@ async def list_secret_version_ids(
     """Versions with labels; deprecated (unlabelled) ones too with IncludeDeprecated."""
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
-        versions = await tx.list_versions(secret.id)
+        versions = await tx.secrets.list_versions(secret.id)
     if not params.get("IncludeDeprecated"):
         versions = [v for v in versions if v.stages]
     scope = f"ListSecretVersionIds|{secret.arn}|{bool(params.get('IncludeDeprecated'))}"

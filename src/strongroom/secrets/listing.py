@@ -95,7 +95,7 @@ async def select_secrets(
             if scanned >= SCAN_BUDGET:
                 more = True
                 break
-            batch = await tx.list_secrets(
+            batch = await tx.secrets.list_secrets(
                 ctx.account, ctx.region, sort_by=sort_by, descending=descending, after=after,
                 limit=batch_size, include_deleted=include_deleted, name_ranges=ranges,
             )
@@ -119,7 +119,7 @@ async def list_secrets(services: Services, ctx: RequestContext, params: dict[str
         include_deleted=bool(params.get("IncludePlannedDeletion")),
     )
     async with services.store.read() as tx:
-        page = await tx.page_with_stages(selection.secrets)
+        page = await tx.secrets.page_with_stages(selection.secrets)
     out: dict[str, Any] = {
         "SecretList": [
             secret_metadata(s, page.stages.get(s.id, {}), "SecretVersionsToStages") for s in page.secrets

@@ -82,8 +82,8 @@ from strongroom.protocol.model import operation_names
 from strongroom.secrets.core import find_secret, require_active
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
+from strongroom.store.base import Tx
 from strongroom.store.records import SecretRow
-from strongroom.store.sql import SqlTx
 
 CHECK_LOCKOUT = "LOCKOUT"
 #: Either one lets a caller repair a secret's policy; losing both is a lock-out.
@@ -115,7 +115,7 @@ async def put_resource_policy(services: Services, ctx: RequestContext, params: d
         await _require_known_users(tx, ctx, policy)
         if params.get("BlockPublicPolicy") and find_broad_access(policy):
             raise PublicPolicyException(PUBLIC_POLICY_MESSAGE)
-        await tx.update_secret(secret.id, resource_policy=text, last_changed_at=ctx.now)
+        await tx.secrets.update_secret(secret.id, resource_policy=text, last_changed_at=ctx.now)
     return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
 
 
@@ -138,7 +138,7 @@ async def delete_resource_policy(services: Services, ctx: RequestContext, params
         require_active(secret)
         _require_default(params, "delete")
         if secret.resource_policy is not None:
-            await tx.update_secret(secret.id, resource_policy=None, last_changed_at=ctx.now)
+            await tx.secrets.update_secret(secret.id, resource_policy=None, last_changed_at=ctx.now)
     return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
 
 
@@ -187,7 +187,7 @@ def _lint(text: str) -> list[tuple[str, str]]:
     return findings
 
 
-async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -> None:
+async def _require_known_users(tx: Tx, ctx: RequestContext, policy: Policy) -> None:
     """Refuse IAM user principals that don't exist (AWS resolves principals when a policy is put).
 
     Skipped in dev mode, where no identities are kept. Roles and accounts are not checked.
@@ -207,7 +207,7 @@ async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -
                     raise MalformedPolicyDocumentException(UNSUPPORTED_PRINCIPAL)
 
 
-async def _caller(tx: SqlTx, ctx: RequestContext) -> Principal:
+async def _caller(tx: Tx, ctx: RequestContext) -> Principal:
     """The calling principal, rebuilt from its ARN (with the user's unique id when it is a user)."""
     arn = ctx.principal_arn
     parts = arn.split(":", 5)
@@ -218,7 +218,7 @@ async def _caller(tx: SqlTx, ctx: RequestContext) -> Principal:
     return root_principal(ctx.account)
 
 
-async def _locks_out(tx: SqlTx, ctx: RequestContext, policy: Policy, secret: SecretRow | None) -> bool:
+async def _locks_out(tx: Tx, ctx: RequestContext, policy: Policy, secret: SecretRow | None) -> bool:
     """Whether attaching ``policy`` would leave the caller unable to change the policy again."""
     if secret is not None and ctx.kind is not CallerKind.DEV:
         candidate = replace(secret, resource_policy=policy.text)

@@ -61,7 +61,7 @@ async def tag_resource(services: Services, ctx: RequestContext, params: dict[str
         require_active(secret)
         tags = check_tags(merge_tags(secret.tags, new))
         keep_access(ctx, params["SecretId"], secret, tags)
-        await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
+        await tx.secrets.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
     return {}
 
 
@@ -72,5 +72,5 @@ async def untag_resource(services: Services, ctx: RequestContext, params: dict[s
         require_active(secret)
         tags = [(k, v) for k, v in secret.tags or () if k not in remove]
         keep_access(ctx, params["SecretId"], secret, tags)
-        await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
+        await tx.secrets.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
     return {}

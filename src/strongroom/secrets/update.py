@@ -40,7 +40,7 @@ async def update_secret(services: Services, ctx: RequestContext, params: dict[st
     async with services.store.write() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
-        await tx.update_secret(secret.id, last_changed_at=ctx.now, **changes)
+        await tx.secrets.update_secret(secret.id, last_changed_at=ctx.now, **changes)
     if new_key is not None:
         await reseal_labelled(services, ctx, params["SecretId"])
     return {"ARN": secret.arn, "Name": secret.name}
@@ -52,15 +52,15 @@ async def reseal_labelled(
     """After a KMS key change, re-encrypt the labelled versions under the secret's new key."""
     async with services.store.write() as tx:
         secret = await find_secret(tx, ctx, secret_id, for_update=True)
-        for version_id in await tx.stage_map(secret.id):
+        for version_id in await tx.secrets.stage_map(secret.id):
             if skip and version_id in skip:
                 continue
-            version = await tx.get_version(secret.id, version_id=version_id)
+            version = await tx.secrets.get_version(secret.id, version_id=version_id)
             if version is None:
                 continue
             value = await open_value(services, secret, version)
             sealed = await seal_value(services, secret, secret.kms_key_id, version_id, value)
-            await tx.update_version_ciphertext(secret.id, version_id, sealed)
+            await tx.secrets.update_version_ciphertext(secret.id, version_id, sealed)
 
 
 def _attached_elsewhere(stage: str, holder: str, remove_from: str | None) -> str:
@@ -87,10 +87,10 @@ async def update_secret_version_stage(
     async with services.store.write() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
         require_active(secret)
-        stage_map = await tx.stage_map(secret.id)
+        stage_map = await tx.secrets.stage_map(secret.id)
         holder = next((vid for vid, labels in stage_map.items() if stage in labels), None)
         if move_to is not None:
-            if await tx.get_version(secret.id, version_id=move_to, with_value=False) is None:
+            if await tx.secrets.get_version(secret.id, version_id=move_to, with_value=False) is None:
                 raise ResourceNotFoundException(
                     f"Secrets Manager can't find the specified secret value for VersionId: {move_to}"
                 )
@@ -108,11 +108,11 @@ async def update_secret_version_stage(
                     "You can't remove the staging label AWSCURRENT from a version without moving it to "
                     "another version. Specify MoveToVersionId."
                 )
-            await tx.remove_stage(secret.id, stage)
+            await tx.secrets.remove_stage(secret.id, stage)
         else:
             raise InvalidParameterException(
                 "You must specify MoveToVersionId, RemoveFromVersionId, or both."
             )
-        await tx.update_secret(secret.id, last_changed_at=ctx.now)
+        await tx.secrets.update_secret(secret.id, last_changed_at=ctx.now)
     return {"ARN": secret.arn, "Name": secret.name}
 

@@ -75,9 +75,9 @@ async def record_access(
     secret_stale, version_stale = stale
     async with services.store.write() as tx:
         if secret_stale:
-            await tx.touch_secret_accessed(secret.id, ctx.today)
+            await tx.secrets.touch_secret_accessed(secret.id, ctx.today)
         if version_stale:
-            await tx.touch_version_accessed(secret.id, version.version_id, ctx.today)
+            await tx.secrets.touch_version_accessed(secret.id, version.version_id, ctx.today)
 
 
 def value_entry(secret: SecretRow, version: VersionRow, value: SecretValue) -> dict[str, Any]:
@@ -94,7 +94,7 @@ async def read_value(
 ) -> dict[str, Any]:
     lookup = lookup_secret_id(ctx, secret_id)
     async with services.store.read() as tx:
-        found = await tx.get_secret_with_version(
+        found = await tx.secrets.get_secret_with_version(
             lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, version_id=version_id,
             stage=None if version_id is not None else (stage or AWSCURRENT),
         )
@@ -133,7 +133,7 @@ async def read_current_values(
             errors.append(_batch_error(secret_id, exc))
     local = [lk for lk in lookups.values() if (lk.account, lk.region) == (ctx.account, ctx.region)]
     async with services.store.read() as tx:
-        rows = await tx.get_secrets_with_stage(
+        rows = await tx.secrets.get_secrets_with_stage(
             ctx.account, ctx.region, [lk.name for lk in local if lk.name is not None],
             [lk.arn for lk in local if lk.arn is not None], AWSCURRENT,
         )
@@ -217,7 +217,7 @@ async def write_value(
             if retry is not None:
                 return secret, retry.stages
             labels = await add_version(tx, ctx, secret, token, value.kind, sealed, stages)
-            await tx.update_secret(secret.id, last_changed_at=ctx.now, **changes)
+            await tx.secrets.update_secret(secret.id, last_changed_at=ctx.now, **changes)
             return secret, labels
     raise InvalidRequestException("The secret changed while the request ran; retry the request.")
 

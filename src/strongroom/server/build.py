@@ -5,7 +5,7 @@ from __future__ import annotations
 from strongroom.auth import secret_box
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.identities import Identities
-from strongroom.kms.keyring import KeyRing
+from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import load_master_key
 from strongroom.regions import AcceptedRegions
 from strongroom.secrets.tokens import TokenSealer
@@ -18,9 +18,9 @@ from strongroom.store.factory import open_store
 
 def build_app(config: Config) -> StrongroomApp:
     master = load_master_key(config.data_dir)
-    store = open_store(config)
+    store = open_store(config.store_settings())
     tokens = TokenSealer(master.derive_key(b"next-token"))
-    services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
+    services = Services(store=store, keyring=KeyRing(master, StoreKmsKeys(store)), tokens=tokens)
     identities = Identities(store, master.derive_key(secret_box.PURPOSE))
     regions = AcceptedRegions(config.regions)
     authenticator: Authenticator = (
