@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     from strongroom.auth import secret_box
     from strongroom.auth.identities import Identities
     from strongroom.errors import ApiError
+    from strongroom.kms.errors import KmsError
     from strongroom.kms.key_check import checked_master_key, record_key_check
     from strongroom.kms.keyring import KeyRing, StoreKmsKeys
     from strongroom.kms.master_key import MasterKeyError
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = asyncio.run(main())
-    except (ApiError, Conflict, OSError, MasterKeyError) as exc:
+    except (ApiError, KmsError, Conflict, OSError, MasterKeyError) as exc:
         print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -50,7 +50,7 @@ Compatibility: the format byte names the layout. A new layout gets a new byte an
 reading every old one, so data written by earlier versions stays readable. The key id in the clear
 lets a reader pick the right key (and lets rewrap jobs find blobs under an old key) without trying
 keys. Any failure to open (tampering, a wrong key or AAD, truncation, an unknown format) raises
-:class:`~strongroom.errors.DecryptionFailure` with a message that says nothing about the value.
+:class:`~strongroom.crypto.errors.CannotOpen`, whose reason says nothing about the value.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from collections.abc import Callable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from strongroom.errors import DecryptionFailure
+from strongroom.crypto.errors import CannotOpen
 
 __all__ = [
     "DataKey",
@@ -84,9 +84,8 @@ KEY_SIZE = 32  # AES-256
 NONCE_SIZE = 12  # 96-bit GCM nonce
 TAG_SIZE = 16
 
-# AWS's own wording for DecryptionFailure; deliberately the same whatever went wrong.
-_CANT_DECRYPT = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
-_UNSUPPORTED = "Secrets Manager can't decrypt the protected secret text: unsupported ciphertext format."
+#: CannotOpen's reason for a format byte this module does not know.
+UNSUPPORTED_FORMAT = "unsupported ciphertext format"
 
 
 def version_aad(secret_arn: str, version_id: str) -> bytes:
@@ -119,25 +118,25 @@ class DataKey:
         self._header_end = header_end
 
     def open(self, blob: bytes, aad: bytes) -> bytes:
-        """Decrypt the value of the blob this key was opened from (DecryptionFailure if it fails)."""
+        """Decrypt the value of the blob this key was opened from (CannotOpen if it fails)."""
         header_end = self._header_end
         value_at = header_end + NONCE_SIZE
         try:
             return self._cipher.decrypt(blob[header_end:value_at], blob[value_at:], blob[:header_end] + aad)
         except (InvalidTag, ValueError):
-            raise DecryptionFailure(_CANT_DECRYPT) from None
+            raise CannotOpen() from None
 
 
 def open_data_key(blob: bytes, resolve_kek: Callable[[str], bytes]) -> DataKey:
     """Unwrap the data key of a format 0x01 blob. ``resolve_kek`` maps the blob's key id to the KEK.
 
-    ``resolve_kek`` may raise (e.g. DecryptionFailure for an unknown or disabled key); its error
+    ``resolve_kek`` may raise (e.g. for an unknown or disabled key); its error
     propagates unchanged.
     """
     kek_id, at = _parse_prefix(blob, FORMAT_SEALED_V1)
     header_end = at + NONCE_SIZE + KEY_SIZE + TAG_SIZE  # prefix + data-key nonce + wrapped data key
     if len(blob) < header_end + NONCE_SIZE + TAG_SIZE:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     kek = resolve_kek(kek_id)
     _check_key(kek)
     dk_at = at + NONCE_SIZE
@@ -145,7 +144,7 @@ def open_data_key(blob: bytes, resolve_kek: Callable[[str], bytes]) -> DataKey:
         data_key = AESGCM(kek).decrypt(blob[at:dk_at], blob[dk_at:header_end], blob[:at])
         return DataKey(AESGCM(data_key), header_end)
     except (InvalidTag, ValueError):
-        raise DecryptionFailure(_CANT_DECRYPT) from None
+        raise CannotOpen() from None
 
 
 def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
@@ -165,13 +164,13 @@ def unwrap_key(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> 
     """Decrypt a format 0x02 blob; ``resolve_kek`` as for :func:`open_`."""
     kek_id, at = _parse_prefix(blob, FORMAT_WRAPPED_KEY_V1)
     if len(blob) < at + NONCE_SIZE + TAG_SIZE:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     kek = resolve_kek(kek_id)
     _check_key(kek)
     try:
         return AESGCM(kek).decrypt(blob[at : at + NONCE_SIZE], blob[at + NONCE_SIZE :], blob[:at] + aad)
     except (InvalidTag, ValueError):
-        raise DecryptionFailure(_CANT_DECRYPT) from None
+        raise CannotOpen() from None
 
 
 def key_id_of(blob: bytes) -> str:
@@ -188,19 +187,19 @@ def _prefix(fmt: int, kek_id: str) -> bytes:
 
 
 def _parse_prefix(blob: bytes, expected: int | None) -> tuple[str, int]:
-    """Return (key id, offset just past it); DecryptionFailure if the prefix is malformed."""
+    """Return (key id, offset just past it); CannotOpen if the prefix is malformed."""
     if len(blob) < 3:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     fmt = blob[0]
     if fmt not in (FORMAT_SEALED_V1, FORMAT_WRAPPED_KEY_V1) or (expected is not None and fmt != expected):
-        raise DecryptionFailure(_UNSUPPORTED)
+        raise CannotOpen(UNSUPPORTED_FORMAT)
     end = 2 + blob[1]
     if blob[1] == 0 or len(blob) < end:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     try:
         return blob[2:end].decode(), end
     except UnicodeDecodeError:
-        raise DecryptionFailure(_CANT_DECRYPT) from None
+        raise CannotOpen() from None
 
 
 def _check_key(kek: bytes) -> None:

@@ -38,7 +38,7 @@ from typing import Protocol
 
 from strongroom.auth import secret_box
 from strongroom.crypto import envelope
-from strongroom.errors import DecryptionFailure
+from strongroom.crypto.errors import CannotOpen
 from strongroom.kms.master_key import MasterKey, MasterKeyError, describe_source, find_master_key, load_master_key
 from strongroom.store.base import Store, Tx
 from strongroom.store.factory import StoreSettings, describe_store, inspect_store
@@ -136,7 +136,7 @@ def verify(master: MasterKey | None, seal: StoreSeal, store: str, data_dir: Path
     if seal.kms_key is not None:
         try:
             master.unwrap(seal.kms_key.wrapped_material, seal.kms_key.arn.encode())
-        except DecryptionFailure:
+        except CannotOpen:
             raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}") from None
         return False
     assert seal.access_key is not None
@@ -153,7 +153,7 @@ def _expected_key(seal: StoreSeal) -> str:
     if seal.kms_key is not None:
         try:
             return f"master key id {envelope.key_id_of(seal.kms_key.wrapped_material)}"
-        except DecryptionFailure:
+        except CannotOpen:
             pass
     return "another master key (its id is not recorded: the store was written by an earlier release)"
 

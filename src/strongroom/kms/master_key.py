@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from strongroom.crypto import envelope
-from strongroom.errors import DecryptionFailure
+from strongroom.crypto.errors import CannotOpen
 
 __all__ = [
     "ENV_VAR", "KEY_FILE_NAME", "MasterKey", "MasterKeyError", "describe_source", "find_master_key",
@@ -49,6 +49,8 @@ __all__ = [
 ENV_VAR = "STRONGROOM_MASTER_KEY"
 KEY_FILE_NAME = "master.key"
 _KEY_ID_LABEL = b"strongroom master key id v1\x00"
+#: CannotOpen's reason for key material wrapped by another master key.
+OTHER_MASTER_KEY = "its KMS key was wrapped by a different master key"
 
 
 class MasterKeyError(RuntimeError):
@@ -72,7 +74,7 @@ class MasterKey:
         return envelope.wrap_key(material, self._key, self.key_id, aad)
 
     def unwrap(self, blob: bytes, aad: bytes) -> bytes:
-        """Unwrap KMS key material; DecryptionFailure if it was wrapped by another master key or altered."""
+        """Unwrap KMS key material; CannotOpen if it was wrapped by another master key or altered."""
         return envelope.unwrap_key(blob, self._resolve, aad)
 
     def derive_key(self, purpose: bytes) -> bytes:
@@ -87,10 +89,7 @@ class MasterKey:
 
     def _resolve(self, key_id: str) -> bytes:
         if key_id != self.key_id:
-            raise DecryptionFailure(
-                "Secrets Manager can't decrypt the protected secret text: "
-                "its KMS key was wrapped by a different master key."
-            )
+            raise CannotOpen(OTHER_MASTER_KEY)
         return self._key
 
     def __repr__(self) -> str:

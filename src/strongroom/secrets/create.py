@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.errors import InvalidRequestException, ResourceExistsException
+from strongroom.kms.errors import KmsError
 from strongroom.secrets.arns import new_secret_arn
 from strongroom.secrets.core import AWSCURRENT, SecretValue, check_name, require_token, value_from
+from strongroom.secrets.kms_errors import sealing_error
 from strongroom.secrets.tags import check_tags, tag_pairs
 from strongroom.secrets.versions import add_version, existing_version, seal_value
 from strongroom.service.context import RequestContext
@@ -40,7 +42,10 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
     ctx.authorize("CreateSecret", secret.arn, secret)
     if tags:
         ctx.authorize("TagResource", secret.arn, secret)
-    secret.kms_key_id = await services.keyring.secret_key_id(ctx.account, ctx.region, params.get("KmsKeyId"))
+    try:
+        secret.kms_key_id = await services.keyring.secret_key_id(ctx.account, ctx.region, params.get("KmsKeyId"))
+    except KmsError as exc:
+        raise sealing_error(exc) from None
     sealed = await seal_value(services, secret, secret.kms_key_id, token, value) if value and token else None
     for attempt in (1, 2):
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException
+from strongroom.kms.errors import KmsError
 from strongroom.secrets.core import (
     AWSCURRENT,
     find_secret,
@@ -12,6 +13,7 @@ from strongroom.secrets.core import (
     require_token,
     value_from,
 )
+from strongroom.secrets.kms_errors import sealing_error
 from strongroom.secrets.values import write_value
 from strongroom.secrets.versions import attach_labels, open_value, seal_value
 from strongroom.service.context import RequestContext
@@ -28,7 +30,10 @@ async def update_secret(services: Services, ctx: RequestContext, params: dict[st
         changes["secret_type"] = params["Type"] or None
     new_key = params.get("KmsKeyId")
     if new_key is not None:
-        changes["kms_key_id"] = await services.keyring.secret_key_id(ctx.account, ctx.region, new_key)
+        try:
+            changes["kms_key_id"] = await services.keyring.secret_key_id(ctx.account, ctx.region, new_key)
+        except KmsError as exc:
+            raise sealing_error(exc) from None
     if value is not None:
         token = require_token(params)
         secret, _ = await write_value(

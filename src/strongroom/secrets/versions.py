@@ -14,7 +14,9 @@ from typing import Any
 
 from strongroom.crypto.envelope import version_aad
 from strongroom.errors import LimitExceededException, ResourceExistsException
+from strongroom.kms.errors import KmsError
 from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue
+from strongroom.secrets.kms_errors import opening_error, sealing_error
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Tx
@@ -33,16 +35,22 @@ async def seal_value(
     services: Services, secret: SecretRow, kms_key_id: str | None, version_id: str, value: SecretValue
 ) -> bytes:
     """Encrypt a value for one version of one secret (call outside write transactions)."""
-    return await services.keyring.seal(
-        secret.account, secret.region, kms_key_id, value.data, version_aad(secret.arn, version_id)
-    )
+    try:
+        return await services.keyring.seal(
+            secret.account, secret.region, kms_key_id, value.data, version_aad(secret.arn, version_id)
+        )
+    except KmsError as exc:
+        raise sealing_error(exc) from None
 
 
 async def open_value(services: Services, secret: SecretRow, version: VersionRow) -> SecretValue:
     assert version.ciphertext is not None
-    data = await services.keyring.open(
-        secret.account, secret.region, version.ciphertext, version_aad(secret.arn, version.version_id)
-    )
+    try:
+        data = await services.keyring.open(
+            secret.account, secret.region, version.ciphertext, version_aad(secret.arn, version.version_id)
+        )
+    except KmsError as exc:
+        raise opening_error(exc) from None
     return SecretValue(version.kind, data)
 
 
