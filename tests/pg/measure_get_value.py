@@ -29,10 +29,8 @@ from typing import Any
 
 import asyncpg
 
-from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets.create import create_secret
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.values import get_secret_value
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
@@ -103,7 +101,7 @@ MASTER = MasterKey(os.urandom(32))
 
 async def prepare(store: Any) -> tuple[Services, dict[str, Any]]:
     """Migrate, create one secret, and warm up (key cache, prepared statements, the daily access write)."""
-    services = Services(store=store, keyring=KeyRing(MASTER, StoreKmsKeys(store)), tokens=TokenSealer())
+    services = Services.build(store, MASTER)
     await store.migrate()
     name = f"measure-{uuid.uuid4().hex[:8]}"
     token = str(uuid.uuid4())

@@ -10,12 +10,13 @@ import asyncpg
 import pytest
 
 from strongroom.auth.identities import SESSION_KEY_PREFIX, Identities, token_digest
+from strongroom.crypto.sealing import SealingBox
 from strongroom.store.postgres import PostgresStore
 from strongroom.store.records import SessionKeyRow
 
 pytestmark = pytest.mark.postgres
 ACCOUNT = "123456789012"
-BOX_KEY = bytes(range(32))
+BOX = SealingBox(bytes(range(32)), "test/access-keys", legacy=True)
 
 
 def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callable[[str], str]) -> None:
@@ -25,7 +26,7 @@ def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callabl
         store = PostgresStore(url)
         await store.migrate()
         try:
-            ids = Identities(store, BOX_KEY, cache_ttl=0.0)
+            ids = Identities(store, BOX, cache_ttl=0.0)
             await ids.create_user(ACCOUNT, "alice")
             parent = (await ids.create_access_key(ACCOUNT, "alice")).access_key_id
             creds = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)

@@ -18,11 +18,9 @@ import pytest
 
 from strongroom.errors import ApiError, DecryptionFailure, EncryptionFailure, InvalidParameterException
 from strongroom.kms.errors import CannotDecrypt, CannotEncrypt, InvalidKeyReference, KeyDisabled, KeyNotFound
-from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets.create import create_secret
 from strongroom.secrets.kms_errors import opening_error, sealing_error
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.update import update_secret
 from strongroom.secrets.values import get_secret_value, put_secret_value
 from strongroom.service.context import RequestContext
@@ -90,8 +88,7 @@ def with_services(tmp_path: Path, body: Callable[[Services, SqliteStore], Awaita
         store = SqliteStore(tmp_path / "db")
         await store.migrate()
         try:
-            return await body(Services(store, KeyRing(MasterKey(os.urandom(32)), StoreKmsKeys(store)), TokenSealer()),
-                              store)
+            return await body(Services.build(store, MasterKey(os.urandom(32))), store)
         finally:
             await store.close()
 

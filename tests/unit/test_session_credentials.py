@@ -20,6 +20,7 @@ from strongroom.auth.identities import (
     Identities,
     SessionCredentials,
 )
+from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import (
     AccessDeniedException,
     ExpiredTokenException,
@@ -34,7 +35,7 @@ from strongroom.sigv4 import Credentials, sign_headers
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT = "123456789012"
-BOX_KEY = bytes(range(32))
+BOX = SealingBox(bytes(range(32)), "test/access-keys", legacy=True)
 READ_POLICY = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", '
     '"Resource": "*"}]}'
@@ -49,7 +50,7 @@ def with_ids(tmp_path: Path, body: Callable[[Identities, SqliteStore], Awaitable
         store = SqliteStore(tmp_path / "data" / "strongroom.db")
         await store.migrate()
         try:
-            return await body(Identities(store, BOX_KEY, cache_ttl=0.0), store)
+            return await body(Identities(store, BOX, cache_ttl=0.0), store)
         finally:
             await store.close()
 

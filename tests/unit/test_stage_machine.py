@@ -37,11 +37,9 @@ from strongroom.errors import (
     ResourceExistsException,
     ResourceNotFoundException,
 )
-from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets import versions
 from strongroom.secrets.create import create_secret
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.update import update_secret_version_stage
 from strongroom.secrets.values import get_secret_value, put_secret_value
 from strongroom.service.context import RequestContext
@@ -141,7 +139,7 @@ class Model:
 
 def new_services(directory: Path) -> Services:
     store = SqliteStore(directory / "strongroom.db")
-    return Services(store=store, keyring=KeyRing(MasterKey(os.urandom(32)), StoreKmsKeys(store)), tokens=TokenSealer())
+    return Services.build(store, MasterKey(os.urandom(32)))
 
 
 def ctx_at(now: float) -> RequestContext:

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.auth.policy import Policy, Principal, parse_policy
-from strongroom.auth.secret_box import SecretBox
+from strongroom.crypto.errors import CannotOpen
+from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
 from strongroom.store.base import Conflict, IamTx, Store
 from strongroom.store.records import AccessKeyRow, SessionKeyRow, UserRow
@@ -128,9 +129,9 @@ def user_principal(user: UserRow) -> Principal:
 class Identities:
     """Administration and runtime lookup of identities in a store."""
 
-    def __init__(self, store: Store, box_key: bytes, cache_ttl: float = 2.0, cache_size: int = 10_000) -> None:
+    def __init__(self, store: Store, box: SealingBox, cache_ttl: float = 2.0, cache_size: int = 10_000) -> None:
         self.store = store
-        self._box = SecretBox(box_key)
+        self._box = box
         self.cache_ttl = cache_ttl
         self._cache_size = cache_size
         self._cache: dict[str, tuple[float, Identity | None]] = {}
@@ -184,13 +185,13 @@ class Identities:
         return Identity(key.access_key_id, self._open(key), principal, policies, active)
 
     def _seal(self, access_key_id: str, secret: str) -> bytes:
-        return self._box.seal(access_key_id, secret)
+        return self._box.seal(secret.encode(), access_key_id.encode())
 
     def _open(self, key: AccessKeyRow | SessionKeyRow) -> str:
-        secret = self._box.open(key.access_key_id, key.sealed_secret)
-        if secret is None:
-            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key")
-        return secret
+        try:
+            return self._box.open(key.sealed_secret, key.access_key_id.encode()).decode()
+        except CannotOpen:
+            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key") from None
 
     # --- administration ------------------------------------------------------------------
     async def create_user(self, account: str, user_name: str) -> UserRow:

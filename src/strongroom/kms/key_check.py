@@ -36,10 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from strongroom.auth import secret_box
 from strongroom.crypto import envelope
 from strongroom.crypto.errors import CannotOpen
-from strongroom.kms.master_key import MasterKey, MasterKeyError, describe_source, find_master_key, load_master_key
+from strongroom.kms.master_key import (
+    ACCESS_KEYS,
+    KEY_CHECK,
+    MasterKey,
+    MasterKeyError,
+    describe_source,
+    find_master_key,
+    load_master_key,
+)
 from strongroom.store.base import Store, Tx
 from strongroom.store.factory import StoreSettings, describe_store, inspect_store
 from strongroom.store.records import AccessKeyRow, KmsKeyRow
@@ -49,8 +56,6 @@ __all__ = [
     "record_key_check",
 ]
 
-#: The ``MasterKey.derive_key`` purpose of the HMAC key.
-CHECK_PURPOSE = b"key-check"
 _CHECK_LABEL = b"strongroom master key check value v1"
 _WHAT_TO_DO = (
     "Start with the master key this store was sealed with (STRONGROOM_MASTER_KEY, or master.key in "
@@ -81,7 +86,7 @@ class KeyCheck:
 
 def key_check_of(master: MasterKey) -> KeyCheck:
     """The check value of ``master``: HMAC-SHA256 of a fixed label under its ``key-check`` key."""
-    value = hmac.new(master.derive_key(CHECK_PURPOSE), _CHECK_LABEL, hashlib.sha256).hexdigest()
+    value = hmac.new(master.derive_key(KEY_CHECK), _CHECK_LABEL, hashlib.sha256).hexdigest()
     return KeyCheck(master.key_id, value)
 
 
@@ -140,9 +145,10 @@ def verify(master: MasterKey | None, seal: StoreSeal, store: str, data_dir: Path
             raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}") from None
         return False
     assert seal.access_key is not None
-    box = secret_box.SecretBox(master.derive_key(secret_box.PURPOSE))
-    if box.open(seal.access_key.access_key_id, seal.access_key.sealed_secret) is None:
-        raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}")
+    try:
+        master.sealing_box(ACCESS_KEYS).open(seal.access_key.sealed_secret, seal.access_key.access_key_id.encode())
+    except CannotOpen:
+        raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}") from None
     return False
 
 

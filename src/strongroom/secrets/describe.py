@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.secrets.core import find_secret, secret_metadata
+from strongroom.secrets.tokens import offset_page
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 
@@ -28,8 +29,8 @@ async def list_secret_version_ids(
     if not params.get("IncludeDeprecated"):
         versions = [v for v in versions if v.stages]
     scope = f"ListSecretVersionIds|{secret.arn}|{bool(params.get('IncludeDeprecated'))}"
-    page, next_token = services.tokens.offset_page(
-        scope, versions, params.get("NextToken"), int(params.get("MaxResults") or 100)
+    page, next_token = offset_page(
+        services.tokens, scope, versions, params.get("NextToken"), int(params.get("MaxResults") or 100)
     )
     kms_key_ids = [secret.kms_key_id or DEFAULT_KEY_NAME]
     entries = []

@@ -9,6 +9,7 @@ import orjson
 
 from strongroom.secrets.core import secret_metadata
 from strongroom.secrets.filters import FilterSubject, compile_filters, index_hint
+from strongroom.secrets.tokens import open_position
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
@@ -85,7 +86,7 @@ async def select_secrets(
     ).decode()
     after = None
     if params.get("NextToken"):
-        position = services.tokens.open(token_scope, params["NextToken"])
+        position = open_position(services.tokens, token_scope, params["NextToken"])
         after = (position[0], int(position[1]))
     found: list[SecretRow] = []
     more = False  # another match follows, or the budget ran out with rows left to scan

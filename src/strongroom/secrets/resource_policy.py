@@ -80,6 +80,7 @@ from strongroom.errors import (
 )
 from strongroom.protocol.model import operation_names
 from strongroom.secrets.core import find_secret, require_active
+from strongroom.secrets.tokens import offset_page
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Tx
@@ -147,8 +148,9 @@ async def list_resource_policies(services: Services, ctx: RequestContext, params
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
     names = [DEFAULT_POLICY] if secret.resource_policy is not None else []
-    page, next_token = services.tokens.offset_page(
-        f"ListResourcePolicies|{secret.arn}", names, params.get("NextToken"), int(params.get("MaxResults") or 100)
+    page, next_token = offset_page(
+        services.tokens, f"ListResourcePolicies|{secret.arn}", names, params.get("NextToken"),
+        int(params.get("MaxResults") or 100),
     )
     out: dict[str, Any] = {"ResourcePolicies": [{"PolicyName": name} for name in page]}
     if next_token is not None:
