@@ -101,8 +101,8 @@ async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, pro
     ring and the services exactly as ``strongroom serve`` does; values are sealed by
     ``secrets.versions.seal_value`` (so the AAD and envelope match what GetSecretValue opens)."""
     from strongroom.secrets.arns import new_secret_arn
-    from strongroom.secrets.core import AWSCURRENT, SecretValue
-    from strongroom.secrets.versions import seal_value
+    from strongroom.secrets.value import SecretValue
+    from strongroom.secrets.versions import AWSCURRENT, seal_value
     from strongroom.server.build import build_app
     from strongroom.store.records import SecretRow
 
@@ -124,13 +124,13 @@ async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, pro
         )
 
     # The default KMS key is created on first use by the key ring, outside any write transaction.
-    await seal_value(services, row(0), None, "warm-up", SecretValue("string", b"x"))
+    sealer = await services.keyring.sealer(ACCOUNT, REGION, None)
     async def load(start: int, stop: int) -> None:
         batch = []
         for i in range(start, stop):  # seal outside the transaction, as the server does
             secret, version = row(i), str(uuid.uuid4())
             value = SecretValue("string", secret_value(i).encode())
-            batch.append((secret, version, await seal_value(services, secret, None, version, value)))
+            batch.append((secret, version, seal_value(sealer, secret, version, value)))
         async with store.write() as tx:
             for secret, version, sealed in batch:
                 await tx.secrets.insert_secret(secret)

@@ -202,11 +202,11 @@ def test_a_secret_records_no_key_id_for_the_default_key() -> None:
         default = await kr.resolve(ACCOUNT, REGION, None)
         customer = await kr.create_key(ACCOUNT, REGION, alias="alias/app")
         for ref in (None, "", DEFAULT_ALIAS, alias_arn(ACCOUNT, REGION, DEFAULT_ALIAS), default.key_id, default.arn):
-            assert await kr.secret_key_id(ACCOUNT, REGION, ref) is None, ref
+            assert (await kr.sealer(ACCOUNT, REGION, ref)).secret_key_id(ref) is None, ref
         for ref in (customer.key_id, customer.arn, "alias/app", alias_arn(ACCOUNT, REGION, "alias/app")):
-            assert await kr.secret_key_id(ACCOUNT, REGION, ref) == ref
+            assert (await kr.sealer(ACCOUNT, REGION, ref)).secret_key_id(ref) == ref
         with pytest.raises(KeyNotFound, match="Alias .* is not found"):
-            await kr.secret_key_id(ACCOUNT, REGION, "alias/nope")
+            await kr.sealer(ACCOUNT, REGION, "alias/nope")
 
     run(main())
 

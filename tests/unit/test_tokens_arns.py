@@ -20,7 +20,7 @@ from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import AccessDeniedException, InvalidNextTokenException, ResourceNotFoundException
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets.arns import SecretLookup, new_secret_arn, resolve_secret_id
-from strongroom.secrets.core import find_secret
+from strongroom.secrets.authorization import find_secret
 from strongroom.secrets.create import create_secret
 from strongroom.secrets.tokens import INVALID_TOKEN, offset_page, open_position
 from strongroom.service.context import RequestContext

@@ -148,6 +148,15 @@ class Sealer:
         """Encrypt ``plaintext`` under a fresh data key wrapped by this key (envelope format 0x01)."""
         return envelope.seal(plaintext, self._material, self.key.arn, aad)
 
+    def secret_key_id(self, kms_key_ref: str | None) -> str | None:
+        """What a secret sealed here records as its KmsKeyId: ``kms_key_ref`` as given (it named this
+        key), None for the default key.
+
+        AWS omits KmsKeyId from DescribeSecret and ListSecrets for a secret under
+        ``aws/secretsmanager`` however it was named (None, "", the alias, its ARN, the key's id or ARN).
+        """
+        return None if not kms_key_ref or self.key.alias == DEFAULT_ALIAS else kms_key_ref
+
     def __repr__(self) -> str:
         return f"Sealer({self.key.arn!r})"
 
@@ -200,18 +209,6 @@ class KeyRing:
             raise KeyNotFound(ref.arn, alias=ref.kind == "alias")
         self._refresh(key)
         return self._check_enabled(key)
-
-    async def secret_key_id(self, account: str, region: str, kms_key_ref: str | None) -> str | None:
-        """What a secret records as its KmsKeyId: the reference as given, None for the default key.
-
-        AWS omits KmsKeyId from DescribeSecret and ListSecrets for a secret under
-        ``aws/secretsmanager`` however it was named (None, "", the alias, its ARN, the key's id or
-        ARN). The reference is resolved, so an unknown, malformed or disabled key fails here.
-        """
-        if not kms_key_ref:
-            return None
-        key = await self.resolve(account, region, kms_key_ref)
-        return None if key.alias == DEFAULT_ALIAS else kms_key_ref
 
     async def sealer(self, account: str, region: str, kms_key_ref: str | None) -> Sealer:
         """A :class:`Sealer` bound to the key ``kms_key_ref`` names (resolved now, as :meth:`resolve`).

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.secrets.core import find_secret, secret_metadata
+from strongroom.secrets.authorization import find_secret
 from strongroom.secrets.tokens import offset_page
+from strongroom.secrets.wire import secret_metadata
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 

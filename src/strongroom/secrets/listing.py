@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from strongroom.secrets.core import secret_metadata
 from strongroom.secrets.filters import FilterSubject, compile_filters, index_hint
 from strongroom.secrets.tokens import open_position
+from strongroom.secrets.wire import secret_metadata
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow

@@ -79,7 +79,8 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.protocol.model import operation_names
-from strongroom.secrets.core import find_secret, require_active
+from strongroom.secrets.authorization import find_secret
+from strongroom.secrets.changes import secret_change
 from strongroom.secrets.tokens import offset_page
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
@@ -108,16 +109,14 @@ def _require_default(params: dict[str, Any], verb: str) -> None:
 
 async def put_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     text = params["ResourcePolicy"]
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
+    async with secret_change(services, ctx, params["SecretId"]) as change:
         _require_default(params, "attach")
         policy = parse_policy(text, kind="resource")
-        await _require_known_users(tx, ctx, policy)
+        await _require_known_users(change.tx, ctx, policy)
         if params.get("BlockPublicPolicy") and find_broad_access(policy):
             raise PublicPolicyException(PUBLIC_POLICY_MESSAGE)
-        await tx.secrets.update_secret(secret.id, resource_policy=text, last_changed_at=ctx.now)
-    return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
+        change.set(resource_policy=text)
+    return {**_identity(change.secret), "PolicyName": DEFAULT_POLICY}
 
 
 async def get_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -134,13 +133,11 @@ async def get_resource_policy(services: Services, ctx: RequestContext, params: d
 
 
 async def delete_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
+    async with secret_change(services, ctx, params["SecretId"]) as change:
         _require_default(params, "delete")
-        if secret.resource_policy is not None:
-            await tx.secrets.update_secret(secret.id, resource_policy=None, last_changed_at=ctx.now)
-    return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
+        if change.secret.resource_policy is not None:
+            change.set(resource_policy=None)
+    return {**_identity(change.secret), "PolicyName": DEFAULT_POLICY}
 
 
 async def list_resource_policies(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from typing import Any
 
 from strongroom.crypto.envelope import version_aad
 from strongroom.errors import LimitExceededException, ResourceExistsException
 from strongroom.kms.errors import KmsError
-from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue
-from strongroom.secrets.kms_errors import opening_error, sealing_error
-from strongroom.service.context import RequestContext
+from strongroom.kms.keyring import Sealer
+from strongroom.secrets.kms_errors import opening_error
+from strongroom.secrets.value import SecretValue
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Tx
 from strongroom.store.records import SecretRow, VersionRow
+
+AWSCURRENT = "AWSCURRENT"
+AWSPREVIOUS = "AWSPREVIOUS"
+AWSPENDING = "AWSPENDING"
 
 MAX_VERSIONS = 100
 MAX_LABELS = 20
@@ -31,16 +34,9 @@ TOKEN_IN_USE = (
 )
 
 
-async def seal_value(
-    services: Services, secret: SecretRow, kms_key_id: str | None, version_id: str, value: SecretValue
-) -> bytes:
-    """Encrypt a value for one version of one secret (call outside write transactions)."""
-    try:
-        return await services.keyring.seal(
-            secret.account, secret.region, kms_key_id, value.data, version_aad(secret.arn, version_id)
-        )
-    except KmsError as exc:
-        raise sealing_error(exc) from None
+def seal_value(sealer: Sealer, secret: SecretRow, version_id: str, value: SecretValue) -> bytes:
+    """Encrypt a value for one version of one secret, bound to its ARN and version id (no I/O)."""
+    return sealer.seal(value.data, version_aad(secret.arn, version_id))
 
 
 async def open_value(services: Services, secret: SecretRow, version: VersionRow) -> SecretValue:
@@ -73,8 +69,7 @@ async def existing_version(
 
 
 async def add_version(
-    tx: Tx, ctx: RequestContext, secret: SecretRow, version_id: str, kind: str, ciphertext: bytes,
-    stages: Sequence[str],
+    tx: Tx, now: float, secret: SecretRow, version_id: str, kind: str, ciphertext: bytes, stages: Sequence[str],
 ) -> list[str]:
     """Insert a version, attach its labels, prune deprecated versions past the quota.
 
@@ -82,9 +77,9 @@ async def add_version(
     (PutSecretValue documentation: "If this operation creates the first version for the secret,
     then Secrets Manager automatically attaches the staging label AWSCURRENT to it").
     """
-    await tx.secrets.insert_version(secret.id, version_id, ctx.now, kind, ciphertext)
+    await tx.secrets.insert_version(secret.id, version_id, now, kind, ciphertext)
     labels = await attach_labels(tx, secret.id, version_id, stages, new_version=True)
-    await prune_deprecated(tx, secret.id, ctx.now)
+    await prune_deprecated(tx, secret.id, now)
     return labels
 
 
@@ -136,6 +131,3 @@ async def prune_deprecated(tx: Tx, secret_id: int, now: float) -> None:
         )
     await tx.secrets.delete_versions(secret_id, doomed)
 
-
-def version_response(secret: SecretRow, version_id: str, stages: list[str]) -> dict[str, Any]:
-    return {"ARN": secret.arn, "Name": secret.name, "VersionId": version_id, "VersionStages": stages}
