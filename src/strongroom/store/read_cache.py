@@ -45,11 +45,14 @@ Key = tuple[str | None, ...]
 class ReadCache:
     """GetSecretValue reads of one process, used only while no transaction has committed since."""
 
-    __slots__ = ("_found", "_size", "_epoch", "_generation", "_waiters", "fresh", "hits", "misses", "checks")
+    __slots__ = ("_found", "_size", "enabled", "_epoch", "_generation", "_waiters", "fresh", "hits", "misses",
+                 "checks")
 
     def __init__(self, size: int) -> None:
         self._found: dict[Key, SecretWithVersion] = {}
         self._size = size
+        #: Whether there is a cache at all (``size`` above 0).
+        self.enabled = size > 0
         self._epoch: object = None
         self._generation = 0
         #: Futures of the requests waiting for the check started in this iteration (None: none pending).
@@ -57,10 +60,6 @@ class ReadCache:
         #: A check started and ended in this iteration: the iteration's requests may use the cache.
         self.fresh = False
         self.hits = self.misses = self.checks = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self._size > 0
 
     @property
     def generation(self) -> int:
