@@ -83,7 +83,8 @@ def code_hash(store: str = "sqlite") -> str:
     backend = ("store/sqlite.py",) if store == "sqlite" else tuple(
         str(p.relative_to(SRC)) for p in sorted((SRC / "store").glob("postgres*.py"))
     )
-    for rel in ("store/schema.py", "store/sql.py", "crypto/envelope.py", "kms/keyring.py", *backend):
+    sql = tuple(str(p.relative_to(SRC)) for p in sorted((SRC / "store" / "sql").glob("*.py")))
+    for rel in ("store/schema.py", "store/sql.py", *sql, "crypto/envelope.py", "kms/keyring.py", *backend):
         path = SRC / rel
         h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()[:12]
@@ -100,8 +101,8 @@ async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, pro
     ring and the services exactly as ``strongroom serve`` does; values are sealed by
     ``secrets.versions.seal_value`` (so the AAD and envelope match what GetSecretValue opens)."""
     from strongroom.secrets.arns import new_secret_arn
-    from strongroom.secrets.core import AWSCURRENT, SecretValue
-    from strongroom.secrets.versions import seal_value
+    from strongroom.secrets.value import SecretValue
+    from strongroom.secrets.versions import AWSCURRENT, seal_value
     from strongroom.server.build import build_app
     from strongroom.store.records import SecretRow
 
@@ -123,18 +124,18 @@ async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, pro
         )
 
     # The default KMS key is created on first use by the key ring, outside any write transaction.
-    await seal_value(services, row(0), None, "warm-up", SecretValue("string", b"x"))
+    sealer = await services.keyring.sealer(ACCOUNT, REGION, None)
     async def load(start: int, stop: int) -> None:
         batch = []
         for i in range(start, stop):  # seal outside the transaction, as the server does
             secret, version = row(i), str(uuid.uuid4())
             value = SecretValue("string", secret_value(i).encode())
-            batch.append((secret, version, await seal_value(services, secret, None, version, value)))
+            batch.append((secret, version, seal_value(sealer, secret, version, value)))
         async with store.write() as tx:
             for secret, version, sealed in batch:
-                await tx.insert_secret(secret)
-                await tx.insert_version(secret.id, version, secret.created_at, "string", sealed)
-                await tx.move_stage(secret.id, AWSCURRENT, version)
+                await tx.secrets.insert_secret(secret)
+                await tx.secrets.insert_version(secret.id, version, secret.created_at, "string", sealed)
+                await tx.secrets.move_stage(secret.id, AWSCURRENT, version)
 
     # SQLite has one writer; PostgreSQL takes a few transactions at once (its pool's connections),
     # which hides the round trips of statement-at-a-time inserts.

@@ -162,13 +162,13 @@ def make_principals(data_dir: Path, specs: dict[str, tuple[str, str | None, str 
     """Users, inline policies and access keys through :class:`Identities`, on the server's store
     (safe while the server runs: SQLite WAL), as ``strongroom admin`` does."""
     from strongroom.auth.identities import Identities
-    from strongroom.kms.master_key import load_master_key
+    from strongroom.kms.master_key import ACCESS_KEYS, load_master_key
     from strongroom.store.sqlite import SqliteStore
 
     async def run() -> dict[str, Creds]:
         store = SqliteStore(data_dir / "strongroom.db")
         try:
-            identities = Identities(store, load_master_key(data_dir).derive_key(b"access-keys"))
+            identities = Identities(store, load_master_key(data_dir).sealing_box(ACCESS_KEYS))
             out = {}
             for name, (account, user, document) in specs.items():
                 if user is not None:

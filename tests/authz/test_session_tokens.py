@@ -181,13 +181,13 @@ def test_get_session_token_with_temporary_credentials_is_refused(authz: AuthzSer
 
 def test_sessions_end_with_the_key_that_issued_them(authz: AuthzServer, world: World) -> None:
     from strongroom.auth.identities import Identities
-    from strongroom.kms.master_key import load_master_key
+    from strongroom.kms.master_key import ACCESS_KEYS, load_master_key
     from strongroom.store.sqlite import SqliteStore
 
     async def with_identities(body: Any) -> Any:
         store = SqliteStore(authz.data_dir / "strongroom.db")
         try:
-            return await body(Identities(store, load_master_key(authz.data_dir).derive_key(b"access-keys")))
+            return await body(Identities(store, load_master_key(authz.data_dir).sealing_box(ACCESS_KEYS)))
         finally:
             await store.close()
 

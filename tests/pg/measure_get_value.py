@@ -29,16 +29,15 @@ from typing import Any
 
 import asyncpg
 
-from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets.create import create_secret
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.values import get_secret_value
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store import postgres, sqlite
 from strongroom.store.records import VersionRow
-from strongroom.store.sql import SqlTx, _bytes
+from strongroom.store.sql import SqlTx
+from strongroom.store.sql.secrets import _bytes
 
 ADMIN_URL = os.environ.get("STRONGROOM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -102,7 +101,7 @@ MASTER = MasterKey(os.urandom(32))
 
 async def prepare(store: Any) -> tuple[Services, dict[str, Any]]:
     """Migrate, create one secret, and warm up (key cache, prepared statements, the daily access write)."""
-    services = Services(store=store, keyring=KeyRing(MASTER, store), tokens=TokenSealer())
+    services = Services.build(store, MASTER)
     await store.migrate()
     name = f"measure-{uuid.uuid4().hex[:8]}"
     token = str(uuid.uuid4())

@@ -22,7 +22,7 @@ import asyncpg
 import pytest
 
 from strongroom.store import postgres as pg
-from strongroom.store.postgres import PostgresStore, _LazyPgExecutor, _PgExecutor, _PgReadTx
+from strongroom.store.postgres import PostgresStore, _LazyPgExecutor, _PgExecutor
 from strongroom.store.records import SecretRow, VersionRow
 from strongroom.store.sql import SqlTx
 
@@ -84,7 +84,7 @@ async def read(
 ) -> Found:
     """GetSecretValue's read, exactly as secrets.values.read_value calls it."""
     async with store.read() as tx:
-        return await tx.get_secret_with_version(
+        return await tx.secrets.get_secret_with_version(
             acct, REGION, name=name, arn=arn, version_id=version_id,
             stage=None if version_id is not None else stage,
         )
@@ -215,7 +215,7 @@ def test_a_repeated_read_is_a_hit_without_the_row_statement(pg_url: str, monkeyp
         pool = store._pool
         assert pool is not None
         async with pool.acquire() as conn:
-            plain = await SqlTx(_PgExecutor(conn)).get_secret_with_version(
+            plain = await SqlTx(_PgExecutor(conn)).secrets.get_secret_with_version(
                 acct, REGION, name="db", arn=None, version_id=None, stage=CURRENT
             )
         assert plain == first  # the cached answer is exactly the plain statement's
@@ -431,9 +431,9 @@ def test_a_commit_through_a_second_store_is_seen_both_ways(pg_url: str) -> None:
             assert version_of(await cached(store, acct, "db")) == "v1"
             assert version_of(await cached(other, acct, "db")) == "v1"
             async with other.write() as tx:
-                await tx.insert_version(row.id, "v2", 2000.0, "string", b"sealed-v2")
-                await tx.move_stage(row.id, PREVIOUS, "v1")
-                await tx.move_stage(row.id, CURRENT, "v2")
+                await tx.secrets.insert_version(row.id, "v2", 2000.0, "string", b"sealed-v2")
+                await tx.secrets.move_stage(row.id, PREVIOUS, "v1")
+                await tx.secrets.move_stage(row.id, CURRENT, "v2")
             found = await read(store, acct, "db")
             assert found is not None and found[1] is not None
             assert (found[1].version_id, found[1].stages, found[1].ciphertext) == ("v2", [CURRENT], b"sealed-v2")
@@ -441,7 +441,7 @@ def test_a_commit_through_a_second_store_is_seen_both_ways(pg_url: str) -> None:
             assert previous is not None and previous[1] is not None and previous[1].stages == [PREVIOUS]
             assert version_of(await cached(other, acct, "db")) == "v2"
             async with store.write() as tx:  # and the other way round
-                await tx.move_stage(row.id, CURRENT, "v0")
+                await tx.secrets.move_stage(row.id, CURRENT, "v0")
             assert version_of(await read(other, acct, "db")) == "v0"
         finally:
             await other.close()
@@ -462,7 +462,7 @@ def test_a_write_through_the_store_empties_its_cache(pg_url: str) -> None:
         cache = store.read_cache
         generation = cache.generation
         async with store.write() as tx:
-            await tx.move_stage(row.id, CURRENT, "v0")
+            await tx.secrets.move_stage(row.id, CURRENT, "v0")
         assert cache._found == {}  # every entry, not only the secret written
         assert cache.generation > generation
         misses = cache.misses
@@ -482,7 +482,7 @@ def test_a_rolled_back_write_empties_the_cache_and_changes_nothing(pg_url: str) 
         generation = cache.generation
         with pytest.raises(RuntimeError):
             async with store.write() as tx:
-                await tx.update_secret(row.id, description="never committed")
+                await tx.secrets.update_secret(row.id, description="never committed")
                 raise RuntimeError("abort")
         assert cache._found == {}
         assert cache.generation > generation
@@ -573,12 +573,12 @@ def test_a_request_after_a_commit_does_not_rely_on_an_older_check_in_flight(
     """A check that observed the snapshot before a commit and answers late serves only the requests
     that arrived before it started; a request sent after the commit runs a check of its own."""
     acct = account()
-    original = _PgReadTx._snapshot
+    original = _LazyPgExecutor.snapshot
     armed = [False]
     held: list[asyncio.Event] = []
     release: list[asyncio.Event] = []
 
-    async def slow_first_check(self: _PgReadTx) -> str:
+    async def slow_first_check(self: _LazyPgExecutor) -> object:
         value = await original(self)
         if armed[0]:
             armed[0] = False
@@ -586,7 +586,7 @@ def test_a_request_after_a_commit_does_not_rely_on_an_older_check_in_flight(
             await release[0].wait()
         return value
 
-    monkeypatch.setattr(_PgReadTx, "_snapshot", slow_first_check)
+    monkeypatch.setattr(_LazyPgExecutor, "snapshot", slow_first_check)
 
     async def body(store: PostgresStore) -> None:
         row = await add_secret(store, acct, "db", versions=[("v0", []), ("v1", [CURRENT])])
@@ -684,7 +684,7 @@ def test_a_failing_check_raises_for_its_request_and_the_others_read_the_database
 ) -> None:
     acct = account()
 
-    async def failing(self: _PgReadTx) -> str:
+    async def failing(self: _LazyPgExecutor) -> object:
         await asyncio.sleep(0)  # as a round trip would
         raise error
 
@@ -695,7 +695,7 @@ def test_a_failing_check_raises_for_its_request_and_the_others_read_the_database
         cache = store.read_cache
         checks, hits, misses = cache.checks, cache.hits, cache.misses
         with monkeypatch.context() as patch:
-            patch.setattr(_PgReadTx, "_snapshot", failing)
+            patch.setattr(_LazyPgExecutor, "snapshot", failing)
             with pytest.raises(type(error)):
                 await read(store, acct, "db")  # alone: it ran the check
             results = await asyncio.gather(*(read(store, acct, "db") for _ in range(3)), return_exceptions=True)
@@ -726,7 +726,7 @@ def test_reads_while_the_pool_closes_all_end(pg_url: str) -> None:
         await asyncio.sleep(0)
         tasks = [
             asyncio.create_task(
-                tx.get_secret_with_version(acct, REGION, name="db", arn=None, version_id=None, stage=CURRENT)
+                tx.secrets.get_secret_with_version(acct, REGION, name="db", arn=None, version_id=None, stage=CURRENT)
             )
             for tx in txs
         ]
@@ -747,12 +747,12 @@ def test_a_check_failing_at_once_does_not_strand_the_other_requests(
 ) -> None:
     acct = account()
 
-    async def failing_at_once(self: _PgReadTx) -> str:
+    async def failing_at_once(self: _LazyPgExecutor) -> object:
         raise OSError("no route to host")
 
     async def body(store: PostgresStore) -> list[Any]:
         await add_secret(store, acct, "db")
-        monkeypatch.setattr(_PgReadTx, "_snapshot", failing_at_once)
+        monkeypatch.setattr(_LazyPgExecutor, "snapshot", failing_at_once)
         return await outcomes_of([asyncio.create_task(read(store, acct, "db")) for _ in range(3)])
 
     outcomes = with_store(pg_url, body)

@@ -10,12 +10,13 @@ import asyncpg
 import pytest
 
 from strongroom.auth.identities import SESSION_KEY_PREFIX, Identities, token_digest
-from strongroom.store.iam_sql import IamTx, SessionKeyRow
+from strongroom.crypto.sealing import SealingBox
 from strongroom.store.postgres import PostgresStore
+from strongroom.store.records import SessionKeyRow
 
 pytestmark = pytest.mark.postgres
 ACCOUNT = "123456789012"
-BOX_KEY = bytes(range(32))
+BOX = SealingBox(bytes(range(32)), "test/access-keys", legacy=True)
 
 
 def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callable[[str], str]) -> None:
@@ -25,7 +26,7 @@ def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callabl
         store = PostgresStore(url)
         await store.migrate()
         try:
-            ids = Identities(store, BOX_KEY, cache_ttl=0.0)
+            ids = Identities(store, BOX, cache_ttl=0.0)
             await ids.create_user(ACCOUNT, "alice")
             parent = (await ids.create_access_key(ACCOUNT, "alice")).access_key_id
             creds = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
@@ -42,7 +43,7 @@ def test_session_keys_round_trip_and_end_with_their_parent(new_database: Callabl
             # While a GetSessionToken holds its parent key's row, a deactivation has to wait for it
             # (and then deletes the new session): NOWAIT shows the row is locked.
             async with store.write() as a:
-                assert await IamTx(a.x).get_access_key(parent, for_update=True) is not None
+                assert await a.iam.get_access_key(parent, for_update=True) is not None
                 async with store.write() as b:
                     with pytest.raises(asyncpg.LockNotAvailableError):
                         await b.x.execute(
@@ -69,16 +70,16 @@ def test_concurrent_purges_skip_each_others_rows(new_database: Callable[[str], s
             old = time.time() - 10_000
             async with store.write() as tx:
                 for n in range(4):
-                    await IamTx(tx.x).insert_session_key(
+                    await tx.iam.insert_session_key(
                         SessionKeyRow(
                             f"{SESSION_KEY_PREFIX}{n:016d}", ACCOUNT, None, "AKIAPARENT", b"sealed", "0" * 64,
                             old + n, old,
                         )
                     )  # fmt: skip
             async with store.write() as a:
-                assert await IamTx(a.x).purge_expired_session_keys(time.time(), 2) == 2
+                assert await a.iam.purge_expired_session_keys(time.time(), 2) == 2
                 async with store.write() as b:  # would wait on a's rows without SKIP LOCKED
-                    assert await asyncio.wait_for(IamTx(b.x).purge_expired_session_keys(time.time(), 10), 10) == 2
+                    assert await asyncio.wait_for(b.iam.purge_expired_session_keys(time.time(), 10), 10) == 2
             async with store.read() as tx:
                 row = await tx.x.fetchrow("SELECT COUNT(*) AS n FROM iam_session_keys")
                 assert row is not None and row["n"] == 0

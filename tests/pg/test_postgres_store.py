@@ -22,11 +22,11 @@ import asyncpg
 import pytest
 from pg_servers import pg_run
 
-from strongroom.kms.keyring import KeyRing, KmsKey
+from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import MasterKey
 from strongroom.store.base import Conflict
 from strongroom.store.postgres import PostgresStore, _PgExecutor, safe_url
-from strongroom.store.records import SecretRow
+from strongroom.store.records import KmsKeyRow, SecretRow
 from strongroom.store.schema import MIGRATIONS
 from strongroom.store.sql import SqlTx
 from strongroom.store.sqlite import SqliteStore, _SqliteExecutor
@@ -130,7 +130,7 @@ def test_servers_can_run_as_a_role_without_ddl_rights(new_database: Callable[[st
             try:
                 assert await store.migrate() == len(MIGRATIONS)
                 async with store.write() as tx:
-                    await tx.insert_secret(secret_row(account()))
+                    await tx.secrets.insert_secret(secret_row(account()))
             finally:
                 await store.close()
 
@@ -166,40 +166,40 @@ def test_secrets_versions_and_stages_round_trip(pg_url: str) -> None:
             s = secret_row(acct)
             s.tags = [("k", "v")]
             async with store.write() as tx:
-                sid = await tx.insert_secret(s)
-                await tx.insert_version(sid, "v1", 1.0, "string", b"c1")
-                await tx.insert_version(sid, "v2", 2.0, "binary", b"c2")
-                await tx.move_stage(sid, "AWSCURRENT", "v1")
-                await tx.move_stage(sid, "AWSPREVIOUS", "v1")
-                await tx.move_stage(sid, "AWSCURRENT", "v2")
-                await tx.update_secret(sid, description="d", rotation_enabled=True, tags=[("a", "b")])
+                sid = await tx.secrets.insert_secret(s)
+                await tx.secrets.insert_version(sid, "v1", 1.0, "string", b"c1")
+                await tx.secrets.insert_version(sid, "v2", 2.0, "binary", b"c2")
+                await tx.secrets.move_stage(sid, "AWSCURRENT", "v1")
+                await tx.secrets.move_stage(sid, "AWSPREVIOUS", "v1")
+                await tx.secrets.move_stage(sid, "AWSCURRENT", "v2")
+                await tx.secrets.update_secret(sid, description="d", rotation_enabled=True, tags=[("a", "b")])
             async with store.read() as tx:
-                got = await tx.get_secret(acct, REGION, name=s.name)
+                got = await tx.secrets.get_secret(acct, REGION, name=s.name)
                 assert got is not None and got.id == sid and got.description == "d"
                 assert got.rotation_enabled is True and got.tags == [("a", "b")]
-                assert (await tx.get_secret(acct, REGION, arn=s.arn)) == got
-                v = await tx.get_version(sid, stage="AWSCURRENT")
+                assert (await tx.secrets.get_secret(acct, REGION, arn=s.arn)) == got
+                v = await tx.secrets.get_version(sid, stage="AWSCURRENT")
                 assert v is not None and (v.version_id, v.kind, v.ciphertext, v.stages) == (
                     "v2", "binary", b"c2", ["AWSCURRENT"],
                 )
-                v1 = await tx.get_version(sid, version_id="v1", with_value=False)
+                v1 = await tx.secrets.get_version(sid, version_id="v1", with_value=False)
                 assert v1 is not None and v1.ciphertext is None and v1.stages == ["AWSPREVIOUS"]
-                assert await tx.get_version(sid, stage="AWSPENDING") is None
-                assert await tx.stage_map(sid) == {"v1": ["AWSPREVIOUS"], "v2": ["AWSCURRENT"]}
-                assert [x.version_id for x in await tx.list_versions(sid)] == ["v1", "v2"]
-                assert await tx.count_versions(sid) == 2
-                page = await tx.page_with_stages([got])
+                assert await tx.secrets.get_version(sid, stage="AWSPENDING") is None
+                assert await tx.secrets.stage_map(sid) == {"v1": ["AWSPREVIOUS"], "v2": ["AWSCURRENT"]}
+                assert [x.version_id for x in await tx.secrets.list_versions(sid)] == ["v1", "v2"]
+                assert await tx.secrets.count_versions(sid) == 2
+                page = await tx.secrets.page_with_stages([got])
                 assert page.stages[sid] == {"v1": ["AWSPREVIOUS"], "v2": ["AWSCURRENT"]}
-                listed = await tx.list_secrets(
+                listed = await tx.secrets.list_secrets(
                     acct, REGION, sort_by="name", descending=False, after=None, limit=10, include_deleted=True,
                     name_ranges=[(s.name[:3], None)],
                 )
                 assert [x.id for x in listed] == [sid]
             async with store.write() as tx:
-                await tx.delete_versions(sid, ["v1"])
-                await tx.delete_secret(sid)
+                await tx.secrets.delete_versions(sid, ["v1"])
+                await tx.secrets.delete_secret(sid)
             async with store.read() as tx:
-                assert await tx.get_secret(acct, REGION, name=s.name) is None
+                assert await tx.secrets.get_secret(acct, REGION, name=s.name) is None
         finally:
             await store.close()
 
@@ -213,7 +213,7 @@ def test_execute_reports_rows_changed(pg_url: str) -> None:
         store = await opened(pg_url)
         try:
             async with store.write() as tx:
-                sid = await tx.insert_secret(secret_row(acct))
+                sid = await tx.secrets.insert_secret(secret_row(acct))
                 changed = await tx.x.execute(
                     "UPDATE secrets SET last_accessed_at = $2 WHERE id = $1 AND last_accessed_at IS NULL", sid, 5.0
                 )
@@ -235,13 +235,13 @@ def test_unique_violation_is_conflict_and_rolls_back(pg_url: str) -> None:
         try:
             first = secret_row(acct, "dup")
             async with store.write() as tx:
-                await tx.insert_secret(first)
+                await tx.secrets.insert_secret(first)
             with pytest.raises(Conflict):
                 async with store.write() as tx:
-                    await tx.update_secret(first.id, description="not kept")
-                    await tx.insert_secret(secret_row(acct, "dup"))
+                    await tx.secrets.update_secret(first.id, description="not kept")
+                    await tx.secrets.insert_secret(secret_row(acct, "dup"))
             async with store.read() as tx:
-                got = await tx.get_secret(acct, REGION, name="dup")
+                got = await tx.secrets.get_secret(acct, REGION, name="dup")
             assert got is not None and got.id == first.id and got.description is None
         finally:
             await store.close()
@@ -283,26 +283,26 @@ def test_for_update_serializes_writers_and_the_waiter_sees_the_commit(pg_url: st
         try:
             s = secret_row(acct)
             async with store.write() as tx:
-                await tx.insert_secret(s)
+                await tx.secrets.insert_secret(s)
             holding = asyncio.Event()
             release = asyncio.Event()
             waiter_pid: list[int] = []
 
             async def first() -> None:
                 async with store.write() as tx:
-                    await tx.get_secret(acct, REGION, name=s.name, for_update=True)
+                    await tx.secrets.get_secret(acct, REGION, name=s.name, for_update=True)
                     holding.set()
                     await release.wait()
-                    await tx.update_secret(s.id, description="first")
+                    await tx.secrets.update_secret(s.id, description="first")
 
             async def second() -> str | None:
                 await holding.wait()
                 async with store.write() as tx:
                     assert isinstance(tx.x, _PgExecutor)
                     waiter_pid.append(tx.x.conn.get_server_pid())
-                    locked = await tx.get_secret(acct, REGION, name=s.name, for_update=True)
+                    locked = await tx.secrets.get_secret(acct, REGION, name=s.name, for_update=True)
                     assert locked is not None
-                    await tx.update_secret(s.id, description=(locked.description or "") + "+second")
+                    await tx.secrets.update_secret(s.id, description=(locked.description or "") + "+second")
                     return locked.description
 
             t1 = asyncio.create_task(first())
@@ -315,7 +315,7 @@ def test_for_update_serializes_writers_and_the_waiter_sees_the_commit(pg_url: st
             await t1
             assert await t2 == "first"  # READ COMMITTED: the statement after the wait sees the commit
             async with store.read() as tx:
-                got = await tx.get_secret(acct, REGION, name=s.name)
+                got = await tx.secrets.get_secret(acct, REGION, name=s.name)
             assert got is not None and got.description == "first+second"
         finally:
             await store.close()
@@ -332,21 +332,21 @@ def test_purge_claims_skip_rows_claimed_elsewhere(pg_url: str) -> None:
             rows = [secret_row(acct) for _ in range(4)]
             async with store.write() as tx:
                 for r in rows:
-                    await tx.insert_secret(r)
-                    await tx.update_secret(r.id, deletion_date=-1e12 + r.id)  # due before anything else
+                    await tx.secrets.insert_secret(r)
+                    await tx.secrets.update_secret(r.id, deletion_date=-1e12 + r.id)  # due before anything else
             async with store.write() as a:
-                claimed_a = await a.secrets_due_for_purge(0.0, 2)
+                claimed_a = await a.secrets.secrets_due_for_purge(0.0, 2)
                 async with store.write() as b:
-                    claimed_b = await b.secrets_due_for_purge(0.0, 10)
+                    claimed_b = await b.secrets.secrets_due_for_purge(0.0, 10)
                     ids_b = {s.id for s in claimed_b if s.account == acct}
                     for s in claimed_b:
                         if s.account == acct:
-                            await b.delete_secret(s.id)
+                            await b.secrets.delete_secret(s.id)
                 ids_a = {s.id for s in claimed_a}
                 assert len(ids_a) == 2 and ids_a.isdisjoint(ids_b)
                 assert ids_a | ids_b == {r.id for r in rows}
                 for s in claimed_a:
-                    await a.delete_secret(s.id)
+                    await a.secrets.delete_secret(s.id)
         finally:
             await store.close()
 
@@ -360,19 +360,19 @@ def test_kms_key_insert_race_keeps_one_key(pg_url: str) -> None:
     async def body() -> None:
         stores = [await opened(pg_url) for _ in range(4)]
         try:
-            rings = [KeyRing(master, s) for s in stores]
+            rings = [KeyRing(master, StoreKmsKeys(s)) for s in stores]
             sealed = await asyncio.gather(*(r.seal(acct, REGION, None, b"x", b"aad") for r in rings))
-            keys = [await s.find_kms_key(acct, REGION, f"arn:aws:kms:{REGION}:{acct}:alias/aws/secretsmanager")
-                    for s in stores]
+            default = f"arn:aws:kms:{REGION}:{acct}:alias/aws/secretsmanager"
+            keys = [await StoreKmsKeys(s).find_kms_key(acct, REGION, default) for s in stores]
             assert len({k.arn for k in keys if k is not None}) == 1
             for ring, blob in zip(rings, sealed, strict=True):
                 assert await ring.open(acct, REGION, blob, b"aad") == b"x"
             async with stores[0].read() as tx:
                 n = await tx.x.fetchrow("SELECT count(*) AS n FROM kms_keys WHERE account = $1", acct)
             assert n is not None and n["n"] == 1
-            dup = KmsKey(key_id=str(uuid.uuid4()), arn=f"arn:aws:kms:{REGION}:{acct}:key/x", account=acct,
+            dup = KmsKeyRow(key_id=str(uuid.uuid4()), arn=f"arn:aws:kms:{REGION}:{acct}:key/x", account=acct,
                          region=REGION, alias="alias/aws/secretsmanager", wrapped_material=b"w", created_at=0.0)
-            assert (await stores[1].insert_kms_key(dup)).arn == keys[0].arn  # type: ignore[union-attr]
+            assert (await StoreKmsKeys(stores[1]).insert_kms_key(dup)).arn == keys[0].arn  # type: ignore[union-attr]
         finally:
             for s in stores:
                 await s.close()
@@ -437,15 +437,15 @@ def test_get_version_reads_the_version_and_its_labels_in_one_statement(
             await store.migrate()
         try:
             async with store.write() as tx:
-                sid = await tx.insert_secret(secret_row(acct))
-                await tx.insert_version(sid, "v1", 1.0, "string", b"c1")
-                await tx.insert_version(sid, "v2", 2.0, "string", b"c2")
+                sid = await tx.secrets.insert_secret(secret_row(acct))
+                await tx.secrets.insert_version(sid, "v1", 1.0, "string", b"c1")
+                await tx.secrets.insert_version(sid, "v2", 2.0, "string", b"c2")
                 for stage in ("b-label", "AWSCURRENT", "a-label", "Z-label"):
-                    await tx.move_stage(sid, stage, "v2")
+                    await tx.secrets.move_stage(sid, stage, "v2")
             async with store.read() as tx:
                 assert isinstance(tx.x, _PgExecutor | _SqliteExecutor)
                 counting = _Counting(tx.x)
-                counted = SqlTx(counting)
+                counted = SqlTx(counting).secrets
                 by_stage = await counted.get_version(sid, stage="AWSCURRENT")
                 by_id = await counted.get_version(sid, version_id="v1")
                 assert counting.statements == 2

@@ -19,7 +19,6 @@ from typing import Any
 
 from strongroom.jobs import Backoff, Job, JobRuntime, ManualClock
 from strongroom.store.base import Store
-from strongroom.store.jobs_sql import JobsTx
 
 Opener = Callable[[], Awaitable[Store]]
 DEADLINE_S = 30.0
@@ -99,7 +98,7 @@ async def items(store: Store, kind: str) -> list[dict[str, Any]]:
 
 async def lease_of(store: Store, name: str) -> Any:
     async with store.read() as tx:
-        return await JobsTx(tx.x).lease(name)
+        return await tx.jobs.lease(name)
 
 
 # --- leases ----------------------------------------------------------------------------------
@@ -110,7 +109,7 @@ async def lease_acquire_renew_takeover_release(open_store: Opener) -> None:
 
         async def take(store: Store, holder: str, now: float, until: float, next_run: float | None) -> Any:
             async with store.write() as tx:
-                return await JobsTx(tx.x).take_lease(name, holder, now, until, next_run)
+                return await tx.jobs.take_lease(name, holder, now, until, next_run)
 
         first = await take(a, "A", 100.0, 130.0, None)
         assert (first.holder, first.expires_at, first.next_run_at) == ("A", 130.0, 100.0)  # new: due now
@@ -133,7 +132,7 @@ async def lease_acquire_renew_takeover_release(open_store: Opener) -> None:
 
         async def contend(store: Store, i: int) -> Any:
             async with store.write() as tx:
-                return await JobsTx(tx.x).take_lease(race, f"H{i}", 100.0, 130.0, None)
+                return await tx.jobs.take_lease(race, f"H{i}", 100.0, 130.0, None)
 
         results = await asyncio.gather(*(contend(s, i) for i, s in enumerate(contenders)))
         winners = [r for r in results if r is not None]
@@ -509,13 +508,13 @@ async def enqueue_belongs_to_the_callers_transaction(open_store: Opener) -> None
 
         # Once it runs, the same key may be enqueued again (a change made after the run started).
         async with store.write() as tx:
-            (claimed,), _ = await JobsTx(tx.x).claim([kind], "A", clock.now(), clock.now() + 60, 10)
+            (claimed,), _ = await tx.jobs.claim([kind], "A", clock.now(), clock.now() + 60, 10)
         async with store.write() as tx:
             assert await runtime.enqueue(tx, kind, "k", {"n": 3})
         assert [r["state"] for r in await items(store, kind)] == ["running", "pending"]
         # The running one fails and would be pending again: the newer pending item stands for both.
         async with store.write() as tx:
-            assert await JobsTx(tx.x).to_pending(claimed, "A", clock.now() + 10, "boom", refund=False)
+            assert await tx.jobs.to_pending(claimed, "A", clock.now() + 10, "boom", refund=False)
         rows = await items(store, kind)
         assert [(r["state"], r["payload"]) for r in rows] == [("pending", '{"n":3}')]
 

@@ -29,11 +29,11 @@ async def create_secret(
         id=0, account=account, region=REGION, name=name, arn=arn_of(account, name), created_at=1000.0,
         last_changed_at=1000.0,
     )
-    await tx.insert_secret(row)
+    await tx.secrets.insert_secret(row)
     for i, (version_id, labels) in enumerate(versions):
-        await tx.insert_version(row.id, version_id, 1000.0 + i, "string", f"sealed-{version_id}".encode())
+        await tx.secrets.insert_version(row.id, version_id, 1000.0 + i, "string", f"sealed-{version_id}".encode())
         for label in labels:
-            await tx.move_stage(row.id, label, version_id)
+            await tx.secrets.move_stage(row.id, label, version_id)
     return row
 
 

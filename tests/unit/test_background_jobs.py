@@ -19,7 +19,6 @@ from secret_rows import create_secret
 from strongroom.jobs import ManualClock
 from strongroom.server.background import PURGE_JOB, background_jobs
 from strongroom.server.config import Config
-from strongroom.store.jobs_sql import JobsTx
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT = "111111111111"
@@ -46,7 +45,7 @@ def test_the_purge_runs_as_a_periodic_job_in_one_process(tmp_path: Path, caplog:
                 for name, deletion_date in (("due", 9_000.0), ("later", 10_000.0 + 1.5 * INTERVAL), ("kept", None)):
                     row = await create_secret(tx, ACCOUNT, name)
                     if deletion_date is not None:
-                        await tx.update_secret(row.id, deleted_at=5_000.0, deletion_date=deletion_date)
+                        await tx.secrets.update_secret(row.id, deleted_at=5_000.0, deletion_date=deletion_date)
             for runtime in runtimes:
                 await runtime.start()
             await eventually(lambda: _names_are(stores[1], ["kept", "later"]), "the first tick purges 'due'")
@@ -55,7 +54,7 @@ def test_the_purge_runs_as_a_periodic_job_in_one_process(tmp_path: Path, caplog:
             await eventually(lambda: _names_are(stores[1], ["kept"]), "the tick after its date purges 'later'")
             await stop(*runtimes)
             async with stores[0].read() as tx:
-                lease: Any = await JobsTx(tx.x).lease(PURGE_JOB)
+                lease: Any = await tx.jobs.lease(PURGE_JOB)
             assert lease.next_run_at == clock.now() + INTERVAL  # purge_interval is the job's interval
         finally:
             for runtime in runtimes:

@@ -20,6 +20,7 @@ from strongroom.auth.identities import (
     CREDENTIALS_FILE,
     Identities,
 )
+from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import (
     AccessDeniedException,
     InvalidParameterException,
@@ -27,11 +28,10 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.store.base import Conflict
-from strongroom.store.iam_sql import IamTx
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT, OTHER = "123456789012", "210987654321"
-BOX_KEY = bytes(range(32))
+BOX = SealingBox(bytes(range(32)), "test/access-keys", legacy=True)
 READ_POLICY = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", '
     '"Resource": "*"}]}'
@@ -51,7 +51,7 @@ def with_ids(tmp_path: Path, body: Callable[[Identities, SqliteStore], Awaitable
         store = SqliteStore(tmp_path / "data" / "strongroom.db")
         await store.migrate()
         try:
-            return await body(Identities(store, BOX_KEY, cache_ttl=cache_ttl), store)
+            return await body(Identities(store, BOX, cache_ttl=cache_ttl), store)
         finally:
             await store.close()
 
@@ -196,7 +196,7 @@ def test_delete_user_removes_its_keys_policies_and_memberships(tmp_path: Path) -
         await ids.delete_user(ACCOUNT, "alice")
         assert await ids.resolve(key.access_key_id) is None
         async with store.read() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             assert await iam.get_access_key(key.access_key_id) is None
             assert await iam.list_policies(ACCOUNT, "user", "alice") == []
             assert await iam.groups_of(ACCOUNT, "alice") == []
@@ -318,7 +318,7 @@ def test_secrets_are_sealed_in_the_database_file(tmp_path: Path) -> None:
 def test_wrong_box_key_cannot_open_secrets(tmp_path: Path) -> None:
     async def body(ids: Identities, store: SqliteStore) -> None:
         key = await ids.create_access_key(ACCOUNT, None)
-        other = Identities(store, os.urandom(32), cache_ttl=0)
+        other = Identities(store, SealingBox(os.urandom(32), "other/access-keys"), cache_ttl=0)
         with pytest.raises(RuntimeError) as info:
             await other.resolve(key.access_key_id)
         assert key.secret_access_key not in str(info.value)
@@ -328,7 +328,7 @@ def test_wrong_box_key_cannot_open_secrets(tmp_path: Path) -> None:
 
 def test_resolve_caches_until_forget(tmp_path: Path) -> None:
     async def body(ids: Identities, store: SqliteStore) -> None:
-        other_instance = Identities(store, BOX_KEY, cache_ttl=0)  # another server sharing the store
+        other_instance = Identities(store, BOX, cache_ttl=0)  # another server sharing the store
         await ids.create_user(ACCOUNT, "alice")
         key = await ids.create_access_key(ACCOUNT, "alice")
         first = await ids.resolve(key.access_key_id)
@@ -370,7 +370,7 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
         store = SqliteStore(tmp_path / "db")
         await store.migrate()
         try:
-            await body(Identities(store, BOX_KEY, cache_ttl=3600, cache_size=4), store)
+            await body(Identities(store, BOX, cache_ttl=3600, cache_size=4), store)
         finally:
             await store.close()
 

@@ -15,15 +15,14 @@ import pytest
 from test_store_sqlite import with_store as with_sqlite_store
 
 from strongroom.auth.identities import Identities
-from strongroom.auth.secret_box import PURPOSE
 from strongroom.kms.key_check import (
     MasterKeyMismatch,
     check_master_key,
     key_check_of,
     record_key_check,
 )
-from strongroom.kms.keyring import KeyRing
-from strongroom.kms.master_key import ENV_VAR, KEY_FILE_NAME, MasterKey
+from strongroom.kms.keyring import KeyRing, StoreKmsKeys
+from strongroom.kms.master_key import ACCESS_KEYS, ENV_VAR, KEY_CHECK, KEY_FILE_NAME, MasterKey
 from strongroom.server.config import Config
 from strongroom.store.sqlite import SqliteStore
 
@@ -87,7 +86,7 @@ def test_the_check_value_is_the_key_id_and_an_hmac_that_reveals_no_key() -> None
     assert check == key_check_of(MasterKey(raw))  # every instance sharing the key computes the same
     assert check.value != key_check_of(new_key()).value
     assert len(bytes.fromhex(check.value)) == 32
-    for secret in (raw, master.derive_key(b"key-check"), master.derive_key(PURPOSE)):
+    for secret in (raw, master.derive_key(KEY_CHECK), master.derive_key(ACCESS_KEYS)):
         assert secret.hex() not in check.value
 
 
@@ -127,14 +126,14 @@ def test_an_altered_check_value_is_refused(config: Config) -> None:
 # --- stores written before check values existed ------------------------------------------------
 def write_kms_key(config: Config, master: MasterKey) -> None:
     async def body(store: SqliteStore) -> None:
-        await KeyRing(master, store).create_key("111111111111", "us-east-1", "alias/old")
+        await KeyRing(master, StoreKmsKeys(store)).create_key("111111111111", "us-east-1", "alias/old")
 
     with_store(config, body)
 
 
 def write_access_key(config: Config, master: MasterKey) -> None:
     async def body(store: SqliteStore) -> None:
-        await Identities(store, master.derive_key(PURPOSE)).create_access_key("111111111111", None)
+        await Identities(store, master.sealing_box(ACCESS_KEYS)).create_access_key("111111111111", None)
 
     with_store(config, body)
 

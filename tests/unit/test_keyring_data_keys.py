@@ -12,7 +12,8 @@ import pytest
 
 from strongroom.crypto import envelope
 from strongroom.crypto.envelope import DataKey, open_, open_data_key, seal, version_aad
-from strongroom.errors import DecryptionFailure, EncryptionFailure
+from strongroom.crypto.errors import CannotOpen
+from strongroom.kms.errors import CannotDecrypt, KeyDisabled
 from strongroom.kms.keyring import InMemoryKmsKeyStore, KeyRing
 from strongroom.kms.master_key import MasterKey
 
@@ -35,7 +36,7 @@ def run(coro):
 
 def resolve_kek(key_id: str) -> bytes:
     if key_id != KEK_ID:
-        raise DecryptionFailure("unknown key")
+        raise CannotOpen("unknown key")
     return KEK
 
 
@@ -78,11 +79,11 @@ def test_open_data_key_needs_no_aad_and_resolver_errors_propagate() -> None:
     open_data_key(blob, resolve_kek)  # the data key is wrapped without the caller's aad
 
     def unknown(_key_id: str) -> bytes:
-        raise DecryptionFailure("unknown key")
+        raise CannotOpen("unknown key")
 
-    with pytest.raises(DecryptionFailure, match="unknown key"):
+    with pytest.raises(CannotOpen, match="unknown key"):
         open_data_key(blob, unknown)
-    with pytest.raises(DecryptionFailure):
+    with pytest.raises(CannotOpen):
         open_data_key(blob, lambda _key_id: os.urandom(32))  # wrong KEK
 
 
@@ -90,9 +91,9 @@ def test_data_key_open_wrong_aad_fails_but_key_still_good() -> None:
     blob = seal(VALUE, KEK, KEK_ID, AAD)
     data_key = open_data_key(blob, resolve_kek)
     for aad in (AAD2, b"", AAD + b"\x00", version_aad(SECRET + "x", "v1")):
-        with pytest.raises(DecryptionFailure) as e:
+        with pytest.raises(CannotOpen) as e:
             data_key.open(blob, aad)
-        assert b"hunter2" not in e.value.message.encode()
+        assert b"hunter2" not in str(e.value).encode()
     assert data_key.open(blob, AAD) == VALUE
 
 
@@ -101,12 +102,12 @@ def test_data_key_open_rejects_every_tampered_byte() -> None:
     blob = seal(VALUE, KEK, KEK_ID, AAD)
     data_key = open_data_key(blob, resolve_kek)
     for i in range(len(blob)):
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             data_key.open(flip(blob, i), AAD)
     for n in range(len(blob)):
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             data_key.open(blob[:n], AAD)
-    with pytest.raises(DecryptionFailure):
+    with pytest.raises(CannotOpen):
         data_key.open(blob + b"\x00", AAD)
     assert data_key.open(blob, AAD) == VALUE
 
@@ -116,7 +117,7 @@ def test_tampered_value_opens_data_key_but_not_value() -> None:
     for i in range(HEADER_END, len(blob)):  # value nonce, ciphertext, tag
         tampered = flip(blob, i, 0x80)
         data_key = open_data_key(tampered, resolve_kek)  # the data key itself is fine
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             data_key.open(tampered, AAD)
         assert data_key.open(blob, AAD) == VALUE
 
@@ -124,7 +125,7 @@ def test_tampered_value_opens_data_key_but_not_value() -> None:
 def test_tampered_header_refused_by_open_data_key() -> None:
     blob = seal(VALUE, KEK, KEK_ID, AAD)
     for i in range(HEADER_END):
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             open_data_key(flip(blob, i), resolve_kek)
 
 
@@ -133,20 +134,20 @@ def test_data_keys_are_per_blob() -> None:
     b = seal(VALUE2, KEK, KEK_ID, AAD2)
     key_a, key_b = open_data_key(a, resolve_kek), open_data_key(b, resolve_kek)
     for aad in (AAD, AAD2):
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             key_a.open(b, aad)
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             key_b.open(a, aad)
     # A's header (and so A's data key) with B's value nonce and ciphertext
     swapped = a[:HEADER_END] + b[HEADER_END:]
     for aad in (AAD, AAD2):
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             open_(swapped, resolve_kek, aad)
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             key_a.open(swapped, aad)
     # same plaintext and aad sealed twice: still two different data keys
     c = seal(VALUE, KEK, KEK_ID, AAD)
-    with pytest.raises(DecryptionFailure):
+    with pytest.raises(CannotOpen):
         key_a.open(a[:HEADER_END] + c[HEADER_END:], AAD)
 
 
@@ -186,13 +187,13 @@ def test_aad_checked_on_every_call_not_cached(count_open_data_key: list[bytes]) 
         kr = ring()
         blob = await kr.seal(ACCOUNT, REGION, None, VALUE, AAD)
         # wrong aad first: the data key is fine, the value isn't returned
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotDecrypt):
             await kr.open(ACCOUNT, REGION, blob, AAD2)
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
         for aad in (AAD2, version_aad(SECRET.replace("db-", "dc-"), "v1"), b""):
-            with pytest.raises(DecryptionFailure) as e:
+            with pytest.raises(CannotDecrypt) as e:
                 await kr.open(ACCOUNT, REGION, blob, aad)
-            assert b"hunter2" not in e.value.message.encode()
+            assert b"hunter2" not in str(e.value).encode()
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
         assert len(count_open_data_key) == 1  # all of the above from one cached data key
 
@@ -206,9 +207,9 @@ def test_cached_blob_not_usable_from_another_scope(account: str, region: str) ->
         blob = await kr.seal(ACCOUNT, REGION, None, VALUE, AAD)
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
         assert blob in kr._opened
-        with pytest.raises(DecryptionFailure) as e:
+        with pytest.raises(CannotDecrypt) as e:
             await kr.open(account, region, blob, AAD)
-        assert "disabled" not in e.value.message
+        assert "disabled" not in str(e.value)
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
 
     run(main())
@@ -220,11 +221,11 @@ def test_other_scope_does_not_populate_cache() -> None:
         kr = ring(store)
         blob = await kr.seal(ACCOUNT, REGION, None, VALUE, AAD)
         for account, region in [(OTHER_ACCOUNT, REGION), (ACCOUNT, OTHER_REGION)]:
-            with pytest.raises(DecryptionFailure):
+            with pytest.raises(CannotDecrypt):
                 await kr.open(account, region, blob, AAD)  # KMS key cached, blob not
             assert kr._opened == {}
             fresh = ring(store)
-            with pytest.raises(DecryptionFailure):
+            with pytest.raises(CannotDecrypt):
                 await fresh.open(account, region, blob, AAD)  # nothing cached at all
             assert fresh._opened == {} and fresh.cached_keys == 0
 
@@ -241,9 +242,9 @@ def test_disabled_key_learned_through_resolve() -> None:
         assert blob in kr._opened
         store.set_enabled(key.arn, False)
         # an alias is looked up in the store on every resolve, which refreshes the cached row
-        with pytest.raises(EncryptionFailure, match="is disabled"):
+        with pytest.raises(KeyDisabled, match="is disabled"):
             await kr.resolve(ACCOUNT, REGION, "alias/app")
-        with pytest.raises(DecryptionFailure, match=f"{key.arn} is disabled"):
+        with pytest.raises(KeyDisabled, match=f"{key.arn} is disabled"):
             await kr.open(ACCOUNT, REGION, blob, AAD)
         # re-enabled and learned the same way: the cached blob opens again without store I/O
         store.set_enabled(key.arn, True)
@@ -267,7 +268,7 @@ def test_disabled_key_learned_through_forget(forget_all: bool) -> None:
         kr.forget(None if forget_all else key.arn)
         assert kr._opened == {}
         for _ in range(2):
-            with pytest.raises(DecryptionFailure, match=f"{key.arn} is disabled"):
+            with pytest.raises(KeyDisabled, match=f"{key.arn} is disabled"):
                 await kr.open(ACCOUNT, REGION, blob, AAD)
         assert kr._opened == {}  # a refused blob is not cached
         store.set_enabled(key.arn, True)
@@ -318,7 +319,7 @@ def test_kms_key_eviction_empties_opened() -> None:
         assert kr.cached_keys == 2 and a.arn not in kr._cache
         assert kr._opened == {}
         store.set_enabled(a.arn, False)
-        with pytest.raises(DecryptionFailure, match="is disabled"):  # re-read from the store
+        with pytest.raises(KeyDisabled, match="is disabled"):  # re-read from the store
             await kr.open(ACCOUNT, REGION, blob, AAD)
 
     run(main())
@@ -365,18 +366,18 @@ def test_blobs_never_share_a_data_key() -> None:
         assert await kr.open(ACCOUNT, REGION, b, AAD2) == VALUE2
         key_a, key_b = kr._opened[a][1], kr._opened[b][1]
         assert key_a is not key_b
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             key_a.open(b, AAD2)
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotOpen):
             key_b.open(a, AAD)
         # swap values between the cached blobs: each header's data key meets the other's value
         a_head_b_value = a[: -len(VALUE) - 28] + b[-len(VALUE2) - 28 :]
         b_head_a_value = b[: -len(VALUE2) - 28] + a[-len(VALUE) - 28 :]
         for swapped in (a_head_b_value, b_head_a_value):
             for aad in (AAD, AAD2):
-                with pytest.raises(DecryptionFailure):
+                with pytest.raises(CannotDecrypt):
                     await kr.open(ACCOUNT, REGION, swapped, aad)
-                with pytest.raises(DecryptionFailure):  # again, now its (own) data key is cached
+                with pytest.raises(CannotDecrypt):  # again, now its (own) data key is cached
                     await kr.open(ACCOUNT, REGION, swapped, aad)
         assert await kr.open(ACCOUNT, REGION, a, AAD) == VALUE
         assert await kr.open(ACCOUNT, REGION, b, AAD2) == VALUE2
@@ -394,12 +395,12 @@ def test_tampered_wrapped_data_key_refused_and_not_cached() -> None:
         for i in range(at, at + 12 + 48):  # data-key nonce and wrapped data key
             tampered = flip(blob, i)
             for _ in range(2):
-                with pytest.raises(DecryptionFailure):
+                with pytest.raises(CannotDecrypt):
                     await kr.open(ACCOUNT, REGION, tampered, AAD)
             assert kr._opened == {}
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
         assert set(kr._opened) == {blob}
-        with pytest.raises(DecryptionFailure):
+        with pytest.raises(CannotDecrypt):
             await kr.open(ACCOUNT, REGION, flip(blob, at + 20), AAD)
         assert set(kr._opened) == {blob}
 
@@ -413,7 +414,7 @@ def test_tampered_key_id_or_format_not_cached() -> None:
         blob = await kr.seal(ACCOUNT, REGION, None, VALUE, AAD)
         [key] = store.keys.values()
         for i in range(2 + len(key.arn.encode())):
-            with pytest.raises(DecryptionFailure):
+            with pytest.raises(CannotDecrypt):
                 await kr.open(ACCOUNT, REGION, flip(blob, i), AAD)
         assert kr._opened == {}
 
@@ -430,7 +431,7 @@ def test_tampered_value_never_opens_even_when_cached() -> None:
         for i in range(header_end, len(blob), 7):
             tampered = flip(blob, i, 0x80)
             for _ in range(2):
-                with pytest.raises(DecryptionFailure):
+                with pytest.raises(CannotDecrypt):
                     await kr.open(ACCOUNT, REGION, tampered, AAD)
         assert await kr.open(ACCOUNT, REGION, blob, AAD) == VALUE
 

@@ -14,10 +14,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets import listing
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
@@ -37,11 +35,11 @@ def with_services(tmp_path: Path, names: list[str], body: Callable[[Services], A
             await store.migrate()
             async with store.write() as tx:
                 for i, name in enumerate(names):
-                    await tx.insert_secret(SecretRow(
+                    await tx.secrets.insert_secret(SecretRow(
                         id=0, account=ACCOUNT, region=REGION, name=name, arn=f"arn:{name}",
                         created_at=1000.0 + i, last_changed_at=1000.0 + i, tags=[("team", name[0])],
                     ))
-            return await body(Services(store, KeyRing(MasterKey(bytes(32)), store), TokenSealer()))
+            return await body(Services.build(store, MasterKey(bytes(32))))
         finally:
             await store.close()
 

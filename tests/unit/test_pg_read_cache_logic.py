@@ -19,7 +19,8 @@ from task_outcomes import outcomes_of, settle
 
 from strongroom.server.config import Config
 from strongroom.store.factory import open_store
-from strongroom.store.postgres import _MISS, PostgresStore, ReadCache
+from strongroom.store.postgres import PostgresStore
+from strongroom.store.read_cache import MISS, ReadCache
 
 T = TypeVar("T")
 KEY_A = ("111111111111", "us-east-1", "a", None, None, "AWSCURRENT")
@@ -151,7 +152,7 @@ def test_an_unchanged_snapshot_keeps_the_entries() -> None:
         assert cache.generation == generation
         assert cache.get(KEY_A) == "row-a"
         assert cache.get(KEY_B) is None  # a negative result is an entry too
-        assert cache.get(KEY_C) is _MISS
+        assert cache.get(KEY_C) is MISS
         assert (cache.hits, cache.misses) == (2, 1)
 
     run(body)
@@ -165,7 +166,7 @@ def test_a_changed_snapshot_empties_the_cache_and_bumps_the_generation() -> None
         await asyncio.sleep(0)
         assert await cache.usable(lambda: answering("s2"))  # the cache may be used: it is empty
         assert cache.generation == generation + 1
-        assert cache.get(KEY_A) is _MISS and cache.get(KEY_B) is _MISS
+        assert cache.get(KEY_A) is MISS and cache.get(KEY_B) is MISS
         cache.put(KEY_A, "row-a2", cache.generation)
         await asyncio.sleep(0)
         assert await cache.usable(lambda: answering("s2"))
@@ -186,7 +187,7 @@ def test_clear_forgets_the_snapshot_too() -> None:
         await asyncio.sleep(0)
         assert await cache.usable(lambda: answering("s1"))
         assert cache.generation == generation + 1
-        assert cache.get(KEY_A) is _MISS
+        assert cache.get(KEY_A) is MISS
 
     run(body)
 
@@ -201,13 +202,13 @@ def test_a_put_with_a_stale_generation_is_dropped() -> None:
         await asyncio.sleep(0)
         assert await cache.usable(lambda: answering("s2"))  # ... another request finds a commit ...
         cache.put(KEY_A, "read-before-the-commit", started_at)  # ... and the read ends
-        assert cache.get(KEY_A) is _MISS
+        assert cache.get(KEY_A) is MISS
         await asyncio.sleep(0)
         assert await cache.usable(lambda: answering("s2"))
-        assert cache.get(KEY_A) is _MISS  # not filed under s2 either
+        assert cache.get(KEY_A) is MISS  # not filed under s2 either
         cache.clear()
         cache.put(KEY_B, "row-b", cache.generation - 1)
-        assert cache.get(KEY_B) is _MISS
+        assert cache.get(KEY_B) is MISS
 
     run(body)
 
@@ -219,7 +220,7 @@ def test_a_read_in_flight_during_clear_is_not_stored() -> None:
         started_at = cache.generation
         cache.clear()  # this process committed meanwhile
         cache.put(KEY_A, "old", started_at)
-        assert cache.get(KEY_A) is _MISS
+        assert cache.get(KEY_A) is MISS
 
     run(body)
 
@@ -250,19 +251,19 @@ def test_out_of_order_checks_only_empty_the_cache() -> None:
         assert await b
         generation_b = cache.generation
         assert generation_b > in_flight
-        assert cache.get(KEY_A) is _MISS
+        assert cache.get(KEY_A) is MISS
         cache.put(KEY_A, "stale", in_flight)  # dropped: it started before B emptied the cache
-        assert cache.get(KEY_A) is _MISS
+        assert cache.get(KEY_A) is MISS
         cache.put(KEY_B, "after-commit", generation_b)  # B's request read after the commit
         assert cache.get(KEY_B) == "after-commit"
         older.release.set()
         assert await a  # A's requests may use the cache: it holds nothing older than their check
         assert cache.generation == generation_b + 1
-        assert cache.get(KEY_A) is _MISS and cache.get(KEY_B) is _MISS
+        assert cache.get(KEY_A) is MISS and cache.get(KEY_B) is MISS
         cache.put(KEY_A, "read-after-A", cache.generation)
         await asyncio.sleep(0)
         assert await cache.usable(lambda: answering("s2"))  # the latest snapshot again: emptied once more
-        assert cache.get(KEY_A) is _MISS
+        assert cache.get(KEY_A) is MISS
         assert cache.checks == 4
 
     run(body)
@@ -354,10 +355,10 @@ def test_fifo_eviction_at_the_size() -> None:
     cache.put(KEY_B, "b", g)
     assert cache.get(KEY_A) == "a"  # a hit
     cache.put(KEY_C, "c", g)  # drops a, the first inserted
-    assert cache.get(KEY_A) is _MISS
+    assert cache.get(KEY_A) is MISS
     assert (cache.get(KEY_B), cache.get(KEY_C)) == ("b", "c")
     cache.put(KEY_A, "a", g)  # drops b
-    assert cache.get(KEY_B) is _MISS
+    assert cache.get(KEY_B) is MISS
     assert (cache.get(KEY_C), cache.get(KEY_A)) == ("c", "a")
     assert (cache.hits, cache.misses) == (5, 2)
 
@@ -367,7 +368,7 @@ def test_size_one_keeps_the_last_entry() -> None:
     for key in (KEY_A, KEY_B, KEY_C):
         cache.put(key, key[2], cache.generation)
     assert cache.get(KEY_C) == "c"
-    assert cache.get(KEY_A) is _MISS and cache.get(KEY_B) is _MISS
+    assert cache.get(KEY_A) is MISS and cache.get(KEY_B) is MISS
 
 
 @pytest.mark.parametrize(("size", "enabled"), [(0, False), (-1, False), (1, True), (10_000, True)])
@@ -378,9 +379,8 @@ def test_enabled_is_size_above_zero(size: int, enabled: bool) -> None:
 @pytest.mark.parametrize("size", [0, 3, 10_000])
 def test_open_store_passes_read_cache_size_to_postgres(tmp_path: Path, size: int) -> None:
     """No connection is made: the pool opens on first use."""
-    store = open_store(
-        Config(data_dir=tmp_path, database_url="postgresql://u@127.0.0.1:1/none", read_cache_size=size)
-    )
+    config = Config(data_dir=tmp_path, database_url="postgresql://u@127.0.0.1:1/none", read_cache_size=size)
+    store = open_store(config.store_settings())
     assert isinstance(store, PostgresStore)
     assert store.read_cache.enabled is (size > 0)
     assert store.read_cache._size == size

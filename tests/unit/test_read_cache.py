@@ -1,4 +1,4 @@
-"""The SQLite store's GetSecretValue read cache (``_CachedReadTx``): hits, invalidation, bounds, config.
+"""The SQLite store's GetSecretValue read cache (store/read_cache.py): hits, invalidation, bounds, config.
 
 The cache must never return anything older than the last commit the read connection could have
 seen: every commit (this store's writer, a second store on the same file standing in for another
@@ -74,7 +74,7 @@ async def read(
 ) -> Found:
     """GetSecretValue's read, exactly as secrets.values.read_value calls it."""
     async with store.read() as tx:
-        return await tx.get_secret_with_version(
+        return await tx.secrets.get_secret_with_version(
             account, region, name=name, arn=arn, version_id=version_id,
             stage=None if version_id is not None else stage,
         )
@@ -83,14 +83,14 @@ async def read(
 async def next_request() -> None:
     """Let the event loop turn: what a request sent after a commit elsewhere goes through.
 
-    Another connection's commits are checked for once per loop iteration (see _CachedReadTx).
+    Another connection's commits are checked for once per loop iteration (see strongroom.store.read_cache).
     """
     await asyncio.sleep(0)
 
 
 def counters(store: SqliteStore) -> tuple[int, int]:
-    tx = store._read_tx
-    return tx.hits, tx.misses
+    cache = store.read_cache
+    return cache.hits, cache.misses
 
 
 class CountingExecutor:
@@ -126,8 +126,8 @@ class CountingExecutor:
 
 
 def count_queries(store: SqliteStore) -> CountingExecutor:
-    counting = CountingExecutor(store._read_tx.x)
-    store._read_tx.x = counting  # type: ignore[assignment]
+    counting = CountingExecutor(store._read_tx.secrets.x)
+    store._read_tx.secrets.x = counting  # type: ignore[assignment]
     return counting
 
 
@@ -177,8 +177,8 @@ def test_cached_answer_equals_an_uncached_read(tmp_path: Path) -> None:
         await add_secret(store, "db", versions=[("v1", [PREVIOUS]), ("v2", [CURRENT])])
         await read(store, "db")
         cached = await read(store, "db")
-        assert store._read_tx.hits == 1
-        plain = await SqlTx(store._read_tx.x).get_secret_with_version(
+        assert store.read_cache.hits == 1
+        plain = await SqlTx(store._read_tx.secrets.x).secrets.get_secret_with_version(
             ACCOUNT, REGION, name="db", arn=None, version_id=None, stage=CURRENT
         )
         assert cached == plain
@@ -191,8 +191,8 @@ def test_other_reads_through_the_read_tx_are_not_cached_and_do_not_disturb_it(tm
         row = await add_secret(store, "db")
         await read(store, "db")
         async with store.read() as tx:
-            assert (await tx.get_secret(ACCOUNT, REGION, name="db")) is not None
-            assert [v.version_id for v in await tx.list_versions(row.id)] == ["v1"]
+            assert (await tx.secrets.get_secret(ACCOUNT, REGION, name="db")) is not None
+            assert [v.version_id for v in await tx.secrets.list_versions(row.id)] == ["v1"]
         await read(store, "db")
         assert counters(store) == (1, 1)
 
@@ -201,9 +201,9 @@ def test_other_reads_through_the_read_tx_are_not_cached_and_do_not_disturb_it(tm
 
 # --- writes through the same store ---------------------------------------------------------------
 async def new_current_version(tx: SqlTx, secret_id: int) -> None:
-    await tx.insert_version(secret_id, "v2", 2000.0, "string", b"sealed-v2")
-    await tx.move_stage(secret_id, PREVIOUS, "v1")
-    await tx.move_stage(secret_id, CURRENT, "v2")
+    await tx.secrets.insert_version(secret_id, "v2", 2000.0, "string", b"sealed-v2")
+    await tx.secrets.move_stage(secret_id, PREVIOUS, "v1")
+    await tx.secrets.move_stage(secret_id, CURRENT, "v2")
 
 
 def test_new_current_version_is_visible_on_the_next_read(tmp_path: Path) -> None:
@@ -227,41 +227,43 @@ def test_new_current_version_is_visible_on_the_next_read(tmp_path: Path) -> None
 
 def _set_label(label: str, version_id: str) -> Callable[[SqlTx, int], Awaitable[None]]:
     async def change(tx: SqlTx, secret_id: int) -> None:
-        await tx.move_stage(secret_id, label, version_id)
+        await tx.secrets.move_stage(secret_id, label, version_id)
 
     return change
 
 
 async def _remove_current(tx: SqlTx, secret_id: int) -> None:
-    await tx.remove_stage(secret_id, CURRENT)
+    await tx.secrets.remove_stage(secret_id, CURRENT)
 
 
 async def _mark_deleted(tx: SqlTx, secret_id: int) -> None:
-    await tx.update_secret(secret_id, deleted_at=secret_rows.DELETED_AT, deletion_date=secret_rows.DELETION_DATE)
+    await tx.secrets.update_secret(
+        secret_id, deleted_at=secret_rows.DELETED_AT, deletion_date=secret_rows.DELETION_DATE
+    )
 
 
 async def _describe(tx: SqlTx, secret_id: int) -> None:
-    await tx.update_secret(secret_id, description="rotated", last_changed_at=3000.0)
+    await tx.secrets.update_secret(secret_id, description="rotated", last_changed_at=3000.0)
 
 
 async def _touch_secret(tx: SqlTx, secret_id: int) -> None:
-    await tx.touch_secret_accessed(secret_id, 86400.0 * 20000)
+    await tx.secrets.touch_secret_accessed(secret_id, 86400.0 * 20000)
 
 
 async def _touch_version(tx: SqlTx, secret_id: int) -> None:
-    await tx.touch_version_accessed(secret_id, "v1", 86400.0 * 20000)
+    await tx.secrets.touch_version_accessed(secret_id, "v1", 86400.0 * 20000)
 
 
 async def _new_ciphertext(tx: SqlTx, secret_id: int) -> None:
-    await tx.update_version_ciphertext(secret_id, "v1", b"resealed")
+    await tx.secrets.update_version_ciphertext(secret_id, "v1", b"resealed")
 
 
 async def _resource_policy(tx: SqlTx, secret_id: int) -> None:
-    await tx.update_secret(secret_id, resource_policy='{"Version": "2012-10-17", "Statement": []}')
+    await tx.secrets.update_secret(secret_id, resource_policy='{"Version": "2012-10-17", "Statement": []}')
 
 
 async def _purge(tx: SqlTx, secret_id: int) -> None:
-    await tx.delete_secret(secret_id)
+    await tx.secrets.delete_secret(secret_id)
 
 
 def _check_label_moved(found: Found) -> None:
@@ -335,7 +337,7 @@ def test_label_move_between_versions_is_visible_for_both_lookups(tmp_path: Path)
         by_id = await read(store, "db", version_id="v2")
         assert by_id is not None and by_id[1] is not None and by_id[1].stages == []
         async with store.write() as tx:
-            await tx.move_stage(row.id, "blue", "v2")
+            await tx.secrets.move_stage(row.id, "blue", "v2")
         assert version_of(await read(store, "db", stage="blue")) == "v2"
         by_id = await read(store, "db", version_id="v2")
         assert by_id is not None and by_id[1] is not None and by_id[1].stages == ["blue"]
@@ -366,7 +368,7 @@ def test_a_rolled_back_write_leaves_the_cache_in_place(tmp_path: Path) -> None:
         found = await read(store, "db")
         with pytest.raises(RuntimeError):
             async with store.write() as tx:
-                await tx.update_secret(row.id, description="never committed")
+                await tx.secrets.update_secret(row.id, description="never committed")
                 raise RuntimeError("abort")
         assert await read(store, "db") == found
         assert counters(store) == (1, 1)
@@ -391,7 +393,7 @@ def test_a_commit_from_a_second_store_on_the_same_file_is_visible(tmp_path: Path
             # and the other way round: the second store's own cache sees the first store's commit
             assert version_of(await read(other, "db")) == "v2"
             async with store.write() as tx:
-                await tx.move_stage(row.id, CURRENT, "v1")
+                await tx.secrets.move_stage(row.id, CURRENT, "v1")
             await next_request()
             assert version_of(await read(other, "db")) == "v1"
             assert counters(other) == (0, 2)
@@ -482,8 +484,8 @@ def test_a_secret_without_the_version_is_cached_until_the_version_appears(tmp_pa
         other = SqliteStore(db_path(tmp_path))
         try:
             async with other.write() as tx:
-                await tx.insert_version(row.id, "v9", 2000.0, "string", b"sealed-v9")
-                await tx.move_stage(row.id, "blue", "v9")
+                await tx.secrets.insert_version(row.id, "v9", 2000.0, "string", b"sealed-v9")
+                await tx.secrets.move_stage(row.id, "blue", "v9")
         finally:
             await other.close()
         await next_request()
@@ -597,7 +599,7 @@ def test_the_cache_is_bounded_and_drops_the_oldest_entry(tmp_path: Path) -> None
         assert counters(store) == (4, 4)
         await read(store, "b")
         assert counters(store) == (4, 5)
-        assert len(store._read_tx._found) == 2
+        assert len(store.read_cache._found) == 2
         assert queries.fetchrows == 5
 
     with_store(tmp_path, body, read_cache_size=2)
@@ -628,7 +630,7 @@ def test_negative_results_count_against_the_bound(tmp_path: Path) -> None:
         await read(store, "y")
         await read(store, "x")
         assert counters(store) == (0, 3)
-        assert len(store._read_tx._found) == 1
+        assert len(store.read_cache._found) == 1
 
     with_store(tmp_path, body, read_cache_size=1)
 
@@ -642,12 +644,12 @@ def test_size_zero_never_caches(tmp_path: Path, size: int) -> None:
             assert version_of(await read(store, "db")) == "v1"
             assert await read(store, "missing") is None
         assert queries.fetchrows == 8  # every read reached the database
-        assert store._read_tx.hits == 0
-        assert store._read_tx._found == {}
+        assert store.read_cache.hits == 0
+        assert store.read_cache._found == {}
         async with store.write() as tx:
             await new_current_version(tx, row.id)
         assert version_of(await read(store, "db")) == "v2"
-        assert store._read_tx.hits == 0
+        assert store.read_cache.hits == 0
 
     with_store(tmp_path, body, read_cache_size=size)
 
@@ -677,17 +679,17 @@ def test_config_file_sets_read_cache_size(tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", [0, 1, 10_000])
 def test_open_store_passes_read_cache_size_through(tmp_path: Path, size: int) -> None:
     async def main() -> None:
-        store = open_store(Config(data_dir=tmp_path / "data", read_cache_size=size))
+        store = open_store(Config(data_dir=tmp_path / "data", read_cache_size=size).store_settings())
         assert isinstance(store, SqliteStore)
         try:
             await store.migrate()
-            assert store._read_tx._size == size
+            assert store.read_cache._size == size
             await add_secret(store, "a")
             await add_secret(store, "b")
             for name in ("a", "b", "a", "b"):
                 await read(store, name)
             if size == 0:
-                assert store._read_tx.hits == 0
+                assert store.read_cache.hits == 0
             else:
                 assert counters(store) == {1: (0, 4), 10_000: (2, 2)}[size]
         finally:
@@ -703,18 +705,18 @@ def test_another_connection_is_checked_once_per_loop_iteration(tmp_path: Path) -
     async def body(store: SqliteStore) -> None:
         row = await add_secret(store, "db", versions=[("v0", []), ("v1", [CURRENT])])
         await next_request()
-        tx = store._read_tx
-        before = tx.checks
+        cache = store.read_cache
+        before = cache.checks
         for _ in range(5):
             assert version_of(await read(store, "db")) == "v1"
-        assert tx.checks == before + 1
+        assert cache.checks == before + 1
         raw_commit(db_path(tmp_path), "UPDATE stages SET version_id = 'v0' WHERE secret_id = ? AND stage = ?",
                    row.id, CURRENT)
         # a read in the same iteration belongs to a request that arrived before the commit
         assert version_of(await read(store, "db")) == "v1"
         await next_request()
         assert version_of(await read(store, "db")) == "v0"
-        assert tx.checks == before + 2
+        assert cache.checks == before + 2
 
     with_store(tmp_path, body)
 
@@ -724,7 +726,7 @@ def test_this_process_commit_is_visible_within_the_same_iteration(tmp_path: Path
         row = await add_secret(store, "db", versions=[("v0", []), ("v1", [CURRENT])])
         assert version_of(await read(store, "db")) == "v1"
         async with store.write() as tx:
-            await tx.move_stage(row.id, CURRENT, "v0")
+            await tx.secrets.move_stage(row.id, CURRENT, "v0")
         assert version_of(await read(store, "db")) == "v0"  # no loop turn needed
 
     with_store(tmp_path, body)
@@ -742,7 +744,7 @@ def test_a_purge_round_with_nothing_due_keeps_the_cache_and_a_real_purge_empties
         kept = await add_secret(store, "kept")
         doomed = await add_secret(store, "doomed")
         async with store.write() as tx:
-            await tx.update_secret(doomed.id, deleted_at=1.0, deletion_date=500.0)
+            await tx.secrets.update_secret(doomed.id, deleted_at=1.0, deletion_date=500.0)
         assert await read(store, "kept") is not None and await read(store, "doomed") is not None
         assert counters(store) == (0, 2)
         changes = store._writer.total_changes

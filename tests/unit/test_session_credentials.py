@@ -20,6 +20,7 @@ from strongroom.auth.identities import (
     Identities,
     SessionCredentials,
 )
+from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import (
     AccessDeniedException,
     ExpiredTokenException,
@@ -31,11 +32,10 @@ from strongroom.errors import (
 from strongroom.protocol import sts
 from strongroom.server.auth import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
 from strongroom.sigv4 import Credentials, sign_headers
-from strongroom.store.iam_sql import IamTx
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT = "123456789012"
-BOX_KEY = bytes(range(32))
+BOX = SealingBox(bytes(range(32)), "test/access-keys", legacy=True)
 READ_POLICY = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", '
     '"Resource": "*"}]}'
@@ -50,7 +50,7 @@ def with_ids(tmp_path: Path, body: Callable[[Identities, SqliteStore], Awaitable
         store = SqliteStore(tmp_path / "data" / "strongroom.db")
         await store.migrate()
         try:
-            return await body(Identities(store, BOX_KEY, cache_ttl=0.0), store)
+            return await body(Identities(store, BOX, cache_ttl=0.0), store)
         finally:
             await store.close()
 
@@ -84,7 +84,7 @@ def test_session_resolves_to_the_users_principal_and_policies(tmp_path: Path) ->
         assert secret not in repr(identity) and str(token) not in repr(creds) and secret not in repr(creds)
         # Neither the token nor the secret is stored in the clear.
         async with store.read() as tx:
-            row = await IamTx(tx.x).get_session_key(key_id)
+            row = await tx.iam.get_session_key(key_id)
         assert row is not None and row.parent_key_id == parent and row.user_name == "alice"
         assert secret.encode() not in row.sealed_secret and str(token) != row.token_hash
         return secret, str(token)
@@ -129,7 +129,7 @@ def test_sessions_end_with_their_parent_key_and_user(tmp_path: Path) -> None:
         assert await ids.resolve(session.access_key_id) is None
         assert (await ids.resolve(parent)).active  # type: ignore[union-attr]
         async with store.read() as tx:
-            assert await IamTx(tx.x).get_session_key(session.access_key_id) is None
+            assert await tx.iam.get_session_key(session.access_key_id) is None
         later = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
         await ids.set_access_key_status(parent, True)  # already active: its live sessions stay
         assert (await ids.resolve(later.access_key_id)).active  # type: ignore[union-attr]
@@ -141,7 +141,7 @@ def test_sessions_end_with_their_parent_key_and_user(tmp_path: Path) -> None:
         await ids.delete_user(ACCOUNT, "alice")
         assert await ids.resolve(session.access_key_id) is None
         async with store.read() as tx:
-            assert await IamTx(tx.x).get_session_key(session.access_key_id) is None
+            assert await tx.iam.get_session_key(session.access_key_id) is None
         assert await ids.resolve("ASIAAAAAAAAAAAAAAAAA") is None
 
     with_ids(tmp_path, body)
@@ -178,7 +178,7 @@ def test_reactivation_removes_sessions_left_from_an_earlier_deactivation(tmp_pat
         parent = await alice_key(ids)
         session = await ids.create_session(ACCOUNT, "alice", 900, parent_key_id=parent)
         async with store.write() as tx:  # what deactivation did before: the status only
-            await IamTx(tx.x).set_access_key_status(parent, "Inactive")
+            await tx.iam.set_access_key_status(parent, "Inactive")
         resolved = await ids.resolve(session.access_key_id)
         assert resolved is not None and not resolved.active
         await ids.set_access_key_status(parent, True)

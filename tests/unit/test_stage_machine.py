@@ -37,11 +37,9 @@ from strongroom.errors import (
     ResourceExistsException,
     ResourceNotFoundException,
 )
-from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import MasterKey
 from strongroom.secrets import versions
 from strongroom.secrets.create import create_secret
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.secrets.update import update_secret_version_stage
 from strongroom.secrets.values import get_secret_value, put_secret_value
 from strongroom.service.context import RequestContext
@@ -141,7 +139,7 @@ class Model:
 
 def new_services(directory: Path) -> Services:
     store = SqliteStore(directory / "strongroom.db")
-    return Services(store=store, keyring=KeyRing(MasterKey(os.urandom(32)), store), tokens=TokenSealer())
+    return Services.build(store, MasterKey(os.urandom(32)))
 
 
 def ctx_at(now: float) -> RequestContext:
@@ -296,9 +294,10 @@ class StageMachine(RuleBasedStateMachine):
     def store_equals_model(self) -> None:
         async def snapshot() -> tuple[dict[str, list[str]], list[str]]:
             async with self.services.store.read() as tx:
-                secret = await tx.get_secret(ACCOUNT, REGION, name=NAME)
+                secret = await tx.secrets.get_secret(ACCOUNT, REGION, name=NAME)
                 assert secret is not None
-                return await tx.stage_map(secret.id), [v.version_id for v in await tx.list_versions(secret.id)]
+                versions = await tx.secrets.list_versions(secret.id)
+                return await tx.secrets.stage_map(secret.id), [v.version_id for v in versions]
 
         stage_map, version_ids = self.run(snapshot())
         assert stage_map == self.model.stage_map()
@@ -342,9 +341,9 @@ def _scenario(body: Callable[[Services], Awaitable[None]]) -> None:
 
 async def _stages(services: Services, name: str = NAME) -> dict[str, list[str]]:
     async with services.store.read() as tx:
-        secret = await tx.get_secret(ACCOUNT, REGION, name=name)
+        secret = await tx.secrets.get_secret(ACCOUNT, REGION, name=name)
         assert secret is not None
-        return await tx.stage_map(secret.id)
+        return await tx.secrets.stage_map(secret.id)
 
 
 async def _put(services: Services, vid: str, stages: list[str] | None = None, now: float = 1000.0,
@@ -411,9 +410,9 @@ def test_label_quota_is_twenty_and_a_refused_put_changes_nothing() -> None:
             )
         assert await _stages(s) == before
         async with s.store.read() as tx:
-            secret = await tx.get_secret(ACCOUNT, REGION, name=NAME)
+            secret = await tx.secrets.get_secret(ACCOUNT, REGION, name=NAME)
             assert secret is not None
-            assert await tx.get_version(secret.id, version_id=token(3)) is None
+            assert await tx.secrets.get_version(secret.id, version_id=token(3)) is None
 
     _scenario(body)
 
@@ -431,9 +430,9 @@ def test_real_version_quota_prunes_only_old_deprecated_versions() -> None:
         result = await _put(s, token(101), now=t0 + DAY)
         assert result["VersionStages"] == [CUR]
         async with s.store.read() as tx:
-            secret = await tx.get_secret(ACCOUNT, REGION, name=NAME)
+            secret = await tx.secrets.get_secret(ACCOUNT, REGION, name=NAME)
             assert secret is not None
-            ids = [v.version_id for v in await tx.list_versions(secret.id)]
+            ids = [v.version_id for v in await tx.secrets.list_versions(secret.id)]
         assert len(ids) == 100
         assert token(1) not in ids  # the oldest deprecated version went
         assert await _stages(s) == {token(100): [PREV], token(101): [CUR]}

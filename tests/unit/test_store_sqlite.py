@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strongroom.kms.keyring import DEFAULT_ALIAS, KeyRing, KmsKey, alias_arn, key_arn
+from strongroom.kms.keyring import DEFAULT_ALIAS, KeyRing, StoreKmsKeys, alias_arn, key_arn
 from strongroom.kms.master_key import MasterKey
-from strongroom.store.records import SecretRow
+from strongroom.store.records import KmsKeyRow, SecretRow
 from strongroom.store.schema import MIGRATIONS
-from strongroom.store.sql import SORT_COLUMNS, SqlTx
+from strongroom.store.sql import SqlTx
+from strongroom.store.sql.secrets import SORT_COLUMNS
 from strongroom.store.sqlite import SqliteStore
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
@@ -57,7 +58,7 @@ def secret_row(name: str, *, account: str = ACCOUNT, region: str = REGION, creat
 async def add_secret(store: SqliteStore, name: str, **kw: Any) -> SecretRow:
     row = secret_row(name, **kw)
     async with store.write() as tx:
-        await tx.insert_secret(row)
+        await tx.secrets.insert_secret(row)
     return row
 
 
@@ -94,7 +95,7 @@ def test_migration_5_forgets_default_key_references(tmp_path: Path, monkeypatch:
         out = {}
         async with store.read() as tx:
             for name in refs:
-                secret = await tx.get_secret(ACCOUNT, REGION, name=name)
+                secret = await tx.secrets.get_secret(ACCOUNT, REGION, name=name)
                 assert secret is not None and secret.secret_type is None
                 out[name] = secret.kms_key_id
         return out
@@ -132,7 +133,7 @@ def test_migrate_keeps_data(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         await store.migrate()
         async with store.read() as tx:
-            assert (await tx.get_secret(ACCOUNT, REGION, name="kept")) is not None
+            assert (await tx.secrets.get_secret(ACCOUNT, REGION, name="kept")) is not None
 
     with_store(path, body)
 
@@ -156,44 +157,46 @@ def test_secret_crud(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         row = secret_row("app/db", created=10.5, tags=[("env", "prod"), ("team", "a")])
         async with store.write() as tx:
-            new_id = await tx.insert_secret(row)
+            new_id = await tx.secrets.insert_secret(row)
         assert new_id == row.id > 0
         async with store.read() as tx:
-            by_name = await tx.get_secret(ACCOUNT, REGION, name="app/db")
-            by_arn = await tx.get_secret(ACCOUNT, REGION, arn=row.arn)
-            assert await tx.get_secret(ACCOUNT, "eu-west-1", name="app/db") is None
-            assert await tx.get_secret("222222222222", REGION, name="app/db") is None
+            by_name = await tx.secrets.get_secret(ACCOUNT, REGION, name="app/db")
+            by_arn = await tx.secrets.get_secret(ACCOUNT, REGION, arn=row.arn)
+            assert await tx.secrets.get_secret(ACCOUNT, "eu-west-1", name="app/db") is None
+            assert await tx.secrets.get_secret("222222222222", REGION, name="app/db") is None
         assert by_name == by_arn == row
         assert by_name is not None and by_name.tags == [("env", "prod"), ("team", "a")]
         assert by_name.rotation_enabled is None and by_name.description is None
 
         async with store.write() as tx:
-            await tx.update_secret(row.id, description="d", rotation_enabled=True, tags=[], last_changed_at=20.0)
+            await tx.secrets.update_secret(
+                row.id, description="d", rotation_enabled=True, tags=[], last_changed_at=20.0
+            )
         async with store.read() as tx:
-            got = await tx.get_secret(ACCOUNT, REGION, name="app/db")
+            got = await tx.secrets.get_secret(ACCOUNT, REGION, name="app/db")
         assert got is not None
         assert (got.description, got.rotation_enabled, got.tags, got.last_changed_at) == ("d", True, [], 20.0)
 
         async with store.write() as tx:
-            await tx.update_secret(row.id, tags=None, rotation_enabled=False)
+            await tx.secrets.update_secret(row.id, tags=None, rotation_enabled=False)
         async with store.read() as tx:
-            got = await tx.get_secret(ACCOUNT, REGION, name="app/db")
+            got = await tx.secrets.get_secret(ACCOUNT, REGION, name="app/db")
         assert got is not None and got.tags is None and got.rotation_enabled is False
 
         async with store.write() as tx:
             with pytest.raises(ValueError, match="not updatable"):
-                await tx.update_secret(row.id, name="renamed")
+                await tx.secrets.update_secret(row.id, name="renamed")
             with pytest.raises(ValueError, match="not updatable"):
-                await tx.update_secret(row.id, arn="x")
+                await tx.secrets.update_secret(row.id, arn="x")
 
         async with store.write() as tx:
-            await tx.insert_version(row.id, "v1", 1.0, "string", b"sealed")
-            await tx.move_stage(row.id, "AWSCURRENT", "v1")
-            await tx.delete_secret(row.id)
+            await tx.secrets.insert_version(row.id, "v1", 1.0, "string", b"sealed")
+            await tx.secrets.move_stage(row.id, "AWSCURRENT", "v1")
+            await tx.secrets.delete_secret(row.id)
         async with store.read() as tx:
-            assert await tx.get_secret(ACCOUNT, REGION, name="app/db") is None
-            assert await tx.count_versions(row.id) == 0
-            assert await tx.stage_map(row.id) == {}
+            assert await tx.secrets.get_secret(ACCOUNT, REGION, name="app/db") is None
+            assert await tx.secrets.count_versions(row.id) == 0
+            assert await tx.secrets.stage_map(row.id) == {}
 
     with_store(db_path(tmp_path), body)
 
@@ -202,21 +205,21 @@ def test_versions_and_stages(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         s = await add_secret(store, "s")
         async with store.write() as tx:
-            await tx.insert_version(s.id, "v2", 5.0, "binary", b"\x00two")
-            await tx.insert_version(s.id, "v1", 5.0, "string", b"one")
-            await tx.insert_version(s.id, "v0", 9.0, "string", b"zero")
-            await tx.move_stage(s.id, "AWSCURRENT", "v1")
-            await tx.move_stage(s.id, "custom", "v1")
-            await tx.move_stage(s.id, "AWSPENDING", "v2")
+            await tx.secrets.insert_version(s.id, "v2", 5.0, "binary", b"\x00two")
+            await tx.secrets.insert_version(s.id, "v1", 5.0, "string", b"one")
+            await tx.secrets.insert_version(s.id, "v0", 9.0, "string", b"zero")
+            await tx.secrets.move_stage(s.id, "AWSCURRENT", "v1")
+            await tx.secrets.move_stage(s.id, "custom", "v1")
+            await tx.secrets.move_stage(s.id, "AWSPENDING", "v2")
         async with store.read() as tx:
-            v1 = await tx.get_version(s.id, version_id="v1")
-            by_stage = await tx.get_version(s.id, stage="AWSCURRENT")
-            no_value = await tx.get_version(s.id, stage="AWSPENDING", with_value=False)
-            assert await tx.get_version(s.id, version_id="nope") is None
-            assert await tx.get_version(s.id, stage="nope") is None
-            listed = await tx.list_versions(s.id)
-            assert await tx.count_versions(s.id) == 3
-            assert await tx.stage_map(s.id) == {"v1": ["AWSCURRENT", "custom"], "v2": ["AWSPENDING"]}
+            v1 = await tx.secrets.get_version(s.id, version_id="v1")
+            by_stage = await tx.secrets.get_version(s.id, stage="AWSCURRENT")
+            no_value = await tx.secrets.get_version(s.id, stage="AWSPENDING", with_value=False)
+            assert await tx.secrets.get_version(s.id, version_id="nope") is None
+            assert await tx.secrets.get_version(s.id, stage="nope") is None
+            listed = await tx.secrets.list_versions(s.id)
+            assert await tx.secrets.count_versions(s.id) == 3
+            assert await tx.secrets.stage_map(s.id) == {"v1": ["AWSCURRENT", "custom"], "v2": ["AWSPENDING"]}
         assert v1 == by_stage
         assert v1 is not None and v1.ciphertext == b"one" and v1.kind == "string"
         assert v1.stages == ["AWSCURRENT", "custom"]
@@ -227,15 +230,15 @@ def test_versions_and_stages(tmp_path: Path) -> None:
         ]
 
         async with store.write() as tx:
-            await tx.move_stage(s.id, "AWSCURRENT", "v0")  # a move detaches the label from v1
-            await tx.remove_stage(s.id, "custom")
-            await tx.update_version_ciphertext(s.id, "v2", b"resealed")
-            await tx.delete_versions(s.id, ["v1"])
+            await tx.secrets.move_stage(s.id, "AWSCURRENT", "v0")  # a move detaches the label from v1
+            await tx.secrets.remove_stage(s.id, "custom")
+            await tx.secrets.update_version_ciphertext(s.id, "v2", b"resealed")
+            await tx.secrets.delete_versions(s.id, ["v1"])
         async with store.read() as tx:
-            assert await tx.stage_map(s.id) == {"v0": ["AWSCURRENT"], "v2": ["AWSPENDING"]}
-            v2 = await tx.get_version(s.id, version_id="v2")
+            assert await tx.secrets.stage_map(s.id) == {"v0": ["AWSCURRENT"], "v2": ["AWSPENDING"]}
+            v2 = await tx.secrets.get_version(s.id, version_id="v2")
             assert v2 is not None and v2.ciphertext == b"resealed"
-            assert [v.version_id for v in await tx.list_versions(s.id)] == ["v2", "v0"]
+            assert [v.version_id for v in await tx.secrets.list_versions(s.id)] == ["v2", "v0"]
 
     with_store(db_path(tmp_path), body)
 
@@ -244,14 +247,14 @@ def test_access_dates_only_move_forward(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         s = await add_secret(store, "s")
         async with store.write() as tx:
-            await tx.insert_version(s.id, "v", 1.0, "string", b"x")
-            await tx.touch_secret_accessed(s.id, 86400.0)
-            await tx.touch_version_accessed(s.id, "v", 86400.0)
-            await tx.touch_secret_accessed(s.id, 0.0)
-            await tx.touch_version_accessed(s.id, "v", 0.0)
+            await tx.secrets.insert_version(s.id, "v", 1.0, "string", b"x")
+            await tx.secrets.touch_secret_accessed(s.id, 86400.0)
+            await tx.secrets.touch_version_accessed(s.id, "v", 86400.0)
+            await tx.secrets.touch_secret_accessed(s.id, 0.0)
+            await tx.secrets.touch_version_accessed(s.id, "v", 0.0)
         async with store.read() as tx:
-            got = await tx.get_secret(ACCOUNT, REGION, name="s")
-            version = await tx.get_version(s.id, version_id="v")
+            got = await tx.secrets.get_secret(ACCOUNT, REGION, name="s")
+            version = await tx.secrets.get_version(s.id, version_id="v")
         assert got is not None and got.last_accessed_at == 86400.0
         assert version is not None and version.last_accessed_at == 86400.0
 
@@ -262,12 +265,12 @@ def test_page_with_stages(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         a, b = await add_secret(store, "a"), await add_secret(store, "b")
         async with store.write() as tx:
-            await tx.insert_version(a.id, "va", 1.0, "string", b"x")
-            await tx.move_stage(a.id, "AWSCURRENT", "va")
-            await tx.move_stage(a.id, "Z", "va")
+            await tx.secrets.insert_version(a.id, "va", 1.0, "string", b"x")
+            await tx.secrets.move_stage(a.id, "AWSCURRENT", "va")
+            await tx.secrets.move_stage(a.id, "Z", "va")
         async with store.read() as tx:
-            page = await tx.page_with_stages([a, b])
-            empty = await tx.page_with_stages([])
+            page = await tx.secrets.page_with_stages([a, b])
+            empty = await tx.secrets.page_with_stages([])
         assert page.stages == {a.id: {"va": ["AWSCURRENT", "Z"]}, b.id: {}}
         assert empty.secrets == [] and empty.stages == {}
 
@@ -279,8 +282,8 @@ def test_schema_refuses_a_second_holder_of_a_stage(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         s = await add_secret(store, "s")
         async with store.write() as tx:
-            await tx.insert_version(s.id, "v1", 1.0, "string", b"x")
-            await tx.insert_version(s.id, "v2", 2.0, "string", b"y")
+            await tx.secrets.insert_version(s.id, "v1", 1.0, "string", b"x")
+            await tx.secrets.insert_version(s.id, "v2", 2.0, "string", b"y")
             await tx.x.execute("INSERT INTO stages (secret_id, stage, version_id) VALUES ($1, $2, $3)",
                                s.id, "AWSCURRENT", "v1")
         with pytest.raises(sqlite3.IntegrityError):
@@ -288,7 +291,7 @@ def test_schema_refuses_a_second_holder_of_a_stage(tmp_path: Path) -> None:
                 await tx.x.execute("INSERT INTO stages (secret_id, stage, version_id) VALUES ($1, $2, $3)",
                                    s.id, "AWSCURRENT", "v2")
         async with store.read() as tx:
-            assert await tx.stage_map(s.id) == {"v1": ["AWSCURRENT"]}
+            assert await tx.secrets.stage_map(s.id) == {"v1": ["AWSCURRENT"]}
 
     with_store(db_path(tmp_path), body)
 
@@ -298,7 +301,7 @@ def test_schema_refuses_a_stage_on_a_missing_version(tmp_path: Path) -> None:
         s = await add_secret(store, "s")
         with pytest.raises(sqlite3.IntegrityError):
             async with store.write() as tx:
-                await tx.move_stage(s.id, "AWSCURRENT", "ghost")
+                await tx.secrets.move_stage(s.id, "AWSCURRENT", "ghost")
 
     with_store(db_path(tmp_path), body)
 
@@ -307,13 +310,13 @@ def test_schema_refuses_a_duplicate_version_id(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         s, other = await add_secret(store, "s"), await add_secret(store, "other")
         async with store.write() as tx:
-            await tx.insert_version(s.id, "token-1", 1.0, "string", b"x")
-            await tx.insert_version(other.id, "token-1", 1.0, "string", b"x")  # per secret: fine
+            await tx.secrets.insert_version(s.id, "token-1", 1.0, "string", b"x")
+            await tx.secrets.insert_version(other.id, "token-1", 1.0, "string", b"x")  # per secret: fine
         with pytest.raises(sqlite3.IntegrityError):
             async with store.write() as tx:
-                await tx.insert_version(s.id, "token-1", 2.0, "string", b"y")
+                await tx.secrets.insert_version(s.id, "token-1", 2.0, "string", b"y")
         async with store.read() as tx:
-            version = await tx.get_version(s.id, version_id="token-1")
+            version = await tx.secrets.get_version(s.id, version_id="token-1")
         assert version is not None and version.ciphertext == b"x"
 
     with_store(db_path(tmp_path), body)
@@ -328,7 +331,7 @@ def test_schema_refuses_a_duplicate_name_per_account_and_region(tmp_path: Path) 
         dup.arn = dup.arn.replace("AbCdEf", "ZzZzZz")
         with pytest.raises(sqlite3.IntegrityError):
             async with store.write() as tx:
-                await tx.insert_secret(dup)
+                await tx.secrets.insert_secret(dup)
         async with store.read() as tx:
             rows = await tx.x.fetch("SELECT COUNT(*) AS n FROM secrets WHERE name = 'dup'")
         assert rows[0]["n"] == 3
@@ -343,7 +346,7 @@ def test_schema_refuses_a_duplicate_arn(tmp_path: Path) -> None:
         clash.arn = first.arn
         with pytest.raises(sqlite3.IntegrityError):
             async with store.write() as tx:
-                await tx.insert_secret(clash)
+                await tx.secrets.insert_secret(clash)
 
     with_store(db_path(tmp_path), body)
 
@@ -360,20 +363,20 @@ def test_write_rolls_back_on_exception(tmp_path: Path, error: type[BaseException
         with pytest.raises(error):
             async with store.write() as tx:
                 s = secret_row("lost")
-                await tx.insert_secret(s)
-                await tx.insert_version(s.id, "v", 1.0, "string", b"x")
-                await tx.move_stage(s.id, "AWSCURRENT", "v")
-                await tx.update_secret(kept.id, description="changed")
+                await tx.secrets.insert_secret(s)
+                await tx.secrets.insert_version(s.id, "v", 1.0, "string", b"x")
+                await tx.secrets.move_stage(s.id, "AWSCURRENT", "v")
+                await tx.secrets.update_secret(kept.id, description="changed")
                 raise error()
         async with store.read() as tx:
-            assert await tx.get_secret(ACCOUNT, REGION, name="lost") is None
-            got = await tx.get_secret(ACCOUNT, REGION, name="kept")
+            assert await tx.secrets.get_secret(ACCOUNT, REGION, name="lost") is None
+            got = await tx.secrets.get_secret(ACCOUNT, REGION, name="kept")
             assert got is not None and got.description is None
             assert (await tx.x.fetchrow("SELECT COUNT(*) AS n FROM versions"))["n"] == 0
         # the store is usable after a rollback (no transaction left open, lock released)
         await add_secret(store, "after")
         async with store.read() as tx:
-            assert await tx.get_secret(ACCOUNT, REGION, name="after") is not None
+            assert await tx.secrets.get_secret(ACCOUNT, REGION, name="after") is not None
 
     with_store(db_path(tmp_path), body)
 
@@ -384,14 +387,14 @@ def test_rolled_back_write_is_not_visible_after_reopen(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         with pytest.raises(Boom):
             async with store.write() as tx:
-                await tx.insert_secret(secret_row("ghost"))
+                await tx.secrets.insert_secret(secret_row("ghost"))
                 raise Boom
 
     with_store(path, body)
 
     async def check(store: SqliteStore) -> None:
         async with store.read() as tx:
-            assert await tx.get_secret(ACCOUNT, REGION, name="ghost") is None
+            assert await tx.secrets.get_secret(ACCOUNT, REGION, name="ghost") is None
 
     with_store(path, check)
 
@@ -399,11 +402,11 @@ def test_rolled_back_write_is_not_visible_after_reopen(tmp_path: Path) -> None:
 def test_reads_see_committed_data_only(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         async with store.write() as tx:
-            await tx.insert_secret(secret_row("pending"))
+            await tx.secrets.insert_secret(secret_row("pending"))
             async with store.read() as reader:  # a reader never sees an uncommitted write
-                assert await reader.get_secret(ACCOUNT, REGION, name="pending") is None
+                assert await reader.secrets.get_secret(ACCOUNT, REGION, name="pending") is None
         async with store.read() as reader:
-            assert await reader.get_secret(ACCOUNT, REGION, name="pending") is not None
+            assert await reader.secrets.get_secret(ACCOUNT, REGION, name="pending") is not None
 
     with_store(db_path(tmp_path), body)
 
@@ -418,7 +421,7 @@ def test_another_store_on_the_same_file_sees_commits(tmp_path: Path) -> None:
             await two.migrate()
             await add_secret(one, "shared")
             async with two.read() as tx:
-                assert await tx.get_secret(ACCOUNT, REGION, name="shared") is not None
+                assert await tx.secrets.get_secret(ACCOUNT, REGION, name="shared") is not None
         finally:
             await one.close()
             await two.close()
@@ -430,7 +433,7 @@ def test_reader_connection_is_read_only(tmp_path: Path) -> None:
     async def body(store: SqliteStore) -> None:
         async with store.read() as tx:
             with pytest.raises(sqlite3.OperationalError):
-                await tx.insert_secret(secret_row("nope"))
+                await tx.secrets.insert_secret(secret_row("nope"))
 
     with_store(db_path(tmp_path), body)
 
@@ -450,7 +453,7 @@ async def _paginate(tx: SqlTx, *, sort_by: str, descending: bool, limit: int, in
     seen: list[int] = []
     after: tuple[Any, int] | None = None
     for _ in range(1000):
-        batch = await tx.list_secrets(
+        batch = await tx.secrets.list_secrets(
             ACCOUNT, REGION, sort_by=sort_by, descending=descending, after=after, limit=limit,
             include_deleted=include_deleted, name_ranges=name_ranges,
         )
@@ -473,20 +476,20 @@ async def _fill(store: SqliteStore, specs: list[tuple[str, float, float, float |
     async with store.write() as tx:
         for name, created, changed, accessed, deleted in specs:
             row = secret_row(name, created=created, changed=changed)
-            await tx.insert_secret(row)
+            await tx.secrets.insert_secret(row)
             fields: dict[str, Any] = {}
             if accessed is not None:
                 fields["last_accessed_at"] = accessed
             if deleted:
                 fields["deleted_at"] = 1.0
             if fields:
-                await tx.update_secret(row.id, **fields)
+                await tx.secrets.update_secret(row.id, **fields)
             row.last_accessed_at = accessed
             row.deleted_at = 1.0 if deleted else None
             rows.append(row)
         # noise in another account and region never shows up
-        await tx.insert_secret(secret_row("a-other-account", account="222222222222"))
-        await tx.insert_secret(secret_row("a-other-region", region="eu-west-1"))
+        await tx.secrets.insert_secret(secret_row("a-other-account", account="222222222222"))
+        await tx.secrets.insert_secret(secret_row("a-other-region", region="eu-west-1"))
     return rows
 
 
@@ -556,23 +559,23 @@ def test_secrets_due_for_purge(tmp_path: Path) -> None:
             ids[name] = s.id
             if due is not None:
                 async with store.write() as tx:
-                    await tx.update_secret(s.id, deleted_at=1.0, deletion_date=due)
+                    await tx.secrets.update_secret(s.id, deleted_at=1.0, deletion_date=due)
         async with store.read() as tx:  # the check before a purge round: a read, inclusive like the claim
-            assert await tx.purge_is_due(100.0)
-            assert not await tx.purge_is_due(99.9)
+            assert await tx.secrets.purge_is_due(100.0)
+            assert not await tx.secrets.purge_is_due(99.9)
         async with store.write() as tx:
-            due_now = await tx.secrets_due_for_purge(500.0, 10)
-            limited = await tx.secrets_due_for_purge(500.0, 2)
-            assert await tx.secrets_due_for_purge(50.0, 10) == []
+            due_now = await tx.secrets.secrets_due_for_purge(500.0, 10)
+            limited = await tx.secrets.secrets_due_for_purge(500.0, 2)
+            assert await tx.secrets.secrets_due_for_purge(50.0, 10) == []
         assert [s.name for s in due_now] == ["early", "late", "now"]  # by deletion date, inclusive
         assert [s.name for s in limited] == ["early", "late"]
         async with store.write() as tx:
             for s in due_now:
-                await tx.delete_secret(s.id)
+                await tx.secrets.delete_secret(s.id)
         async with store.read() as tx:
-            assert await tx.secrets_due_for_purge(500.0, 10) == []
-            assert not await tx.purge_is_due(500.0)
-            assert await tx.purge_is_due(10_000.0)  # "future"; "kept" has no deletion date
+            assert await tx.secrets.secrets_due_for_purge(500.0, 10) == []
+            assert not await tx.secrets.purge_is_due(500.0)
+            assert await tx.secrets.purge_is_due(10_000.0)  # "future"; "kept" has no deletion date
             left = await tx.x.fetch("SELECT name FROM secrets ORDER BY name")
         assert [r["name"] for r in left] == ["future", "kept"]
 
@@ -590,8 +593,8 @@ def test_new_database_file_is_private_and_data_dir_created_0700(tmp_path: Path) 
 
 
 # --- KMS keys --------------------------------------------------------------------------------
-def _kms_key(key_id: str, alias: str | None = DEFAULT_ALIAS, material: bytes = b"w" * 40) -> KmsKey:
-    return KmsKey(key_id=key_id, arn=key_arn(ACCOUNT, REGION, key_id), account=ACCOUNT, region=REGION,
+def _kms_key(key_id: str, alias: str | None = DEFAULT_ALIAS, material: bytes = b"w" * 40) -> KmsKeyRow:
+    return KmsKeyRow(key_id=key_id, arn=key_arn(ACCOUNT, REGION, key_id), account=ACCOUNT, region=REGION,
                   alias=alias, wrapped_material=material, created_at=1.0)
 
 
@@ -602,20 +605,21 @@ def test_kms_key_insert_race_returns_the_existing_row(tmp_path: Path) -> None:
 
     async def main() -> None:
         one, two = SqliteStore(path), SqliteStore(path)  # two processes sharing the file
+        keys_one, keys_two = StoreKmsKeys(one), StoreKmsKeys(two)
         try:
             await one.migrate()
-            assert await one.insert_kms_key(first) == first
-            winner = await two.insert_kms_key(second)  # same alias: the loser gets the winner's row
+            assert await keys_one.insert_kms_key(first) == first
+            winner = await keys_two.insert_kms_key(second)  # same alias: the loser gets the winner's row
             assert winner == first
-            assert await two.find_kms_key(ACCOUNT, REGION, second.arn) is None
-            assert await two.find_kms_key(ACCOUNT, REGION, alias_arn(ACCOUNT, REGION, DEFAULT_ALIAS)) == first
-            assert await two.find_kms_key(ACCOUNT, REGION, DEFAULT_ALIAS) == first
-            assert await two.find_kms_key(ACCOUNT, REGION, first.key_id) == first
-            assert await two.find_kms_key(ACCOUNT, REGION, first.arn) == first
-            assert await two.find_kms_key("222222222222", REGION, first.arn) is None
+            assert await keys_two.find_kms_key(ACCOUNT, REGION, second.arn) is None
+            assert await keys_two.find_kms_key(ACCOUNT, REGION, alias_arn(ACCOUNT, REGION, DEFAULT_ALIAS)) == first
+            assert await keys_two.find_kms_key(ACCOUNT, REGION, DEFAULT_ALIAS) == first
+            assert await keys_two.find_kms_key(ACCOUNT, REGION, first.key_id) == first
+            assert await keys_two.find_kms_key(ACCOUNT, REGION, first.arn) == first
+            assert await keys_two.find_kms_key("222222222222", REGION, first.arn) is None
             # same key id without alias: also the existing row, not an error
             clash = _kms_key(first.key_id, alias=None, material=b"other")
-            assert await one.insert_kms_key(clash) == first
+            assert await keys_one.insert_kms_key(clash) == first
         finally:
             await one.close()
             await two.close()
@@ -631,7 +635,7 @@ def test_two_key_rings_on_one_file_agree_on_the_default_key(tmp_path: Path) -> N
         one, two = SqliteStore(path), SqliteStore(path)
         try:
             await one.migrate()
-            ring_one, ring_two = KeyRing(master, one), KeyRing(master, two)
+            ring_one, ring_two = KeyRing(master, StoreKmsKeys(one)), KeyRing(master, StoreKmsKeys(two))
             key_one, key_two = await asyncio.gather(
                 ring_one.resolve(ACCOUNT, REGION, None), ring_two.resolve(ACCOUNT, REGION, None)
             )

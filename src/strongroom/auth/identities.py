@@ -33,10 +33,11 @@ from pathlib import Path
 
 from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.auth.policy import Policy, Principal, parse_policy
-from strongroom.auth.secret_box import SecretBox
+from strongroom.crypto.errors import CannotOpen
+from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
-from strongroom.store.base import Conflict, Store
-from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
+from strongroom.store.base import Conflict, IamTx, Store
+from strongroom.store.records import AccessKeyRow, SessionKeyRow, UserRow
 
 ADMIN_USER = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"
@@ -128,9 +129,9 @@ def user_principal(user: UserRow) -> Principal:
 class Identities:
     """Administration and runtime lookup of identities in a store."""
 
-    def __init__(self, store: Store, box_key: bytes, cache_ttl: float = 2.0, cache_size: int = 10_000) -> None:
+    def __init__(self, store: Store, box: SealingBox, cache_ttl: float = 2.0, cache_size: int = 10_000) -> None:
         self.store = store
-        self._box = SecretBox(box_key)
+        self._box = box
         self.cache_ttl = cache_ttl
         self._cache_size = cache_size
         self._cache: dict[str, tuple[float, Identity | None]] = {}
@@ -153,7 +154,7 @@ class Identities:
 
     async def _load(self, access_key_id: str) -> Identity | None:
         async with self.store.read() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             session: SessionKeyRow | None = None
             if access_key_id.startswith(SESSION_KEY_PREFIX):
                 session = await iam.get_session_key(access_key_id)
@@ -184,13 +185,13 @@ class Identities:
         return Identity(key.access_key_id, self._open(key), principal, policies, active)
 
     def _seal(self, access_key_id: str, secret: str) -> bytes:
-        return self._box.seal(access_key_id, secret)
+        return self._box.seal(secret.encode(), access_key_id.encode())
 
     def _open(self, key: AccessKeyRow | SessionKeyRow) -> str:
-        secret = self._box.open(key.access_key_id, key.sealed_secret)
-        if secret is None:
-            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key")
-        return secret
+        try:
+            return self._box.open(key.sealed_secret, key.access_key_id.encode()).decode()
+        except CannotOpen:
+            raise RuntimeError(f"access key {key.access_key_id} can't be decrypted with this master key") from None
 
     # --- administration ------------------------------------------------------------------
     async def create_user(self, account: str, user_name: str) -> UserRow:
@@ -200,7 +201,7 @@ class Identities:
             arn=f"arn:aws:iam::{account}:user/{user_name}", created_at=time.time(),
         )
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             if await iam.get_user(account, user_name) is not None:
                 raise Conflict(f"user {user_name} already exists in account {account}")
             await iam.insert_user(user)
@@ -208,18 +209,18 @@ class Identities:
 
     async def delete_user(self, account: str, user_name: str) -> None:
         async with self.store.write() as tx:
-            if not await IamTx(tx.x).delete_user(account, user_name):
+            if not await tx.iam.delete_user(account, user_name):
                 raise ResourceNotFoundException(f"user {user_name} not found in account {account}")
         self.forget()
 
     async def list_users(self, account: str) -> list[UserRow]:
         async with self.store.read() as tx:
-            return await IamTx(tx.x).list_users(account)
+            return await tx.iam.list_users(account)
 
     async def create_group(self, account: str, group_name: str) -> None:
         _check_name("group", group_name)
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             if await iam.group_exists(account, group_name):
                 raise Conflict(f"group {group_name} already exists in account {account}")
             await iam.insert_group(
@@ -228,17 +229,17 @@ class Identities:
 
     async def delete_group(self, account: str, group_name: str) -> None:
         async with self.store.write() as tx:
-            if not await IamTx(tx.x).delete_group(account, group_name):
+            if not await tx.iam.delete_group(account, group_name):
                 raise ResourceNotFoundException(f"group {group_name} not found in account {account}")
         self.forget()
 
     async def list_groups(self, account: str) -> list[str]:
         async with self.store.read() as tx:
-            return await IamTx(tx.x).list_groups(account)
+            return await tx.iam.list_groups(account)
 
     async def add_user_to_group(self, account: str, group_name: str, user_name: str) -> None:
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             await self._require_owner(iam, account, "group", group_name)
             await self._require_owner(iam, account, "user", user_name)
             await iam.add_member(account, group_name, user_name)
@@ -246,40 +247,40 @@ class Identities:
 
     async def remove_user_from_group(self, account: str, group_name: str, user_name: str) -> None:
         async with self.store.write() as tx:
-            if not await IamTx(tx.x).remove_member(account, group_name, user_name):
+            if not await tx.iam.remove_member(account, group_name, user_name):
                 raise ResourceNotFoundException(f"user {user_name} is not in group {group_name}")
         self.forget()
 
     async def groups_of(self, account: str, user_name: str) -> list[str]:
         async with self.store.read() as tx:
-            return await IamTx(tx.x).groups_of(account, user_name)
+            return await tx.iam.groups_of(account, user_name)
 
     async def put_policy(self, account: str, kind: str, owner: str, policy_name: str, document: str) -> None:
         """Attach (or replace) an inline identity policy on a user or group; validated first."""
         _check_name("policy", policy_name)
         parse_policy(document)
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             await self._require_owner(iam, account, kind, owner)
             await iam.put_policy(account, kind, owner, policy_name, document)
         self.forget()
 
     async def delete_policy(self, account: str, kind: str, owner: str, policy_name: str) -> None:
         async with self.store.write() as tx:
-            if not await IamTx(tx.x).delete_policy(account, kind, owner, policy_name):
+            if not await tx.iam.delete_policy(account, kind, owner, policy_name):
                 raise ResourceNotFoundException(f"policy {policy_name} is not attached to {kind} {owner}")
         self.forget()
 
     async def list_policies(self, account: str, kind: str, owner: str) -> list[tuple[str, str]]:
         async with self.store.read() as tx:
-            return await IamTx(tx.x).list_policies(account, kind, owner)
+            return await tx.iam.list_policies(account, kind, owner)
 
     async def create_access_key(self, account: str, user_name: str | None) -> NewAccessKey:
         """A new active key for a user (or the account root, ``user_name=None``); the secret is shown once."""
         access_key_id = _random_id("AKIA")
         secret = secrets.token_urlsafe(30)[:40]
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             if user_name is not None:
                 await self._require_owner(iam, account, "user", user_name)
             sealed = self._seal(access_key_id, secret)
@@ -319,7 +320,7 @@ class Identities:
             expires_at=now + duration, created_at=now,
         )
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             # Locked until commit: a deactivation waits for this insert, then deletes the session.
             parent = await iam.get_access_key(parent_key_id, for_update=True)
             owner = (parent.account, parent.user_name) if parent is not None else None
@@ -331,7 +332,7 @@ class Identities:
 
     async def list_access_keys(self, account: str, user_name: str | None) -> list[AccessKeyRow]:
         async with self.store.read() as tx:
-            return await IamTx(tx.x).list_access_keys(account, user_name)
+            return await tx.iam.list_access_keys(account, user_name)
 
     async def set_access_key_status(self, access_key_id: str, active: bool) -> None:
         """Activate or deactivate a key; deactivating it ends its sessions for good.
@@ -341,7 +342,7 @@ class Identities:
         version that only marked them inactive), and must not come back.
         """
         async with self.store.write() as tx:
-            iam = IamTx(tx.x)
+            iam = tx.iam
             key = await iam.get_access_key(access_key_id, for_update=True)
             if key is None:
                 raise ResourceNotFoundException(f"access key {access_key_id} not found")
@@ -352,7 +353,7 @@ class Identities:
 
     async def delete_access_key(self, access_key_id: str) -> None:
         async with self.store.write() as tx:
-            if not await IamTx(tx.x).delete_access_key(access_key_id):
+            if not await tx.iam.delete_access_key(access_key_id):
                 raise ResourceNotFoundException(f"access key {access_key_id} not found")
         self.forget()
 
@@ -381,7 +382,7 @@ class Identities:
         secret = secrets.token_urlsafe(30)[:40]
         try:
             async with self.store.write() as tx:
-                iam = IamTx(tx.x)
+                iam = tx.iam
                 if await iam.count_access_keys() or await iam.get_user(account, ADMIN_USER):
                     return None
                 await iam.insert_user(user)

@@ -68,8 +68,9 @@ def _migrate(args: argparse.Namespace) -> int:
         return 2
     from strongroom.store.factory import describe_store, open_store
 
-    where = describe_store(config)
-    store = open_store(config)
+    settings = config.store_settings()
+    where = describe_store(settings)
+    store = open_store(settings)
 
     async def migrate() -> int:
         try:

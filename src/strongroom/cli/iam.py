@@ -164,12 +164,12 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
-    from strongroom.auth import secret_box
     from strongroom.auth.identities import Identities
     from strongroom.errors import ApiError
+    from strongroom.kms.errors import KmsError
     from strongroom.kms.key_check import checked_master_key, record_key_check
-    from strongroom.kms.keyring import KeyRing
-    from strongroom.kms.master_key import MasterKeyError
+    from strongroom.kms.keyring import KeyRing, StoreKmsKeys
+    from strongroom.kms.master_key import ACCESS_KEYS, MasterKeyError
     from strongroom.store.base import Conflict
     from strongroom.store.factory import open_store
 
@@ -182,18 +182,18 @@ def run(args: argparse.Namespace) -> int:
     args.account_id = config.account_id
 
     async def main() -> Any:
-        store = open_store(config)
+        store = open_store(config.store_settings())
         try:
             await store.migrate()
             await record_key_check(store, master, config)
-            identities = Identities(store, master.derive_key(secret_box.PURPOSE))
-            return await args.iam_command(args, identities, KeyRing(master, store))
+            identities = Identities(store, master.sealing_box(ACCESS_KEYS))
+            return await args.iam_command(args, identities, KeyRing(master, StoreKmsKeys(store)))
         finally:
             await store.close()
 
     try:
         result = asyncio.run(main())
-    except (ApiError, Conflict, OSError, MasterKeyError) as exc:
+    except (ApiError, KmsError, Conflict, OSError, MasterKeyError) as exc:
         print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -46,11 +46,21 @@ Format 0x02: wrapped key (KMS key material under the master key)
     2+n     12     nonce
     14+n    k+16   AES-GCM(KEK, key) + tag; AAD = bytes [0, 2+n) followed by the caller's aad
 
+Format 0x03: sealing box (access-key and session secrets, page tokens: :mod:`strongroom.crypto.sealing`)
+---------------------------------------------------------------------------------------------------------
+::
+
+    0       1      format byte 0x03
+    1       1      n = length of the key id
+    2       n      key id, UTF-8 (``<master key id>/<purpose>`` of the derived key that sealed it)
+    2+n     12     nonce
+    14+n    m+16   AES-GCM(key, plaintext) + tag; AAD = bytes [0, 2+n) followed by the caller's aad
+
 Compatibility: the format byte names the layout. A new layout gets a new byte and this module keeps
 reading every old one, so data written by earlier versions stays readable. The key id in the clear
 lets a reader pick the right key (and lets rewrap jobs find blobs under an old key) without trying
 keys. Any failure to open (tampering, a wrong key or AAD, truncation, an unknown format) raises
-:class:`~strongroom.errors.DecryptionFailure` with a message that says nothing about the value.
+:class:`~strongroom.crypto.errors.CannotOpen`, whose reason says nothing about the value.
 """
 
 from __future__ import annotations
@@ -61,16 +71,19 @@ from collections.abc import Callable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from strongroom.errors import DecryptionFailure
+from strongroom.crypto.errors import CannotOpen
 
 __all__ = [
     "DataKey",
     "FORMAT_SEALED_V1",
+    "FORMAT_SEALING_BOX_V1",
     "FORMAT_WRAPPED_KEY_V1",
     "KEY_SIZE",
     "key_id_of",
+    "key_prefix",
     "open_",
     "open_data_key",
+    "parse_key_prefix",
     "seal",
     "unwrap_key",
     "version_aad",
@@ -79,14 +92,14 @@ __all__ = [
 
 FORMAT_SEALED_V1 = 0x01
 FORMAT_WRAPPED_KEY_V1 = 0x02
+FORMAT_SEALING_BOX_V1 = 0x03
 
 KEY_SIZE = 32  # AES-256
 NONCE_SIZE = 12  # 96-bit GCM nonce
 TAG_SIZE = 16
 
-# AWS's own wording for DecryptionFailure; deliberately the same whatever went wrong.
-_CANT_DECRYPT = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
-_UNSUPPORTED = "Secrets Manager can't decrypt the protected secret text: unsupported ciphertext format."
+#: CannotOpen's reason for a format byte this module does not know.
+UNSUPPORTED_FORMAT = "unsupported ciphertext format"
 
 
 def version_aad(secret_arn: str, version_id: str) -> bytes:
@@ -101,7 +114,7 @@ def version_aad(secret_arn: str, version_id: str) -> bytes:
 
 def seal(plaintext: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:
     """Encrypt ``plaintext`` under a fresh data key wrapped by ``kek``; returns a format 0x01 blob."""
-    prefix = _prefix(FORMAT_SEALED_V1, kek_id)
+    prefix = key_prefix(FORMAT_SEALED_V1, kek_id)
     _check_key(kek)
     fresh = os.urandom(KEY_SIZE + 2 * NONCE_SIZE)  # one syscall for data key and both nonces
     data_key, dk_nonce, nonce = fresh[:KEY_SIZE], fresh[KEY_SIZE:-NONCE_SIZE], fresh[-NONCE_SIZE:]
@@ -119,25 +132,25 @@ class DataKey:
         self._header_end = header_end
 
     def open(self, blob: bytes, aad: bytes) -> bytes:
-        """Decrypt the value of the blob this key was opened from (DecryptionFailure if it fails)."""
+        """Decrypt the value of the blob this key was opened from (CannotOpen if it fails)."""
         header_end = self._header_end
         value_at = header_end + NONCE_SIZE
         try:
             return self._cipher.decrypt(blob[header_end:value_at], blob[value_at:], blob[:header_end] + aad)
         except (InvalidTag, ValueError):
-            raise DecryptionFailure(_CANT_DECRYPT) from None
+            raise CannotOpen() from None
 
 
 def open_data_key(blob: bytes, resolve_kek: Callable[[str], bytes]) -> DataKey:
     """Unwrap the data key of a format 0x01 blob. ``resolve_kek`` maps the blob's key id to the KEK.
 
-    ``resolve_kek`` may raise (e.g. DecryptionFailure for an unknown or disabled key); its error
+    ``resolve_kek`` may raise (e.g. for an unknown or disabled key); its error
     propagates unchanged.
     """
-    kek_id, at = _parse_prefix(blob, FORMAT_SEALED_V1)
+    kek_id, at = parse_key_prefix(blob, (FORMAT_SEALED_V1,))
     header_end = at + NONCE_SIZE + KEY_SIZE + TAG_SIZE  # prefix + data-key nonce + wrapped data key
     if len(blob) < header_end + NONCE_SIZE + TAG_SIZE:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     kek = resolve_kek(kek_id)
     _check_key(kek)
     dk_at = at + NONCE_SIZE
@@ -145,7 +158,7 @@ def open_data_key(blob: bytes, resolve_kek: Callable[[str], bytes]) -> DataKey:
         data_key = AESGCM(kek).decrypt(blob[at:dk_at], blob[dk_at:header_end], blob[:at])
         return DataKey(AESGCM(data_key), header_end)
     except (InvalidTag, ValueError):
-        raise DecryptionFailure(_CANT_DECRYPT) from None
+        raise CannotOpen() from None
 
 
 def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
@@ -155,7 +168,7 @@ def open_(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes
 
 def wrap_key(key: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:
     """Encrypt key material under ``kek``; returns a format 0x02 blob."""
-    prefix = _prefix(FORMAT_WRAPPED_KEY_V1, kek_id)
+    prefix = key_prefix(FORMAT_WRAPPED_KEY_V1, kek_id)
     _check_key(kek)
     nonce = os.urandom(NONCE_SIZE)
     return prefix + nonce + AESGCM(kek).encrypt(nonce, key, prefix + aad)
@@ -163,44 +176,43 @@ def wrap_key(key: bytes, kek: bytes, kek_id: str, aad: bytes) -> bytes:
 
 def unwrap_key(blob: bytes, resolve_kek: Callable[[str], bytes], aad: bytes) -> bytes:
     """Decrypt a format 0x02 blob; ``resolve_kek`` as for :func:`open_`."""
-    kek_id, at = _parse_prefix(blob, FORMAT_WRAPPED_KEY_V1)
+    kek_id, at = parse_key_prefix(blob, (FORMAT_WRAPPED_KEY_V1,))
     if len(blob) < at + NONCE_SIZE + TAG_SIZE:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     kek = resolve_kek(kek_id)
     _check_key(kek)
     try:
         return AESGCM(kek).decrypt(blob[at : at + NONCE_SIZE], blob[at + NONCE_SIZE :], blob[:at] + aad)
     except (InvalidTag, ValueError):
-        raise DecryptionFailure(_CANT_DECRYPT) from None
+        raise CannotOpen() from None
 
 
 def key_id_of(blob: bytes) -> str:
     """The id of the key that wrapped this blob (format 0x01 or 0x02), without decrypting anything."""
-    return _parse_prefix(blob, None)[0]
+    return parse_key_prefix(blob, (FORMAT_SEALED_V1, FORMAT_WRAPPED_KEY_V1))[0]
 
 
-# --- internals ---------------------------------------------------------------------------------
-def _prefix(fmt: int, kek_id: str) -> bytes:
-    kid = kek_id.encode()
+def key_prefix(fmt: int, key_id: str) -> bytes:
+    """The header every format starts with: format byte, key id length, key id (UTF-8)."""
+    kid = key_id.encode()
     if not 0 < len(kid) < 256:
         raise ValueError("key id must be 1 to 255 bytes of UTF-8")
     return bytes((fmt, len(kid))) + kid
 
 
-def _parse_prefix(blob: bytes, expected: int | None) -> tuple[str, int]:
-    """Return (key id, offset just past it); DecryptionFailure if the prefix is malformed."""
+def parse_key_prefix(blob: bytes, formats: tuple[int, ...]) -> tuple[str, int]:
+    """Return (key id, offset just past it) of a blob in one of ``formats``; CannotOpen otherwise."""
     if len(blob) < 3:
-        raise DecryptionFailure(_CANT_DECRYPT)
-    fmt = blob[0]
-    if fmt not in (FORMAT_SEALED_V1, FORMAT_WRAPPED_KEY_V1) or (expected is not None and fmt != expected):
-        raise DecryptionFailure(_UNSUPPORTED)
+        raise CannotOpen()
+    if blob[0] not in formats:
+        raise CannotOpen(UNSUPPORTED_FORMAT)
     end = 2 + blob[1]
     if blob[1] == 0 or len(blob) < end:
-        raise DecryptionFailure(_CANT_DECRYPT)
+        raise CannotOpen()
     try:
         return blob[2:end].decode(), end
     except UnicodeDecodeError:
-        raise DecryptionFailure(_CANT_DECRYPT) from None
+        raise CannotOpen() from None
 
 
 def _check_key(kek: bytes) -> None:

@@ -1,7 +1,7 @@
 """Singleton periodic jobs: every process runs this loop, only the holder of the job's lease ticks.
 
 The lease is a row of ``job_leases`` (holder, expiry, when the next tick is due), changed only by
-:meth:`~strongroom.store.jobs_sql.JobsTx.take_lease`. Its holder renews it every third of the
+:meth:`~strongroom.store.base.JobsTx.take_lease`. Its holder renews it every third of the
 lease, also while a tick runs, so a tick longer than the lease keeps it; a holder that stops
 renewing (it died, hung, or lost the database) loses it when it expires, and the first other
 process to look takes it over and keeps the schedule (``next_run_at``). A holder that finds its
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from strongroom.jobs.clock import Clock, wait_until
 from strongroom.store.base import Store
-from strongroom.store.jobs_sql import JobsTx, LeaseRow
+from strongroom.store.records import LeaseRow
 
 log = logging.getLogger("strongroom.jobs")
 
@@ -93,12 +93,12 @@ class PeriodicRunner:
         try:
             if self.lease is None:
                 async with self.store.read() as tx:
-                    current = await JobsTx(tx.x).lease(name)
+                    current = await tx.jobs.lease(name)
                 if current is not None and current.holder != self.holder and current.expires_at > now:
                     return  # held elsewhere: looking cost a read, no commit
             schedule = self.next_run_at if self.lease is not None else None
             async with self.store.write() as tx:
-                taken = await JobsTx(tx.x).take_lease(name, self.holder, now, now + self.job.lease, schedule)
+                taken = await tx.jobs.take_lease(name, self.holder, now, now + self.job.lease, schedule)
         except Exception:  # noqa: BLE001 - the database may come back; until the lease expires it is ours
             log.exception("could not take or renew the lease of periodic job %r", name)
             if self.lease is not None and now >= self.lease.expires_at:
@@ -128,7 +128,7 @@ class PeriodicRunner:
         lease, self.lease = self.lease, None
         try:
             async with self.store.write() as tx:
-                await JobsTx(tx.x).take_lease(lease.name, self.holder, self.clock.now(), 0.0, self.next_run_at)
+                await tx.jobs.take_lease(lease.name, self.holder, self.clock.now(), 0.0, self.next_run_at)
         except Exception:  # noqa: BLE001 - then it expires on its own
             log.exception("could not release the lease of periodic job %r", lease.name)
             return

@@ -25,8 +25,8 @@ import orjson
 
 from strongroom.jobs.backoff import Backoff
 from strongroom.jobs.clock import Clock, wait_until
-from strongroom.store.base import Conflict, Store
-from strongroom.store.jobs_sql import ItemRow, JobsTx
+from strongroom.store.base import Conflict, JobsTx, Store
+from strongroom.store.records import ItemRow
 
 log = logging.getLogger("strongroom.jobs")
 
@@ -106,10 +106,10 @@ class QueueWorker:
 
     async def _claim(self, now: float, room: int) -> None:
         async with self.store.read() as tx:
-            if not await JobsTx(tx.x).any_claimable(self.kinds, now):
+            if not await tx.jobs.any_claimable(self.kinds, now):
                 return
         async with self.store.write() as tx:
-            claimed, given_up = await JobsTx(tx.x).claim(self.kinds, self.holder, now, now + self.item_lease, room)
+            claimed, given_up = await tx.jobs.claim(self.kinds, self.holder, now, now + self.item_lease, room)
         for item in given_up:
             log.warning("job %s %r (item %d) failed for good: its holder stopped during attempt %d of %d",
                         item.kind, item.dedupe_key, item.id, item.attempts, item.max_attempts)
@@ -168,7 +168,7 @@ class QueueWorker:
         for attempt in range(1, WRITE_TRIES + 1):
             try:
                 async with self.store.write() as tx:
-                    return await change(JobsTx(tx.x))
+                    return await change(tx.jobs)
             except Conflict:
                 if attempt == WRITE_TRIES:
                     raise
@@ -178,12 +178,12 @@ class QueueWorker:
         """Delete items done more than ``retention`` seconds ago; read first, so usually no commit."""
         before = now - retention
         async with self.store.read() as tx:
-            if not await JobsTx(tx.x).any_prunable(before):
+            if not await tx.jobs.any_prunable(before):
                 return 0
         pruned = 0
         while True:
             async with self.store.write() as tx:
-                count = await JobsTx(tx.x).prune(before, PRUNE_BATCH)
+                count = await tx.jobs.prune(before, PRUNE_BATCH)
             pruned += count
             if count < PRUNE_BATCH:
                 return pruned

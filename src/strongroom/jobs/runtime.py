@@ -35,9 +35,7 @@ from strongroom.jobs.backoff import Backoff
 from strongroom.jobs.clock import Clock, SystemClock, wait_until
 from strongroom.jobs.periodic import MIN_LEASE, PeriodicJob, PeriodicRunner, Tick
 from strongroom.jobs.queue import Handler, HandlerSpec, QueueWorker
-from strongroom.store.base import Store
-from strongroom.store.jobs_sql import JobsTx
-from strongroom.store.sql import SqlTx
+from strongroom.store.base import Store, Tx
 
 log = logging.getLogger("strongroom.jobs")
 
@@ -134,7 +132,7 @@ class JobRuntime:
             raise RuntimeError("register jobs before start()")
 
     # --- the queue ---------------------------------------------------------------------------
-    async def enqueue(self, tx: SqlTx, kind: str, key: str, payload: Any, run_at: float | None = None) -> bool:
+    async def enqueue(self, tx: Tx, kind: str, key: str, payload: Any, run_at: float | None = None) -> bool:
         """Add a work item inside the caller's write transaction ``tx``: it exists if and only if
         the transaction commits. Returns False when ``(kind, key)`` has a pending item already
         (that one stands). ``payload`` is JSON-serializable and never holds a plaintext secret
@@ -150,7 +148,7 @@ class JobRuntime:
         if len(body) > MAX_PAYLOAD_BYTES:
             raise ValueError(f"a job payload must be at most {MAX_PAYLOAD_BYTES} bytes of JSON")
         now = self.clock.now()
-        return await JobsTx(tx.x).enqueue(
+        return await tx.jobs.enqueue(
             kind, key, body.decode(), now if run_at is None else run_at, spec.max_attempts, now
         )
 

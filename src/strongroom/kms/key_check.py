@@ -34,33 +34,42 @@ import hmac
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from strongroom.auth import secret_box
 from strongroom.crypto import envelope
-from strongroom.errors import DecryptionFailure
-from strongroom.kms.master_key import MasterKey, MasterKeyError, describe_source, find_master_key, load_master_key
-from strongroom.server.config import Config
-from strongroom.store.factory import describe_store, inspect_store
-from strongroom.store.iam_sql import AccessKeyRow, IamTx
-
-if TYPE_CHECKING:
-    from strongroom.kms.keyring import KmsKey
-    from strongroom.store.base import Store
-    from strongroom.store.sql import SqlTx
+from strongroom.crypto.errors import CannotOpen
+from strongroom.kms.master_key import (
+    ACCESS_KEYS,
+    KEY_CHECK,
+    MasterKey,
+    MasterKeyError,
+    describe_source,
+    find_master_key,
+    load_master_key,
+)
+from strongroom.store.base import Store, Tx
+from strongroom.store.factory import StoreSettings, describe_store, inspect_store
+from strongroom.store.records import AccessKeyRow, KmsKeyRow
 
 __all__ = [
     "KeyCheck", "MasterKeyMismatch", "StoreSeal", "check_master_key", "checked_master_key", "key_check_of",
     "record_key_check",
 ]
 
-#: The ``MasterKey.derive_key`` purpose of the HMAC key.
-CHECK_PURPOSE = b"key-check"
 _CHECK_LABEL = b"strongroom master key check value v1"
 _WHAT_TO_DO = (
     "Start with the master key this store was sealed with (STRONGROOM_MASTER_KEY, or master.key in "
     "the data directory, restored from your backup); nothing was changed."
 )
+
+
+class Deployment(Protocol):
+    """What the check needs of a deployment's configuration (:class:`strongroom.server.config.Config`)."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    def store_settings(self) -> StoreSettings: ...
 
 
 class MasterKeyMismatch(MasterKeyError):
@@ -77,7 +86,7 @@ class KeyCheck:
 
 def key_check_of(master: MasterKey) -> KeyCheck:
     """The check value of ``master``: HMAC-SHA256 of a fixed label under its ``key-check`` key."""
-    value = hmac.new(master.derive_key(CHECK_PURPOSE), _CHECK_LABEL, hashlib.sha256).hexdigest()
+    value = hmac.new(master.derive_key(KEY_CHECK), _CHECK_LABEL, hashlib.sha256).hexdigest()
     return KeyCheck(master.key_id, value)
 
 
@@ -86,7 +95,7 @@ class StoreSeal:
     """What in a store shows which master key sealed it: its check value, else a sample of its data."""
 
     recorded: KeyCheck | None = None
-    kms_key: KmsKey | None = None
+    kms_key: KmsKeyRow | None = None
     access_key: AccessKeyRow | None = None
 
     @property
@@ -94,19 +103,19 @@ class StoreSeal:
         return self.recorded is None and self.kms_key is None and self.access_key is None
 
 
-async def read_store_seal(tx: SqlTx) -> StoreSeal:
+async def read_store_seal(tx: Tx) -> StoreSeal:
     """The store's check value, or (a store without one) its oldest KMS key or access key."""
-    tables = await tx.table_names()
+    tables = await tx.keys.table_names()
     if "master_key_check" in tables:
-        recorded = await tx.get_key_check()
+        recorded = await tx.keys.get_key_check()
         if recorded is not None:
             return StoreSeal(recorded=KeyCheck(*recorded))
     if "kms_keys" in tables:
-        kms_key = await tx.first_kms_key()
+        kms_key = await tx.keys.first_kms_key()
         if kms_key is not None:
             return StoreSeal(kms_key=kms_key)
     if "iam_access_keys" in tables:
-        return StoreSeal(access_key=await IamTx(tx.x).first_access_key())
+        return StoreSeal(access_key=await tx.iam.first_access_key())
     return StoreSeal()
 
 
@@ -132,13 +141,14 @@ def verify(master: MasterKey | None, seal: StoreSeal, store: str, data_dir: Path
     if seal.kms_key is not None:
         try:
             master.unwrap(seal.kms_key.wrapped_material, seal.kms_key.arn.encode())
-        except DecryptionFailure:
+        except CannotOpen:
             raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}") from None
         return False
     assert seal.access_key is not None
-    box = secret_box.SecretBox(master.derive_key(secret_box.PURPOSE))
-    if box.open(seal.access_key.access_key_id, seal.access_key.sealed_secret) is None:
-        raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}")
+    try:
+        master.sealing_box(ACCESS_KEYS).open(seal.access_key.sealed_secret, seal.access_key.access_key_id.encode())
+    except CannotOpen:
+        raise _mismatch(store, f"was sealed with {_expected_key(seal)}, but {given}") from None
     return False
 
 
@@ -149,7 +159,7 @@ def _expected_key(seal: StoreSeal) -> str:
     if seal.kms_key is not None:
         try:
             return f"master key id {envelope.key_id_of(seal.kms_key.wrapped_material)}"
-        except DecryptionFailure:
+        except CannotOpen:
             pass
     return "another master key (its id is not recorded: the store was written by an earlier release)"
 
@@ -158,14 +168,15 @@ def _mismatch(store: str, what: str) -> MasterKeyMismatch:
     return MasterKeyMismatch(f"the master key does not match this store: {store} {what}. {_WHAT_TO_DO}")
 
 
-def check_master_key(config: Config) -> None:
+def check_master_key(config: Deployment) -> None:
     """Step 1: refuse to go on if the master key does not match the store; creates and changes nothing.
 
     Raises MasterKeyMismatch, or MasterKeyError when the key or the store can't be read.
     """
     master = find_master_key(config.data_dir)
-    where = describe_store(config)
-    looking = inspect_store(config)  # an unsupported database URL exits here
+    settings = config.store_settings()
+    where = describe_store(settings)
+    looking = inspect_store(settings)  # an unsupported database URL exits here
 
     async def inspect() -> StoreSeal:
         async with looking as tx:
@@ -180,18 +191,18 @@ def check_master_key(config: Config) -> None:
     verify(master, seal, where, config.data_dir)
 
 
-def checked_master_key(config: Config) -> MasterKey:
+def checked_master_key(config: Deployment) -> MasterKey:
     """:func:`check_master_key`, then load the key (creating the key file on first start)."""
     check_master_key(config)
     return load_master_key(config.data_dir)
 
 
-async def record_key_check(store: Store, master: MasterKey, config: Config) -> None:
+async def record_key_check(store: Store, master: MasterKey, config: Deployment) -> None:
     """Step 2 (after the migrations): check again, and record the check value if the store has none."""
-    where = describe_store(config)
+    where = describe_store(config.store_settings())
     async with store.write() as tx:
         if verify(master, await read_store_seal(tx), where, config.data_dir):
             return
         ours = key_check_of(master)
-        await tx.insert_key_check(ours.key_id, ours.value, time.time())
+        await tx.keys.insert_key_check(ours.key_id, ours.value, time.time())
         verify(master, await read_store_seal(tx), where, config.data_dir)  # another instance may have been first

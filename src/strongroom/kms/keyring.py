@@ -15,26 +15,18 @@ readable as long as the key exists; moving a secret to another key (UpdateSecret
 new versions and leaves old ones readable.
 
 Caching: unwrapped KMS key material lives only in this object's bounded LRU (``cache_size`` keys),
-never in a KmsKey, a log or the store. Opening a value whose key is cached, and sealing with a cached
+never in a KmsKeyRow, a log or the store. Opening a value whose key is cached, and sealing with a cached
 default key or a key named by id or ARN, does no store I/O. Aliases of customer keys are looked up on
 every seal, since an alias can be re-pointed. Whoever disables or deletes a key calls
 :meth:`KeyRing.forget` so the cached copy goes too.
 
-Errors follow real Secrets Manager:
+Sealing goes through a :class:`Sealer` bound to one resolved key: resolving may read the store
+(and create the default key, a write), sealing never does, so a caller resolves first and seals
+inside its own write transaction.
 
-* an unknown or malformed customer ``KmsKeyId`` -> ``InvalidParameterException``, message prefixed
-  "The operation failed because of an invalid KMS key: " followed by KMS's own wording. Sources:
-  hashicorp/terraform-provider-aws PR #13303 records CreateSecret answering a bad alias with
-  "InvalidParameterException: The operation failed because of an invalid KMS key: Invalid keyId";
-  boto/boto3 issue #1533 reports an invalid key id or alias giving InvalidParameterException. The
-  suffixes are KMS's NotFoundException messages ("Key '<arn>' does not exist", seen in
-  hashicorp/terraform-provider-aws issue #30272; "Alias <alias-arn> is not found.", seen in
-  cloudposse/docs issue #152; "Invalid keyId <ref>" for a malformed one).
-* a disabled key on write -> ``EncryptionFailure`` (botocore's model: "Check that the KMS key is
-  available, enabled, and not in an invalid state"), worded like KMS's DisabledException
-  ("<arn> is disabled.", fugue/credstash issue #86).
-* any failure on read -> ``DecryptionFailure``: the only KMS-related error GetSecretValue declares
-  in botocore's service model.
+Errors are KMS's own conditions (:mod:`strongroom.kms.errors`: InvalidKeyReference, KeyNotFound,
+KeyDisabled, CannotEncrypt, CannotDecrypt, with KMS's wording as ``detail``); each service turns
+them into its own errors (Secrets Manager: :mod:`strongroom.secrets.kms_errors`).
 """
 
 from __future__ import annotations
@@ -49,21 +41,28 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple, Protocol
 
 from strongroom.crypto import envelope
-from strongroom.errors import (
-    DecryptionFailure,
-    EncryptionFailure,
-    InvalidParameterException,
-    ResourceExistsException,
+from strongroom.crypto.errors import CannotOpen
+from strongroom.kms.errors import (
+    AliasExists,
+    CannotDecrypt,
+    CannotEncrypt,
+    InvalidAlias,
+    InvalidKeyReference,
+    KeyDisabled,
+    KeyNotFound,
 )
 from strongroom.kms.master_key import MasterKey
+from strongroom.store.base import Store
+from strongroom.store.records import KmsKeyRow
 
 __all__ = [
     "DEFAULT_ALIAS",
     "InMemoryKmsKeyStore",
     "KeyRing",
-    "KmsKey",
     "KmsKeyRef",
     "KmsKeyStore",
+    "Sealer",
+    "StoreKmsKeys",
     "alias_arn",
     "key_arn",
     "parse_kms_key_ref",
@@ -76,36 +75,19 @@ _KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 _ALIAS = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
 _ARN = re.compile(r"arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):(?P<resource>.+)")
 
-_INVALID_KEY = "The operation failed because of an invalid KMS key: "
-_CANT_ENCRYPT = "Secrets Manager can't encrypt the protected secret text using the provided KMS key."
-_CANT_DECRYPT = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
-
-
-@dataclass(frozen=True, slots=True)
-class KmsKey:
-    """A KMS key as stored: its material only ever appears wrapped by the master key."""
-
-    key_id: str  # uuid4 string, like AWS
-    arn: str  # arn:aws:kms:<region>:<account>:key/<key_id>
-    account: str
-    region: str
-    alias: str | None  # e.g. "alias/aws/secretsmanager"
-    wrapped_material: bytes = field(repr=False)  # 32-byte key material wrapped by the master key
-    created_at: float  # epoch seconds
-    enabled: bool = True
 
 
 class KmsKeyStore(Protocol):
-    """Persistence for KMS keys (SQLite/PostgreSQL in store/, :class:`InMemoryKmsKeyStore` for tests)."""
+    """Persistence for KMS keys: :class:`StoreKmsKeys` (a store), :class:`InMemoryKmsKeyStore` (tests)."""
 
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
         """The key in (account, region) that ``ref`` names: key id, key ARN, "alias/name" or alias ARN.
 
         The key ring always passes a canonical key ARN or alias ARN (see :func:`parse_kms_key_ref`).
         """
         ...
 
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
         """Insert ``key``; if its alias already exists in its account+region, return that row instead."""
         ...
 
@@ -131,7 +113,7 @@ def alias_arn(account: str, region: str, alias: str) -> str:
 def parse_kms_key_ref(account: str, region: str, ref: str) -> KmsKeyRef:
     """Parse a KmsKeyId (key id, key ARN, alias name or alias ARN) in the caller's account+region.
 
-    Raises InvalidParameterException if ``ref`` has none of those forms.
+    Raises InvalidKeyReference if ``ref`` has none of those forms.
     """
     if _KEY_ID.fullmatch(ref):
         return KmsKeyRef("key", key_arn(account, region, ref), account, region)
@@ -144,13 +126,39 @@ def parse_kms_key_ref(account: str, region: str, ref: str) -> KmsKeyRef:
             return KmsKeyRef("key", ref, m["account"], m["region"])
         if _ALIAS.fullmatch(resource):
             return KmsKeyRef("alias", ref, m["account"], m["region"])
-    raise InvalidParameterException(f"{_INVALID_KEY}Invalid keyId {ref}")
+    raise InvalidKeyReference(ref)
 
 
 @dataclass(slots=True)
 class _Cached:
-    key: KmsKey
+    key: KmsKeyRow
     material: bytes = field(repr=False)
+
+
+class Sealer:
+    """Seals values under one resolved KMS key, without any I/O (use it inside write transactions)."""
+
+    __slots__ = ("key", "_material")
+
+    def __init__(self, key: KmsKeyRow, material: bytes) -> None:
+        self.key = key
+        self._material = material
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt ``plaintext`` under a fresh data key wrapped by this key (envelope format 0x01)."""
+        return envelope.seal(plaintext, self._material, self.key.arn, aad)
+
+    def secret_key_id(self, kms_key_ref: str | None) -> str | None:
+        """What a secret sealed here records as its KmsKeyId: ``kms_key_ref`` as given (it named this
+        key), None for the default key.
+
+        AWS omits KmsKeyId from DescribeSecret and ListSecrets for a secret under
+        ``aws/secretsmanager`` however it was named (None, "", the alias, its ARN, the key's id or ARN).
+        """
+        return None if not kms_key_ref or self.key.alias == DEFAULT_ALIAS else kms_key_ref
+
+    def __repr__(self) -> str:
+        return f"Sealer({self.key.arn!r})"
 
 
 class KeyRing:
@@ -179,11 +187,11 @@ class KeyRing:
         """How many unwrapped KMS keys the cache holds now."""
         return len(self._cache)
 
-    async def resolve(self, account: str, region: str, kms_key_ref: str | None) -> KmsKey:
+    async def resolve(self, account: str, region: str, kms_key_ref: str | None) -> KmsKeyRow:
         """The enabled KMS key that ``kms_key_ref`` names; None, "" or the default alias -> the default key.
 
-        Raises InvalidParameterException for an unknown or malformed reference, EncryptionFailure for
-        a disabled key.
+        Raises InvalidKeyReference or KeyNotFound for an unknown or malformed reference, KeyDisabled
+        for a disabled key.
         """
         if not kms_key_ref or kms_key_ref == DEFAULT_ALIAS:
             return self._check_enabled(await self._default_key(account, region))
@@ -198,88 +206,76 @@ class KeyRing:
         in_scope = ref.account == account and ref.region == region
         key = await self._store.find_kms_key(account, region, ref.arn) if in_scope else None
         if key is None:
-            if ref.kind == "key":
-                raise InvalidParameterException(f"{_INVALID_KEY}Key '{ref.arn}' does not exist")
-            raise InvalidParameterException(f"{_INVALID_KEY}Alias {ref.arn} is not found.")
+            raise KeyNotFound(ref.arn, alias=ref.kind == "alias")
         self._refresh(key)
         return self._check_enabled(key)
 
-    async def secret_key_id(self, account: str, region: str, kms_key_ref: str | None) -> str | None:
-        """What a secret records as its KmsKeyId: the reference as given, None for the default key.
+    async def sealer(self, account: str, region: str, kms_key_ref: str | None) -> Sealer:
+        """A :class:`Sealer` bound to the key ``kms_key_ref`` names (resolved now, as :meth:`resolve`).
 
-        AWS omits KmsKeyId from DescribeSecret and ListSecrets for a secret under
-        ``aws/secretsmanager`` however it was named (None, "", the alias, its ARN, the key's id or
-        ARN). The reference is resolved, so an unknown, malformed or disabled key fails here.
+        Raises CannotEncrypt when the key's material can't be unwrapped (another master key).
         """
-        if not kms_key_ref:
-            return None
         key = await self.resolve(account, region, kms_key_ref)
-        return None if key.alias == DEFAULT_ALIAS else kms_key_ref
+        return Sealer(key, self._usable_material(key))
 
     async def seal(
         self, account: str, region: str, kms_key_ref: str | None, plaintext: bytes, aad: bytes
     ) -> bytes:
-        """Encrypt ``plaintext`` under a fresh data key wrapped by the resolved KMS key."""
-        key = await self.resolve(account, region, kms_key_ref)
-        try:
-            material = self._material(key)
-        except DecryptionFailure:  # the key's material can't be unwrapped: wrong master key
-            raise EncryptionFailure(_CANT_ENCRYPT) from None
-        return envelope.seal(plaintext, material, key.arn, aad)
+        """Resolve, then seal once: :meth:`sealer` and :meth:`Sealer.seal` (outside write transactions)."""
+        return (await self.sealer(account, region, kms_key_ref)).seal(plaintext, aad)
 
     async def open(self, account: str, region: str, blob: bytes, aad: bytes) -> bytes:
-        """Decrypt a sealed value; DecryptionFailure (whose message never depends on the value) if not.
+        """Decrypt a sealed value; CannotDecrypt or KeyDisabled (never depending on the value) if not.
 
         Opened data keys are remembered per blob (bounded), so reading the same version again
         costs one AES-GCM decryption; the KMS key's account, region and enabled flag are checked
         on every call all the same.
         """
-        opened = self._opened.get(blob)
-        if opened is not None:
-            entry, data_key = opened
-            self._check_usable(entry.key, account, region)
+        try:
+            opened = self._opened.get(blob)
+            if opened is not None:
+                entry, data_key = opened
+                self._check_usable(entry.key, account, region)
+                return data_key.open(blob, aad)
+            arn = envelope.key_id_of(blob)
+            hit = self._cache_get(arn)
+            if hit is None:
+                try:
+                    ref = parse_kms_key_ref(account, region, arn)
+                except InvalidKeyReference:
+                    raise CannotDecrypt() from None
+                key = await self._store.find_kms_key(account, region, ref.arn) if ref.kind == "key" else None
+                if key is None or key.arn != arn:
+                    raise CannotDecrypt()
+                self._material(key)
+                hit = self._cache[arn]
+            self._check_usable(hit.key, account, region)
+            material = hit.material
+            data_key = envelope.open_data_key(blob, lambda _key_id: material)
+            if len(self._opened) >= self._opened_size:
+                del self._opened[next(iter(self._opened))]
+            self._opened[blob] = (hit, data_key)
             return data_key.open(blob, aad)
-        arn = envelope.key_id_of(blob)
-        hit = self._cache_get(arn)
-        if hit is None:
-            try:
-                ref = parse_kms_key_ref(account, region, arn)
-            except InvalidParameterException:
-                raise DecryptionFailure(_CANT_DECRYPT) from None
-            key = await self._store.find_kms_key(account, region, ref.arn) if ref.kind == "key" else None
-            if key is None or key.arn != arn:
-                raise DecryptionFailure(_CANT_DECRYPT)
-            self._material(key)
-            hit = self._cache[arn]
-        self._check_usable(hit.key, account, region)
-        material = hit.material
-        data_key = envelope.open_data_key(blob, lambda _key_id: material)
-        if len(self._opened) >= self._opened_size:
-            del self._opened[next(iter(self._opened))]
-        self._opened[blob] = (hit, data_key)
-        return data_key.open(blob, aad)
+        except CannotOpen as exc:
+            raise CannotDecrypt(exc.reason) from None
 
     @staticmethod
-    def _check_usable(key: KmsKey, account: str, region: str) -> None:
+    def _check_usable(key: KmsKeyRow, account: str, region: str) -> None:
         if key.account != account or key.region != region:
-            raise DecryptionFailure(_CANT_DECRYPT)
+            raise CannotDecrypt()
         if not key.enabled:
-            raise DecryptionFailure(f"Secrets Manager can't decrypt the secret value: {key.arn} is disabled.")
+            raise KeyDisabled(key.arn)
 
-    async def create_key(self, account: str, region: str, alias: str | None = None) -> KmsKey:
+    async def create_key(self, account: str, region: str, alias: str | None = None) -> KmsKeyRow:
         """Create a customer KMS key, optionally with an alias (``alias/...``, not ``alias/aws/...``)."""
         if alias is not None:
             if not _ALIAS.fullmatch(alias):
-                raise InvalidParameterException(
-                    f"Alias {alias!r} must begin with alias/ and contain only letters, digits, / _ -"
-                )
+                raise InvalidAlias(f"Alias {alias!r} must begin with alias/ and contain only letters, digits, / _ -")
             if alias.startswith("alias/aws/"):
-                raise InvalidParameterException(f"Alias {alias} is reserved for AWS managed keys")
+                raise InvalidAlias(f"Alias {alias} is reserved for AWS managed keys")
         key, created = await self._insert_new(account, region, alias)
         if not created:  # the store already had this alias (possibly inserted by a racing process)
-            raise ResourceExistsException(
-                f"An alias with the name {alias_arn(account, region, alias or '')} already exists"
-            )
+            raise AliasExists(alias_arn(account, region, alias or ""))
         return key
 
     def forget(self, key_arn: str | None = None) -> None:
@@ -295,7 +291,7 @@ class KeyRing:
                 del self._defaults[scope]
 
     # --- internals -----------------------------------------------------------------------------
-    async def _default_key(self, account: str, region: str) -> KmsKey:
+    async def _default_key(self, account: str, region: str) -> KmsKeyRow:
         scope = (account, region)
         arn = self._defaults.get(scope)
         if arn is not None:
@@ -311,22 +307,19 @@ class KeyRing:
                 if key is None:
                     key, _ = await self._insert_new(account, region, DEFAULT_ALIAS)
         self._refresh(key)
-        try:
-            self._material(key)
-        except DecryptionFailure:  # its material can't be unwrapped: wrong master key
-            raise EncryptionFailure(_CANT_ENCRYPT) from None
+        self._usable_material(key)
         self._defaults[scope] = key.arn
         self._defaults.move_to_end(scope)
         while len(self._defaults) > self._cache_size:
             self._defaults.popitem(last=False)
         return key
 
-    async def _insert_new(self, account: str, region: str, alias: str | None) -> tuple[KmsKey, bool]:
+    async def _insert_new(self, account: str, region: str, alias: str | None) -> tuple[KmsKeyRow, bool]:
         """Create, wrap and insert a key -> (row, True); if the alias exists -> (existing row, False)."""
         key_id = str(uuid.uuid4())
         arn = key_arn(account, region, key_id)
         material = os.urandom(envelope.KEY_SIZE)
-        candidate = KmsKey(
+        candidate = KmsKeyRow(
             key_id=key_id,
             arn=arn,
             account=account,
@@ -341,12 +334,19 @@ class KeyRing:
         self._cache_put(stored, material)
         return stored, True
 
-    def _check_enabled(self, key: KmsKey) -> KmsKey:
+    def _check_enabled(self, key: KmsKeyRow) -> KmsKeyRow:
         if not key.enabled:
-            raise EncryptionFailure(f"Secrets Manager can't encrypt the secret value: {key.arn} is disabled.")
+            raise KeyDisabled(key.arn)
         return key
 
-    def _material(self, key: KmsKey) -> bytes:
+    def _usable_material(self, key: KmsKeyRow) -> bytes:
+        """The key's material for sealing; CannotEncrypt if it does not unwrap (another master key)."""
+        try:
+            return self._material(key)
+        except CannotOpen:
+            raise CannotEncrypt() from None
+
+    def _material(self, key: KmsKeyRow) -> bytes:
         hit = self._cache_get(key.arn)
         if hit is not None:
             return hit.material
@@ -354,7 +354,7 @@ class KeyRing:
         self._cache_put(key, material)
         return material
 
-    def _refresh(self, key: KmsKey) -> None:
+    def _refresh(self, key: KmsKeyRow) -> None:
         """Keep the cached row (enabled flag, alias) in step with a row just read from the store."""
         hit = self._cache.get(key.arn)
         if hit is not None:
@@ -366,7 +366,7 @@ class KeyRing:
             self._cache.move_to_end(arn)
         return hit
 
-    def _cache_put(self, key: KmsKey, material: bytes) -> None:
+    def _cache_put(self, key: KmsKeyRow, material: bytes) -> None:
         self._cache[key.arn] = _Cached(key, material)
         self._cache.move_to_end(key.arn)
         while len(self._cache) > self._cache_size:
@@ -374,15 +374,35 @@ class KeyRing:
             self._opened.clear()  # entries may hold the evicted key's row; rare, so start over
 
 
+class StoreKmsKeys:
+    """The KMS keys of a store: each lookup is a read, each insert a write transaction of its own.
+
+    Never call it inside a write transaction of the same store (SQLite would wait for itself).
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
+        async with self._store.read() as tx:
+            return await tx.keys.find_kms_key(account, region, ref)
+
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
+        async with self._store.write() as tx:
+            return await tx.keys.insert_kms_key(key)
+
+
 class InMemoryKmsKeyStore:
     """A :class:`KmsKeyStore` in a dict, for tests and tools. Yields to the loop like a real store."""
 
     def __init__(self) -> None:
-        self.keys: dict[str, KmsKey] = {}  # key ARN -> key
+        self.keys: dict[str, KmsKeyRow] = {}  # key ARN -> key
         self.aliases: dict[str, str] = {}  # alias ARN -> key ARN
         self.calls = 0
 
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
         self.calls += 1
         await asyncio.sleep(0)
         parsed = parse_kms_key_ref(account, region, ref)
@@ -392,7 +412,7 @@ class InMemoryKmsKeyStore:
             return None
         return key
 
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
         self.calls += 1
         await asyncio.sleep(0)
         if key.alias is not None:

@@ -39,16 +39,26 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from strongroom.crypto import envelope
-from strongroom.errors import DecryptionFailure
+from strongroom.crypto.errors import CannotOpen
+from strongroom.crypto.sealing import SealingBox
 
 __all__ = [
-    "ENV_VAR", "KEY_FILE_NAME", "MasterKey", "MasterKeyError", "describe_source", "find_master_key",
-    "load_master_key",
+    "ACCESS_KEYS", "ENV_VAR", "KEY_CHECK", "KEY_FILE_NAME", "PAGE_TOKENS", "MasterKey", "MasterKeyError",
+    "describe_source", "find_master_key", "load_master_key",
 ]
 
 ENV_VAR = "STRONGROOM_MASTER_KEY"
 KEY_FILE_NAME = "master.key"
 _KEY_ID_LABEL = b"strongroom master key id v1\x00"
+#: The HKDF purposes of the keys derived from the master key: one per use, never shared.
+#: Access-key and session secrets (SealingBox; blobs of earlier releases still open).
+ACCESS_KEYS = b"access-keys"
+#: Pagination tokens (SealingBox).
+PAGE_TOKENS = b"next-token"
+#: The key check value of a store (strongroom.kms.key_check).
+KEY_CHECK = b"key-check"
+#: CannotOpen's reason for key material wrapped by another master key.
+OTHER_MASTER_KEY = "its KMS key was wrapped by a different master key"
 
 
 class MasterKeyError(RuntimeError):
@@ -72,7 +82,7 @@ class MasterKey:
         return envelope.wrap_key(material, self._key, self.key_id, aad)
 
     def unwrap(self, blob: bytes, aad: bytes) -> bytes:
-        """Unwrap KMS key material; DecryptionFailure if it was wrapped by another master key or altered."""
+        """Unwrap KMS key material; CannotOpen if it was wrapped by another master key or altered."""
         return envelope.unwrap_key(blob, self._resolve, aad)
 
     def derive_key(self, purpose: bytes) -> bytes:
@@ -85,12 +95,18 @@ class MasterKey:
             self._key
         )
 
+    def sealing_box(self, purpose: bytes) -> SealingBox:
+        """A :class:`SealingBox` under the key derived for ``purpose`` (one of the purposes above).
+
+        Its key id is ``<master key id>/<purpose>``; the access-key box also opens the blobs
+        sealed before the sealing format existed.
+        """
+        key_id = f"{self.key_id}/{purpose.decode()}"
+        return SealingBox(self.derive_key(purpose), key_id, legacy=purpose == ACCESS_KEYS)
+
     def _resolve(self, key_id: str) -> bytes:
         if key_id != self.key_id:
-            raise DecryptionFailure(
-                "Secrets Manager can't decrypt the protected secret text: "
-                "its KMS key was wrapped by a different master key."
-            )
+            raise CannotOpen(OTHER_MASTER_KEY)
         return self._key
 
     def __repr__(self) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.errors import InvalidRequestException, ResourceExistsException
+from strongroom.kms.keyring import Sealer
 from strongroom.secrets.arns import new_secret_arn
-from strongroom.secrets.core import AWSCURRENT, SecretValue, check_name, require_token, value_from
+from strongroom.secrets.changes import resolve_sealer, secret_creation
+from strongroom.secrets.lookup import check_name
 from strongroom.secrets.tags import check_tags, tag_pairs
-from strongroom.secrets.versions import add_version, existing_version, seal_value
+from strongroom.secrets.value import SecretValue, value_from
+from strongroom.secrets.versions import AWSCURRENT
+from strongroom.secrets.wire import require_token
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Conflict
@@ -40,11 +44,12 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
     ctx.authorize("CreateSecret", secret.arn, secret)
     if tags:
         ctx.authorize("TagResource", secret.arn, secret)
-    secret.kms_key_id = await services.keyring.secret_key_id(ctx.account, ctx.region, params.get("KmsKeyId"))
-    sealed = await seal_value(services, secret, secret.kms_key_id, token, value) if value and token else None
+    kms_key_ref = params.get("KmsKeyId")
+    sealer = await resolve_sealer(services, ctx.account, ctx.region, kms_key_ref) if value or kms_key_ref else None
+    secret.kms_key_id = sealer.secret_key_id(kms_key_ref) if sealer is not None else None
     for attempt in (1, 2):
         try:
-            return await _insert(services, ctx, secret, token, value, sealed)
+            return await _insert(services, ctx, secret, token, value, sealer)
         except Conflict as exc:
             # A concurrent CreateSecret of this name committed first on another instance; run
             # again to answer as AWS would (an identical retry, or ResourceExistsException).
@@ -55,21 +60,19 @@ async def create_secret(services: Services, ctx: RequestContext, params: dict[st
 
 async def _insert(
     services: Services, ctx: RequestContext, secret: SecretRow, token: str | None, value: SecretValue | None,
-    sealed: bytes | None,
+    sealer: Sealer | None,
 ) -> dict[str, Any]:
-    name = secret.name
-    async with services.store.write() as tx:
-        existing = await tx.get_secret(ctx.account, ctx.region, name=name, for_update=True)
+    async with secret_creation(services, ctx, secret, sealer) as (change, existing):
         if existing is not None:
             if existing.deleted_at is not None:
                 raise InvalidRequestException(SCHEDULED_FOR_DELETION)
-            if token and await existing_version(services, tx, existing, token, value):
+            if token and await change.existing_version(token, value):
                 return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
-            raise ResourceExistsException(EXISTS.format(name=name))
-        await tx.insert_secret(secret)
-        if value is not None and token is not None and sealed is not None:
-            await add_version(tx, ctx, secret, token, value.kind, sealed, [AWSCURRENT])
-    out: dict[str, Any] = {"ARN": secret.arn, "Name": name}
+            raise ResourceExistsException(EXISTS.format(name=secret.name))
+        await change.insert()
+        if value is not None and token is not None:
+            await change.add_version(token, value, [AWSCURRENT])
+    out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
     if token is not None:
         out["VersionId"] = token
     return out

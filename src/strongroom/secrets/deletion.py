@@ -6,7 +6,8 @@ from typing import Any
 
 from strongroom.errors import InvalidParameterException, InvalidRequestException, ResourceNotFoundException
 from strongroom.secrets.arns import new_secret_arn, resolve_secret_id
-from strongroom.secrets.core import MARKED_FOR_DELETION, find_secret
+from strongroom.secrets.changes import SecretChange, secret_change
+from strongroom.secrets.messages import MARKED_FOR_DELETION
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 
@@ -14,6 +15,8 @@ DAY = 86400.0
 DEFAULT_RECOVERY_DAYS = 30
 FORCE_AND_WINDOW = "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
 WINDOW_RANGE = "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
+#: The outbox kind of the purge job's deletions.
+PURGE = "PurgeSecret"
 
 
 async def delete_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -23,24 +26,22 @@ async def delete_secret(services: Services, ctx: RequestContext, params: dict[st
         raise InvalidParameterException(WINDOW_RANGE)
     if force and window is not None:
         raise InvalidParameterException(FORCE_AND_WINDOW)
-    async with services.store.write() as tx:
-        try:
-            secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        except ResourceNotFoundException:
-            if not force:
-                raise
-            # AWS answers a forced delete of a missing secret as if it existed (LocalStack's
-            # AWS-validated test_delete_non_existent_secret_returns_as_if_secret_exists).
-            return _as_if_deleted(ctx, params["SecretId"])
-        if force:
-            await tx.delete_secret(secret.id)
-            return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": ctx.now}
-        if secret.deleted_at is not None:
-            raise InvalidRequestException(MARKED_FOR_DELETION)
-        deletion_date = ctx.now + DAY * int(window if window is not None else DEFAULT_RECOVERY_DAYS)
-        await tx.update_secret(
-            secret.id, deleted_at=ctx.now, deletion_date=deletion_date, last_changed_at=ctx.now
-        )
+    try:
+        async with secret_change(services, ctx, params["SecretId"], active=False) as change:
+            secret = change.secret
+            if force:
+                await change.purge()
+                return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": ctx.now}
+            if secret.deleted_at is not None:
+                raise InvalidRequestException(MARKED_FOR_DELETION)
+            deletion_date = ctx.now + DAY * int(window if window is not None else DEFAULT_RECOVERY_DAYS)
+            change.set(deleted_at=ctx.now, deletion_date=deletion_date)
+    except ResourceNotFoundException:
+        if not force:
+            raise
+        # AWS answers a forced delete of a missing secret as if it existed (LocalStack's
+        # AWS-validated test_delete_non_existent_secret_returns_as_if_secret_exists).
+        return _as_if_deleted(ctx, params["SecretId"])
     return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": deletion_date}
 
 
@@ -52,28 +53,31 @@ def _as_if_deleted(ctx: RequestContext, secret_id: str) -> dict[str, Any]:
 
 
 async def restore_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        if secret.deleted_at is not None:
-            await tx.update_secret(secret.id, deleted_at=None, deletion_date=None, last_changed_at=ctx.now)
-    return {"ARN": secret.arn, "Name": secret.name}
+    async with secret_change(services, ctx, params["SecretId"], active=False) as change:
+        if change.secret.deleted_at is not None:
+            change.set(deleted_at=None, deletion_date=None)
+    return {"ARN": change.secret.arn, "Name": change.secret.name}
 
 
 async def purge_due(services: Services, now: float, batch: int = 100) -> int:
     """Remove secrets whose deletion date has passed; returns how many. Safe on many instances.
 
     A read looks first: a round with nothing due takes no write lock and commits nothing (a commit
-    empties this process's GetSecretValue read cache).
+    empties this process's GetSecretValue read cache). Each batch claims its rows (other instances
+    skip them) and purges each through a :class:`~strongroom.secrets.changes.SecretChange`, so
+    every purge leaves its outbox event.
     """
     async with services.store.read() as tx:
-        if not await tx.purge_is_due(now):
+        if not await tx.secrets.purge_is_due(now):
             return 0
     purged = 0
     while True:
         async with services.store.write() as tx:
-            due = await tx.secrets_due_for_purge(now, batch)
+            due = await tx.secrets.secrets_due_for_purge(now, batch)
             for secret in due:
-                await tx.delete_secret(secret.id)
+                change = SecretChange(services, tx, secret, now, PURGE)
+                await change.purge()
+                await change.finish()
         purged += len(due)
         if len(due) < batch:
             return purged

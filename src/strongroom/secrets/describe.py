@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.secrets.core import find_secret, secret_metadata
+from strongroom.secrets.authorization import find_secret
+from strongroom.secrets.tokens import offset_page
+from strongroom.secrets.wire import secret_metadata
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 
@@ -14,7 +16,7 @@ DEFAULT_KEY_NAME = "DefaultEncryptionKey"  # recorded: test_deprecated_secret_ve
 async def describe_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
-        stages = await tx.stage_map(secret.id)
+        stages = await tx.secrets.stage_map(secret.id)
     return secret_metadata(secret, stages, "VersionIdsToStages")
 
 
@@ -24,12 +26,12 @@ async def list_secret_version_ids(
     """Versions with labels; deprecated (unlabelled) ones too with IncludeDeprecated."""
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
-        versions = await tx.list_versions(secret.id)
+        versions = await tx.secrets.list_versions(secret.id)
     if not params.get("IncludeDeprecated"):
         versions = [v for v in versions if v.stages]
     scope = f"ListSecretVersionIds|{secret.arn}|{bool(params.get('IncludeDeprecated'))}"
-    page, next_token = services.tokens.offset_page(
-        scope, versions, params.get("NextToken"), int(params.get("MaxResults") or 100)
+    page, next_token = offset_page(
+        services.tokens, scope, versions, params.get("NextToken"), int(params.get("MaxResults") or 100)
     )
     kms_key_ids = [secret.kms_key_id or DEFAULT_KEY_NAME]
     entries = []

@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 
-from strongroom.secrets.core import secret_metadata
 from strongroom.secrets.filters import FilterSubject, compile_filters, index_hint
+from strongroom.secrets.tokens import open_position
+from strongroom.secrets.wire import secret_metadata
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
@@ -85,7 +86,7 @@ async def select_secrets(
     ).decode()
     after = None
     if params.get("NextToken"):
-        position = services.tokens.open(token_scope, params["NextToken"])
+        position = open_position(services.tokens, token_scope, params["NextToken"])
         after = (position[0], int(position[1]))
     found: list[SecretRow] = []
     more = False  # another match follows, or the budget ran out with rows left to scan
@@ -95,7 +96,7 @@ async def select_secrets(
             if scanned >= SCAN_BUDGET:
                 more = True
                 break
-            batch = await tx.list_secrets(
+            batch = await tx.secrets.list_secrets(
                 ctx.account, ctx.region, sort_by=sort_by, descending=descending, after=after,
                 limit=batch_size, include_deleted=include_deleted, name_ranges=ranges,
             )
@@ -119,7 +120,7 @@ async def list_secrets(services: Services, ctx: RequestContext, params: dict[str
         include_deleted=bool(params.get("IncludePlannedDeletion")),
     )
     async with services.store.read() as tx:
-        page = await tx.page_with_stages(selection.secrets)
+        page = await tx.secrets.page_with_stages(selection.secrets)
     out: dict[str, Any] = {
         "SecretList": [
             secret_metadata(s, page.stages.get(s.id, {}), "SecretVersionsToStages") for s in page.secrets

@@ -79,12 +79,13 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.protocol.model import operation_names
-from strongroom.secrets.core import find_secret, require_active
+from strongroom.secrets.authorization import find_secret
+from strongroom.secrets.changes import secret_change
+from strongroom.secrets.tokens import offset_page
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
-from strongroom.store.iam_sql import IamTx
+from strongroom.store.base import Tx
 from strongroom.store.records import SecretRow
-from strongroom.store.sql import SqlTx
 
 CHECK_LOCKOUT = "LOCKOUT"
 #: Either one lets a caller repair a secret's policy; losing both is a lock-out.
@@ -108,16 +109,14 @@ def _require_default(params: dict[str, Any], verb: str) -> None:
 
 async def put_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     text = params["ResourcePolicy"]
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
+    async with secret_change(services, ctx, params["SecretId"]) as change:
         _require_default(params, "attach")
         policy = parse_policy(text, kind="resource")
-        await _require_known_users(tx, ctx, policy)
+        await _require_known_users(change.tx, ctx, policy)
         if params.get("BlockPublicPolicy") and find_broad_access(policy):
             raise PublicPolicyException(PUBLIC_POLICY_MESSAGE)
-        await tx.update_secret(secret.id, resource_policy=text, last_changed_at=ctx.now)
-    return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
+        change.set(resource_policy=text)
+    return {**_identity(change.secret), "PolicyName": DEFAULT_POLICY}
 
 
 async def get_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -134,13 +133,11 @@ async def get_resource_policy(services: Services, ctx: RequestContext, params: d
 
 
 async def delete_resource_policy(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
+    async with secret_change(services, ctx, params["SecretId"]) as change:
         _require_default(params, "delete")
-        if secret.resource_policy is not None:
-            await tx.update_secret(secret.id, resource_policy=None, last_changed_at=ctx.now)
-    return {**_identity(secret), "PolicyName": DEFAULT_POLICY}
+        if change.secret.resource_policy is not None:
+            change.set(resource_policy=None)
+    return {**_identity(change.secret), "PolicyName": DEFAULT_POLICY}
 
 
 async def list_resource_policies(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +145,9 @@ async def list_resource_policies(services: Services, ctx: RequestContext, params
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
     names = [DEFAULT_POLICY] if secret.resource_policy is not None else []
-    page, next_token = services.tokens.offset_page(
-        f"ListResourcePolicies|{secret.arn}", names, params.get("NextToken"), int(params.get("MaxResults") or 100)
+    page, next_token = offset_page(
+        services.tokens, f"ListResourcePolicies|{secret.arn}", names, params.get("NextToken"),
+        int(params.get("MaxResults") or 100),
     )
     out: dict[str, Any] = {"ResourcePolicies": [{"PolicyName": name} for name in page]}
     if next_token is not None:
@@ -188,14 +186,14 @@ def _lint(text: str) -> list[tuple[str, str]]:
     return findings
 
 
-async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -> None:
+async def _require_known_users(tx: Tx, ctx: RequestContext, policy: Policy) -> None:
     """Refuse IAM user principals that don't exist (AWS resolves principals when a policy is put).
 
     Skipped in dev mode, where no identities are kept. Roles and accounts are not checked.
     """
     if ctx.kind is CallerKind.DEV:  # no identities are kept in emulator mode
         return
-    iam = IamTx(tx.x)
+    iam = tx.iam
     for statement in policy.statements:
         spec = statement.principal
         if spec is None:
@@ -208,18 +206,18 @@ async def _require_known_users(tx: SqlTx, ctx: RequestContext, policy: Policy) -
                     raise MalformedPolicyDocumentException(UNSUPPORTED_PRINCIPAL)
 
 
-async def _caller(tx: SqlTx, ctx: RequestContext) -> Principal:
+async def _caller(tx: Tx, ctx: RequestContext) -> Principal:
     """The calling principal, rebuilt from its ARN (with the user's unique id when it is a user)."""
     arn = ctx.principal_arn
     parts = arn.split(":", 5)
     if len(parts) == 6 and parts[5].startswith("user/"):
-        user = await IamTx(tx.x).get_user(parts[4], parts[5].rsplit("/", 1)[-1])
+        user = await tx.iam.get_user(parts[4], parts[5].rsplit("/", 1)[-1])
         if user is not None:
             return user_principal(user)
     return root_principal(ctx.account)
 
 
-async def _locks_out(tx: SqlTx, ctx: RequestContext, policy: Policy, secret: SecretRow | None) -> bool:
+async def _locks_out(tx: Tx, ctx: RequestContext, policy: Policy, secret: SecretRow | None) -> bool:
     """Whether attaching ``policy`` would leave the caller unable to change the policy again."""
     if secret is not None and ctx.kind is not CallerKind.DEV:
         candidate = replace(secret, resource_policy=policy.text)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from strongroom.errors import InvalidParameterException
-from strongroom.secrets.core import find_secret, require_active
+from strongroom.secrets.changes import secret_change
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow
@@ -54,23 +54,26 @@ def keep_access(ctx: RequestContext, secret_id: str, secret: SecretRow, tags: li
 
 
 async def tag_resource(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    new = tag_pairs(params["Tags"])
-    check_tags(new)
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
-        tags = check_tags(merge_tags(secret.tags, new))
-        keep_access(ctx, params["SecretId"], secret, tags)
-        await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
+    await add_tags(services, ctx, params["SecretId"], check_tags(tag_pairs(params["Tags"])))
     return {}
 
 
 async def untag_resource(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    remove = set(params["TagKeys"])
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
-        tags = [(k, v) for k, v in secret.tags or () if k not in remove]
-        keep_access(ctx, params["SecretId"], secret, tags)
-        await tx.update_secret(secret.id, tags=tags, last_changed_at=ctx.now)
+    await remove_tags(services, ctx, params["SecretId"], set(params["TagKeys"]))
     return {}
+
+
+async def add_tags(services: Services, ctx: RequestContext, secret_id: str, new: list[tuple[str, str]]) -> None:
+    """Add or overwrite tags (at most 50 in all; the caller must keep its own access)."""
+    async with secret_change(services, ctx, secret_id) as change:
+        tags = check_tags(merge_tags(change.secret.tags, new))
+        keep_access(ctx, secret_id, change.secret, tags)
+        change.set(tags=tags)
+
+
+async def remove_tags(services: Services, ctx: RequestContext, secret_id: str, keys: set[str]) -> None:
+    """Remove the tags with these keys (the caller must keep its own access)."""
+    async with secret_change(services, ctx, secret_id) as change:
+        tags = [(k, v) for k, v in change.secret.tags or () if k not in keys]
+        keep_access(ctx, secret_id, change.secret, tags)
+        change.set(tags=tags)

@@ -5,62 +5,47 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException
-from strongroom.secrets.core import (
-    AWSCURRENT,
-    find_secret,
-    require_active,
-    require_token,
-    value_from,
-)
-from strongroom.secrets.values import write_value
-from strongroom.secrets.versions import attach_labels, open_value, seal_value
+from strongroom.secrets.changes import secret_change
+from strongroom.secrets.value import SecretValue, value_from
+from strongroom.secrets.versions import AWSCURRENT
+from strongroom.secrets.wire import require_token
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
+from strongroom.store.records import SecretFields
 
 
 async def update_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """Change description, Type and/or KMS key; with a value, also create a new AWSCURRENT version."""
     value = value_from(params)
-    changes: dict[str, Any] = {}
+    fields: SecretFields = {}
     if "Description" in params:
-        changes["description"] = params["Description"] or None
+        fields["description"] = params["Description"] or None
     if "Type" in params:
-        changes["secret_type"] = params["Type"] or None
-    new_key = params.get("KmsKeyId")
-    if new_key is not None:
-        changes["kms_key_id"] = await services.keyring.secret_key_id(ctx.account, ctx.region, new_key)
-    if value is not None:
-        token = require_token(params)
-        secret, _ = await write_value(
-            services, ctx, params["SecretId"], value, token, [AWSCURRENT], kms_key_id=new_key, **changes
-        )
+        fields["secret_type"] = params["Type"] or None
+    token = require_token(params) if value is not None else None
+    return await change_secret(services, ctx, params["SecretId"], fields, params.get("KmsKeyId"), value, token)
+
+
+async def change_secret(
+    services: Services, ctx: RequestContext, secret_id: str, fields: SecretFields, new_key: str | None,
+    value: SecretValue | None, token: str | None,
+) -> dict[str, Any]:
+    """UpdateSecret in one transaction: ``fields``, a new KMS key with the labelled versions re-encrypted
+    under it, and a new AWSCURRENT version (an identical retry of that version changes nothing)."""
+    async with secret_change(services, ctx, secret_id, sealing=value is not None, new_key=new_key) as change:
+        secret = change.secret
+        out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
+        if value is not None and token is not None:
+            out["VersionId"] = token
+            if await change.existing_version(token, value) is not None:
+                return out
+            await change.add_version(token, value, [AWSCURRENT])
         if new_key is not None:
-            await reseal_labelled(services, ctx, params["SecretId"], skip={token})
-        return {"ARN": secret.arn, "Name": secret.name, "VersionId": token}
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
-        await tx.update_secret(secret.id, last_changed_at=ctx.now, **changes)
-    if new_key is not None:
-        await reseal_labelled(services, ctx, params["SecretId"])
-    return {"ARN": secret.arn, "Name": secret.name}
-
-
-async def reseal_labelled(
-    services: Services, ctx: RequestContext, secret_id: str, skip: set[str] | None = None
-) -> None:
-    """After a KMS key change, re-encrypt the labelled versions under the secret's new key."""
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, secret_id, for_update=True)
-        for version_id in await tx.stage_map(secret.id):
-            if skip and version_id in skip:
-                continue
-            version = await tx.get_version(secret.id, version_id=version_id)
-            if version is None:
-                continue
-            value = await open_value(services, secret, version)
-            sealed = await seal_value(services, secret, secret.kms_key_id, version_id, value)
-            await tx.update_version_ciphertext(secret.id, version_id, sealed)
+            assert change.sealer is not None
+            change.set(kms_key_id=change.sealer.secret_key_id(new_key))
+            await change.reseal_labelled()
+        change.set(**fields)
+        return out
 
 
 def _attached_elsewhere(stage: str, holder: str, remove_from: str | None) -> str:
@@ -84,20 +69,19 @@ async def update_secret_version_stage(
     stage = params["VersionStage"]
     remove_from = params.get("RemoveFromVersionId")
     move_to = params.get("MoveToVersionId")
-    async with services.store.write() as tx:
-        secret = await find_secret(tx, ctx, params["SecretId"], for_update=True)
-        require_active(secret)
-        stage_map = await tx.stage_map(secret.id)
+    async with secret_change(services, ctx, params["SecretId"]) as change:
+        secret, tx = change.secret, change.tx
+        stage_map = await tx.secrets.stage_map(secret.id)
         holder = next((vid for vid, labels in stage_map.items() if stage in labels), None)
         if move_to is not None:
-            if await tx.get_version(secret.id, version_id=move_to, with_value=False) is None:
+            if await tx.secrets.get_version(secret.id, version_id=move_to, with_value=False) is None:
                 raise ResourceNotFoundException(
                     f"Secrets Manager can't find the specified secret value for VersionId: {move_to}"
                 )
             if holder is not None and holder != move_to and remove_from != holder:
                 raise InvalidParameterException(_attached_elsewhere(stage, holder, remove_from))
             if holder != move_to:
-                await attach_labels(tx, secret.id, move_to, [stage])
+                await change.attach_labels(move_to, [stage])
         elif remove_from is not None:
             if holder != remove_from:
                 raise InvalidParameterException(
@@ -108,11 +92,11 @@ async def update_secret_version_stage(
                     "You can't remove the staging label AWSCURRENT from a version without moving it to "
                     "another version. Specify MoveToVersionId."
                 )
-            await tx.remove_stage(secret.id, stage)
+            await change.remove_label(stage)
         else:
             raise InvalidParameterException(
                 "You must specify MoveToVersionId, RemoveFromVersionId, or both."
             )
-        await tx.update_secret(secret.id, last_changed_at=ctx.now)
+        change.touch()
     return {"ARN": secret.arn, "Name": secret.name}
 

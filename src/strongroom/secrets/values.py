@@ -12,24 +12,13 @@ from strongroom.errors import (
     ResourceNotFoundException,
 )
 from strongroom.secrets.arns import SecretLookup
-from strongroom.secrets.core import (
-    AWSCURRENT,
-    SecretValue,
-    authorize_lookup,
-    find_secret,
-    lookup_secret_id,
-    require_active,
-    require_token,
-    value_from,
-)
+from strongroom.secrets.authorization import authorize_lookup, require_active
+from strongroom.secrets.changes import secret_change
 from strongroom.secrets.listing import select_secrets
-from strongroom.secrets.versions import (
-    add_version,
-    existing_version,
-    open_value,
-    seal_value,
-    version_response,
-)
+from strongroom.secrets.lookup import lookup_secret_id
+from strongroom.secrets.value import SecretValue, value_from
+from strongroom.secrets.versions import AWSCURRENT, open_value
+from strongroom.secrets.wire import require_token, version_response
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.records import SecretRow, VersionRow
@@ -71,13 +60,16 @@ def stale_access(ctx: RequestContext, secret: SecretRow, version: VersionRow) ->
 async def record_access(
     services: Services, ctx: RequestContext, secret: SecretRow, version: VersionRow, stale: tuple[bool, bool]
 ) -> None:
-    """Write today's LastAccessedDate where :func:`stale_access` found it missing (once a day each)."""
+    """Write today's LastAccessedDate where :func:`stale_access` found it missing (once a day each).
+
+    Not a change of the secret: no LastChangedDate, no outbox event (strongroom.secrets.changes).
+    """
     secret_stale, version_stale = stale
     async with services.store.write() as tx:
         if secret_stale:
-            await tx.touch_secret_accessed(secret.id, ctx.today)
+            await tx.secrets.touch_secret_accessed(secret.id, ctx.today)
         if version_stale:
-            await tx.touch_version_accessed(secret.id, version.version_id, ctx.today)
+            await tx.secrets.touch_version_accessed(secret.id, version.version_id, ctx.today)
 
 
 def value_entry(secret: SecretRow, version: VersionRow, value: SecretValue) -> dict[str, Any]:
@@ -94,7 +86,7 @@ async def read_value(
 ) -> dict[str, Any]:
     lookup = lookup_secret_id(ctx, secret_id)
     async with services.store.read() as tx:
-        found = await tx.get_secret_with_version(
+        found = await tx.secrets.get_secret_with_version(
             lookup.account, lookup.region, name=lookup.name, arn=lookup.arn, version_id=version_id,
             stage=None if version_id is not None else (stage or AWSCURRENT),
         )
@@ -133,7 +125,7 @@ async def read_current_values(
             errors.append(_batch_error(secret_id, exc))
     local = [lk for lk in lookups.values() if (lk.account, lk.region) == (ctx.account, ctx.region)]
     async with services.store.read() as tx:
-        rows = await tx.get_secrets_with_stage(
+        rows = await tx.secrets.get_secrets_with_stage(
             ctx.account, ctx.region, [lk.name for lk in local if lk.name is not None],
             [lk.arn for lk in local if lk.arn is not None], AWSCURRENT,
         )
@@ -193,33 +185,15 @@ async def batch_get_secret_value(
     return out
 
 
-async def write_value(
-    services: Services, ctx: RequestContext, secret_id: str, value: SecretValue, token: str,
-    stages: Sequence[str], kms_key_id: str | None = None, **changes: Any,
+async def put_value(
+    services: Services, ctx: RequestContext, secret_id: str, value: SecretValue, token: str, stages: Sequence[str]
 ) -> tuple[SecretRow, list[str]]:
-    """Create a version (or accept an identical retry) and apply ``changes`` in one transaction.
-
-    The value is sealed before the transaction (key creation must not happen inside it); if the
-    secret or its key changed meanwhile, seal again.
-    """
-    for _ in range(3):
-        async with services.store.read() as tx:
-            seen = await find_secret(tx, ctx, secret_id)
-        require_active(seen)
-        key = kms_key_id if kms_key_id is not None else seen.kms_key_id
-        sealed = await seal_value(services, seen, key, token, value)
-        async with services.store.write() as tx:
-            secret = await find_secret(tx, ctx, secret_id, for_update=True)
-            require_active(secret)
-            if secret.arn != seen.arn or (kms_key_id is None and secret.kms_key_id != seen.kms_key_id):
-                continue
-            retry = await existing_version(services, tx, secret, token, value)
-            if retry is not None:
-                return secret, retry.stages
-            labels = await add_version(tx, ctx, secret, token, value.kind, sealed, stages)
-            await tx.update_secret(secret.id, last_changed_at=ctx.now, **changes)
-            return secret, labels
-    raise InvalidRequestException("The secret changed while the request ran; retry the request.")
+    """Create a version of a secret (or accept an identical retry); returns the secret and the version's labels."""
+    async with secret_change(services, ctx, secret_id, sealing=True) as change:
+        retry = await change.existing_version(token, value)
+        if retry is not None:
+            return change.secret, retry.stages
+        return change.secret, await change.add_version(token, value, stages)
 
 
 async def put_secret_value(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -228,5 +202,5 @@ async def put_secret_value(services: Services, ctx: RequestContext, params: dict
         raise InvalidRequestException(NO_VALUE)
     token = require_token(params)
     stages = params.get("VersionStages") or [AWSCURRENT]
-    secret, labels = await write_value(services, ctx, params["SecretId"], value, token, stages)
+    secret, labels = await put_value(services, ctx, params["SecretId"], value, token, stages)
     return version_response(secret, token, labels)

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from typing import Any
 
 from strongroom.crypto.envelope import version_aad
 from strongroom.errors import LimitExceededException, ResourceExistsException
-from strongroom.secrets.core import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretValue
-from strongroom.service.context import RequestContext
+from strongroom.kms.errors import KmsError
+from strongroom.kms.keyring import Sealer
+from strongroom.secrets.kms_errors import opening_error
+from strongroom.secrets.value import SecretValue
 from strongroom.service.dependencies import Services
+from strongroom.store.base import Tx
 from strongroom.store.records import SecretRow, VersionRow
-from strongroom.store.sql import SqlTx
+
+AWSCURRENT = "AWSCURRENT"
+AWSPREVIOUS = "AWSPREVIOUS"
+AWSPENDING = "AWSPENDING"
 
 MAX_VERSIONS = 100
 MAX_LABELS = 20
@@ -29,32 +34,31 @@ TOKEN_IN_USE = (
 )
 
 
-async def seal_value(
-    services: Services, secret: SecretRow, kms_key_id: str | None, version_id: str, value: SecretValue
-) -> bytes:
-    """Encrypt a value for one version of one secret (call outside write transactions)."""
-    return await services.keyring.seal(
-        secret.account, secret.region, kms_key_id, value.data, version_aad(secret.arn, version_id)
-    )
+def seal_value(sealer: Sealer, secret: SecretRow, version_id: str, value: SecretValue) -> bytes:
+    """Encrypt a value for one version of one secret, bound to its ARN and version id (no I/O)."""
+    return sealer.seal(value.data, version_aad(secret.arn, version_id))
 
 
 async def open_value(services: Services, secret: SecretRow, version: VersionRow) -> SecretValue:
     assert version.ciphertext is not None
-    data = await services.keyring.open(
-        secret.account, secret.region, version.ciphertext, version_aad(secret.arn, version.version_id)
-    )
+    try:
+        data = await services.keyring.open(
+            secret.account, secret.region, version.ciphertext, version_aad(secret.arn, version.version_id)
+        )
+    except KmsError as exc:
+        raise opening_error(exc) from None
     return SecretValue(version.kind, data)
 
 
 async def existing_version(
-    services: Services, tx: SqlTx, secret: SecretRow, version_id: str, value: SecretValue | None
+    services: Services, tx: Tx, secret: SecretRow, version_id: str, value: SecretValue | None
 ) -> VersionRow | None:
     """The version a retried request already created, if any (same token, same value).
 
     The same ClientRequestToken with a different value is ResourceExistsException, naming the
     token and the secret (never the value).
     """
-    version = await tx.get_version(secret.id, version_id=version_id)
+    version = await tx.secrets.get_version(secret.id, version_id=version_id)
     if version is None:
         return None
     if value is not None:
@@ -65,8 +69,7 @@ async def existing_version(
 
 
 async def add_version(
-    tx: SqlTx, ctx: RequestContext, secret: SecretRow, version_id: str, kind: str, ciphertext: bytes,
-    stages: Sequence[str],
+    tx: Tx, now: float, secret: SecretRow, version_id: str, kind: str, ciphertext: bytes, stages: Sequence[str],
 ) -> list[str]:
     """Insert a version, attach its labels, prune deprecated versions past the quota.
 
@@ -74,14 +77,14 @@ async def add_version(
     (PutSecretValue documentation: "If this operation creates the first version for the secret,
     then Secrets Manager automatically attaches the staging label AWSCURRENT to it").
     """
-    await tx.insert_version(secret.id, version_id, ctx.now, kind, ciphertext)
+    await tx.secrets.insert_version(secret.id, version_id, now, kind, ciphertext)
     labels = await attach_labels(tx, secret.id, version_id, stages, new_version=True)
-    await prune_deprecated(tx, secret.id, ctx.now)
+    await prune_deprecated(tx, secret.id, now)
     return labels
 
 
 async def attach_labels(
-    tx: SqlTx, secret_id: int, version_id: str, stages: Sequence[str], *, new_version: bool = False
+    tx: Tx, secret_id: int, version_id: str, stages: Sequence[str], *, new_version: bool = False
 ) -> list[str]:
     """Move each label to ``version_id``; moving AWSCURRENT drags AWSPREVIOUS behind it.
 
@@ -89,7 +92,7 @@ async def attach_labels(
     finished rotation): recorded scenario test_update_secret_version_stages_current_pending.
     A new version of a secret that has no AWSCURRENT yet gets it. Returns the labels attached.
     """
-    current: dict[str, list[str]] = await tx.stage_map(secret_id)
+    current: dict[str, list[str]] = await tx.secrets.stage_map(secret_id)
     holder = {stage: vid for vid, attached in current.items() for stage in attached}
     labels = list(dict.fromkeys(stages))
     if new_version and AWSCURRENT not in holder and AWSCURRENT not in labels:
@@ -98,12 +101,12 @@ async def attach_labels(
         if stage == AWSCURRENT:
             previous = holder.get(AWSCURRENT)
             if previous is not None and previous != version_id:
-                await tx.move_stage(secret_id, AWSPREVIOUS, previous)
+                await tx.secrets.move_stage(secret_id, AWSPREVIOUS, previous)
                 holder[AWSPREVIOUS] = previous
                 if new_version and holder.get(AWSPENDING) == previous and AWSPENDING not in stages:
-                    await tx.remove_stage(secret_id, AWSPENDING)
+                    await tx.secrets.remove_stage(secret_id, AWSPENDING)
                     del holder[AWSPENDING]
-        await tx.move_stage(secret_id, stage, version_id)
+        await tx.secrets.move_stage(secret_id, stage, version_id)
         holder[stage] = version_id
     if len(holder) > MAX_LABELS:  # quota: staging labels attached across all versions of a secret
         raise LimitExceededException(
@@ -112,11 +115,11 @@ async def attach_labels(
     return labels
 
 
-async def prune_deprecated(tx: SqlTx, secret_id: int, now: float) -> None:
+async def prune_deprecated(tx: Tx, secret_id: int, now: float) -> None:
     """Keep at most MAX_VERSIONS versions, never removing labelled or young versions."""
-    if await tx.count_versions(secret_id) <= MAX_VERSIONS:
+    if await tx.secrets.count_versions(secret_id) <= MAX_VERSIONS:
         return
-    versions = await tx.list_versions(secret_id)
+    versions = await tx.secrets.list_versions(secret_id)
     excess = len(versions) - MAX_VERSIONS
     doomed = [
         v.version_id for v in versions if not v.stages and now - v.created_at >= DEPRECATED_MIN_AGE
@@ -126,8 +129,5 @@ async def prune_deprecated(tx: SqlTx, secret_id: int, now: float) -> None:
             f"You can't create more than {MAX_VERSIONS} versions of a secret within 24 hours; "
             "versions without staging labels are removed once they are 24 hours old."
         )
-    await tx.delete_versions(secret_id, doomed)
+    await tx.secrets.delete_versions(secret_id, doomed)
 
-
-def version_response(secret: SecretRow, version_id: str, stages: list[str]) -> dict[str, Any]:
-    return {"ARN": secret.arn, "Name": secret.name, "VersionId": version_id, "VersionStages": stages}

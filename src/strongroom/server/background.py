@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from strongroom.jobs import Clock, JobRuntime, new_holder_id
+from strongroom.secrets import outbox
 from strongroom.secrets.deletion import purge_due
 from strongroom.server.config import Config
 from strongroom.service.dependencies import Services
@@ -24,5 +25,9 @@ def background_jobs(services: Services, config: Config, clock: Clock | None = No
         if purged:
             log.info("purged %d secret(s) past their recovery window", purged)
 
+    async def prune_outbox(now: float) -> None:
+        await outbox.prune_outbox(services.store, now)
+
     jobs.register_periodic(PURGE_JOB, config.purge_interval, purge)
+    jobs.register_periodic(outbox.PRUNE_JOB, outbox.PRUNE_INTERVAL, prune_outbox)
     return jobs

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from strongroom.auth import secret_box
 from strongroom.auth.authorizer import Authorizer
 from strongroom.auth.identities import Identities
-from strongroom.kms.keyring import KeyRing
 from strongroom.kms.master_key import load_master_key
 from strongroom.regions import AcceptedRegions
-from strongroom.secrets.tokens import TokenSealer
 from strongroom.server.app import StrongroomApp
 from strongroom.server.auth import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.server.config import Config
@@ -18,10 +15,9 @@ from strongroom.store.factory import open_store
 
 def build_app(config: Config) -> StrongroomApp:
     master = load_master_key(config.data_dir)
-    store = open_store(config)
-    tokens = TokenSealer(master.derive_key(b"next-token"))
-    services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
-    identities = Identities(store, master.derive_key(secret_box.PURPOSE))
+    store = open_store(config.store_settings())
+    services = Services.build(store, master)
+    identities = Identities(store, services.access_keys)
     regions = AcceptedRegions(config.regions)
     authenticator: Authenticator = (
         DevAuthenticator(config.account_id, regions) if config.dev else SigV4Authenticator(identities, regions=regions)

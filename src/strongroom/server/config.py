@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from strongroom.regions import AcceptedRegions
+from strongroom.store.factory import SQLITE_FILE, StoreSettings
 
 DEFAULT_PORT = 7420
 DEFAULT_ACCOUNT = "123456789012"
@@ -57,7 +58,7 @@ class Config:
     log_level: str = "info"
     #: Write the audit trail (one hash-chained JSON line per API call) under ``<data_dir>/audit``.
     audit: bool = True
-    #: GetSecretValue reads each process keeps (SQLite only; emptied by any commit; 0 disables).
+    #: GetSecretValue reads each process keeps (emptied by any commit; 0 disables).
     read_cache_size: int = 10_000
     #: Reverse proxies (comma-separated IPs or networks, or "*") whose X-Forwarded-For and
     #: X-Forwarded-Proto are believed (aws:SourceIp, aws:SecureTransport); none by default.
@@ -108,6 +109,14 @@ class Config:
             values.update(data)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def store_settings(self) -> StoreSettings:
+        """What opening the store needs of this configuration."""
+        return StoreSettings(
+            database_url=self.database_url, sqlite_path=self.data_dir / SQLITE_FILE,
+            pool_size=self.database_pool_size, synchronous=self.sqlite_synchronous,
+            read_cache_size=self.read_cache_size,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,14 +1,32 @@
-"""The store interface the domain layer talks to, independent of the database engine.
+"""The store seam: typed transaction protocols the domain layer talks to, independent of the database.
 
-A backend provides an :class:`Executor` (run one SQL statement) inside transactions; all SQL lives
-in :mod:`strongroom.store.sql` and is shared by every backend.
+Domain code sees only these protocols and :mod:`strongroom.store.records`. A transaction (:class:`Tx`)
+exposes one part per concern: ``tx.secrets``, ``tx.iam``, ``tx.keys``, ``tx.outbox``, ``tx.jobs``,
+all over the same connection and transaction. The SQL implementation (one set of statements for
+SQLite and PostgreSQL) is :mod:`strongroom.store.sql`; a backend only supplies an :class:`Executor`
+and transactions (:mod:`strongroom.store.sqlite`, :mod:`strongroom.store.postgres`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
+
+from strongroom.store.records import (
+    AccessKeyRow,
+    ItemRow,
+    KmsKeyRow,
+    LeaseRow,
+    OutboxEvent,
+    SecretFields,
+    SecretPage,
+    SecretRow,
+    SecretWithVersion,
+    SessionKeyRow,
+    UserRow,
+    VersionRow,
+)
 
 Row = Mapping[str, Any]
 
@@ -31,16 +49,237 @@ class Executor(Protocol):
         ...
 
 
+class SecretsTx(Protocol):
+    """Secrets, their versions and staging labels."""
+
+    async def get_secret(
+        self, account: str, region: str, *, name: str | None = None, arn: str | None = None,
+        for_update: bool = False,
+    ) -> SecretRow | None:
+        """A secret by exact name or ARN; ``for_update`` locks its row until the transaction ends."""
+        ...
+
+    async def get_secret_with_version(
+        self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
+        stage: str | None,
+    ) -> SecretWithVersion:
+        """GetSecretValue's read: a secret with the version named by id, else by label (one snapshot).
+
+        Rows may be shared between requests (read cache): callers must not modify them.
+        """
+        ...
+
+    async def get_secrets_with_stage(
+        self, account: str, region: str, names: Sequence[str], arns: Sequence[str], stage: str
+    ) -> list[tuple[SecretRow, VersionRow | None]]: ...
+
+    async def insert_secret(self, secret: SecretRow) -> int:
+        """Insert a secret (Conflict if its name is taken); sets and returns its id."""
+        ...
+
+    async def update_secret(self, secret_id: int, **fields: Unpack[SecretFields]) -> None: ...
+
+    async def delete_secret(self, secret_id: int) -> None:
+        """Remove a secret with its versions and labels."""
+        ...
+
+    async def touch_secret_accessed(self, secret_id: int, day: float) -> None: ...
+
+    async def list_secrets(
+        self, account: str, region: str, *, sort_by: str, descending: bool,
+        after: tuple[Any, int] | None, limit: int, include_deleted: bool,
+        name_ranges: Sequence[tuple[str, str | None]] | None = None,
+    ) -> list[SecretRow]: ...
+
+    async def page_with_stages(self, secrets: list[SecretRow]) -> SecretPage: ...
+
+    async def purge_is_due(self, now: float) -> bool: ...
+
+    async def secrets_due_for_purge(self, now: float, limit: int) -> list[SecretRow]:
+        """Claim (lock, skipping rows others hold) up to ``limit`` secrets past their deletion date."""
+        ...
+
+    async def get_version(
+        self, secret_id: int, *, version_id: str | None = None, stage: str | None = None,
+        with_value: bool = True,
+    ) -> VersionRow | None: ...
+
+    async def list_versions(self, secret_id: int) -> list[VersionRow]: ...
+
+    async def stage_map(self, secret_id: int) -> dict[str, list[str]]: ...
+
+    async def count_versions(self, secret_id: int) -> int: ...
+
+    async def insert_version(
+        self, secret_id: int, version_id: str, created_at: float, kind: str, ciphertext: bytes
+    ) -> None: ...
+
+    async def update_version_ciphertext(self, secret_id: int, version_id: str, ciphertext: bytes) -> None: ...
+
+    async def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None: ...
+
+    async def move_stage(self, secret_id: int, stage: str, version_id: str) -> None: ...
+
+    async def remove_stage(self, secret_id: int, stage: str) -> None: ...
+
+    async def touch_version_accessed(self, secret_id: int, version_id: str, day: float) -> None: ...
+
+
+class IamTx(Protocol):
+    """Users, groups, inline policies, access keys and session keys."""
+
+    async def get_user(self, account: str, user_name: str) -> UserRow | None: ...
+
+    async def insert_user(self, user: UserRow) -> None: ...
+
+    async def list_users(self, account: str) -> list[UserRow]: ...
+
+    async def delete_user(self, account: str, user_name: str) -> int: ...
+
+    async def insert_group(self, account: str, group_name: str, group_id: str, arn: str, now: float) -> None: ...
+
+    async def group_exists(self, account: str, group_name: str) -> bool: ...
+
+    async def add_member(self, account: str, group_name: str, user_name: str) -> None: ...
+
+    async def remove_member(self, account: str, group_name: str, user_name: str) -> int: ...
+
+    async def groups_of(self, account: str, user_name: str) -> list[str]: ...
+
+    async def list_groups(self, account: str) -> list[str]: ...
+
+    async def delete_group(self, account: str, group_name: str) -> int: ...
+
+    async def put_policy(self, account: str, kind: str, owner: str, name: str, document: str) -> None: ...
+
+    async def delete_policy(self, account: str, kind: str, owner: str, name: str) -> int: ...
+
+    async def list_policies(self, account: str, kind: str, owner: str) -> list[tuple[str, str]]: ...
+
+    async def policies_for_user(self, account: str, user_name: str) -> list[str]: ...
+
+    async def insert_access_key(self, key: AccessKeyRow) -> None: ...
+
+    async def get_access_key(self, access_key_id: str, *, for_update: bool = False) -> AccessKeyRow | None: ...
+
+    async def list_access_keys(self, account: str, user_name: str | None) -> list[AccessKeyRow]: ...
+
+    async def set_access_key_status(self, access_key_id: str, status: str) -> int: ...
+
+    async def delete_access_key(self, access_key_id: str) -> int: ...
+
+    async def first_access_key(self) -> AccessKeyRow | None: ...
+
+    async def count_access_keys(self) -> int: ...
+
+    async def insert_session_key(self, key: SessionKeyRow) -> None: ...
+
+    async def get_session_key(self, access_key_id: str) -> SessionKeyRow | None: ...
+
+    async def delete_session_keys(self, parent_key_id: str) -> int: ...
+
+    async def purge_expired_session_keys(self, now: float, limit: int) -> int: ...
+
+
+class KeysTx(Protocol):
+    """KMS keys, and the master key's check value."""
+
+    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKeyRow | None:
+        """The key in (account, region) that ``ref`` names: key id, key ARN, "alias/name" or alias ARN."""
+        ...
+
+    async def insert_kms_key(self, key: KmsKeyRow) -> KmsKeyRow:
+        """Insert ``key``; if its alias already exists in its account+region, return that row instead."""
+        ...
+
+    async def first_kms_key(self) -> KmsKeyRow | None: ...
+
+    async def table_names(self) -> set[str]: ...
+
+    async def get_key_check(self) -> tuple[str, str] | None: ...
+
+    async def insert_key_check(self, key_id: str, check_value: str, now: float) -> None: ...
+
+
+class OutboxTx(Protocol):
+    """The change outbox: one event per committed change of a secret, in commit order per secret."""
+
+    async def append(self, event: OutboxEvent) -> int:
+        """Add an event (inside the change's own transaction); returns its id."""
+        ...
+
+    async def events_after(self, after_id: int, limit: int) -> list[OutboxEvent]:
+        """Events with an id above ``after_id``, in id order."""
+        ...
+
+    async def any_prunable(self, before: float) -> bool: ...
+
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete at most ``limit`` events created before ``before``; returns how many."""
+        ...
+
+
+class JobsTx(Protocol):
+    """Periodic-job leases and the durable work queue (:mod:`strongroom.jobs`)."""
+
+    async def lease(self, name: str) -> LeaseRow | None: ...
+
+    async def take_lease(
+        self, name: str, holder: str, now: float, expires_at: float, next_run_at: float | None
+    ) -> LeaseRow | None: ...
+
+    async def enqueue(
+        self, kind: str, key: str, payload: str, run_at: float, max_attempts: int, now: float
+    ) -> bool: ...
+
+    async def any_claimable(self, kinds: Sequence[str], now: float) -> bool: ...
+
+    async def claim(
+        self, kinds: Sequence[str], holder: str, now: float, lease_until: float, limit: int
+    ) -> tuple[list[ItemRow], list[ItemRow]]: ...
+
+    async def renew_items(self, ids: Sequence[int], holder: str, lease_until: float) -> int: ...
+
+    async def complete(self, item: ItemRow, holder: str, now: float) -> bool: ...
+
+    async def give_up(self, item: ItemRow, holder: str, error: str, now: float) -> bool: ...
+
+    async def to_pending(self, item: ItemRow, holder: str, run_at: float, error: str | None, refund: bool) -> bool: ...
+
+    async def any_prunable(self, before: float) -> bool: ...
+
+    async def prune(self, before: float, limit: int) -> int: ...
+
+
+class Tx(Protocol):
+    """One read view or write transaction, its queries grouped by concern (all on one connection)."""
+
+    @property
+    def secrets(self) -> SecretsTx: ...
+
+    @property
+    def iam(self) -> IamTx: ...
+
+    @property
+    def keys(self) -> KeysTx: ...
+
+    @property
+    def outbox(self) -> OutboxTx: ...
+
+    @property
+    def jobs(self) -> JobsTx: ...
+
+
 class Store(Protocol):
-    """A database: read snapshots, serialized write transactions, and lifecycle."""
+    """A database: read views, serialized write transactions, and lifecycle."""
 
     dialect: str
 
-    def read(self) -> AbstractAsyncContextManager[Any]:
-        """A consistent read-only view (a :class:`strongroom.store.sql.SqlTx`)."""
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """A read-only view: each statement sees one committed snapshot."""
         ...
 
-    def write(self) -> AbstractAsyncContextManager[Any]:
+    def write(self) -> AbstractAsyncContextManager[Tx]:
         """One write transaction; committed on normal exit, rolled back on an exception."""
         ...
 
@@ -49,14 +288,3 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-    # The key ring's KmsKeyStore (strongroom.kms.keyring).
-    async def find_kms_key(self, account: str, region: str, ref: str) -> Any: ...
-
-    async def insert_kms_key(self, key: Any) -> Any: ...
-
-
-async def aiter_batches(items: Sequence[Any], size: int) -> AsyncIterator[Sequence[Any]]:
-    """Yield ``items`` in slices of ``size`` (bounded IN-lists)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -9,9 +9,12 @@ how transactions isolate:
   that must be consistent across tables is written as one statement (see ``SqlTx.get_version``).
   A read takes its connection at its first statement, so most cached GetSecretValue reads
   (below) take none.
-* GetSecretValue's read is cached per process (:class:`ReadCache`, ``read_cache_size``) and used
-  only while ``txid_current_snapshot()`` is unchanged: no transaction has committed anywhere in the
-  cluster since the cache was filled. The check is one round trip shared by every request of an
+* GetSecretValue's read is cached per process (:mod:`strongroom.store.read_cache`,
+  ``read_cache_size``) and used only while ``txid_current_snapshot()`` is unchanged: no transaction
+  has committed anywhere in the cluster since the cache was filled. The snapshot (xmin:xmax:
+  in-progress ids) changes whenever a transaction that holds a transaction id commits or aborts,
+  in any database of the cluster (read-only transactions hold none): a commit either leaves the
+  in-progress list or moves xmax. The check is one round trip shared by every request of an
   event-loop iteration, so under load most GetSecretValue calls cost no round trip, and a request
   still sees every commit acknowledged before it was sent, whichever instance made it.
 * :meth:`PostgresStore.write` runs one READ COMMITTED transaction. Domain code locks the secret
@@ -27,7 +30,7 @@ remaining writers (access-day updates, KMS key inserts) change one row in a tran
 own. So no wait-for cycle can form. The :class:`~strongroom.store.base.Store` protocol hands the
 transaction to the caller as a context manager, which cannot be replayed; if a future operation
 could deadlock, it would surface as InternalServiceError (HTTP 500), which AWS SDKs retry. The
-store's own transactions (migrations, KMS key inserts) are functions and are retried, bounded.
+store's own transaction (migrations) is a function and is retried, bounded.
 
 A unique-constraint violation becomes :class:`~strongroom.store.base.Conflict`; the transaction is
 then aborted, so the caller must end it (every caller raises).
@@ -46,9 +49,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 
-from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Conflict, Row
-from strongroom.store.records import SecretRow, VersionRow
+from strongroom.store.read_cache import CachedSecrets, ReadCache
 from strongroom.store.schema import MIGRATIONS, render
 from strongroom.store.sql import SqlTx
 
@@ -63,6 +65,9 @@ MAX_ATTEMPTS = 5
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 #: Statement texts vary with IN-list lengths and UPDATE column sets; keep them all prepared.
 STATEMENT_CACHE_SIZE = 512
+#: The read cache's check. txid_current_snapshot(), not pg_current_snapshot(): the same value, and
+#: present from PostgreSQL 10 on.
+SNAPSHOT_SQL = "SELECT txid_current_snapshot()::text AS snapshot"
 #: Session settings applied unless the URL sets them. A transaction of this service lasts
 #: milliseconds; one idle for a minute belongs to a hung instance and must not keep its row locks.
 DEFAULT_SERVER_SETTINGS = {
@@ -131,139 +136,11 @@ class _LazyPgExecutor(_PgExecutor):
             self.conn = await self.pool.acquire()
         return await super().execute(sql, *args)
 
-
-#: txid_current_snapshot(), not pg_current_snapshot(): the same value, and present from PostgreSQL 10 on.
-SNAPSHOT_SQL = "SELECT txid_current_snapshot()::text AS snapshot"
-_MISS = object()
-SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
-
-
-class ReadCache:
-    """GetSecretValue reads of one process, used only while no transaction has committed since.
-
-    Validity: ``txid_current_snapshot()`` (xmin:xmax:in-progress ids) changes whenever a transaction
-    that holds a transaction id commits or aborts, in any database of the cluster (read-only
-    transactions hold none): a commit either leaves the in-progress list or moves xmax. So an
-    unchanged snapshot means nothing committed in between.
-
-    A request may use the cache only after a check *that started after its bytes arrived* found
-    the snapshot the cache was filled under. Every request that asks during one event-loop
-    iteration arrived before that iteration began, so they all share one check started in it; a
-    request of a later iteration starts its own check even while an older one is in flight.
-    A different snapshot empties the cache; a read that was in flight meanwhile is not stored
-    (``generation``), and a read is stored only if it started after the check it relies on, so
-    an entry is never older than the snapshot it is filed under. Checks that end out of order
-    only empty the cache more often. A failed check fails the request that ran it (as a failed
-    read would); the requests that joined it read the database.
-
-    Entries are kept in insertion order and the oldest goes first when full; the rows are shared
-    between requests, so callers must not modify them.
-    """
-
-    __slots__ = ("_found", "_size", "_epoch", "_generation", "_waiters", "hits", "misses", "checks")
-
-    def __init__(self, size: int) -> None:
-        self._found: dict[tuple[str | None, ...], SecretWithVersion] = {}
-        self._size = size
-        self._epoch: str | None = None
-        self._generation = 0
-        #: Futures of the requests waiting for the check started in this iteration (None: none started).
-        self._waiters: list[asyncio.Future[bool]] | None = None
-        self.hits = self.misses = self.checks = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self._size > 0
-
-    def clear(self) -> None:
-        """Forget everything (a commit of this process, or a changed snapshot)."""
-        self._found.clear()
-        self._epoch = None
-        self._generation += 1
-
-    def _end_iteration(self) -> None:
-        self._waiters = None
-
-    async def usable(self, snapshot: Callable[[], Awaitable[str]]) -> bool:
-        """Whether this request may use the cache: the iteration's check, run (``snapshot``) or joined."""
-        waiters = self._waiters
-        if waiters is not None:  # a check started in this iteration, after this request arrived
-            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-            waiters.append(waiter)
-            return await waiter  # cancelling this request cancels only its own future
-        waiters = self._waiters = []
-        asyncio.get_running_loop().call_soon(self._end_iteration)
-        ok = False
-        try:
-            current = await snapshot()
-            self.checks += 1
-            if current != self._epoch:
-                self.clear()
-                self._epoch = current
-            ok = True
-        finally:  # also when the check fails or this request is cancelled: the others go to the database
-            if self._waiters is waiters:  # ended within its own iteration (it never waited): later
-                self._waiters = None  # callers of the iteration start a check of their own
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(ok)
-        return ok
-
-    def get(self, key: tuple[str | None, ...]) -> object:
-        """The cached read for ``key``, or ``_MISS``."""
-        hit = self._found.get(key, _MISS)
-        if hit is _MISS:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return hit
-
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    def put(self, key: tuple[str | None, ...], found: SecretWithVersion, generation: int) -> None:
-        """Store a read that started at ``generation`` (dropped if the cache was emptied since)."""
-        if generation != self._generation:
-            return
-        if key not in self._found and len(self._found) >= self._size:  # concurrent misses put one key twice
-            del self._found[next(iter(self._found))]
-        self._found[key] = found
-
-
-class _PgReadTx(SqlTx):
-    """A read's SqlTx; GetSecretValue's statement goes through the process's :class:`ReadCache`."""
-
-    __slots__ = ("_cache",)
-
-    def __init__(self, executor: _LazyPgExecutor, cache: ReadCache) -> None:
-        super().__init__(executor)
-        self._cache = cache
-
-    async def _snapshot(self) -> str:
-        row = await self.x.fetchrow(SNAPSHOT_SQL)
+    async def snapshot(self) -> object:
+        """The read cache's "changed?" check: ``txid_current_snapshot()`` (one round trip)."""
+        row = await self.fetchrow(SNAPSHOT_SQL)
         assert row is not None
         return str(row["snapshot"])
-
-    async def get_secret_with_version(
-        self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
-        stage: str | None,
-    ) -> SecretWithVersion:
-        cache = self._cache
-        if not cache.enabled or not await cache.usable(self._snapshot):
-            return await super().get_secret_with_version(
-                account, region, name=name, arn=arn, version_id=version_id, stage=stage
-            )
-        key = (account, region, name, arn, version_id, stage)
-        hit = cache.get(key)
-        if hit is not _MISS:
-            return hit  # type: ignore[return-value]
-        generation = cache.generation  # the read starts now, after the check that validated it
-        found = await super().get_secret_with_version(
-            account, region, name=name, arn=arn, version_id=version_id, stage=stage
-        )
-        cache.put(key, found, generation)
-        return found
 
 
 class _PgRead:
@@ -279,7 +156,7 @@ class _PgRead:
         store = self._store
         pool = store._pool or await store._open()
         self._executor = executor = _LazyPgExecutor(pool)
-        return _PgReadTx(executor, store.read_cache)
+        return SqlTx(executor, secrets=CachedSecrets(executor, store.read_cache, executor.snapshot))
 
     async def __aexit__(self, *exc: object) -> None:
         executor = self._executor
@@ -325,7 +202,7 @@ def safe_url(url: str) -> str:
 
 
 class PostgresStore:
-    """PostgreSQL backend of :class:`strongroom.store.base.Store` (and the key ring's KmsKeyStore).
+    """PostgreSQL backend of :class:`strongroom.store.base.Store`.
 
     The pool opens on first use (inside the server's event loop, in each worker process). Each
     instance holds at most ``max_size`` connections; size ``max_connections`` on the server for
@@ -429,17 +306,6 @@ class PostgresStore:
             return max(done, len(MIGRATIONS))
 
         return await self._transaction(apply)
-
-    # --- the key ring's KmsKeyStore --------------------------------------------------------
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
-        async with self.read() as tx:
-            return await tx.find_kms_key(account, region, ref)
-
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
-        async def insert(conn: asyncpg.Connection) -> KmsKey:
-            return await SqlTx(_PgExecutor(conn)).insert_kms_key(key)
-
-        return await self._transaction(insert)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

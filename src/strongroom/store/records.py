@@ -1,10 +1,12 @@
-"""Plain records the store returns: what the domain layer reads and writes. No SQL here."""
+"""Plain records the store reads and writes: what the domain layer sees of the database. No SQL here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 
+# --- secrets ---------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class SecretRow:
     """One secret's metadata (never its value)."""
@@ -35,6 +37,27 @@ class SecretRow:
     secret_type: str | None = None
 
 
+class SecretFields(TypedDict, total=False):
+    """The columns of a secret an update may set (``SecretsTx.update_secret``)."""
+
+    description: str | None
+    kms_key_id: str | None
+    last_changed_at: float
+    last_accessed_at: float | None
+    deleted_at: float | None
+    deletion_date: float | None
+    primary_region: str | None
+    owning_service: str | None
+    tags: list[tuple[str, str]] | None
+    resource_policy: str | None
+    rotation_enabled: bool | None
+    rotation_lambda_arn: str | None
+    rotation_rules: str | None
+    last_rotated_at: float | None
+    next_rotation_at: float | None
+    secret_type: str | None
+
+
 @dataclass(slots=True)
 class VersionRow:
     """One version of a secret: its sealed value and the staging labels attached to it."""
@@ -47,9 +70,103 @@ class VersionRow:
     last_accessed_at: float | None = None
 
 
+#: A secret with the version a read asked for (None: no such version), or None: no such secret.
+SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
+
+
 @dataclass(slots=True)
 class SecretPage:
     """A page of secrets plus the staging map of each, as ListSecrets needs them."""
 
     secrets: list[SecretRow]
     stages: dict[int, dict[str, list[str]]]
+
+
+# --- the change outbox -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """One committed change of one secret, as the outbox keeps it: what changed, never a value.
+
+    ``detail`` is JSON text naming what changed (field names, version ids), never their contents.
+    ``id`` is 0 until the store assigns it.
+    """
+
+    account: str
+    region: str
+    secret_id: int
+    secret_arn: str
+    kind: str
+    version_id: str | None
+    created_at: float
+    detail: str
+    id: int = 0
+
+
+# --- KMS keys and the master key check ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class KmsKeyRow:
+    """A KMS key as stored: its material only ever appears wrapped by the master key."""
+
+    key_id: str  # uuid4 string, like AWS
+    arn: str  # arn:aws:kms:<region>:<account>:key/<key_id>
+    account: str
+    region: str
+    alias: str | None  # e.g. "alias/aws/secretsmanager"
+    wrapped_material: bytes = field(repr=False)  # 32-byte key material wrapped by the master key
+    created_at: float  # epoch seconds
+    enabled: bool = True
+
+
+# --- identities ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    account: str
+    user_name: str
+    user_id: str
+    arn: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyRow:
+    access_key_id: str
+    account: str
+    user_name: str | None  # None: the account root's key
+    sealed_secret: bytes
+    status: str  # "Active" | "Inactive"
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeyRow:
+    """Temporary credentials from GetSessionToken: the token itself is never stored, only its hash."""
+
+    access_key_id: str  # ASIA...
+    account: str
+    user_name: str | None  # None: issued to the account root
+    parent_key_id: str  # the long-term key that called GetSessionToken
+    sealed_secret: bytes
+    token_hash: str  # SHA-256 of the session token, hex
+    expires_at: float
+    created_at: float
+
+
+# --- background jobs -------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LeaseRow:
+    name: str
+    holder: str
+    expires_at: float
+    next_run_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A work item as claimed: ``attempts`` counts this claim (1 on the first run)."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    payload: str  # JSON text
+    attempts: int
+    max_attempts: int

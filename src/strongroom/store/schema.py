@@ -180,7 +180,7 @@ MIGRATIONS: list[str] = [
         recorded_at {real} NOT NULL
     );
     """,
-    # 7: background jobs (strongroom.jobs, SQL in store/jobs_sql.py). job_leases: one row per
+    # 7: background jobs (strongroom.jobs, SQL in store/jobs_sql.py, now store/sql/jobs.py). job_leases: one row per
     # periodic job, held by one server process at a time until expires_at. job_items: the durable
     # work queue; a (kind, dedupe_key) has at most one pending item. payload never holds a
     # plaintext secret value (only references such as an ARN and a version id).
@@ -211,6 +211,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX job_items_due ON job_items (run_at, id) WHERE state = 'pending';
     CREATE INDEX job_items_leased ON job_items (lease_expires_at) WHERE state = 'running';
     CREATE INDEX job_items_finished ON job_items (finished_at) WHERE state = 'done';
+    """,
+    # 8: the change outbox (strongroom.secrets.changes, SQL in store/sql/outbox.py): one event per
+    # committed change of a secret, appended in the change's own transaction. detail is JSON naming
+    # what changed (field names, version ids), never a value. Pruned by age (outbox.prune job).
+    """
+    CREATE TABLE outbox_events (
+        id          {pk},
+        account     TEXT NOT NULL,
+        region      TEXT NOT NULL,
+        secret_id   BIGINT NOT NULL,
+        secret_arn  TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        version_id  TEXT,
+        created_at  {real} NOT NULL,
+        detail      TEXT NOT NULL
+    );
+    CREATE INDEX outbox_events_by_age ON outbox_events (created_at);
     """,
 ]
 

@@ -7,10 +7,12 @@ mutation is exactly one transaction. With ``synchronous=NORMAL`` (the default) a
 transaction survives a crash of the process (kill -9); ``synchronous=FULL`` also survives power
 loss at the cost of an fsync per commit.
 
-GetSecretValue's read is cached per process (:class:`_CachedReadTx`): the whole cache is dropped
-by every commit of this process and whenever ``PRAGMA data_version`` says another connection
-has committed, checked once per event-loop iteration, so a request never reads anything older
-than a commit acknowledged before it was sent.
+GetSecretValue's read is cached per process (:mod:`strongroom.store.read_cache`): the whole cache
+is dropped by every commit of this process and whenever ``PRAGMA data_version`` says another
+connection has committed, checked once per event-loop iteration, so a request never reads
+anything older than a commit acknowledged before it was sent. ``PRAGMA data_version`` changes
+when another connection commits (another worker, an admin command); it costs a read lock (two
+``fcntl`` calls) and no I/O, so the check always ends within its own iteration.
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Row
-from strongroom.store.records import SecretRow, VersionRow
+from strongroom.store.read_cache import CachedSecrets, ReadCache
 from strongroom.store.schema import MIGRATIONS, render
 from strongroom.store.sql import SqlTx
 
@@ -91,81 +92,6 @@ async def inspect(path: Path) -> AsyncIterator[SqlTx | None]:
         conn.close()
 
 
-_MISS = object()
-SecretWithVersion = tuple[SecretRow, VersionRow | None] | None
-
-
-class _CachedReadTx(SqlTx):
-    """The read connection's SqlTx, remembering GetSecretValue reads while the database is unchanged.
-
-    Validity: ``PRAGMA data_version`` changes when another connection commits (another worker,
-    an admin command); this process's own commits empty the cache directly (:meth:`invalidate`).
-    The PRAGMA costs a read lock (two ``fcntl`` calls), so it runs at most once per event-loop
-    iteration: the first cached read of an iteration checks it and schedules (``call_soon``)
-    the end of that check's validity. Every read that relies on the check belongs to a request
-    whose task step was queued before the check, i.e. whose bytes had arrived before it; a
-    commit acknowledged before a client sent its request therefore happened before the check,
-    and the read sees it. Reads of requests that arrive later check again.
-
-    Entries are kept in insertion order and the oldest goes first when full. The rows returned
-    are shared between requests: callers must not modify them.
-    """
-
-    __slots__ = ("_conn", "_epoch", "_found", "_size", "_checked", "hits", "misses", "checks")
-
-    def __init__(self, conn: sqlite3.Connection, size: int) -> None:
-        super().__init__(_SqliteExecutor(conn))
-        self._conn = conn
-        self._epoch: int | None = None
-        self._found: dict[tuple[str | None, ...], SecretWithVersion] = {}
-        self._size = size
-        self._checked = False
-        self.hits = self.misses = self.checks = 0
-
-    def invalidate(self) -> None:
-        """Forget everything (called after each commit of this process)."""
-        self._found.clear()
-        self._epoch = None
-        self._checked = False
-
-    def _expire_check(self) -> None:
-        self._checked = False
-
-    def _check(self) -> None:
-        self.checks += 1
-        epoch = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if epoch != self._epoch:
-            self._found.clear()
-            self._epoch = epoch
-        self._checked = True
-        asyncio.get_running_loop().call_soon(self._expire_check)
-
-    async def get_secret_with_version(
-        self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
-        stage: str | None,
-    ) -> SecretWithVersion:
-        if self._size <= 0:
-            return await super().get_secret_with_version(
-                account, region, name=name, arn=arn, version_id=version_id, stage=stage
-            )
-        if not self._checked:
-            self._check()
-        found = self._found
-        key = (account, region, name, arn, version_id, stage)
-        hit = found.get(key, _MISS)
-        if hit is not _MISS:
-            self.hits += 1
-            return hit  # type: ignore[return-value]
-        self.misses += 1
-        row = await super().get_secret_with_version(
-            account, region, name=name, arn=arn, version_id=version_id, stage=stage
-        )
-        if len(found) >= self._size:
-            del found[next(iter(found))]
-        found[key] = row  # read after the check: at worst newer than its epoch, never older
-        return row
-
-
 class _Ready:
     """An async context manager that just hands out a value (no generator frame on the hot path)."""
 
@@ -198,8 +124,14 @@ class SqliteStore:
         self._writer.execute("PRAGMA journal_mode = WAL")
         self._reader = _connect(path, synchronous.upper(), readonly=True)
         self._write_lock = asyncio.Lock()
-        self._read_tx = _CachedReadTx(self._reader, read_cache_size)
+        self.read_cache = ReadCache(read_cache_size)
+        reads = _SqliteExecutor(self._reader)
+        self._read_tx = SqlTx(reads, secrets=CachedSecrets(reads, self.read_cache, self._data_version))
         self._reader_cm = _Ready(self._read_tx)
+
+    async def _data_version(self) -> object:
+        """The read cache's "changed?" check: another connection committed iff this changed."""
+        return self._reader.execute("PRAGMA data_version").fetchone()[0]
 
     def read(self) -> _Ready:
         """Reads run in autocommit mode: each statement sees one committed snapshot."""
@@ -216,7 +148,7 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            self._read_tx.invalidate()
+            self.read_cache.clear()
 
     async def migrate(self) -> int:
         conn = self._writer
@@ -236,16 +168,8 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._read_tx.invalidate()
+        self.read_cache.clear()
         return len(MIGRATIONS)
-
-    # The key ring's KmsKeyStore.
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
-        return await self._read_tx.find_kms_key(account, region, ref)
-
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
-        async with self.write() as tx:
-            return await tx.insert_kms_key(key)
 
     async def close(self) -> None:
         self._reader.close()

@@ -1,51 +1,17 @@
-"""SQL for IAM-style identities (users, groups, access keys, session keys, inline policies), both dialects."""
+"""SQL of IAM-style identities (:class:`strongroom.store.base.IamTx`): users, groups, access keys,
+session keys and inline policies, one text for both dialects."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from strongroom.store.base import Executor
-
-
-@dataclass(frozen=True, slots=True)
-class UserRow:
-    account: str
-    user_name: str
-    user_id: str
-    arn: str
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class AccessKeyRow:
-    access_key_id: str
-    account: str
-    user_name: str | None  # None: the account root's key
-    sealed_secret: bytes
-    status: str  # "Active" | "Inactive"
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class SessionKeyRow:
-    """Temporary credentials from GetSessionToken: the token itself is never stored, only its hash."""
-
-    access_key_id: str  # ASIA...
-    account: str
-    user_name: str | None  # None: issued to the account root
-    parent_key_id: str  # the long-term key that called GetSessionToken
-    sealed_secret: bytes
-    token_hash: str  # SHA-256 of the session token, hex
-    expires_at: float
-    created_at: float
-
+from strongroom.store.records import AccessKeyRow, SessionKeyRow, UserRow
 
 _SESSION_COLUMNS = (
     "access_key_id, account, user_name, parent_key_id, sealed_secret, token_hash, expires_at, created_at"
 )
 
 
-class IamTx:
+class SqlIam:
     """Identity queries over one executor (inside a store read or write)."""
 
     __slots__ = ("x",)

@@ -1,4 +1,5 @@
-"""SQL of the background-jobs runtime (:mod:`strongroom.jobs`): periodic-job leases and the work queue.
+"""SQL of the background-jobs runtime (:mod:`strongroom.jobs`, :class:`strongroom.store.base.JobsTx`):
+periodic-job leases and the work queue.
 
 One text per statement for SQLite and PostgreSQL; the only dialect difference is how a claim
 locks: PostgreSQL selects with ``FOR UPDATE SKIP LOCKED`` (claimers on other connections skip
@@ -13,32 +14,9 @@ longer complete, retry or release it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from strongroom.store.base import Executor, Row
-
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseRow:
-    name: str
-    holder: str
-    expires_at: float
-    next_run_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRow:
-    """A work item as claimed: ``attempts`` counts this claim (1 on the first run)."""
-
-    id: int
-    kind: str
-    dedupe_key: str
-    payload: str  # JSON text
-    attempts: int
-    max_attempts: int
-
+from strongroom.store.records import ItemRow, LeaseRow
 
 _ITEM_COLUMNS = "id, kind, dedupe_key, payload, attempts, max_attempts"
 
@@ -54,7 +32,7 @@ def _item(row: Row) -> ItemRow:
     )
 
 
-class JobsTx:
+class SqlJobs:
     """Job queries over one executor (inside a store read or write transaction)."""
 
     __slots__ = ("x",)

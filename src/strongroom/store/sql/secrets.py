@@ -1,34 +1,27 @@
-"""Every SQL statement of the service, written once for SQLite and PostgreSQL alike.
+"""SQL of secrets, their versions and staging labels (:class:`strongroom.store.base.SecretsTx`).
 
-Statements use ``$1``-style parameters (the SQLite backend rewrites them to ``?1``). The methods
-of :class:`SqlTx` are the only way domain code reaches the database.
+Statements use ``$1``-style parameters (the SQLite backend rewrites them to ``?1``), one text for
+SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 
-from strongroom.kms.keyring import KmsKey
 from strongroom.store.base import Executor, Row
-from strongroom.store.records import SecretPage, SecretRow, VersionRow
+from strongroom.store.records import SecretFields, SecretPage, SecretRow, SecretWithVersion, VersionRow
 
 #: The secrets columns in SecretRow's field order, so a row converts positionally (hot path).
 _SECRET_FIELDS = tuple(f.name for f in fields(SecretRow))
 _SECRET_COLUMNS = ", ".join(_SECRET_FIELDS)
 _SECRET_COLUMNS_S = ", ".join(f"s.{name}" for name in _SECRET_FIELDS)
 _TAGS, _ROTATION_ENABLED = _SECRET_FIELDS.index("tags"), _SECRET_FIELDS.index("rotation_enabled")
-_UPDATABLE = frozenset(
-    {
-        "description", "kms_key_id", "last_changed_at", "last_accessed_at", "deleted_at",
-        "deletion_date", "primary_region", "owning_service", "tags", "resource_policy",
-        "rotation_enabled", "rotation_lambda_arn", "rotation_rules", "last_rotated_at",
-        "next_rotation_at", "secret_type",
-    }
-)
+#: The columns update_secret may set: the keys of SecretFields.
+_UPDATABLE = frozenset(SecretFields.__annotations__)
 #: ORDER BY expressions for ListSecrets' SortBy values; ties broken by id.
 SORT_COLUMNS = {
     "created-date": "created_at",
@@ -71,14 +64,6 @@ def _bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
 
 
-def _kms_key(row: Row) -> KmsKey:
-    return KmsKey(
-        key_id=row["key_id"], arn=row["arn"], account=row["account"], region=row["region"],
-        alias=row["alias"], wrapped_material=bytes(row["wrapped_material"]),
-        created_at=row["created_at"], enabled=bool(row["enabled"]),
-    )
-
-
 def json_array_agg(dialect: str, expression: str) -> str:
     """An aggregate collecting ``expression`` into a JSON array text (NULL or ``[]`` over no rows)."""
     return f"json_agg({expression})" if dialect == "postgres" else f"json_group_array({expression})"
@@ -94,8 +79,8 @@ def encode_tags(tags: Iterable[tuple[str, str]] | None) -> str | None:
     return None if tags is None else orjson.dumps([list(t) for t in tags]).decode()
 
 
-class SqlTx:
-    """Typed queries over one executor (one connection, usually inside a transaction)."""
+class SqlSecrets:
+    """Secret, version and label queries over one executor (one connection, usually in a transaction)."""
 
     __slots__ = ("x",)
 
@@ -125,7 +110,7 @@ class SqlTx:
     async def get_secret_with_version(
         self, account: str, region: str, *, name: str | None, arn: str | None, version_id: str | None,
         stage: str | None,
-    ) -> tuple[SecretRow, VersionRow | None] | None:
+    ) -> SecretWithVersion:
         """The hot read of GetSecretValue in one statement (one snapshot, one round trip).
 
         The secret by exact name or ARN, plus the version named by ``version_id`` or else by the
@@ -176,16 +161,16 @@ class SqlTx:
         s.id = int(row["id"])
         return s.id
 
-    async def update_secret(self, secret_id: int, **fields: Any) -> None:
+    async def update_secret(self, secret_id: int, **fields: Unpack[SecretFields]) -> None:
         """Set the given columns of one secret (``tags`` as a list of pairs)."""
-        unknown = set(fields) - _UPDATABLE
+        values: dict[str, Any] = dict(fields)
+        unknown = set(values) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
-        if "tags" in fields:
-            fields["tags"] = encode_tags(fields["tags"])
-        names = list(fields)
-        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))
-        await self.x.execute(f"UPDATE secrets SET {sets} WHERE id = $1", secret_id, *fields.values())
+        if "tags" in values:
+            values["tags"] = encode_tags(values["tags"])
+        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(values, start=2))
+        await self.x.execute(f"UPDATE secrets SET {sets} WHERE id = $1", secret_id, *values.values())
 
     async def delete_secret(self, secret_id: int) -> None:
         """Remove a secret with its versions and stages (a purge)."""
@@ -374,60 +359,4 @@ class SqlTx:
             "UPDATE versions SET last_accessed_at = $3 WHERE secret_id = $1 AND version_id = $2 "
             "AND (last_accessed_at IS NULL OR last_accessed_at < $3)",
             secret_id, version_id, day,
-        )
-
-    # --- KMS keys (the key ring's KmsKeyStore) -------------------------------------------
-    async def find_kms_key(self, account: str, region: str, ref: str) -> KmsKey | None:
-        if ref.startswith("arn:"):
-            resource = ref.split(":", 5)[-1]
-            column, value = ("alias", resource) if resource.startswith("alias/") else ("arn", ref)
-        elif ref.startswith("alias/"):
-            column, value = "alias", ref
-        else:
-            column, value = "key_id", ref
-        row = await self.x.fetchrow(
-            f"SELECT * FROM kms_keys WHERE account = $1 AND region = $2 AND {column} = $3",
-            account, region, value,
-        )
-        return _kms_key(row) if row else None
-
-    async def insert_kms_key(self, key: KmsKey) -> KmsKey:
-        """Insert a key; if its alias already exists (a concurrent first use), return the existing one."""
-        changed = await self.x.execute(
-            "INSERT INTO kms_keys (key_id, arn, account, region, alias, wrapped_material, created_at, enabled) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            key.key_id, key.arn, key.account, key.region, key.alias, key.wrapped_material,
-            key.created_at, 1 if key.enabled else 0,
-        )
-        if changed:
-            return key
-        existing = await self.find_kms_key(key.account, key.region, key.alias or key.key_id)
-        assert existing is not None
-        return existing
-
-    async def first_kms_key(self) -> KmsKey | None:
-        """The oldest KMS key (a sample of sealed data, for checking an old store's master key)."""
-        row = await self.x.fetchrow("SELECT * FROM kms_keys ORDER BY created_at, key_id LIMIT 1")
-        return _kms_key(row) if row else None
-
-    # --- the master key's check value (strongroom.kms.key_check) --------------------------
-    async def table_names(self) -> set[str]:
-        """The store's tables (an old or new store lacks some), read from the catalog."""
-        if self.x.dialect == "postgres":
-            sql = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
-        else:
-            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        return {str(row["name"]) for row in await self.x.fetch(sql)}
-
-    async def get_key_check(self) -> tuple[str, str] | None:
-        """The recorded (master key id, check value), or None."""
-        row = await self.x.fetchrow("SELECT key_id, check_value FROM master_key_check WHERE singleton = 1")
-        return None if row is None else (str(row["key_id"]), str(row["check_value"]))
-
-    async def insert_key_check(self, key_id: str, check_value: str, now: float) -> None:
-        """Record the check value unless one is recorded already (another instance was first)."""
-        await self.x.execute(
-            "INSERT INTO master_key_check (singleton, key_id, check_value, recorded_at) VALUES (1, $1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            key_id, check_value, now,
         )
