@@ -9,7 +9,7 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 
-from strongroom.auth.identities import SESSION_KEY_PREFIX, Identities, token_digest
+from strongroom.iam.identities import SESSION_KEY_PREFIX, Identities, token_digest
 from strongroom.store.iam_sql import IamTx, SessionKeyRow
 from strongroom.store.postgres import PostgresStore
 

@@ -12,8 +12,8 @@ from typing import TypeVar
 
 import pytest
 
-from strongroom.auth.authorizer import Authorizer
-from strongroom.auth.identities import (
+from strongroom.iam.authorizer import Authorizer
+from strongroom.iam.identities import (
     ADMIN_POLICY,
     ADMIN_PROFILE,
     ADMIN_USER,

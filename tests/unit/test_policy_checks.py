@@ -8,7 +8,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from strongroom.auth.policy import (
+from strongroom.iam.policy import (
     Principal,
     find_broad_access,
     find_foreign_account_grants,

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_docs import GET, allow, deny, pol
 
-from strongroom.auth.policy import (
+from strongroom.iam.policy import (
     AuthzRequest,
     Principal,
     access_denied_message,

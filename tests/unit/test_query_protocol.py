@@ -20,8 +20,8 @@ from botocore.model import DenormalizedStructureBuilder, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from strongroom.auth.identities import root_principal
-from strongroom.auth.policy import Principal
+from strongroom.iam.identities import root_principal
+from strongroom.iam.policy import Principal
 from strongroom.errors import (
     InvalidSignatureException,
     SerializationException,

@@ -13,7 +13,7 @@ import botocore.session
 import pytest
 from botocore.parsers import create_parser
 
-from strongroom.auth.identities import (
+from strongroom.iam.identities import (
     ROOT_SESSION_MAX_SECONDS,
     SESSION_DEFAULT_SECONDS,
     SESSION_PURGE_BATCH,
@@ -29,7 +29,7 @@ from strongroom.errors import (
     ValidationException,
 )
 from strongroom.protocol import sts
-from strongroom.server.auth import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
+from strongroom.iam.authenticate import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
 from strongroom.sigv4 import Credentials, sign_headers
 from strongroom.store.iam_sql import IamTx
 from strongroom.store.sqlite import SqliteStore

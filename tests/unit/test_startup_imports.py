@@ -23,12 +23,12 @@ def test_the_supervisor_imports_no_request_machinery() -> None:
         "import strongroom.cli.main, strongroom.cli.serve, strongroom.cli.workers\n"
         "from strongroom.kms.master_key import load_master_key\n"
         "from strongroom.store.factory import check_database_url\n"
-        "from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE\n"
+        "from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE\n"
         "import strongroom.cli.serve as serve\n"
         "from strongroom.server.config import Config\n"
         "serve.banner(Config(dev=False))\n"
     )
-    heavy = {"strongroom.server.app", "strongroom.auth.identities", "strongroom.auth.policy",
+    heavy = {"strongroom.server.app", "strongroom.iam.identities", "strongroom.iam.policy",
              "strongroom.sigv4.verifier", "strongroom.cli.iam", "strongroom.protocol.validation", "botocore", "boto3"}
     assert not heavy & loaded
 

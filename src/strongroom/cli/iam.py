@@ -18,7 +18,7 @@ import orjson
 from strongroom.cli.admin import add_store_options, load_config
 
 if TYPE_CHECKING:  # imported when a command runs: `strongroom serve` and --help never load them
-    from strongroom.auth.identities import Identities
+    from strongroom.iam.identities import Identities
     from strongroom.kms.keyring import KeyRing
 
 Command = Callable[[argparse.Namespace, "Identities", "KeyRing"], Awaitable[Any]]
@@ -165,7 +165,7 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
     from strongroom.auth import secret_box
-    from strongroom.auth.identities import Identities
+    from strongroom.iam.identities import Identities
     from strongroom.errors import ApiError
     from strongroom.kms.key_check import checked_master_key, record_key_check
     from strongroom.kms.keyring import KeyRing

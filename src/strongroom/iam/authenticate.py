@@ -6,8 +6,8 @@ import hmac
 import time
 from typing import NamedTuple, Protocol
 
-from strongroom.auth.identities import INVALID_TOKEN, Identities, root_principal, token_digest
-from strongroom.auth.policy import Policy, Principal
+from strongroom.iam.identities import INVALID_TOKEN, Identities, root_principal, token_digest
+from strongroom.iam.policy import Policy, Principal
 from strongroom.errors import (
     ApiError,
     ExpiredTokenException,

@@ -1,6 +1,6 @@
 """Authorization of one API call: the caller's identity policies plus the secret's resource policy.
 
-The policy language and the evaluation logic live in :mod:`strongroom.auth.policy`; this module
+The policy language and the evaluation logic live in :mod:`strongroom.iam.policy`; this module
 assembles the request (action, resource, context keys) and turns a denial into AWS's
 AccessDeniedException.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from strongroom.auth.policy import (
+from strongroom.iam.policy import (
     AuthzRequest,
     ContextValue,
     Policy,
@@ -21,7 +21,7 @@ from strongroom.auth.policy import (
     access_denied_message,
     evaluate,
 )
-from strongroom.auth.policy import parse_policy as _parse_policy
+from strongroom.iam.policy import parse_policy as _parse_policy
 from strongroom.errors import AccessDeniedException
 
 

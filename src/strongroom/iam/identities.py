@@ -31,8 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
-from strongroom.auth.policy import Policy, Principal, parse_policy
+from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
+from strongroom.iam.policy import Policy, Principal, parse_policy
 from strongroom.auth.secret_box import SecretBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
 from strongroom.store.base import Conflict, Store

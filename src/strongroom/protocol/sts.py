@@ -20,7 +20,7 @@ variables", principal table).
 
 GetSessionToken (STS API reference, ``API_GetSessionToken``; botocore's STS model for the shapes):
 ``DurationSeconds`` 900..129600, 43200 by default, the account root's sessions cut to 3600 (done
-by :meth:`strongroom.auth.identities.Identities.create_session`); the answer is
+by :meth:`strongroom.iam.identities.Identities.create_session`); the answer is
 ``GetSessionTokenResponse/GetSessionTokenResult/Credentials/{AccessKeyId, SecretAccessKey,
 SessionToken, Expiration}`` (Expiration ISO 8601 in XML, epoch seconds in JSON). No permission is
 needed, as on AWS. Refusals, with AWS's wording as SDK users report it:
@@ -62,8 +62,8 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from strongroom.auth.identities import SESSION_MAX_SECONDS, SESSION_MIN_SECONDS, SessionCredentials
-from strongroom.auth.policy import Principal
+from strongroom.iam.identities import SESSION_MAX_SECONDS, SESSION_MIN_SECONDS, SessionCredentials
+from strongroom.iam.policy import Principal
 from strongroom.errors import (
     AccessDeniedException,
     ApiError,

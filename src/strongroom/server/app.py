@@ -29,9 +29,9 @@ import orjson
 
 from strongroom import clock
 from strongroom.audit.log import AuditLog
-from strongroom.auth.authorizer import Authorizer, request_context_keys
-from strongroom.auth.identities import ADMIN_PROFILE, Identities
-from strongroom.auth.policy import ContextValue
+from strongroom.iam.authorizer import Authorizer, request_context_keys
+from strongroom.iam.identities import ADMIN_PROFILE, Identities
+from strongroom.iam.policy import ContextValue
 from strongroom.errors import (
     AccessDeniedException,
     ApiError,
@@ -48,7 +48,7 @@ from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.unsupported import refuse_unsupported
-from strongroom.server.auth import Authenticator, Caller
+from strongroom.iam.authenticate import Authenticator, Caller
 from strongroom.server.background import background_jobs
 from strongroom.server.config import Config
 from strongroom.service.context import Authorize, CallerKind, RequestContext, allow_all

@@ -4,7 +4,7 @@ Pure: no I/O, no clock (``aws:CurrentTime`` comes in the request context). Compi
 with :func:`parse_policy`, keep the :class:`Policy`, and call :func:`evaluate` per request.
 """
 
-from strongroom.auth.policy.checks import (
+from strongroom.iam.policy.checks import (
     BROAD_ACCESS_MESSAGE,
     LOCKOUT_MESSAGE,
     PUBLIC_POLICY_MESSAGE,
@@ -14,9 +14,9 @@ from strongroom.auth.policy.checks import (
     locked_out_actions,
     would_lock_out,
 )
-from strongroom.auth.policy.context import AuthzRequest, ContextValue, Principal
-from strongroom.auth.policy.document import Policy, PolicyKind, Statement, parse_policy
-from strongroom.auth.policy.evaluate import Decision, access_denied_message, evaluate
+from strongroom.iam.policy.context import AuthzRequest, ContextValue, Principal
+from strongroom.iam.policy.document import Policy, PolicyKind, Statement, parse_policy
+from strongroom.iam.policy.evaluate import Decision, access_denied_message, evaluate
 
 __all__ = [
     "BROAD_ACCESS_MESSAGE",

@@ -17,7 +17,7 @@ keys or values"):
 - Without a set qualifier, a multivalued context value matches when any of its values does.
 
 Policy values of the wrong type (a non-number for a Numeric operator, a bad CIDR ...) are kept
-out of matching rather than rejected at parse time; :func:`strongroom.auth.policy.checks.lint`
+out of matching rather than rejected at parse time; :func:`strongroom.iam.policy.checks.lint`
 reports them.
 """
 
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from strongroom.auth.policy.context import RequestContext
-from strongroom.auth.policy.variables import Template, parse_template
-from strongroom.auth.policy.wildcard import GlobSet, compile_globs, glob_to_regex
+from strongroom.iam.policy.context import RequestContext
+from strongroom.iam.policy.variables import Template, parse_template
+from strongroom.iam.policy.wildcard import GlobSet, compile_globs, glob_to_regex
 
 # family, negated, comparison (for Numeric and Date)
 _OPERATORS: dict[str, tuple[str, bool, str | None]] = {

@@ -33,8 +33,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from strongroom.auth.policy.context import AuthzRequest, RequestContext
-from strongroom.auth.policy.document import ACCOUNT_MATCH, DIRECT_MATCH, NO_MATCH, Policy, Statement
+from strongroom.iam.policy.context import AuthzRequest, RequestContext
+from strongroom.iam.policy.document import ACCOUNT_MATCH, DIRECT_MATCH, NO_MATCH, Policy, Statement
 
 # Decision.basis values
 ALLOW_ROOT = "allow:root"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from strongroom.auth.policy.context import RequestContext
-from strongroom.auth.policy.wildcard import glob_to_regex
+from strongroom.iam.policy.context import RequestContext
+from strongroom.iam.policy.wildcard import glob_to_regex
 
 _TEXT = 0  # policy text: may hold wildcards
 _CHAR = 1  # an escaped character from ${*} ${?} ${$}: literal
