@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from policy_docs import GET, allow, deny, doc, pol
 
+from strongroom.errors import AccessDeniedException
 from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.policy import AuthzRequest, ContextValue, Policy, Principal, evaluate, parse_policy
-from strongroom.errors import AccessDeniedException
 
 A = "111111111111"  # owns the secrets
 B = "222222222222"

@@ -12,6 +12,12 @@ from typing import TypeVar
 
 import pytest
 
+from strongroom.errors import (
+    AccessDeniedException,
+    InvalidParameterException,
+    MalformedPolicyDocumentException,
+    ResourceNotFoundException,
+)
 from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.identities import (
     ADMIN_POLICY,
@@ -19,12 +25,6 @@ from strongroom.iam.identities import (
     ADMIN_USER,
     CREDENTIALS_FILE,
     Identities,
-)
-from strongroom.errors import (
-    AccessDeniedException,
-    InvalidParameterException,
-    MalformedPolicyDocumentException,
-    ResourceNotFoundException,
 )
 from strongroom.store.base import Conflict
 from strongroom.store.iam_sql import IamTx

@@ -14,8 +14,8 @@ from typing import TypeVar
 import pytest
 from test_store_sqlite import with_store as with_sqlite_store
 
-from strongroom.iam.identities import Identities
 from strongroom.auth.secret_box import PURPOSE
+from strongroom.iam.identities import Identities
 from strongroom.kms.key_check import (
     MasterKeyMismatch,
     check_master_key,

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_docs import GET, allow, deny, pol
 
+from strongroom.errors import MalformedPolicyDocumentException
 from strongroom.iam.policy import (
     AuthzRequest,
     Principal,
@@ -18,7 +19,6 @@ from strongroom.iam.policy import (
     evaluate,
     parse_policy,
 )
-from strongroom.errors import MalformedPolicyDocumentException
 
 A = "111111111111"  # owns the secret
 B = "222222222222"  # another account

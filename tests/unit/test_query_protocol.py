@@ -20,14 +20,14 @@ from botocore.model import DenormalizedStructureBuilder, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from strongroom.iam.identities import root_principal
-from strongroom.iam.policy import Principal
 from strongroom.errors import (
     InvalidSignatureException,
     SerializationException,
     UnrecognizedClientException,
     ValidationException,
 )
+from strongroom.iam.identities import root_principal
+from strongroom.iam.policy import Principal
 from strongroom.protocol import sts
 from strongroom.protocol.query import (
     InvalidAction,

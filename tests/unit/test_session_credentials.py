@@ -13,13 +13,6 @@ import botocore.session
 import pytest
 from botocore.parsers import create_parser
 
-from strongroom.iam.identities import (
-    ROOT_SESSION_MAX_SECONDS,
-    SESSION_DEFAULT_SECONDS,
-    SESSION_PURGE_BATCH,
-    Identities,
-    SessionCredentials,
-)
 from strongroom.errors import (
     AccessDeniedException,
     ExpiredTokenException,
@@ -28,8 +21,15 @@ from strongroom.errors import (
     UnrecognizedClientException,
     ValidationException,
 )
-from strongroom.protocol import sts
 from strongroom.iam.authenticate import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
+from strongroom.iam.identities import (
+    ROOT_SESSION_MAX_SECONDS,
+    SESSION_DEFAULT_SECONDS,
+    SESSION_PURGE_BATCH,
+    Identities,
+    SessionCredentials,
+)
+from strongroom.protocol import sts
 from strongroom.sigv4 import Credentials, sign_headers
 from strongroom.store.iam_sql import IamTx
 from strongroom.store.sqlite import SqliteStore

@@ -165,8 +165,8 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
     from strongroom.auth import secret_box
-    from strongroom.iam.identities import Identities
     from strongroom.errors import ApiError
+    from strongroom.iam.identities import Identities
     from strongroom.kms.key_check import checked_master_key, record_key_check
     from strongroom.kms.keyring import KeyRing
     from strongroom.kms.master_key import MasterKeyError

@@ -1,13 +1,11 @@
-"""Who is calling: turns a request's SigV4 credentials into a caller (principal, account, region)."""
+"""Who is calling: turns a request's SigV4 credentials into a :class:`Caller` (API, or DEV in emulator mode)."""
 
 from __future__ import annotations
 
 import hmac
 import time
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-from strongroom.iam.identities import INVALID_TOKEN, Identities, root_principal, token_digest
-from strongroom.iam.policy import Policy, Principal
 from strongroom.errors import (
     ApiError,
     ExpiredTokenException,
@@ -16,6 +14,8 @@ from strongroom.errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from strongroom.iam.caller import Caller, CallerKind, root_principal
+from strongroom.iam.identities import INVALID_TOKEN, Identities, token_digest
 from strongroom.regions import AcceptedRegions
 from strongroom.sigv4 import HeaderLayout, SigV4Error, parse_auth, verify
 from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication
@@ -38,23 +38,6 @@ _AWS_ERRORS: dict[type[SigV4Error], type[ApiError]] = {
 def aws_error(error: SigV4Error) -> ApiError:
     """The AWS JSON-protocol error of a SigV4 failure (same message)."""
     return _AWS_ERRORS[type(error)](error.message)
-
-
-class Caller(NamedTuple):
-    """Who sent a request (immutable; a NamedTuple: one is built per request, cheaper than a frozen dataclass)."""
-
-    principal: Principal
-    policies: tuple[Policy, ...]
-    region: str
-    access_key_id: str
-    #: signed with temporary credentials (a session token from GetSessionToken)
-    temporary: bool = False
-    #: dev mode: no signature check, no policy evaluation (the caller is the account root)
-    unrestricted: bool = False
-
-    @property
-    def account(self) -> str:
-        return self.principal.account
 
 
 class Authenticator(Protocol):
@@ -90,7 +73,7 @@ class DevAuthenticator:
             raise aws_error(exc) from None
         return Caller(
             self.principal, (), info.region, info.access_key_id, temporary=bool(info.session_token),
-            unrestricted=True,
+            kind=CallerKind.DEV,
         )
 
 

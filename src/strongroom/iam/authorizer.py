@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from strongroom.errors import AccessDeniedException
 from strongroom.iam.policy import (
     AuthzRequest,
     ContextValue,
@@ -22,7 +23,6 @@ from strongroom.iam.policy import (
     evaluate,
 )
 from strongroom.iam.policy import parse_policy as _parse_policy
-from strongroom.errors import AccessDeniedException
 
 
 class SecretFacts(Protocol):

@@ -31,10 +31,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
-from strongroom.iam.policy import Policy, Principal, parse_policy
 from strongroom.auth.secret_box import SecretBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
+from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
+from strongroom.iam.caller import root_principal
+from strongroom.iam.policy import Policy, Principal, parse_policy
 from strongroom.store.base import Conflict, Store
 from strongroom.store.iam_sql import AccessKeyRow, IamTx, SessionKeyRow, UserRow
 
@@ -115,10 +116,6 @@ class SessionCredentials:
 
     def __iter__(self) -> Iterator[str | float]:  # unpacks as (key id, secret, token, expiration)
         return iter((self.access_key_id, self.secret_access_key, self.session_token, self.expiration))
-
-
-def root_principal(account: str) -> Principal:
-    return Principal(arn=f"arn:aws:iam::{account}:root", account=account, is_root=True, username=None, userid=account)
 
 
 def user_principal(user: UserRow) -> Principal:

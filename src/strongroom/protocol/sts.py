@@ -62,8 +62,6 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from strongroom.iam.identities import SESSION_MAX_SECONDS, SESSION_MIN_SECONDS, SessionCredentials
-from strongroom.iam.policy import Principal
 from strongroom.errors import (
     AccessDeniedException,
     ApiError,
@@ -75,6 +73,8 @@ from strongroom.errors import (
     UnrecognizedClientException,
     ValidationException,
 )
+from strongroom.iam.identities import SESSION_MAX_SECONDS, SESSION_MIN_SECONDS, SessionCredentials
+from strongroom.iam.policy import Principal
 from strongroom.integers import decimal_integer
 from strongroom.protocol import json11
 from strongroom.protocol.validation import json_integer

@@ -56,6 +56,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from strongroom.errors import (
+    AccessDeniedException,
+    InvalidParameterException,
+    MalformedPolicyDocumentException,
+    PublicPolicyException,
+    ResourceNotFoundException,
+)
 from strongroom.iam.authorizer import resource_context_keys
 from strongroom.iam.identities import root_principal, user_principal
 from strongroom.iam.policy import (
@@ -71,13 +78,6 @@ from strongroom.iam.policy import (
 )
 from strongroom.iam.policy.checks import CHECK_BROAD_ACCESS, CHECK_SYNTAX
 from strongroom.iam.policy.document import UNSUPPORTED_PRINCIPAL
-from strongroom.errors import (
-    AccessDeniedException,
-    InvalidParameterException,
-    MalformedPolicyDocumentException,
-    PublicPolicyException,
-    ResourceNotFoundException,
-)
 from strongroom.protocol.model import operation_names
 from strongroom.secrets.core import find_secret, require_active
 from strongroom.service.context import CallerKind, RequestContext

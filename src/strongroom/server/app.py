@@ -29,9 +29,6 @@ import orjson
 
 from strongroom import clock
 from strongroom.audit.log import AuditLog
-from strongroom.iam.authorizer import Authorizer, request_context_keys
-from strongroom.iam.identities import ADMIN_PROFILE, Identities
-from strongroom.iam.policy import ContextValue
 from strongroom.errors import (
     AccessDeniedException,
     ApiError,
@@ -41,6 +38,11 @@ from strongroom.errors import (
     SerializationException,
     UnknownOperationException,
 )
+from strongroom.iam.authenticate import Authenticator
+from strongroom.iam.authorizer import Authorizer, request_context_keys
+from strongroom.iam.caller import Caller
+from strongroom.iam.identities import ADMIN_PROFILE, Identities
+from strongroom.iam.policy import ContextValue
 from strongroom.jobs import JobRuntime
 from strongroom.kms.key_check import record_key_check
 from strongroom.kms.master_key import MasterKey
@@ -48,7 +50,6 @@ from strongroom.protocol import json11, query, sts
 from strongroom.protocol.dispatch import OPERATIONS, RESOURCELESS
 from strongroom.protocol.validation import parse_input
 from strongroom.secrets.unsupported import refuse_unsupported
-from strongroom.iam.authenticate import Authenticator, Caller
 from strongroom.server.background import background_jobs
 from strongroom.server.config import Config
 from strongroom.service.context import Authorize, CallerKind, RequestContext, allow_all
@@ -299,12 +300,9 @@ class StrongroomApp:
         facts["region"] = caller.region
         facts["access_key_id"] = caller.access_key_id
         facts["secret_id"] = params.get("SecretId") or params.get("Name")
-        if caller.unrestricted:
-            authorize, kind = allow_all, CallerKind.DEV
-        else:
-            authorize, kind = self._authorizer_for(caller, scope, params), CallerKind.API
+        authorize = self._authorizer_for(caller, scope, params) if caller.kind is CallerKind.API else allow_all
         facts["time"] = now = clock.now()
-        ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize, kind)
+        ctx = RequestContext(account, caller.region, principal_arn, now, request_id, operation, authorize, caller)
         refuse_unsupported(operation, params)
         if operation in RESOURCELESS:
             authorize(operation, "*", None)

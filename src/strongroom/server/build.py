@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from strongroom.auth import secret_box
+from strongroom.iam.authenticate import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.identities import Identities
 from strongroom.kms.keyring import KeyRing
@@ -10,7 +11,6 @@ from strongroom.kms.master_key import load_master_key
 from strongroom.regions import AcceptedRegions
 from strongroom.secrets.tokens import TokenSealer
 from strongroom.server.app import StrongroomApp
-from strongroom.iam.authenticate import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.server.config import Config
 from strongroom.service.dependencies import Services
 from strongroom.store.factory import open_store

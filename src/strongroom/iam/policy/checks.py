@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from strongroom.errors import MalformedPolicyDocumentException
 from strongroom.iam.policy.conditions import FOR_ALL_VALUES, Condition, as_epoch, as_network, as_number
 from strongroom.iam.policy.context import AuthzRequest, ContextValue, Principal, RequestContext
 from strongroom.iam.policy.document import Policy, Statement, parse_policy
 from strongroom.iam.policy.evaluate import evaluate_resource
 from strongroom.iam.policy.wildcard import compile_globs, has_wildcard
-from strongroom.errors import MalformedPolicyDocumentException
 
 #: Messages of Secrets Manager (Secrets Manager User Guide, "Managing a resource-based policy").
 BROAD_ACCESS_MESSAGE = "This resource policy grants broad access to your secret."

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from strongroom.errors import MalformedPolicyDocumentException
 from strongroom.iam.policy.conditions import Condition, OperatorError, compile_condition, parse_operator
 from strongroom.iam.policy.context import Principal, RequestContext
 from strongroom.iam.policy.variables import Template, parse_template
 from strongroom.iam.policy.wildcard import GlobSet, compile_globs
-from strongroom.errors import MalformedPolicyDocumentException
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 PolicyKind = Literal["identity", "resource"]
