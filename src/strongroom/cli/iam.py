@@ -164,14 +164,11 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
-    from strongroom.auth import secret_box
     from strongroom.errors import ApiError
-    from strongroom.iam.identities import Identities
     from strongroom.kms.key_check import checked_master_key, record_key_check
-    from strongroom.kms.keyring import KeyRing
     from strongroom.kms.master_key import MasterKeyError
+    from strongroom.server.build import build_services
     from strongroom.store.base import Conflict
-    from strongroom.store.factory import open_store
 
     try:
         config = load_config(args)
@@ -182,14 +179,13 @@ def run(args: argparse.Namespace) -> int:
     args.account_id = config.account_id
 
     async def main() -> Any:
-        store = open_store(config)
+        services = build_services(config, master)
         try:
-            await store.migrate()
-            await record_key_check(store, master, config)
-            identities = Identities(store, master.derive_key(secret_box.PURPOSE))
-            return await args.iam_command(args, identities, KeyRing(master, store))
+            await services.store.migrate()
+            await record_key_check(services.store, master, config)
+            return await args.iam_command(args, services.identities, services.keyring)
         finally:
-            await store.close()
+            await services.store.close()
 
     try:
         result = asyncio.run(main())

@@ -1,4 +1,4 @@
-"""Authorization of one API call: the caller's identity policies plus the secret's resource policy.
+"""Authorization of one API call: the caller's identity policies plus the resource's resource policy.
 
 The policy language and the evaluation logic live in :mod:`strongroom.iam.policy`; this module
 assembles the request (action, resource, context keys) and turns a denial into AWS's
@@ -25,19 +25,15 @@ from strongroom.iam.policy import (
 from strongroom.iam.policy import parse_policy as _parse_policy
 
 
-class SecretFacts(Protocol):
-    """What authorization needs to know of a secret (a store SecretRow satisfies it)."""
+class ResourceFacts(Protocol):
+    """What authorization needs to know of a resource besides its ARN (a store SecretRow provides it)."""
 
-    arn: str
     account: str
-    tags: list[tuple[str, str]] | None
     resource_policy: str | None
-    primary_region: str | None
-    rotation_lambda_arn: str | None
 
 
-def request_context_keys(params: Mapping[str, Any], source_ip: str | None, secure: bool) -> dict[str, ContextValue]:
-    """The context keys a request carries by itself (no secret needed)."""
+def request_context_keys(source_ip: str | None, secure: bool) -> dict[str, ContextValue]:
+    """The global condition keys every request carries by itself: time, transport, source address."""
     now = time.time()
     keys: dict[str, ContextValue] = {
         "aws:CurrentTime": datetime.fromtimestamp(now, UTC),
@@ -46,51 +42,11 @@ def request_context_keys(params: Mapping[str, Any], source_ip: str | None, secur
     }
     if source_ip:
         keys["aws:SourceIp"] = source_ip
-    for member, key in _PARAM_KEYS.items():
-        value = params.get(member)
-        if value is not None:
-            keys[key] = value
-    if params.get("RotationRules") is not None:
-        keys["secretsmanager:ModifyRotationRules"] = True
-    replicas = params.get("AddReplicaRegions")
-    if replicas:
-        keys["secretsmanager:AddReplicaRegions"] = [r.get("Region", "") for r in replicas]
-    tags = params.get("Tags")
-    if tags:
-        for tag in tags:
-            keys[f"aws:RequestTag/{tag.get('Key', '')}"] = tag.get("Value", "")
-        keys["aws:TagKeys"] = [tag.get("Key", "") for tag in tags]
-    elif params.get("TagKeys"):
-        keys["aws:TagKeys"] = list(params["TagKeys"])
     return keys
 
 
-_PARAM_KEYS = {
-    "SecretId": "secretsmanager:SecretId",
-    "Name": "secretsmanager:Name",
-    "Description": "secretsmanager:Description",
-    "KmsKeyId": "secretsmanager:KmsKeyId",
-    "VersionId": "secretsmanager:VersionId",
-    "VersionStage": "secretsmanager:VersionStage",
-    "RotationLambdaARN": "secretsmanager:RotationLambdaARN",
-    "ForceOverwriteReplicaSecret": "secretsmanager:ForceOverwriteReplicaSecret",
-    "BlockPublicPolicy": "secretsmanager:BlockPublicPolicy",
-    "RotateImmediately": "secretsmanager:RotateImmediately",
-}
-
-
-def resource_context_keys(secret: SecretFacts | None) -> dict[str, ContextValue]:
-    if secret is None:
-        return {}
-    keys: dict[str, ContextValue] = {}
-    for key, value in secret.tags or ():
-        keys[f"secretsmanager:ResourceTag/{key}"] = value
-        keys[f"aws:ResourceTag/{key}"] = value
-    if secret.primary_region:
-        keys["secretsmanager:SecretPrimaryRegion"] = secret.primary_region
-    if secret.rotation_lambda_arn:
-        keys["secretsmanager:resource/AllowRotationLambdaArn"] = secret.rotation_lambda_arn
-    return keys
+def _no_resource_keys(resource: ResourceFacts) -> Mapping[str, ContextValue]:
+    return {}
 
 
 #: Request context keys, computed on first use (most requests are decided without them).
@@ -126,11 +82,14 @@ class Authorizer:
 
     def check(
         self, principal: Principal, identity_policies: tuple[Policy, ...], action: str, resource: str,
-        secret: SecretFacts | None, request_keys: RequestKeys, named: str | None = None,
+        secret: ResourceFacts | None, request_keys: RequestKeys, named: str | None = None,
+        resource_keys: Callable[[Any], Mapping[str, ContextValue]] = _no_resource_keys,
     ) -> None:
         """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``.
 
-        The denial's message names ``named`` (the resource as the caller gave it) if given.
+        ``secret`` is the resource's facts (its resource policy and owner; None for "*"),
+        ``resource_keys`` the condition keys the service derives from them. The denial's message
+        names ``named`` (the resource as the caller gave it) if given.
         """
         resource_text = secret.resource_policy if secret is not None else None
         owner = secret.account if secret is not None else None
@@ -139,7 +98,8 @@ class Authorizer:
         if key in self._allowed:
             return
         context = dict(request_keys())
-        context.update(resource_context_keys(secret))
+        if secret is not None:
+            context.update(resource_keys(secret))
         resource_policy = self.resource_policy(resource_text) if resource_text else None
         request = AuthzRequest(
             principal=principal, action=action, resource=resource, resource_account=owner, context=context,

@@ -23,17 +23,14 @@ batch at a time whenever a new session is issued.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import string
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from strongroom.auth.secret_box import SecretBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
-from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 from strongroom.iam.caller import root_principal
 from strongroom.iam.policy import Policy, Principal, parse_policy
 from strongroom.store.base import Conflict, Store
@@ -362,12 +359,11 @@ class Identities:
             raise ResourceNotFoundException(f"{kind} {name} not found in account {account}")
 
     # --- first start ---------------------------------------------------------------------
-    async def bootstrap_admin(self, account: str, data_dir: Path) -> Path | None:
-        """On the very first start, create the administrator and write its credentials file (0600).
+    async def create_first_admin(self, account: str) -> NewAccessKey | None:
+        """The administrator (user ``admin``, full access) with one access key, if no identity exists.
 
         User, policy and access key are created in one transaction, so a crash leaves either all
-        or nothing (and the next start tries again). Returns the file written, or None when
-        identities already exist or another instance won the race (its data dir gets the file).
+        or nothing. None when identities already exist or another instance won the race.
         """
         parse_policy(ADMIN_POLICY)
         user = UserRow(
@@ -389,12 +385,4 @@ class Identities:
                 )
         except Conflict:
             return None
-        path = Path(data_dir) / CREDENTIALS_FILE
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a pre-existing file keeps its mode on O_CREAT: fix it before writing
-        with os.fdopen(fd, "w") as handle:
-            handle.write(
-                f"[{ADMIN_PROFILE}]\naws_access_key_id = {access_key_id}\n"
-                f"aws_secret_access_key = {secret}\n"
-            )
-        return path
+        return NewAccessKey(access_key_id, secret, user.arn)

@@ -63,7 +63,6 @@ from strongroom.errors import (
     PublicPolicyException,
     ResourceNotFoundException,
 )
-from strongroom.iam.authorizer import resource_context_keys
 from strongroom.iam.identities import root_principal, user_principal
 from strongroom.iam.policy import (
     BROAD_ACCESS_MESSAGE,
@@ -78,8 +77,8 @@ from strongroom.iam.policy import (
 )
 from strongroom.iam.policy.checks import CHECK_BROAD_ACCESS, CHECK_SYNTAX
 from strongroom.iam.policy.document import UNSUPPORTED_PRINCIPAL
-from strongroom.protocol.model import operation_names
 from strongroom.secrets.core import find_secret, require_active
+from strongroom.secrets.iam_vocabulary import VOCABULARY, resource_context_keys
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.iam_sql import IamTx
@@ -181,7 +180,7 @@ async def validate_resource_policy(services: Services, ctx: RequestContext, para
 def _lint(text: str) -> list[tuple[str, str]]:
     """Grammar, broad access, unknown actions and condition keys; AWS's sentence leads broad access."""
     findings = []
-    for check, message in lint(text, operation_names()):
+    for check, message in lint(text, VOCABULARY):
         if check == CHECK_BROAD_ACCESS:
             message = f"{BROAD_ACCESS_MESSAGE} {message}"
         findings.append((check, message))

@@ -1,4 +1,4 @@
-"""Assemble the service from a Config: store, master key, key ring, tokens, authenticator."""
+"""The one wiring: services and the app from a Config, for the server, the admin CLI and the benchmark."""
 
 from __future__ import annotations
 
@@ -7,23 +7,48 @@ from strongroom.iam.authenticate import Authenticator, DevAuthenticator, SigV4Au
 from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.identities import Identities
 from strongroom.kms.keyring import KeyRing
-from strongroom.kms.master_key import load_master_key
+from strongroom.kms.master_key import MasterKey, load_master_key
 from strongroom.regions import AcceptedRegions
 from strongroom.secrets.tokens import TokenSealer
+from strongroom.server.api import ApiEndpoint
 from strongroom.server.app import StrongroomApp
 from strongroom.server.config import Config
+from strongroom.server.lifespan import Lifespan
+from strongroom.server.observers import Observer
+from strongroom.server.registry import Registry
 from strongroom.service.dependencies import Services
 from strongroom.store.factory import open_store
 
+#: ``MasterKey.derive_key`` labels: one derived key per use, never shared between uses.
+ACCESS_KEYS_LABEL = secret_box.PURPOSE  # sealed access-key and session secrets
+PAGE_TOKENS_LABEL = b"next-token"  # sealed pagination tokens
 
-def build_app(config: Config) -> StrongroomApp:
-    master = load_master_key(config.data_dir)
+
+def build_services(config: Config, master: MasterKey | None = None) -> Services:
+    """The store, key ring, token sealer, identities and authorizer of ``config`` (the store not yet
+    migrated). ``master`` defaults to the data directory's master key."""
+    master = master if master is not None else load_master_key(config.data_dir)
     store = open_store(config)
-    tokens = TokenSealer(master.derive_key(b"next-token"))
-    services = Services(store=store, keyring=KeyRing(master, store), tokens=tokens)
-    identities = Identities(store, master.derive_key(secret_box.PURPOSE))
-    regions = AcceptedRegions(config.regions)
-    authenticator: Authenticator = (
-        DevAuthenticator(config.account_id, regions) if config.dev else SigV4Authenticator(identities, regions=regions)
+    return Services(
+        store=store,
+        keyring=KeyRing(master, store),
+        tokens=TokenSealer(master.derive_key(PAGE_TOKENS_LABEL)),
+        identities=Identities(store, master.derive_key(ACCESS_KEYS_LABEL)),
+        authorizer=Authorizer(),
     )
-    return StrongroomApp(config, services, authenticator, identities, Authorizer(), master)
+
+
+def build_app(config: Config, registry: Registry | None = None) -> StrongroomApp:
+    """The ASGI app of ``config``: every registered service behind one API endpoint."""
+    master = load_master_key(config.data_dir)
+    services = build_services(config, master)
+    regions = AcceptedRegions(config.regions)
+    authenticator: Authenticator
+    if config.dev:
+        authenticator = DevAuthenticator(config.account_id, regions)
+    else:
+        assert services.identities is not None
+        authenticator = SigV4Authenticator(services.identities, regions=regions)
+    observers: list[Observer] = []
+    api = ApiEndpoint(registry or Registry.of(), services, authenticator, config.max_body_bytes, observers)
+    return StrongroomApp(api, Lifespan(config, services, master, observers))

@@ -1,4 +1,4 @@
-"""Secrets Manager checks on resource policies: broad access, linting, lock-out.
+"""Checks on resource policies: broad access, linting against a service's vocabulary, lock-out.
 
 What counts as broad ("public"): Secrets Manager's BlockPublicPolicy and ValidateResourcePolicy use
 Zelkova with the same notion as Amazon S3 Block Public Access. The Secrets Manager User Guide
@@ -20,6 +20,7 @@ policy variables.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from strongroom.errors import MalformedPolicyDocumentException
 from strongroom.iam.policy.conditions import FOR_ALL_VALUES, Condition, as_epoch, as_network, as_number
@@ -37,35 +38,24 @@ LOCKOUT_MESSAGE = "Your requested changes will not allow you to manage this secr
 CHECK_SYNTAX = "SYNTAX"
 CHECK_BROAD_ACCESS = "BROAD_ACCESS"
 CHECK_UNKNOWN_ACTION = "UNKNOWN_ACTION"
-CHECK_NOT_SECRETSMANAGER_ACTION = "NOT_SECRETSMANAGER_ACTION"
+CHECK_NOT_SERVICE_ACTION = "NOT_SECRETSMANAGER_ACTION"  # the check name ValidateResourcePolicy reports
 CHECK_UNKNOWN_CONDITION_KEY = "UNKNOWN_CONDITION_KEY"
 CHECK_CONDITION_VALUE_TYPE = "CONDITION_VALUE_TYPE"
 
-#: Condition keys of Secrets Manager (Service Authorization Reference, "Actions, resources, and
-#: condition keys for AWS Secrets Manager"; checked against parliament 1.6.4's copy of it).
-SECRETSMANAGER_CONDITION_KEYS = frozenset(
-    k.lower()
-    for k in (
-        "secretsmanager:AddReplicaRegions",
-        "secretsmanager:BlockPublicPolicy",
-        "secretsmanager:Description",
-        "secretsmanager:ForceDeleteWithoutRecovery",
-        "secretsmanager:ForceOverwriteReplicaSecret",
-        "secretsmanager:KmsKeyArn",
-        "secretsmanager:KmsKeyId",
-        "secretsmanager:ModifyRotationRules",
-        "secretsmanager:Name",
-        "secretsmanager:RecoveryWindowInDays",
-        "secretsmanager:RotateImmediately",
-        "secretsmanager:RotationLambdaARN",
-        "secretsmanager:SecretId",
-        "secretsmanager:SecretPrimaryRegion",
-        "secretsmanager:VersionId",
-        "secretsmanager:VersionStage",
-        "secretsmanager:resource/AllowRotationLambdaArn",
-    )
-)
-SECRETSMANAGER_CONDITION_KEY_PREFIXES = ("secretsmanager:resourcetag/",)
+class Vocabulary(NamedTuple):
+    """A service in IAM's terms, what :func:`lint` checks a policy's actions and condition keys against."""
+
+    #: the service's action prefix
+    prefix: str
+    #: its name in findings
+    title: str
+    #: its action names (without the prefix)
+    actions: tuple[str, ...]
+    #: its condition keys (with the prefix)
+    condition_keys: tuple[str, ...]
+    #: prefixes of its condition key families (``<prefix>:ResourceTag/``)
+    condition_key_prefixes: tuple[str, ...] = ()
+
 
 #: Global condition keys (IAM User Guide, "AWS global condition context keys").
 GLOBAL_CONDITION_KEYS = frozenset(
@@ -205,14 +195,6 @@ def find_foreign_account_grants(policy: Policy, owner_account: str) -> list[str]
     return findings
 
 
-def _known_action_names(known_actions: Iterable[str]) -> frozenset[str]:
-    names = set()
-    for action in known_actions:
-        name = action.lower()
-        names.add(name if ":" in name else f"secretsmanager:{name}")
-    return frozenset(names)
-
-
 def _condition_type_problems(statement: Statement, condition: Condition) -> list[str]:
     family = condition.spec.family
     bad: list[str] = []
@@ -231,50 +213,43 @@ def _condition_type_problems(statement: Statement, condition: Condition) -> list
     ]
 
 
-def lint(policy_text: str, known_actions: Iterable[str]) -> list[tuple[str, str]]:
+def lint(policy_text: str, vocabulary: Vocabulary) -> list[tuple[str, str]]:
     """Findings for ValidateResourcePolicy as ``(check name, message)``; empty when it passes.
 
-    Checks: grammar (stops there), broad access, actions that no Secrets Manager action matches,
-    non-Secrets-Manager actions (they never apply to a secret), unknown secretsmanager:/aws:
-    condition keys, and condition values of the wrong type. ``known_actions`` are action names,
-    with or without the ``secretsmanager:`` prefix.
+    Checks: grammar (stops there), broad access, actions that none of the service's actions
+    matches, other services' actions (they never apply to the service's resources), condition
+    keys that are neither the service's nor global, and condition values of the wrong type.
     """
     try:
         policy = parse_policy(policy_text, kind="resource")
     except MalformedPolicyDocumentException as exc:
         return [(CHECK_SYNTAX, exc.message)]
     findings: list[tuple[str, str]] = [(CHECK_BROAD_ACCESS, m) for m in find_broad_access(policy)]
-    known = _known_action_names(known_actions)
+    prefix, title = vocabulary.prefix, vocabulary.title
+    known = frozenset(f"{prefix}:{action}".lower() for action in vocabulary.actions)
+    own_keys = frozenset(key.lower() for key in vocabulary.condition_keys)
+    own_key_prefixes = tuple(p.lower() for p in vocabulary.condition_key_prefixes)
     for statement in policy.statements:
         for pattern in statement.action_patterns:
             lowered = pattern.lower()
             service = lowered.split(":", 1)[0] if ":" in lowered else "*"
             if lowered == "*" or service == "*":
                 continue
-            if not has_wildcard(service) and service != "secretsmanager":
+            if not has_wildcard(service) and service != prefix:
                 findings.append(
                     (
-                        CHECK_NOT_SECRETSMANAGER_ACTION,
-                        f'{statement.label}: "{pattern}" is not a Secrets Manager action; it never '
-                        "applies to a secret.",
+                        CHECK_NOT_SERVICE_ACTION,
+                        f'{statement.label}: "{pattern}" is not a {title} action; it never applies to a secret.',
                     )
                 )
                 continue
             globs = compile_globs([lowered], ignore_case=True)
             if not any(globs.matches(name) for name in known):
-                findings.append(
-                    (
-                        CHECK_UNKNOWN_ACTION,
-                        f'{statement.label}: "{pattern}" matches no Secrets Manager action.',
-                    )
-                )
+                findings.append((CHECK_UNKNOWN_ACTION, f'{statement.label}: "{pattern}" matches no {title} action.'))
         for condition in statement.conditions:
             key = condition.key_lower
-            if key.startswith("secretsmanager:"):
-                known_key = key in SECRETSMANAGER_CONDITION_KEYS or (
-                    key.startswith(SECRETSMANAGER_CONDITION_KEY_PREFIXES)
-                    and len(key) > len(SECRETSMANAGER_CONDITION_KEY_PREFIXES[0])
-                )
+            if key.startswith(f"{prefix}:"):
+                known_key = key in own_keys or any(key.startswith(p) and len(key) > len(p) for p in own_key_prefixes)
             elif key.startswith("aws:"):
                 known_key = key in GLOBAL_CONDITION_KEYS or any(
                     key.startswith(p) and len(key) > len(p) for p in GLOBAL_CONDITION_KEY_PREFIXES
@@ -285,7 +260,7 @@ def lint(policy_text: str, known_actions: Iterable[str]) -> list[tuple[str, str]
                 findings.append(
                     (
                         CHECK_UNKNOWN_CONDITION_KEY,
-                        f'{statement.label}: condition key "{condition.key}" is not a Secrets Manager '
+                        f'{statement.label}: condition key "{condition.key}" is not a {title} '
                         "or global condition key; it is never present.",
                     )
                 )
@@ -328,6 +303,6 @@ def would_lock_out(
     """True when ``policy`` explicitly denies ``principal`` any action of ``action_set``.
 
     PutResourcePolicy refuses such a policy with :data:`LOCKOUT_MESSAGE`; pass the actions needed
-    to manage the policy (secretsmanager:PutResourcePolicy, DeleteResourcePolicy, ...).
+    to manage the policy (``<prefix>:PutResourcePolicy``, ...).
     """
     return bool(locked_out_actions(policy, principal, action_set, resource=resource, context=context))

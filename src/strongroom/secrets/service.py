@@ -1,8 +1,8 @@
-"""The operation table: AWS operation name -> domain handler. One entry per operation."""
+"""The Secrets Manager service: its descriptor (operations, protocols, context keys, audit subject)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from typing import Any
 
 from strongroom.secrets import (
@@ -16,12 +16,17 @@ from strongroom.secrets import (
     update,
     values,
 )
-from strongroom.service.context import RequestContext
-from strongroom.service.dependencies import Services
+from strongroom.secrets.iam_vocabulary import PREFIX, request_context_keys, resource_context_keys
+from strongroom.secrets.unsupported import refuse_unsupported
+from strongroom.service.descriptor import Handler, Operation, ServiceDescriptor
 
-Handler = Callable[[Services, RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
-OPERATIONS: dict[str, Handler] = {
+def audit_subject(params: Mapping[str, Any]) -> str | None:
+    """The secret a request names, as the caller gave it."""
+    return params.get("SecretId") or params.get("Name")
+
+
+_HANDLERS: dict[str, Handler] = {
     "BatchGetSecretValue": values.batch_get_secret_value,
     "CreateSecret": create.create_secret,
     "DeleteResourcePolicy": resource_policy.delete_resource_policy,
@@ -42,6 +47,21 @@ OPERATIONS: dict[str, Handler] = {
     "UpdateSecretVersionStage": update.update_secret_version_stage,
     "ValidateResourcePolicy": resource_policy.validate_resource_policy,
 }
-
 #: Operations authorized on resource "*" before they run (they name no single secret).
-RESOURCELESS = frozenset({"ListSecrets", "GetRandomPassword", "BatchGetSecretValue"})
+_RESOURCELESS = frozenset({"ListSecrets", "GetRandomPassword", "BatchGetSecretValue"})
+
+SERVICE = ServiceDescriptor(
+    name=PREFIX,
+    signing_name=PREFIX,
+    model=PREFIX,
+    operations={
+        name: Operation(name, handler, resourceless=name in _RESOURCELESS) for name, handler in _HANDLERS.items()
+    },
+    json_target_prefix=f"{PREFIX}.",
+    json_content_type=b"application/x-amz-json-1.1",
+    query_version="2017-10-17",
+    context_keys=request_context_keys,
+    resource_keys=resource_context_keys,
+    audit_subject=audit_subject,
+    check_input=refuse_unsupported,
+)

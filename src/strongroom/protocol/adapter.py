@@ -1,0 +1,77 @@
+"""What every wire adapter shares: a routed call, an answer, and the adapter interface.
+
+An adapter turns a request's bytes into (service, operation, parameters) and a result or an
+error back into bytes, in one wire protocol (JSON RPC, query, REST JSON). The API endpoint
+(server/api.py) picks the adapter, asks it to :meth:`Adapter.route` the request, authenticates,
+reads the parameters with :meth:`Adapter.params` after that, and has the adapter write the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Protocol
+
+from strongroom.errors import ApiError
+from strongroom.service.descriptor import Operation, ServiceDescriptor
+
+#: Response headers besides Content-Type, Content-Length and x-amzn-RequestId.
+Headers = list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]
+
+#: ASGI's HTTP connection scope.
+Scope = dict[str, Any]
+
+
+class Answer(NamedTuple):
+    """A response: status, content type, body and extra headers."""
+
+    status: int
+    content_type: bytes
+    body: bytes
+    headers: Headers = ()
+
+
+class Call(NamedTuple):
+    """A request routed to one operation of one service, with what its adapter reads parameters from."""
+
+    service: ServiceDescriptor
+    operation: Operation
+    adapter: Adapter
+    #: The adapter's own view of the request (a JSON body, query pairs, REST path labels and body).
+    payload: Any
+
+
+class Unroutable(Exception):
+    """A request no operation takes: ``error`` is answered in the protocol form of ``service``
+    (None: the service is unknown too)."""
+
+    def __init__(self, error: ApiError, service: ServiceDescriptor | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.service = service
+
+
+class Adapter(Protocol):
+    """One wire protocol."""
+
+    def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
+        """The call a request makes; raises :class:`Unroutable`."""
+        ...
+
+    def params(self, call: Call) -> Any:
+        """The call's parameters, decoded to JSON-shaped values (validated by the caller)."""
+        ...
+
+    def answer(self, call: Call, result: dict[str, Any], request_id: str) -> Answer:
+        """The response carrying an operation's result."""
+        ...
+
+    def error(self, service: ServiceDescriptor | None, error: ApiError, request_id: str) -> Answer:
+        """The response carrying an error, in ``service``'s form of this protocol."""
+        ...
+
+
+def query_error(service: ServiceDescriptor, error: ApiError) -> tuple[str, int, str]:
+    """The query-protocol (code, status, message) of ``error`` for ``service``."""
+    mapped = service.query_errors.get(type(error))
+    if mapped is None:
+        return error.code, error.status, error.message
+    return mapped.code, mapped.status, mapped.message or error.message
