@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from strongroom.cli.admin import add_store_options, load_config
 
@@ -159,7 +158,7 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
     @command(f"list-{kind}-policies", f"List a {kind}'s inline policies with their documents.", owner)
     async def list_policies(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
         rows = await ids.list_policies(a.account_id, kind, getattr(a, owner_attr))
-        return {f"{title}Policies": [{"PolicyName": n, "PolicyDocument": orjson.loads(d)} for n, d in rows]}
+        return {f"{title}Policies": [{"PolicyName": n, "PolicyDocument": json.loads(d)} for n, d in rows]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,5 +191,5 @@ def run(args: argparse.Namespace) -> int:
     except (ApiError, Conflict, OSError, MasterKeyError) as exc:
         print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
-    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0
