@@ -20,11 +20,7 @@ from strongroom.regions import AcceptedRegions
 from strongroom.sigv4 import HeaderLayout, SigV4Error, parse_auth, verify
 from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication
 
-#: AWS's text for expired temporary credentials, no final period: the "Common Errors" page of the
-#: AWS API references (ExpiredTokenException) and what AWS answers, e.g. "ExpiredTokenException:
-#: The security token included in the request is expired status code: 400" from KMS, a JSON 1.1
-#: service like Secrets Manager (getsops/sops#621); STS says "ExpiredToken" (miquella/vaulted#107).
-#: Common Errors lists HTTP 403; we answer 400 as KMS was seen to, like UnrecognizedClientException.
+#: AWS's text for expired temporary credentials, no final period (docs/api.md, "STS").
 EXPIRED_TOKEN = "The security token included in the request is expired"
 
 

@@ -12,12 +12,10 @@ keys in their own table: the same principal and identity policies as the long-te
 for them, a secret sealed the same way, a session token stored only as its SHA-256, and an expiry.
 They end with their parent key: deactivating or deleting that key (or deleting the user) deletes
 them in the same transaction, so they stop working at once (within the cache time) and
-reactivating the key does not bring them back - stricter than AWS, whose temporary credentials
-"cannot be revoked" (IAM User Guide, "Permissions for temporary security credentials"), so that
-disabling a leaked key also disables what was minted with it. A session is only issued while its
-parent key is active, checked with the key's row locked (an identity cached for up to
-``cache_ttl`` may still carry a key deactivated meanwhile). Expired rows are purged a bounded
-batch at a time whenever a new session is issued.
+reactivating the key does not bring them back (stricter than AWS: docs/api.md, "STS"). A session
+is only issued while its parent key is active, checked with the key's row locked (an identity
+cached for up to ``cache_ttl`` may still carry a key deactivated meanwhile). Expired rows are
+purged a bounded batch at a time whenever a new session is issued.
 """
 
 from __future__ import annotations

@@ -1,20 +1,13 @@
 """Checks on resource policies: broad access, linting against a service's vocabulary, lock-out.
 
-What counts as broad ("public"): Secrets Manager's BlockPublicPolicy and ValidateResourcePolicy use
-Zelkova with the same notion as Amazon S3 Block Public Access. The Secrets Manager User Guide
-("Managing a resource-based policy for a secret") says an acceptable policy "must only grant access
-to one or more of the following fixed values: aws:SourceArn, aws:SourceVpc, aws:SourceVpce,
-aws:SourceAccount" and refers to the S3 definition, which also accepts a fixed AWS principal (user,
-role, account or service principal), aws:SourceOwner, a fixed aws:userid, and a policy that "limits
-access to a set of CIDRs using aws:SourceIp" (S3 User Guide, "The meaning of 'public'").
-We also accept a fixed aws:PrincipalOrgID / aws:PrincipalAccount / aws:PrincipalArn /
-aws:SourceOrgID, which pin the caller to an organization, account or identity just as firmly (IAM
-Access Analyzer treats them so). A fixed foreign account is therefore *not* public; granting one
-is reported separately by :func:`find_foreign_account_grants` for callers that want to know.
-
-A narrowing condition must really narrow: a positive operator (not negated), not ...IfExists (an
-absent key would pass), not ForAllValues (an empty set passes), and values without wildcards or
-policy variables.
+Broad ("public") access is Amazon S3 Block Public Access's notion, which Secrets Manager's
+BlockPublicPolicy and ValidateResourcePolicy use: a statement allowing every principal is
+acceptable only when a narrowing condition pins the caller to fixed values (aws:SourceArn,
+aws:SourceVpc, aws:SourceVpce, aws:SourceAccount, aws:SourceOwner, aws:userid, aws:SourceIp CIDRs,
+and the organization, account and identity keys). A fixed AWS principal, also a foreign account,
+is not broad; :func:`find_foreign_account_grants` reports those separately. A narrowing condition
+must really narrow: a positive operator, not ...IfExists, not ForAllValues, values without
+wildcards or policy variables. Sources: docs/api.md, "Policy evaluation".
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """Condition operators: compiled once per policy, evaluated against a request context.
 
-Semantics follow the IAM User Guide ("Condition operators" and "Conditions with multiple context
-keys or values"):
+Semantics (sources: docs/api.md, "Policy evaluation"):
 
 - several operators in a block, and several keys under one operator, are ANDed;
 - several values for one key are ORed; for a negated operator (StringNotEquals, NotIpAddress, ...)
   they are NORed: a negated operator is exactly the negation of its positive form;
-- a key that is not present makes a condition false, except that a negated operator is then true
-  ("If the policy condition requires that the key is not matched, such as StringNotLike or
-  ArnNotLike, and the right key is not present, the condition is true") and an ...IfExists
-  operator is true;
+- a key that is not present makes a condition false, except that a negated operator and an
+  ...IfExists operator are then true;
 - ``Null`` tests presence: ``"true"`` means absent, ``"false"`` means present;
 - ``ForAllValues:`` is true when every context value matches (so also for an empty or absent
   key), ``ForAnyValue:`` when at least one does (so false for an empty or absent key).

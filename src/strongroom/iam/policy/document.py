@@ -160,10 +160,6 @@ class Policy:
     text: str
 
     @property
-    def uses_variables(self) -> bool:
-        return self.version == "2012-10-17"
-
-    @property
     def context_free(self) -> bool:
         """True when no statement reads the request context (no Condition, no policy variable).
 

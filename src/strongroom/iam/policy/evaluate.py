@@ -1,31 +1,18 @@
 """Decide one request against the caller's identity policies and the resource's policy.
 
-The rules, from the IAM User Guide ("Policy evaluation logic", "Policy evaluation for requests
-within a single account", "Cross-account policy evaluation logic", "AWS JSON policy elements:
-Principal"):
-
-1. An explicit Deny in any applicable policy wins. This holds for the root user too: identity
-   policies can't be attached to root, but a resource policy's Deny applies to it. (Amazon S3
-   alone documents an exception: a bucket owner's root may always Get/Put/DeleteBucketPolicy even
-   when the bucket policy denies it. Secrets Manager documents none; it instead refuses, at
-   PutResourcePolicy time, a policy that would lock the caller out: see checks.would_lock_out.)
-2. "By default, all requests are implicitly denied with the exception of the AWS account root
-   user, which has full access": the root user of the caller's account needs no identity policy.
+1. An explicit Deny in any applicable policy wins, for the root user too.
+2. The root user of the caller's account needs no identity policy.
 3. Same account: allowed when an identity policy allows OR the resource policy allows the caller
    by name (its user/role ARN, one of its role's sessions, or "*").
 4. Cross-account: allowed only when an identity policy of the caller allows (root: implicitly)
    AND the resource policy allows the caller, by name, by "*" or by naming its account.
-5. Naming an account in a resource policy (``"123456789012"`` or ``arn:aws:iam::...:root``)
-   *delegates* to that account ("This delegates authority to the account... Using the account ARN
-   in the Principal element does not limit permissions to only the root user of the account"):
-   it satisfies the resource side of a cross-account request, but in the same account it grants
-   nothing an identity policy hasn't; measured on AWS: same account, no identity policy, resource
-   policy allowing the account principal -> denied (zenn.dev/dannykitadani, "AWSアカウントプリンシパル
-   にIAMユーザーとIAMロールは含まれるのか"). For Deny, an account principal matches every principal
-   of that account.
+5. Naming an account in a resource policy delegates to that account: it satisfies the resource
+   side of a cross-account request but grants nothing in the same account; for Deny, an account
+   principal matches every principal of that account.
 
-Statements in identity policies are evaluated without looking at Principal (IAM forbids it there);
-resource-policy statements without Principal/NotPrincipal never apply.
+Identity-policy statements are evaluated without looking at Principal (IAM forbids it there);
+resource-policy statements without Principal/NotPrincipal never apply. Each rule's source:
+docs/api.md, "Policy evaluation".
 """
 
 from __future__ import annotations

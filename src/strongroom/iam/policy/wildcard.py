@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 def has_wildcard(pattern: str) -> bool:
@@ -21,12 +20,6 @@ def glob_to_regex(pattern: str) -> str:
     # re.escape turns "*" into "\*" and "?" into "\?"; a literal backslash becomes "\\", so the
     # replacements below can never split an escaped backslash from the character after it.
     return re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-
-
-@lru_cache(maxsize=4096)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """A compiled pattern for text built at evaluation time (policy variables), memoized."""
-    return re.compile(glob_to_regex(pattern), re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
