@@ -8,6 +8,7 @@ reads the parameters with :meth:`Adapter.params` after that, and has the adapter
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple, Protocol
 
 from strongroom.errors import ApiError
@@ -75,3 +76,17 @@ def query_error(service: ServiceDescriptor, error: ApiError) -> tuple[str, int, 
     if mapped is None:
         return error.code, error.status, error.message
     return mapped.code, mapped.status, mapped.message or error.message
+
+
+def services_by(services: Iterable[ServiceDescriptor], attribute: str) -> dict[str, ServiceDescriptor]:
+    """The services that set ``attribute`` (a routing key: target prefix, query version), by its
+    value; two services with one value would be ambiguous, a ValueError."""
+    found: dict[str, ServiceDescriptor] = {}
+    for service in services:
+        key = getattr(service, attribute)
+        if key is None:
+            continue
+        if key in found:
+            raise ValueError(f"{attribute} {key!r} of {service.name} is taken by {found[key].name}")
+        found[key] = service
+    return found

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from strongroom.errors import ApiError, SerializationException, UnknownOperationException
-from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable, query_error
+from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable, query_error, services_by
 from strongroom.service.descriptor import Operation, ServiceDescriptor
 
 #: The content type of answers when no service is known.
@@ -68,17 +68,12 @@ class JsonRpc:
     """The JSON RPC adapter over a set of services (one table: full target -> service, operation)."""
 
     def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
-        self._prefixes: dict[str, ServiceDescriptor] = {}
-        self._targets: dict[str, tuple[ServiceDescriptor, Operation]] = {}
-        for service in services:
-            prefix = service.json_target_prefix
-            if prefix is None:
-                continue
-            if prefix in self._prefixes:
-                raise ValueError(f"X-Amz-Target prefix {prefix!r} of {service.name} is taken")
-            self._prefixes[prefix] = service
-            for operation in service.operations.values():
-                self._targets[prefix + operation.name] = (service, operation)
+        self._prefixes = services_by(services, "json_target_prefix")
+        self._targets: dict[str, tuple[ServiceDescriptor, Operation]] = {
+            prefix + operation.name: (service, operation)
+            for prefix, service in self._prefixes.items()
+            for operation in service.operations.values()
+        }
 
     def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
         found = self._targets.get(target) if target is not None else None

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from strongroom.errors import ApiError
 from strongroom.integers import decimal_integer
 from strongroom.protocol import json_rpc, xml
-from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable, query_error
+from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable, query_error, services_by
 from strongroom.protocol.model import ModelSource, Shape, input_shape
 from strongroom.service.descriptor import ServiceDescriptor
 
@@ -280,15 +280,9 @@ class Query:
     """The query adapter over a set of services (tables: Version -> service, Action -> service)."""
 
     def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
-        self._versions: dict[str, ServiceDescriptor] = {}
+        self._versions = services_by(services, "query_version")
         self._actions: dict[str, ServiceDescriptor] = {}
-        for service in services:
-            version = service.query_version
-            if version is None:
-                continue
-            if version in self._versions:
-                raise ValueError(f"query Version {version!r} of {service.name} is taken")
-            self._versions[version] = service
+        for service in self._versions.values():
             for name in service.operations:
                 self._actions.setdefault(name, service)
 
