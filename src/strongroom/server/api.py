@@ -90,10 +90,7 @@ class ApiEndpoint:
             params = parse_input(service, action, adapter.params(call))
             now = clock.now()
             authorize = self._authorizer(service, caller, scope, params) if caller.kind is CallerKind.API else allow_all
-            principal = caller.principal
-            ctx = RequestContext(
-                principal.account, caller.region, principal.arn, now, request_id, action, authorize, caller
-            )
+            ctx = RequestContext.of(caller, now, request_id, action, authorize)
             if service.check_input is not None:
                 service.check_input(action, params)
             if operation.resourceless:
