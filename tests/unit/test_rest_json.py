@@ -8,6 +8,7 @@ with botocore's rest-json parser.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -152,7 +153,7 @@ def fake_service(model_path: Path) -> ServiceDescriptor:
         http = MODEL["operations"][name]["http"]
         operations[name] = Operation(name, handler, route=(http["method"], http["requestUri"]))
     return ServiceDescriptor(
-        name="fakefn", signing_name=SIGNING_NAME, model=model_path, operations=operations, rest_prefix="/2015-03-31/"
+        name="fakefn", signing_name=SIGNING_NAME, model=model_path, operations=operations, rest_prefix="/"
     )
 
 
@@ -279,6 +280,12 @@ def test_route_templates(template: str, path: str, labels: dict[str, str] | None
     route = compile_route("GET", template, None, None)  # type: ignore[arg-type]
     match = route.path.match(path)
     assert (match.groupdict() if match else None) == labels
+
+
+def test_routes_must_lie_under_the_services_prefix(tmp_path: Path) -> None:
+    service = fake_service(tmp_path / "model.json")
+    with pytest.raises(ValueError, match="outside /2015-03-31/"):
+        Registry.of([*SERVICES, dataclasses.replace(service, rest_prefix="/2015-03-31/")])  # GetFile: /files/...
 
 
 def test_specific_routes_win_over_greedy_ones() -> None:

@@ -77,12 +77,15 @@ class RestJson:
     """The REST JSON adapter over a set of services (one table: routes, most specific first)."""
 
     def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
-        routes = [
-            compile_route(operation.route[0], operation.route[1], service, operation)
-            for service in services
-            for operation in service.operations.values()
-            if operation.route is not None
-        ]
+        routes = []
+        for service in services:
+            for operation in service.operations.values():
+                if operation.route is None:
+                    continue
+                method, template = operation.route
+                if service.rest_prefix is not None and not template.startswith(service.rest_prefix):
+                    raise ValueError(f"{service.name} {operation.name}: {template} is outside {service.rest_prefix}")
+                routes.append(compile_route(method, template, service, operation))
         self._routes = sorted(routes, key=lambda route: route.rank)
 
     def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
@@ -91,7 +94,8 @@ class RestJson:
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
         present = dict(query)
         for route in self._routes:
-            if route.method != method:
+            prefix = route.service.rest_prefix
+            if route.method != method or (prefix is not None and not path.startswith(prefix)):
                 continue
             match = route.path.match(path)
             if match is None or any(

@@ -73,7 +73,8 @@ class ServiceDescriptor:
     query_answers_xml: bool = False
     #: Query-protocol codes, statuses and wordings of errors raised on the shared request path.
     query_errors: Mapping[type[ApiError], QueryError] = field(default_factory=dict)
-    #: REST JSON: the path prefix every route of the service starts with.
+    #: REST JSON: the path prefix every route of the service starts with (checked; paths outside it
+    #: are not matched against its routes).
     rest_prefix: str | None = None
     #: Condition keys a request's parameters carry into policy evaluation.
     context_keys: Callable[[Mapping[str, Any]], Mapping[str, ContextValue]] = _no_keys
