@@ -34,7 +34,7 @@ class AuthzRequest:
     """One authorization question."""
 
     principal: Principal
-    action: str  # "secretsmanager:GetSecretValue"
+    action: str  # "<service prefix>:<Operation>"
     resource: str  # a secret ARN, or "*" for actions without a resource (ListSecrets)
     resource_account: str | None = None  # owner of the resource; None: derived from the ARN
     context: Mapping[str, ContextValue] = field(default_factory=dict)
