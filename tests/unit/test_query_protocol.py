@@ -41,6 +41,7 @@ from strongroom.sts.service import SERVICE as STS
 
 FORM = "application/x-www-form-urlencoded"
 JSON_11 = b"application/x-amz-json-1.1"
+QUERY = Query(SERVICES)
 
 
 def decode(operation: str, pairs: Any) -> dict[str, Any]:
@@ -310,7 +311,7 @@ def test_is_query_request() -> None:
 
 def _route(body: bytes, method: str = "POST", query: bytes = b"") -> Call:
     scope = {"method": method, "query_string": query}
-    return Query(SERVICES).route(scope, body, None, FORM)
+    return QUERY.route(scope, body, None, FORM)
 
 
 def _unroutable(body: bytes) -> Unroutable:
@@ -320,9 +321,9 @@ def _unroutable(body: bytes) -> Unroutable:
 
 
 def test_the_version_picks_the_service() -> None:
-    call = _route(b"Action=ListSecrets&Version=2017-10-17&MaxResults=3")
-    assert (call.service, call.operation.name, call.payload) == (SM, "ListSecrets", [("MaxResults", "3")])
-    sts = _route(b"", "GET", b"Action=GetCallerIdentity&Version=2011-06-15")
+    route, payload = _route(b"Action=ListSecrets&Version=2017-10-17&MaxResults=3")
+    assert (route.service, route.operation.name, payload) == (SM, "ListSecrets", [("MaxResults", "3")])
+    sts, _ = _route(b"", "GET", b"Action=GetCallerIdentity&Version=2011-06-15")
     assert (sts.service, sts.operation.name) == (STS, "GetCallerIdentity")
 
 
@@ -354,10 +355,9 @@ def test_no_action_is_missing_action() -> None:
 
 
 def test_secrets_manager_query_answers_json() -> None:
-    call = _route(b"Action=ListSecrets&Version=2017-10-17")
-    answer = call.adapter.answer(call, {"SecretList": []}, "req-1")
-    assert (answer.status, answer.content_type, answer.body) == (200, JSON_11, b'{"SecretList":[]}')
+    route, _ = _route(b"Action=ListSecrets&Version=2017-10-17")
+    assert QUERY.answer(route, {"SecretList": []}, "req-1") == (200, JSON_11, b'{"SecretList":[]}', ())
     message = "Could not find operation X for version 1"
-    error = call.adapter.error(SM, InvalidAction(message), "req-1")
-    assert (error.status, error.content_type) == (400, JSON_11)
-    assert orjson.loads(error.body) == {"__type": "InvalidAction", "Message": message}
+    status, content_type, body, headers = QUERY.error(SM, InvalidAction(message), "req-1")
+    assert (status, content_type, headers) == (400, JSON_11, ())
+    assert orjson.loads(body) == {"__type": "InvalidAction", "Message": message}

@@ -277,7 +277,7 @@ def test_a_path_no_route_takes_is_an_unknown_operation(tmp_path: Path) -> None:
     ],
 )
 def test_route_templates(template: str, path: str, labels: dict[str, str] | None) -> None:
-    route = compile_route("GET", template, None, None)  # type: ignore[arg-type]
+    route = compile_route("GET", template, None)  # type: ignore[arg-type]
     match = route.path.match(path)
     assert (match.groupdict() if match else None) == labels
 
@@ -289,9 +289,9 @@ def test_routes_must_lie_under_the_services_prefix(tmp_path: Path) -> None:
 
 
 def test_specific_routes_win_over_greedy_ones() -> None:
-    literal = compile_route("GET", "/files/index", None, None)  # type: ignore[arg-type]
-    label = compile_route("GET", "/files/{Name}", None, None)  # type: ignore[arg-type]
-    greedy = compile_route("GET", "/files/{Key+}", None, None)  # type: ignore[arg-type]
+    literal = compile_route("GET", "/files/index", None)  # type: ignore[arg-type]
+    label = compile_route("GET", "/files/{Name}", None)  # type: ignore[arg-type]
+    greedy = compile_route("GET", "/files/{Key+}", None)  # type: ignore[arg-type]
     assert sorted([greedy, label, literal], key=lambda r: r.rank) == [literal, label, greedy]
-    required = compile_route("GET", "/{Bucket}?versions", None, None)  # type: ignore[arg-type]
+    required = compile_route("GET", "/{Bucket}?versions", None)  # type: ignore[arg-type]
     assert required.query == (("versions", None),)

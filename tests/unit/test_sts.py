@@ -125,30 +125,29 @@ def test_get_session_token_refusals() -> None:
 
 
 # --- wire forms -----------------------------------------------------------------------------------
-def _call(operation: str) -> Any:
-    return Query([STS]).route({"method": "POST"}, f"Action={operation}&Version=2011-06-15".encode(), None, None)
+def _route(operation: str) -> Any:
+    route, _ = Query([STS]).route({"method": "POST"}, f"Action={operation}&Version=2011-06-15".encode(), None, None)
+    return route
 
 
 def test_identity_xml_reads_back_with_botocore() -> None:
-    call = _call("GetCallerIdentity")
     identity = {"Arn": USER.arn, "UserId": USER.userid, "Account": USER.account}
-    answer = call.adapter.answer(call, identity, "req-1")
-    assert (answer.status, answer.content_type) == (200, b"text/xml")
-    assert answer.body.startswith(f'<GetCallerIdentityResponse xmlns="{NAMESPACE}">'.encode())
-    parsed = _parse("GetCallerIdentity", 200, answer.body)
+    status, content_type, body, _ = Query([STS]).answer(_route("GetCallerIdentity"), identity, "req-1")
+    assert (status, content_type) == (200, b"text/xml")
+    assert body.startswith(f'<GetCallerIdentityResponse xmlns="{NAMESPACE}">'.encode())
+    parsed = _parse("GetCallerIdentity", 200, body)
     assert {k: parsed[k] for k in identity} == identity
     assert parsed["ResponseMetadata"]["RequestId"] == "req-1"
 
 
 def test_session_xml_reads_back_with_botocore() -> None:
-    call = _call("GetSessionToken")
     credentials = {
         "AccessKeyId": "ASIAEXAMPLEEXAMPLE12", "SecretAccessKey": "se<cr>et&", "SessionToken": "to/ken+==",
         "Expiration": 1_700_000_000.25,
     }  # fmt: skip
-    answer = call.adapter.answer(call, {"Credentials": credentials}, "req-1")
-    assert b"<Expiration>2023-11-14T22:13:20.250Z</Expiration>" in answer.body
-    out = _parse("GetSessionToken", 200, answer.body)["Credentials"]
+    _, _, body, _ = Query([STS]).answer(_route("GetSessionToken"), {"Credentials": credentials}, "req-1")
+    assert b"<Expiration>2023-11-14T22:13:20.250Z</Expiration>" in body
+    out = _parse("GetSessionToken", 200, body)["Credentials"]
     assert (out["AccessKeyId"], out["SecretAccessKey"], out["SessionToken"]) == (
         "ASIAEXAMPLEEXAMPLE12", "se<cr>et&", "to/ken+==",
     )  # fmt: skip
@@ -170,12 +169,12 @@ def test_session_xml_reads_back_with_botocore() -> None:
 )  # fmt: skip
 def test_errors_in_xml_and_in_query_compatible_json(error: Any, code: str, status: int, message: str | None) -> None:
     message = message or error.message
-    xml = Query([STS]).error(STS, error, "req-2")
-    assert (xml.status, xml.content_type) == (status, b"text/xml")
-    parsed = _parse("GetCallerIdentity", status, xml.body)
+    xml_status, xml_type, xml_body, _ = Query([STS]).error(STS, error, "req-2")
+    assert (xml_status, xml_type) == (status, b"text/xml")
+    parsed = _parse("GetCallerIdentity", status, xml_body)
     assert (parsed["Error"]["Code"], parsed["Error"]["Message"]) == (code, message)
     assert parsed["ResponseMetadata"]["RequestId"] == "req-2"
-    as_json = JsonRpc([STS]).error(STS, error, "req-2")
-    assert (as_json.status, as_json.content_type) == (status, b"application/x-amz-json-1.0")
-    assert orjson.loads(as_json.body) == {"__type": code, "message": message}
-    assert tuple(as_json.headers) == ((b"x-amzn-query-error", f"{code};Sender".encode()),)
+    json_status, json_type, json_body, headers = JsonRpc([STS]).error(STS, error, "req-2")
+    assert (json_status, json_type) == (status, b"application/x-amz-json-1.0")
+    assert orjson.loads(json_body) == {"__type": code, "message": message}
+    assert tuple(headers) == ((b"x-amzn-query-error", f"{code};Sender".encode()),)

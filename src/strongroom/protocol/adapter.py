@@ -1,9 +1,11 @@
-"""What every wire adapter shares: a routed call, an answer, and the adapter interface.
+"""What every wire adapter shares: routes, answers, and the adapter interface.
 
 An adapter turns a request's bytes into (service, operation, parameters) and a result or an
 error back into bytes, in one wire protocol (JSON RPC, query, REST JSON). The API endpoint
 (server/api.py) picks the adapter, asks it to :meth:`Adapter.route` the request, authenticates,
 reads the parameters with :meth:`Adapter.params` after that, and has the adapter write the answer.
+Routes are built once, with the adapters' tables; what a request allocates on the way are plain
+tuples (the hot path builds them on every GetSecretValue).
 """
 
 from __future__ import annotations
@@ -21,23 +23,20 @@ Headers = list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]
 Scope = dict[str, Any]
 
 
-class Answer(NamedTuple):
-    """A response: status, content type, body and extra headers."""
-
-    status: int
-    content_type: bytes
-    body: bytes
-    headers: Headers = ()
+#: A response: (status, content type, body, extra headers).
+Answer = tuple[int, bytes, bytes, Headers]
 
 
-class Call(NamedTuple):
-    """A request routed to one operation of one service, with what its adapter reads parameters from."""
+class Route(NamedTuple):
+    """One operation of one service, as an adapter's routing table holds it."""
 
     service: ServiceDescriptor
     operation: Operation
-    adapter: Adapter
-    #: The adapter's own view of the request (a JSON body, query pairs, REST path labels and body).
-    payload: Any
+
+
+#: A routed request: its route, and the adapter's own view of the request it reads parameters
+#: from (a JSON body, query pairs, REST path labels and body).
+Call = tuple[Route, Any]
 
 
 class Unroutable(Exception):
@@ -54,14 +53,14 @@ class Adapter(Protocol):
     """One wire protocol."""
 
     def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
-        """The call a request makes; raises :class:`Unroutable`."""
+        """The route a request takes, with its payload; raises :class:`Unroutable`."""
         ...
 
-    def params(self, call: Call) -> Any:
-        """The call's parameters, decoded to JSON-shaped values (validated by the caller)."""
+    def params(self, route: Route, payload: Any) -> Any:
+        """The parameters in ``payload``, decoded to JSON-shaped values (validated by the caller)."""
         ...
 
-    def answer(self, call: Call, result: dict[str, Any], request_id: str) -> Answer:
+    def answer(self, route: Route, result: dict[str, Any], request_id: str) -> Answer:
         """The response carrying an operation's result."""
         ...
 
@@ -90,3 +89,8 @@ def services_by(services: Iterable[ServiceDescriptor], attribute: str) -> dict[s
             raise ValueError(f"{attribute} {key!r} of {service.name} is taken by {found[key].name}")
         found[key] = service
     return found
+
+
+def routes_of(service: ServiceDescriptor) -> dict[str, Route]:
+    """The routes of a service's operations, by operation name."""
+    return {name: Route(service, operation) for name, operation in service.operations.items()}

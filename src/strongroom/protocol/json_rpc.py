@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from strongroom.errors import ApiError, SerializationException, UnknownOperationException
-from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable, query_error, services_by
-from strongroom.service.descriptor import Operation, ServiceDescriptor
+from strongroom.protocol.adapter import Answer, Call, Route, Scope, Unroutable, query_error, routes_of, services_by
+from strongroom.service.descriptor import ServiceDescriptor
 
 #: The content type of answers when no service is known.
 DEFAULT_CONTENT_TYPE = b"application/x-amz-json-1.1"
@@ -49,19 +49,19 @@ def encode_result(result: dict[str, Any]) -> bytes:
 
 def answer(service: ServiceDescriptor, result: dict[str, Any]) -> Answer:
     """A service's result in its JSON form."""
-    return Answer(200, service.json_content_type, encode_result(result))
+    return 200, service.json_content_type, encode_result(result), ()
 
 
 def error_answer(service: ServiceDescriptor | None, error: ApiError) -> Answer:
     """An error in ``service``'s JSON form (plain JSON 1.1 when no service is known)."""
     if service is None:
-        return Answer(error.status, DEFAULT_CONTENT_TYPE, orjson.dumps(error.body()))
+        return error.status, DEFAULT_CONTENT_TYPE, orjson.dumps(error.body()), ()
     if not service.query_answers_xml:
-        return Answer(error.status, service.json_content_type, orjson.dumps(error.body()))
+        return error.status, service.json_content_type, orjson.dumps(error.body()), ()
     code, status, message = query_error(service, error)
     kind = "Receiver" if status >= 500 else "Sender"
     body = orjson.dumps({"__type": code, "message": message})
-    return Answer(status, service.json_content_type, body, ((b"x-amzn-query-error", f"{code};{kind}".encode()),))
+    return status, service.json_content_type, body, ((b"x-amzn-query-error", f"{code};{kind}".encode()),)
 
 
 class JsonRpc:
@@ -69,20 +69,19 @@ class JsonRpc:
 
     def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
         self._prefixes = services_by(services, "json_target_prefix")
-        self._targets: dict[str, tuple[ServiceDescriptor, Operation]] = {
-            prefix + operation.name: (service, operation)
+        self._targets: dict[str, Route] = {
+            prefix + name: route
             for prefix, service in self._prefixes.items()
-            for operation in service.operations.values()
+            for name, route in routes_of(service).items()
         }
 
     def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
-        found = self._targets.get(target) if target is not None else None
-        if found is None or scope["method"] != "POST":
+        route = self._targets.get(target) if target is not None else None
+        if route is None or scope["method"] != "POST":
             raise Unroutable(UnknownOperationException(""), self._service_of(target))
-        service, operation = found
         if media_type not in ACCEPTED_CONTENT_TYPES:
-            raise Unroutable(SerializationException(f"Unsupported content type: {media_type}"), service)
-        return Call(service, operation, self, body)
+            raise Unroutable(SerializationException(f"Unsupported content type: {media_type}"), route.service)
+        return route, body
 
     def _service_of(self, target: str | None) -> ServiceDescriptor | None:
         """The service whose prefix ``target`` carries (its form answers the error)."""
@@ -92,11 +91,11 @@ class JsonRpc:
                     return service
         return None
 
-    def params(self, call: Call) -> Any:
-        return decode_body(call.payload)
+    def params(self, route: Route, payload: Any) -> Any:
+        return decode_body(payload)
 
-    def answer(self, call: Call, result: dict[str, Any], request_id: str) -> Answer:
-        return answer(call.service, result)
+    def answer(self, route: Route, result: dict[str, Any], request_id: str) -> Answer:
+        return 200, route.service.json_content_type, encode_result(result), ()
 
     def error(self, service: ServiceDescriptor | None, error: ApiError, request_id: str) -> Answer:
         return error_answer(service, error)

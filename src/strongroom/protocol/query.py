@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from strongroom.errors import ApiError
 from strongroom.integers import decimal_integer
 from strongroom.protocol import json_rpc, xml
-from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable, query_error, services_by
+from strongroom.protocol.adapter import Answer, Call, Route, Scope, Unroutable, query_error, routes_of, services_by
 from strongroom.protocol.model import ModelSource, Shape, input_shape
 from strongroom.service.descriptor import ServiceDescriptor
 
@@ -281,6 +281,7 @@ class Query:
 
     def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
         self._versions = services_by(services, "query_version")
+        self._routes = {version: routes_of(service) for version, service in self._versions.items()}
         self._actions: dict[str, ServiceDescriptor] = {}
         for service in self._versions.values():
             for name in service.operations:
@@ -295,27 +296,29 @@ class Query:
         method = scope["method"]
         envelope = parse_query_request(method, scope.get("query_string", b""), body)
         action, version = envelope.action, envelope.version
+        routes = self._routes.get(version) if version is not None else None
         if version is not None:
             service = self._versions.get(version)
         else:
             service = self._actions.get(action) if action else None
         if not action:
             raise Unroutable(MissingAction(MISSING_ACTION_MESSAGE), service)
-        if service is None or version != service.query_version or action not in service.operations:
+        route = routes.get(action) if routes is not None else None
+        if route is None:
             raise Unroutable(invalid_action(action, version), service)
-        return Call(service, service.operations[action], self, envelope.params)
+        return route, envelope.params
 
-    def params(self, call: Call) -> Any:
-        return decode_params(call.service.model, call.operation.name, call.payload)
+    def params(self, route: Route, payload: Any) -> Any:
+        return decode_params(route.service.model, route.operation.name, payload)
 
-    def answer(self, call: Call, result: dict[str, Any], request_id: str) -> Answer:
-        service = call.service
+    def answer(self, route: Route, result: dict[str, Any], request_id: str) -> Answer:
+        service = route.service
         if not service.query_answers_xml:
             return json_rpc.answer(service, result)
-        return Answer(200, xml.CONTENT_TYPE, xml.encode_result(service.model, call.operation.name, result, request_id))
+        return 200, xml.CONTENT_TYPE, xml.encode_result(service.model, route.operation.name, result, request_id), ()
 
     def error(self, service: ServiceDescriptor | None, error: ApiError, request_id: str) -> Answer:
         if service is None or not service.query_answers_xml:
             return json_rpc.error_answer(service, error)
         code, status, message = query_error(service, error)
-        return Answer(status, xml.CONTENT_TYPE, xml.encode_error(service.model, code, message, status, request_id))
+        return status, xml.CONTENT_TYPE, xml.encode_error(service.model, code, message, status, request_id), ()

@@ -24,22 +24,23 @@ import orjson
 
 from strongroom.errors import ApiError, UnknownOperationException
 from strongroom.protocol import json_rpc
-from strongroom.protocol.adapter import Answer, Call, Scope, Unroutable
+from strongroom.protocol.adapter import Answer, Call, Route, Scope, Unroutable
 from strongroom.protocol.model import Shape, operation_model, service_model
 from strongroom.protocol.query import decode_scalar
-from strongroom.service.descriptor import Operation, ServiceDescriptor
+from strongroom.service.descriptor import ServiceDescriptor
 
 CONTENT_TYPE = b"application/json"
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
 
-class _Route(NamedTuple):
+class _Path(NamedTuple):
+    """A route's HTTP side: method, path pattern, required query keys."""
+
     method: str
     path: re.Pattern[str]
     #: query keys the route requires (and the value, where the template gives one)
     query: tuple[tuple[str, str | None], ...]
-    service: ServiceDescriptor
-    operation: Operation
+    route: Route
     #: sort key: fewer labels, then no greedy label, then longer literal text first
     rank: tuple[int, int, int]
 
@@ -53,8 +54,8 @@ class Request(NamedTuple):
     body: bytes
 
 
-def compile_route(method: str, template: str, service: ServiceDescriptor, operation: Operation) -> _Route:
-    """A route from a method and a ``requestUri`` template."""
+def compile_route(method: str, template: str, route: Route) -> _Path:
+    """The HTTP side of ``route`` from a method and a ``requestUri`` template."""
     path, _, literal_query = template.partition("?")
     pattern, labels, greedy, literal, position = ["^"], 0, 0, 0, 0
     for match in _LABEL.finditer(path):
@@ -70,7 +71,7 @@ def compile_route(method: str, template: str, service: ServiceDescriptor, operat
     literal += len(path) - position
     pairs = (part.partition("=") for part in literal_query.split("&") if part)
     query = tuple((key, value if sep else None) for key, sep, value in pairs)
-    return _Route(method, re.compile("".join(pattern)), query, service, operation, (labels, greedy, -literal))
+    return _Path(method, re.compile("".join(pattern)), query, route, (labels, greedy, -literal))
 
 
 class RestJson:
@@ -85,30 +86,30 @@ class RestJson:
                 method, template = operation.route
                 if service.rest_prefix is not None and not template.startswith(service.rest_prefix):
                     raise ValueError(f"{service.name} {operation.name}: {template} is outside {service.rest_prefix}")
-                routes.append(compile_route(method, template, service, operation))
-        self._routes = sorted(routes, key=lambda route: route.rank)
+                routes.append(compile_route(method, template, Route(service, operation)))
+        self._routes = sorted(routes, key=lambda path: path.rank)
 
     def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
         method = scope["method"]
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
         present = dict(query)
-        for route in self._routes:
-            prefix = route.service.rest_prefix
-            if route.method != method or (prefix is not None and not path.startswith(prefix)):
+        for candidate in self._routes:
+            prefix = candidate.route.service.rest_prefix
+            if candidate.method != method or (prefix is not None and not path.startswith(prefix)):
                 continue
-            match = route.path.match(path)
+            match = candidate.path.match(path)
             if match is None or any(
-                key not in present or (value is not None and present[key] != value) for key, value in route.query
+                key not in present or (value is not None and present[key] != value) for key, value in candidate.query
             ):
                 continue
             labels = {name: unquote(value) for name, value in match.groupdict().items()}
-            return Call(route.service, route.operation, self, Request(labels, query, scope["headers"], body))
+            return candidate.route, Request(labels, query, scope["headers"], body)
         raise Unroutable(UnknownOperationException(""), None)
 
-    def params(self, call: Call) -> Any:
-        request: Request = call.payload
-        shape = operation_model(call.service.model, call.operation.name).input_shape
+    def params(self, route: Route, payload: Any) -> Any:
+        request: Request = payload
+        shape = operation_model(route.service.model, route.operation.name).input_shape
         if shape is None:
             return {}
         payload_member = shape.serialization.get("payload")
@@ -138,12 +139,12 @@ class RestJson:
                 params.update({name: body[name] for name in body_members if name in body})
         return params
 
-    def answer(self, call: Call, result: dict[str, Any], request_id: str) -> Answer:
-        model = operation_model(call.service.model, call.operation.name)
+    def answer(self, route: Route, result: dict[str, Any], request_id: str) -> Answer:
+        model = operation_model(route.service.model, route.operation.name)
         status = int(model.http.get("responseCode", 200))
         shape = model.output_shape
         if shape is None:
-            return Answer(status, CONTENT_TYPE, b"{}")
+            return status, CONTENT_TYPE, b"{}", ()
         payload_member = shape.serialization.get("payload")
         headers: list[tuple[bytes, bytes]] = []
         body: dict[str, Any] = {}
@@ -163,14 +164,14 @@ class RestJson:
                 )
             else:
                 body[name] = value
-        return Answer(status, CONTENT_TYPE, raw if raw is not None else json_rpc.encode_result(body), headers)
+        return status, CONTENT_TYPE, raw if raw is not None else json_rpc.encode_result(body), headers
 
     def error(self, service: ServiceDescriptor | None, error: ApiError, request_id: str) -> Answer:
         if service is None:
             return json_rpc.error_answer(None, error)
         status = _error_status(service, error)
         body = orjson.dumps({"Type": "Server" if status >= 500 else "User", "message": error.message})
-        return Answer(status, CONTENT_TYPE, body, ((b"x-amzn-errortype", error.code.encode()),))
+        return status, CONTENT_TYPE, body, ((b"x-amzn-errortype", error.code.encode()),)
 
 
 def _error_status(service: ServiceDescriptor, error: ApiError) -> int:

@@ -29,7 +29,7 @@ from strongroom.iam.authenticate import Authenticator
 from strongroom.iam.authorizer import request_context_keys
 from strongroom.iam.caller import Caller, CallerKind
 from strongroom.iam.policy import ContextValue
-from strongroom.protocol.adapter import Adapter, Answer, Unroutable
+from strongroom.protocol.adapter import Adapter, Unroutable
 from strongroom.protocol.validation import parse_input
 from strongroom.server.http import request_ids, respond
 from strongroom.server.observers import Observer, RequestRecord
@@ -80,14 +80,14 @@ class ApiEndpoint:
             length, target, media_type = request_headers(headers, layout)
             body = await read_body(length, receive, self.max_body_bytes)
             adapter = self._adapter(scope, target, media_type)
-            call = adapter.route(scope, body, target, media_type)
-            service, operation = call.service, call.operation
+            route, payload = adapter.route(scope, body, target, media_type)
+            service, operation = route
             action = operation.name
             caller = await self.authenticator.authenticate(
                 scope["method"], scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""),
                 headers, body, service.signing_name, layout,
             )
-            params = parse_input(service, action, adapter.params(call))
+            params = parse_input(service, action, adapter.params(route, payload))
             now = clock.now()
             authorize = self._authorizer(service, caller, scope, params) if caller.kind is CallerKind.API else allow_all
             ctx = RequestContext.of(caller, now, request_id, action, authorize)
@@ -95,7 +95,7 @@ class ApiEndpoint:
                 service.check_input(action, params)
             if operation.resourceless:
                 authorize(action, "*", None)
-            answer = adapter.answer(call, await operation.handler(self.services, ctx, params), request_id)
+            answer = adapter.answer(route, await operation.handler(self.services, ctx, params), request_id)
         except Unroutable as exc:
             service, error = exc.service, exc.error
             answer = adapter.error(service, error, request_id)
@@ -111,9 +111,10 @@ class ApiEndpoint:
         # back to back (docs/architecture.md, "The GetSecretValue hot path"). A lone request waits
         # one more loop turn (an epoll_wait with a zero timeout).
         await asyncio.sleep(0)
-        await respond(send, answer.status, answer.body, request_id, answer.content_type, answer.headers)
+        status, content_type, answer_body, headers = answer
+        await respond(send, status, answer_body, request_id, content_type, headers)
         if self.observers:
-            self._observe(scope, request_id, now, service, action, caller, params, answer, error)
+            self._observe(scope, request_id, now, service, action, caller, params, status, error)
 
     def _adapter(self, scope: dict[str, Any], target: str | None, media_type: str | None) -> Adapter:
         registry = self.registry
@@ -149,7 +150,7 @@ class ApiEndpoint:
 
     def _observe(
         self, scope: dict[str, Any], request_id: str, now: float | None, service: ServiceDescriptor | None,
-        action: str | None, caller: Caller | None, params: dict[str, Any] | None, answer: Answer,
+        action: str | None, caller: Caller | None, params: dict[str, Any] | None, status: int,
         error: ApiError | None,
     ) -> None:
         client = scope.get("client")
@@ -160,7 +161,7 @@ class ApiEndpoint:
             caller.region if caller is not None else None,
             caller.access_key_id if caller is not None else None,
             service.audit_subject(params) if service is not None and params is not None else None,
-            client[0] if client else None, answer.status, error.code if error is not None else None,
+            client[0] if client else None, status, error.code if error is not None else None,
         )
         for observe in self.observers:
             observe(record)
