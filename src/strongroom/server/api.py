@@ -111,8 +111,8 @@ class ApiEndpoint:
         # back to back (docs/architecture.md, "The GetSecretValue hot path"). A lone request waits
         # one more loop turn (an epoll_wait with a zero timeout).
         await asyncio.sleep(0)
-        status, content_type, answer_body, headers = answer
-        await respond(send, status, answer_body, request_id, content_type, headers)
+        status, content_type, answer_body, extra_headers = answer
+        await respond(send, status, answer_body, request_id, content_type, extra_headers)
         if self.observers:
             self._observe(scope, request_id, now, service, action, caller, params, status, error)
 
