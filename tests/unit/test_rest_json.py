@@ -230,7 +230,7 @@ def test_errors_carry_the_error_type_header_and_the_shapes_status(tmp_path: Path
         missing = await _send(client, "GetFunction", {"FunctionName": "missing"})
         assert missing.status == 404
         assert missing.headers["x-amzn-errortype"] == "ResourceNotFoundException"
-        assert json.loads(missing.body) == {"Type": "User", "message": "Function not found"}
+        assert json.loads(missing.body) == {"Type": "User", "Message": "Function not found"}
         error = _parse("GetFunction", missing)["Error"]
         assert (error["Code"], error["Message"]) == ("ResourceNotFoundException", "Function not found")
         # validation from the service's model; an error type the model lacks keeps its own status

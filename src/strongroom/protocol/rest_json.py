@@ -10,7 +10,7 @@ body for the rest. Scalars sent as text are typed as in the query protocol. Answ
 the model's ``http.responseCode`` (or a ``statusCode`` member), ``header`` members as headers, the
 ``payload`` member or the other members as the JSON body. Errors: ``X-Amzn-ErrorType: <code>``,
 the status of the model's error shape (``error.httpStatusCode``), body ``{"Type": "User"|"Server",
-"message": ...}``. A request no route takes is answered as JSON RPC answers unknown targets.
+"Message": ...}``. A request no route takes is answered as JSON RPC answers unknown targets.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class RestJson:
         if service is None:
             return json_rpc.error_answer(None, error)
         status = _error_status(service, error)
-        body = orjson.dumps({"Type": "Server" if status >= 500 else "User", "message": error.message})
+        body = orjson.dumps({"Type": "Server" if status >= 500 else "User", "Message": error.message})
         return status, CONTENT_TYPE, body, ((b"x-amzn-errortype", error.code.encode()),)
 
 
