@@ -12,12 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The server, PostgreSQL support and the test tools (pyproject.toml: the client alone needs none of them).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[server,postgres,test]'
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[server,postgres,test,bench]'
 	touch $@
 
 ## serve: install into .venv and run the server on the embedded SQLite store (emulator mode).

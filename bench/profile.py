@@ -32,9 +32,8 @@ _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 #: Components, first match wins (matched against the frame's file path).
 COMPONENTS: list[tuple[str, str]] = [
-    ("strongroom/auth/", "auth (SigV4 parsing/verification, policies)"),
+    ("strongroom/iam/", "auth (SigV4 parsing/verification, policies)"),
     ("strongroom/sigv4/", "auth (SigV4 parsing/verification, policies)"),
-    ("strongroom/server/auth", "auth (SigV4 parsing/verification, policies)"),
     ("strongroom/protocol/", "protocol (JSON 1.1 codec, input validation)"),
     ("strongroom/store/", "store (SQL layer + driver calls)"),
     ("strongroom/kms/", "crypto (key ring, envelope, AES-GCM)"),

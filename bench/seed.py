@@ -1,6 +1,6 @@
 """Seeding: a store of N secrets, fast, with real sealed values (every read decrypts for real).
 
-Strongroom: direct bulk insert through the project's own store API (``open_store`` from
+Strongroom: direct bulk insert through the project's own store API (``build_services`` from
 ``strongroom.server.build``, ``SqlTx.insert_secret`` / ``insert_version`` / ``move_stage``,
 values sealed by ``strongroom.kms.keyring.KeyRing`` with the data dir's master key), in
 transactions of :data:`TX_ROWS` secrets. No HTTP: about two orders of magnitude faster than
@@ -97,17 +97,17 @@ def _config(data_dir: Path, database_url: str | None):  # type: ignore[no-untype
 
 
 async def _seed_strongroom(data_dir: Path, n: int, database_url: str | None, progress: Progress) -> None:
-    """Insert ``n`` secrets with the server's own objects: ``build_app`` assembles the store, the key
-    ring and the services exactly as ``strongroom serve`` does; values are sealed by
+    """Insert ``n`` secrets with the server's own objects: ``build_services`` assembles the store, the
+    key ring and the services exactly as ``strongroom serve`` does; values are sealed by
     ``secrets.versions.seal_value`` (so the AAD and envelope match what GetSecretValue opens)."""
     from strongroom.secrets.arns import new_secret_arn
     from strongroom.secrets.value import SecretValue
     from strongroom.secrets.versions import AWSCURRENT, seal_value
-    from strongroom.server.build import build_app
+    from strongroom.server.build import build_services
     from strongroom.store.records import SecretRow
 
     try:
-        services = build_app(_config(data_dir, database_url)).services
+        services = build_services(_config(data_dir, database_url))
     except SystemExit as exc:  # the server's own refusal (e.g. PostgreSQL store not available yet)
         raise RuntimeError(str(exc)) from None
     store = services.store

@@ -62,7 +62,7 @@ def admin_credentials(data_dir: Path, profile: str | None = None) -> Creds:
     sections = parser.sections()
     if profile is None:
         try:
-            from strongroom.auth.identities import ADMIN_PROFILE as profile_name  # the server's own name
+            from strongroom.iam.identities import ADMIN_PROFILE as profile_name  # the server's own name
         except ImportError:
             profile_name = None
         if profile_name in sections:

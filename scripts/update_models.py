@@ -1,9 +1,10 @@
 """Refresh the vendored service models from the installed botocore (``make update-models``).
 
-Strongroom validates requests with the copy of botocore's ``service-2`` definition kept in
+Strongroom validates requests with copies of botocore's ``service-2`` definitions kept in
 ``src/strongroom/protocol/models/`` (see :mod:`strongroom.protocol.model`), so every machine
-validates with the same, current model whatever botocore it has installed. This script copies the
-newest API version of each vendored service from the installed botocore, byte for byte (gzip
+validates with the same, current models whatever botocore it has installed. This script copies the
+newest API version of the model of each registered service (server/registry.py) from the
+installed botocore, byte for byte (gzip
 written with a zero timestamp, so an unchanged model gives an unchanged file), and removes
 older copies. Then run the tests: a new operation must be served or listed as not served in
 docs/api.md (tests/unit/test_model.py).
@@ -18,9 +19,8 @@ from pathlib import Path
 import botocore
 from botocore.loaders import Loader
 
-from strongroom.protocol.model import MODELS_DIR, SERVICE_NAME, model_file_name
-
-SERVICES = (SERVICE_NAME,)
+from strongroom.protocol.model import MODELS_DIR, model_file_name
+from strongroom.server.registry import SERVICES
 
 
 def botocore_definition(loader: Loader, service: str) -> tuple[str, bytes]:
@@ -45,7 +45,7 @@ def vendor(service: str, api_version: str, text: bytes) -> Path:
 
 def main() -> int:
     loader = Loader()
-    for service in SERVICES:
+    for service in sorted({str(descriptor.model) for descriptor in SERVICES}):
         api_version, text = botocore_definition(loader, service)
         path = vendor(service, api_version, text)
         print(f"{path}: {service} {api_version} from botocore {botocore.__version__}")

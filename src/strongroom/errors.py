@@ -59,10 +59,6 @@ class PublicPolicyException(ApiError):
     pass
 
 
-class PreconditionNotMetException(ApiError):
-    pass
-
-
 class EncryptionFailure(ApiError):
     pass
 
@@ -118,7 +114,3 @@ class IncompleteSignatureException(ApiError):
 
 class MissingAuthenticationTokenException(ApiError):
     status = 403
-
-
-class ThrottlingException(ApiError):
-    pass

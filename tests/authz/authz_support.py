@@ -161,7 +161,7 @@ CLI_PRINCIPALS = frozenset({"reader", "other_root", "other_bob"})
 def make_principals(data_dir: Path, specs: dict[str, tuple[str, str | None, str | None]]) -> dict[str, Creds]:
     """Users, inline policies and access keys through :class:`Identities`, on the server's store
     (safe while the server runs: SQLite WAL), as ``strongroom admin`` does."""
-    from strongroom.auth.identities import Identities
+    from strongroom.iam.identities import Identities
     from strongroom.kms.master_key import ACCESS_KEYS, load_master_key
     from strongroom.store.sqlite import SqliteStore
 

@@ -180,7 +180,7 @@ def test_get_session_token_with_temporary_credentials_is_refused(authz: AuthzSer
 
 
 def test_sessions_end_with_the_key_that_issued_them(authz: AuthzServer, world: World) -> None:
-    from strongroom.auth.identities import Identities
+    from strongroom.iam.identities import Identities
     from strongroom.kms.master_key import ACCESS_KEYS, load_master_key
     from strongroom.store.sqlite import SqliteStore
 

@@ -18,12 +18,12 @@ GENERATED = ("shapes.py", "_modeled_errors.py", "_operations.py")
 
 
 def _model() -> dict:
-    raw = definition_path().read_bytes()
-    return json.loads(gzip.decompress(raw) if definition_path().suffix == ".gz" else raw)
+    raw = definition_path("secretsmanager").read_bytes()
+    return json.loads(gzip.decompress(raw) if definition_path("secretsmanager").suffix == ".gz" else raw)
 
 
 def test_checked_in_modules_are_what_the_generator_writes(tmp_path: Path) -> None:
-    model = definition_path()
+    model = definition_path("secretsmanager")
     argv = [sys.executable, str(REPO / "scripts" / "generate_client.py"), str(model), "--out", str(tmp_path)]
     paginators = model.parent / "paginators-1.json"
     if paginators.is_file():
@@ -41,7 +41,7 @@ def test_check_mode_reports_drift(tmp_path: Path) -> None:
     (tmp_path / "shapes.py").write_text("# edited\n")
     script = str(REPO / "scripts" / "generate_client.py")
     done = subprocess.run(
-        [sys.executable, script, str(definition_path()), "--out", str(tmp_path), "--check"],
+        [sys.executable, script, str(definition_path("secretsmanager")), "--out", str(tmp_path), "--check"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1 and "shapes.py" in done.stderr

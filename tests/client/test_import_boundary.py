@@ -8,8 +8,12 @@ import sys
 
 import pytest
 
-SERVER_PACKAGES = ("server", "store", "secrets", "protocol", "auth", "kms", "cli", "audit", "errors")
-FORBIDDEN = ("uvicorn", "asyncpg", "cryptography", "botocore", "boto3", "orjson", "aiohttp")
+SERVER_PACKAGES = (
+    "server", "store", "secrets", "sts", "service", "protocol", "iam", "auth", "kms", "cli", "audit", "errors", "jobs",
+    "functions", "rotators",
+)
+#: Dependencies of the server (pyproject.toml extras) and of the tests: a client installation has none of them.
+FORBIDDEN = ("uvicorn", "asyncpg", "cryptography", "botocore", "boto3", "orjson", "aiohttp", "platformdirs", "pg8000")
 
 
 @pytest.mark.parametrize("module", ["strongroom.client", "strongroom.client.cache"])

@@ -1,4 +1,4 @@
-"""Invariants under concurrent requests (DESIGN.md: a staging label is attached to at most one
+"""Invariants under concurrent requests (docs/architecture.md: a staging label is attached to at most one
 version; every mutation is one transaction; names are unique per account and region).
 
 Bounded: a few threads, a few dozen requests, no timing assertions.

@@ -2,8 +2,8 @@
 are encrypted at rest and never logged.
 
 These tests start their own servers on fresh data directories (they do not use the shared one).
-DESIGN.md: "Plaintext secret values never reach the store, a log, an error message, a metric or an
-audit record"; envelope encryption of every version's value.
+docs/security.md: plaintext secret values never reach the store, a log, an error message, a metric or an
+audit record; envelope encryption of every version's value.
 """
 
 from __future__ import annotations

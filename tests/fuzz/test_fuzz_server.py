@@ -35,8 +35,8 @@ from fuzz_support import REGION, TARGET_SECRET, Fuzz, WireHeaders
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from strongroom.protocol.dispatch import OPERATIONS
 from strongroom.protocol.model import Shape, input_shape
+from strongroom.secrets.service import SERVICE
 from strongroom.sigv4 import presign_url
 
 
@@ -185,7 +185,7 @@ def _pairs(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def _operation_params(operations: list[str]) -> st.SearchStrategy[tuple[str, Any]]:
     def params(operation: str) -> st.SearchStrategy[tuple[str, Any]]:
-        shape = input_shape(operation)
+        shape = input_shape("secretsmanager", operation)
         return st.tuples(st.just(operation), shaped(shape) if shape is not None else st.just({}))
 
     return st.sampled_from(operations).flatmap(params)
@@ -194,7 +194,7 @@ def _operation_params(operations: list[str]) -> st.SearchStrategy[tuple[str, Any
 # --- JSON 1.1 ------------------------------------------------------------------------------------
 @fuzz_settings(examples=120)
 @given(
-    request=_operation_params(sorted(OPERATIONS)),
+    request=_operation_params(sorted(SERVICE.operations)),
     other=st.one_of(st.none(), st.none(), st.none(), st.none(), json_values(), NASTY_BODY),
 )
 def test_json_bodies_for_every_operation(fuzz: Fuzz, request: tuple[str, Any], other: bytes | None) -> None:
@@ -372,7 +372,7 @@ def _quote(text: str) -> str:
 @fuzz_settings(examples=120)
 @given(
     request=st.one_of(
-        *[_operation_params(sorted(OPERATIONS)).map(lambda r: (r[0], "2017-10-17", r[1]))] * 3,
+        *[_operation_params(sorted(SERVICE.operations)).map(lambda r: (r[0], "2017-10-17", r[1]))] * 3,
         st.builds(_numeric_request, st.sampled_from(_NUMERIC_PLACES), NUMBER_TEXT),
         st.tuples(st.sampled_from(["GetSessionToken", "GetCallerIdentity", "AssumeRole", ""]),
                   st.sampled_from(["2011-06-15", "2011-06-15", ""]), _STS_PARAMS),

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 
-from strongroom.auth.identities import SESSION_KEY_PREFIX, Identities, token_digest
 from strongroom.crypto.sealing import SealingBox
+from strongroom.iam.identities import SESSION_KEY_PREFIX, Identities, token_digest
 from strongroom.store.postgres import PostgresStore
 from strongroom.store.records import SessionKeyRow
 

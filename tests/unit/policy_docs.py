@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from strongroom.auth.policy import Policy, parse_policy
+from strongroom.iam.policy import Policy, parse_policy
 
 GET = "secretsmanager:GetSecretValue"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -13,10 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
-from strongroom.protocol import dispatch
+from strongroom.secrets.service import SERVICE as SECRETS_MANAGER
 from strongroom.server.app import StrongroomApp
 from strongroom.server.build import build_app
 from strongroom.server.config import Config
+from strongroom.server.registry import SERVICES, Registry
+from strongroom.service.descriptor import Handler
 from strongroom.sigv4 import Credentials, sign_headers
 
 CREDS = Credentials("AKIAIOSFODNN7EXAMPLE", "dev")
@@ -80,11 +83,20 @@ class Client:
         return await self.raw("POST", "/", wire, chunks if chunks is not None else [payload])
 
 
-def with_app(tmp_path: Path, body: Callable[[Client], Awaitable[None]], **config: Any) -> None:
+def with_handler(operation: str, handler: Handler) -> Registry:
+    """The registry with one Secrets Manager operation's handler replaced."""
+    replaced = dataclasses.replace(SECRETS_MANAGER.operations[operation], handler=handler)
+    operations = {**SECRETS_MANAGER.operations, operation: replaced}
+    secrets_manager = dataclasses.replace(SECRETS_MANAGER, operations=operations)
+    return Registry.of([secrets_manager if s is SECRETS_MANAGER else s for s in SERVICES])
+
+
+def with_app(tmp_path: Path, body: Callable[[Client], Awaitable[None]], registry: Registry | None = None,
+             **config: Any) -> None:
     """Build the app, run its lifespan startup, run ``body``, then shut it down."""
 
     async def main() -> None:
-        app = build_app(Config(dev=True, data_dir=tmp_path / "data", **config))
+        app = build_app(Config(dev=True, data_dir=tmp_path / "data", **config), registry)
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
@@ -214,7 +226,6 @@ def test_handler_fault_is_a_clean_500(tmp_path: Path, monkeypatch: pytest.Monkey
     async def explode(services: Any, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("handler exploded")
 
-    monkeypatch.setitem(dispatch.OPERATIONS, "PutSecretValue", explode)
     caplog.set_level(logging.DEBUG)
 
     async def body(client: Client) -> None:
@@ -232,7 +243,7 @@ def test_handler_fault_is_a_clean_500(tmp_path: Path, monkeypatch: pytest.Monkey
         faults = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert faults and any(response.request_id in r.getMessage() for r in faults)
 
-    with_app(tmp_path, body)
+    with_app(tmp_path, body, with_handler("PutSecretValue", explode))
     assert_no_secret_in_logs(caplog)
 
 
@@ -303,13 +314,12 @@ def test_lifespan_startup_migrates_and_shutdown_closes(tmp_path: Path) -> None:
 def test_ready_requests_are_worked_out_before_any_is_answered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Requests ready in the same event-loop iteration: every handler runs, then every response is sent."""
     events: list[str] = []
-    real = dispatch.OPERATIONS["GetRandomPassword"]
+    real = SECRETS_MANAGER.operations["GetRandomPassword"].handler
 
     async def recording(services: Any, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         events.append(f"handled {params['PasswordLength']}")
         return await real(services, ctx, params)
 
-    monkeypatch.setitem(dispatch.OPERATIONS, "GetRandomPassword", recording)
 
     class Recording(Client):
         async def raw(self, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes],
@@ -332,4 +342,4 @@ def test_ready_requests_are_worked_out_before_any_is_answered(tmp_path: Path, mo
         assert len(alone.json()["RandomPassword"]) == 13
         assert events == ["handled 13", "answered 13"]
 
-    with_app(tmp_path, body)
+    with_app(tmp_path, body, with_handler("GetRandomPassword", recording))

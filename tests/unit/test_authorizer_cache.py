@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from policy_docs import GET, allow, deny, doc, pol
 
-from strongroom.auth.authorizer import Authorizer
-from strongroom.auth.policy import AuthzRequest, ContextValue, Policy, Principal, evaluate, parse_policy
 from strongroom.errors import AccessDeniedException
+from strongroom.iam.authorizer import Authorizer
+from strongroom.iam.policy import AuthzRequest, ContextValue, Policy, Principal, evaluate, parse_policy
+from strongroom.secrets.iam_vocabulary import resource_context_keys
 
 A = "111111111111"  # owns the secrets
 B = "222222222222"
@@ -80,7 +81,7 @@ def allowed(
     resource: str = DB, secret: Any = None,
 ) -> bool:
     try:
-        authz.check(principal, policies, action, resource, secret, keys)
+        authz.check(principal, policies, action, resource, secret, keys, resource_keys=resource_context_keys)
     except AccessDeniedException:
         return False
     return True

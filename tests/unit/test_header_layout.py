@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strongroom import sigv4
-from strongroom.server.app import _request_headers
+from strongroom.server.api import request_headers
 from strongroom.sigv4 import Credentials, SignedRequestInfo, canonical, parse_auth, sign_headers, verifier, verify
 from strongroom.sigv4 import layout as layouts
 from strongroom.sigv4.errors import IncompleteSignature, InvalidSignature, MissingAuthentication, SigV4Error
@@ -644,9 +644,9 @@ def test_keyed_hmac_cache_is_bounded() -> None:
     assert canonical._keyed_hmac.cache_info().maxsize is not None
 
 
-# --- app._request_headers ---------------------------------------------------------------------------
-def request_headers(headers: Headers) -> tuple[int | None, str | None, str | None]:
-    return _request_headers(headers, header_layout(headers))
+# --- api.request_headers ---------------------------------------------------------------------------
+def _request_headers(headers: Headers) -> tuple[int | None, str | None, str | None]:
+    return request_headers(headers, header_layout(headers))
 
 
 def test_request_headers_first_of_repeated_headers_counts() -> None:
@@ -659,24 +659,24 @@ def test_request_headers_first_of_repeated_headers_counts() -> None:
         (b"x-amz-target", b"secretsmanager.DeleteSecret"),
         (b"content-type", b"text/plain"),
     ]
-    assert request_headers(headers) == (10, "secretsmanager.GetSecretValue", "application/x-amz-json-1.1")
+    assert _request_headers(headers) == (10, "secretsmanager.GetSecretValue", "application/x-amz-json-1.1")
     reversed_pairs = [headers[0], *headers[4:], *headers[1:4]]
-    assert request_headers(reversed_pairs) == (20, "secretsmanager.DeleteSecret", "text/plain")
+    assert _request_headers(reversed_pairs) == (20, "secretsmanager.DeleteSecret", "text/plain")
 
 
 def test_request_headers_absent() -> None:
-    assert request_headers([]) == (None, None, None)
-    assert request_headers([(b"host", b"h")]) == (None, None, None)
+    assert _request_headers([]) == (None, None, None)
+    assert _request_headers([(b"host", b"h")]) == (None, None, None)
 
 
 @pytest.mark.parametrize("value", [b"abc", b"-1", b"", b"1.5", b"12a", b" 5", b"0x10"])
 def test_non_numeric_content_length_is_none(value: bytes) -> None:
-    assert request_headers([(b"content-length", value)])[0] is None
+    assert _request_headers([(b"content-length", value)])[0] is None
 
 
 def test_first_content_length_counts_even_when_not_a_number() -> None:
-    assert request_headers([(b"content-length", b"0"), (b"content-length", b"abc")])[0] == 0
-    assert request_headers([(b"content-length", b"abc"), (b"content-length", b"5")])[0] is None
+    assert _request_headers([(b"content-length", b"0"), (b"content-length", b"abc")])[0] == 0
+    assert _request_headers([(b"content-length", b"abc"), (b"content-length", b"5")])[0] is None
 
 
 @pytest.mark.parametrize(
@@ -690,11 +690,11 @@ def test_first_content_length_counts_even_when_not_a_number() -> None:
     ],
 )
 def test_content_type_is_the_lowercase_media_type(value: bytes, media_type: str) -> None:
-    assert request_headers([(b"content-type", value), (b"content-type", b"text/plain")])[2] == media_type
+    assert _request_headers([(b"content-type", value), (b"content-type", b"text/plain")])[2] == media_type
 
 
 def test_target_is_kept_as_sent() -> None:
-    assert request_headers([(b"x-amz-target", b"SecretsManager.GetSecretValue")])[1] == (
+    assert _request_headers([(b"x-amz-target", b"SecretsManager.GetSecretValue")])[1] == (
         "SecretsManager.GetSecretValue"
     )
 

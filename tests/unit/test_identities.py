@@ -12,14 +12,6 @@ from typing import TypeVar
 
 import pytest
 
-from strongroom.auth.authorizer import Authorizer
-from strongroom.auth.identities import (
-    ADMIN_POLICY,
-    ADMIN_PROFILE,
-    ADMIN_USER,
-    CREDENTIALS_FILE,
-    Identities,
-)
 from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import (
     AccessDeniedException,
@@ -27,6 +19,10 @@ from strongroom.errors import (
     MalformedPolicyDocumentException,
     ResourceNotFoundException,
 )
+from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
+from strongroom.iam.authorizer import Authorizer
+from strongroom.iam.bootstrap import bootstrap_admin
+from strongroom.iam.identities import ADMIN_POLICY, ADMIN_USER, Identities
 from strongroom.store.base import Conflict
 from strongroom.store.sqlite import SqliteStore
 
@@ -382,7 +378,7 @@ def test_bootstrap_admin_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
 
     async def body(ids: Identities, store: SqliteStore) -> None:
-        path = await ids.bootstrap_admin(ACCOUNT, data_dir)
+        path = await bootstrap_admin(ids, ACCOUNT, data_dir)
         assert path == data_dir / CREDENTIALS_FILE
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         text = path.read_text()
@@ -398,7 +394,7 @@ def test_bootstrap_admin_once(tmp_path: Path) -> None:
         assert allowed(identity.policies, identity.principal, "secretsmanager:DeleteSecret")
 
         before = path.stat().st_mtime_ns
-        assert await ids.bootstrap_admin(ACCOUNT, data_dir) is None  # second start: nothing written
+        assert await bootstrap_admin(ids, ACCOUNT, data_dir) is None  # second start: nothing written
         assert path.read_text() == text and path.stat().st_mtime_ns == before
         assert [u.user_name for u in await ids.list_users(ACCOUNT)] == [ADMIN_USER]
         assert len(await ids.list_access_keys(ACCOUNT, ADMIN_USER)) == 1
@@ -409,7 +405,7 @@ def test_bootstrap_admin_once(tmp_path: Path) -> None:
 def test_bootstrap_admin_skipped_when_identities_exist(tmp_path: Path) -> None:
     async def body(ids: Identities, store: SqliteStore) -> None:
         await ids.create_access_key(ACCOUNT, None)
-        assert await ids.bootstrap_admin(ACCOUNT, tmp_path) is None
+        assert await bootstrap_admin(ids, ACCOUNT, tmp_path) is None
         assert not (tmp_path / CREDENTIALS_FILE).exists()
 
     with_ids(tmp_path, body)
@@ -418,7 +414,7 @@ def test_bootstrap_admin_skipped_when_identities_exist(tmp_path: Path) -> None:
 def test_bootstrap_admin_skipped_when_admin_user_exists(tmp_path: Path) -> None:
     async def body(ids: Identities, store: SqliteStore) -> None:
         await ids.create_user(ACCOUNT, ADMIN_USER)  # e.g. its keys were all deleted
-        assert await ids.bootstrap_admin(ACCOUNT, tmp_path) is None
+        assert await bootstrap_admin(ids, ACCOUNT, tmp_path) is None
         assert not (tmp_path / CREDENTIALS_FILE).exists()
 
     with_ids(tmp_path, body)
@@ -430,7 +426,7 @@ def test_bootstrap_admin_tightens_an_existing_credentials_file(tmp_path: Path) -
     stale.chmod(0o644)
 
     async def body(ids: Identities, store: SqliteStore) -> None:
-        path = await ids.bootstrap_admin(ACCOUNT, tmp_path)
+        path = await bootstrap_admin(ids, ACCOUNT, tmp_path)
         assert path is not None and stat.S_IMODE(path.stat().st_mode) == 0o600
         assert path.read_text().startswith(f"[{ADMIN_PROFILE}]")
 
@@ -454,7 +450,7 @@ def test_bootstrap_admin_never_writes_the_secret_into_a_readable_file(
     monkeypatch.setattr(os, "fdopen", spying_fdopen)
 
     async def body(ids: Identities, store: SqliteStore) -> None:
-        assert await ids.bootstrap_admin(ACCOUNT, tmp_path) is not None
+        assert await bootstrap_admin(ids, ACCOUNT, tmp_path) is not None
 
     with_ids(tmp_path, body)
     assert modes and all(mode & 0o077 == 0 for mode in modes), [oct(m) for m in modes]

@@ -14,7 +14,7 @@ from typing import TypeVar
 import pytest
 from test_store_sqlite import with_store as with_sqlite_store
 
-from strongroom.auth.identities import Identities
+from strongroom.iam.identities import Identities
 from strongroom.kms.key_check import (
     MasterKeyMismatch,
     check_master_key,

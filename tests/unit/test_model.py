@@ -23,14 +23,18 @@ from botocore.model import ServiceModel as BotocoreServiceModel
 
 import strongroom
 from strongroom.protocol import model
-from strongroom.protocol.dispatch import OPERATIONS
+from strongroom.secrets.iam_vocabulary import ACTIONS
+from strongroom.secrets.service import SERVICE
+from strongroom.sts.service import SERVICE as STS
+
+OPERATIONS = SERVICE.operations
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 @pytest.fixture(scope="module")
 def botocore_model() -> BotocoreServiceModel:
-    definition = json.loads(gzip.decompress(model.definition_path().read_bytes()))
+    definition = json.loads(gzip.decompress(model.definition_path("secretsmanager").read_bytes()))
     return BotocoreServiceModel(definition, "secretsmanager")
 
 
@@ -59,8 +63,8 @@ def _same(ours: Any, theirs: Any, path: str, seen: set[str]) -> int:
 
 
 def test_operations_are_botocores_in_the_same_order(botocore_model: BotocoreServiceModel) -> None:
-    assert list(model.operation_names()) == list(botocore_model.operation_names)
-    assert "BatchGetSecretValue" in model.operation_names()
+    assert list(model.operation_names("secretsmanager")) == list(botocore_model.operation_names)
+    assert "BatchGetSecretValue" in model.operation_names("secretsmanager")
 
 
 def test_every_shape_of_every_operation_reads_as_botocores(botocore_model: BotocoreServiceModel) -> None:
@@ -68,7 +72,10 @@ def test_every_shape_of_every_operation_reads_as_botocores(botocore_model: Botoc
     compared = 0
     for name in botocore_model.operation_names:
         theirs = botocore_model.operation_model(name)
-        pairs = ((model.input_shape(name), theirs.input_shape), (model.output_shape(name), theirs.output_shape))
+        pairs = (
+            (model.input_shape("secretsmanager", name), theirs.input_shape),
+            (model.output_shape("secretsmanager", name), theirs.output_shape),
+        )
         for ours, reference in pairs:
             assert (ours is None) == (reference is None), name
             if reference is not None:
@@ -98,7 +105,7 @@ def test_a_member_reference_overrides_its_shapes_traits() -> None:
 
 def test_unknown_operation_is_a_key_error() -> None:
     with pytest.raises(KeyError):
-        model.operation_model("NoSuchOperation")
+        model.operation_model("secretsmanager", "NoSuchOperation")
 
 
 def test_a_missing_definition_is_reported() -> None:
@@ -107,7 +114,7 @@ def test_a_missing_definition_is_reported() -> None:
 
 
 def test_the_model_is_the_vendored_copy() -> None:
-    path = model.definition_path()
+    path = model.definition_path("secretsmanager")
     assert path.is_relative_to(Path(strongroom.__file__).parent / "protocol" / "models")
     assert path.name == "secretsmanager-2017-10-17.json.gz"
 
@@ -119,8 +126,9 @@ def test_validation_needs_no_botocore() -> None:
         "sys.modules['botocore'] = None  # import botocore and find_spec('botocore') both fail\n"
         "from strongroom.errors import ValidationException\n"
         "from strongroom.protocol.validation import parse_input\n"
+        "from strongroom.secrets.service import SERVICE\n"
         "try:\n"
-        "    parse_input('ListSecrets', {'SortBy': 'bogus'})\n"
+        "    parse_input(SERVICE, 'ListSecrets', {'SortBy': 'bogus'})\n"
         "except ValidationException as exc:\n"
         "    print(exc.message)\n"
     )
@@ -132,11 +140,11 @@ def test_validation_needs_no_botocore() -> None:
 
 
 def test_the_vendored_model_has_the_current_operations() -> None:
-    names = model.operation_names()
+    names = model.operation_names("secretsmanager")
     assert len(names) == 26
     assert {"ListResourcePolicies", "AssociateCrossAccountReplica", "DisassociateCrossAccountReplica"} <= set(names)
-    assert "SortBy" in model.input_shape("ListSecrets").members
-    assert "Type" in model.input_shape("CreateSecret").members
+    assert "SortBy" in model.input_shape("secretsmanager", "ListSecrets").members
+    assert "Type" in model.input_shape("secretsmanager", "CreateSecret").members
 
 
 def _documented_unserved() -> set[str]:
@@ -146,9 +154,21 @@ def _documented_unserved() -> set[str]:
 
 
 def test_every_operation_is_served_or_documented_as_not_served() -> None:
-    names = set(model.operation_names())
+    names = set(model.operation_names("secretsmanager"))
     unserved = _documented_unserved()
     assert set(OPERATIONS) <= names
     assert unserved <= names
     assert not set(OPERATIONS) & unserved
     assert set(OPERATIONS) | unserved == names, sorted(names - set(OPERATIONS) - unserved)
+
+
+def test_the_iam_actions_are_the_operations_of_the_model() -> None:
+    """resource-policy linting knows Secrets Manager's actions without the model (a lower layer)."""
+    assert ACTIONS == model.operation_names("secretsmanager")
+
+
+def test_the_sts_model_is_vendored_and_serves_its_operations() -> None:
+    path = model.definition_path(STS.model)
+    assert path.name == "sts-2011-06-15.json.gz"
+    assert set(STS.operations) <= set(model.operation_names(STS.model))
+    assert model.service_model(STS.model).metadata["xmlNamespace"] == "https://sts.amazonaws.com/doc/2011-06-15/"

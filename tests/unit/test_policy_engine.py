@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_docs import GET, allow, deny, pol
 
-from strongroom.auth.policy import (
+from strongroom.errors import MalformedPolicyDocumentException
+from strongroom.iam.policy import (
     AuthzRequest,
     Principal,
     access_denied_message,
     evaluate,
     parse_policy,
 )
-from strongroom.errors import MalformedPolicyDocumentException
 
 A = "111111111111"  # owns the secret
 B = "222222222222"  # another account

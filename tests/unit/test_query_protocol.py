@@ -1,4 +1,4 @@
-"""The query protocol codec (strongroom.protocol.query) and STS's wire formats (strongroom.protocol.sts).
+"""The query protocol (strongroom.protocol.query): decoding, the envelope, routing by Version.
 
 Decoding is checked against botocore's own query serializer (what SDKs send), against the
 JSON-protocol equivalent through ``parse_input`` (the server must see the same parameters either
@@ -14,33 +14,39 @@ import functools
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 import pytest
 from botocore.loaders import Loader
 from botocore.model import DenormalizedStructureBuilder, ServiceModel
-from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from strongroom.auth.identities import root_principal
-from strongroom.auth.policy import Principal
 from strongroom.errors import (
-    InvalidSignatureException,
     SerializationException,
-    UnrecognizedClientException,
     ValidationException,
 )
-from strongroom.protocol import sts
+from strongroom.protocol.adapter import Call, Unroutable
 from strongroom.protocol.query import (
     InvalidAction,
     MissingAction,
+    Query,
     decode_params,
     decode_shape,
     is_query_request,
-    operation_for,
     parse_query_request,
 )
 from strongroom.protocol.validation import parse_input
+from strongroom.secrets.service import SERVICE as SM
+from strongroom.server.registry import SERVICES
+from strongroom.sts.service import SERVICE as STS
 
 FORM = "application/x-www-form-urlencoded"
+JSON_11 = b"application/x-amz-json-1.1"
+QUERY = Query(SERVICES)
+
+
+def decode(operation: str, pairs: Any) -> dict[str, Any]:
+    """Secrets Manager query pairs decoded for ``operation``."""
+    return decode_params(SM.model, operation, pairs)
 
 
 @functools.cache
@@ -109,29 +115,30 @@ ROUND_TRIPS: list[tuple[str, dict[str, Any]]] = [
 def test_botocore_query_requests_decode_like_json(operation: str, params: dict[str, Any]) -> None:
     request = parse_query_request("POST", b"", _wire(operation, params))
     assert (request.action, request.version) == (operation, "2017-10-17")
-    decoded = decode_params(operation, request.params)
-    assert parse_input(operation, decoded) == parse_input(operation, _json_equivalent(params))
+    decoded = decode(operation, request.params)
+    assert parse_input(SM, operation, decoded) == parse_input(SM, operation, _json_equivalent(params))
 
 
 def test_scalars_are_typed_by_the_model() -> None:
-    decoded = decode_params(
+    decoded = decode_params("secretsmanager",
         "ListSecrets", [("MaxResults", "7"), ("IncludePlannedDeletion", "TRUE"), ("SortOrder", "desc")]
     )
     assert decoded == {"MaxResults": 7, "IncludePlannedDeletion": "TRUE", "SortOrder": "desc"}
-    assert parse_input("ListSecrets", decoded) == {"MaxResults": 7, "IncludePlannedDeletion": True, "SortOrder": "desc"}
-    blob = decode_params("PutSecretValue", [("SecretId", "s"), ("SecretBinary", "AAEC")])
-    assert parse_input("PutSecretValue", blob)["SecretBinary"] == b"\x00\x01\x02"
-    assert decode_params("GetRandomPassword", [("PasswordLength", "-3")]) == {"PasswordLength": -3}
+    expected = {"MaxResults": 7, "IncludePlannedDeletion": True, "SortOrder": "desc"}
+    assert parse_input(SM, "ListSecrets", decoded) == expected
+    blob = decode("PutSecretValue", [("SecretId", "s"), ("SecretBinary", "AAEC")])
+    assert parse_input(SM, "PutSecretValue", blob)["SecretBinary"] == b"\x00\x01\x02"
+    assert decode("GetRandomPassword", [("PasswordLength", "-3")]) == {"PasswordLength": -3}
 
 
 def test_unconvertible_values_fail_like_json() -> None:
-    decoded = decode_params("ListSecrets", [("MaxResults", "ten")])
+    decoded = decode("ListSecrets", [("MaxResults", "ten")])
     assert decoded == {"MaxResults": "ten"}
     with pytest.raises(SerializationException) as exc:
-        parse_input("ListSecrets", decoded)
+        parse_input(SM, "ListSecrets", decoded)
     assert exc.value.message == "STRING_VALUE cannot be converted to Integer"
     with pytest.raises(SerializationException):
-        parse_input("ListSecrets", decode_params("ListSecrets", [("IncludePlannedDeletion", "yes")]))
+        parse_input(SM, "ListSecrets", decode("ListSecrets", [("IncludePlannedDeletion", "yes")]))
 
 
 def test_numbers_longer_than_int_converts_are_refused_not_converted() -> None:
@@ -139,37 +146,37 @@ def test_numbers_longer_than_int_converts_are_refused_not_converted() -> None:
     huge = "9" * 5000
     for operation, member in (("ListSecrets", "MaxResults"), ("GetRandomPassword", "PasswordLength"),
                               ("DeleteSecret", "RecoveryWindowInDays")):
-        decoded = decode_params(operation, [(member, huge), ("SecretId", "s")])
+        decoded = decode(operation, [(member, huge), ("SecretId", "s")])
         assert decoded[member] == huge  # left as text, as any other non-number
         with pytest.raises(SerializationException) as exc:
-            parse_input(operation, decoded)
+            parse_input(SM, operation, decoded)
         assert exc.value.message.startswith("STRING_VALUE cannot be converted to ")
     # 19 digits still convert (every long), and fall to the model's range checks
-    too_big = decode_params("GetRandomPassword", [("PasswordLength", "9" * 19)])
+    too_big = decode("GetRandomPassword", [("PasswordLength", "9" * 19)])
     assert too_big == {"PasswordLength": 10**19 - 1}
     with pytest.raises(SerializationException, match="^NUMBER_VALUE cannot be converted to Long$"):
-        parse_input("GetRandomPassword", too_big)
-    assert decode_params("ListSecrets", [("MaxResults", "0" * 5000 + "7")]) == {"MaxResults": 7}
-    assert decode_params("ListSecrets", [("MaxResults", "\u0663")]) == {"MaxResults": "\u0663"}  # Arabic-Indic 3
+        parse_input(SM, "GetRandomPassword", too_big)
+    assert decode("ListSecrets", [("MaxResults", "0" * 5000 + "7")]) == {"MaxResults": 7}
+    assert decode("ListSecrets", [("MaxResults", "\u0663")]) == {"MaxResults": "\u0663"}  # Arabic-Indic 3
 
 
 def test_list_indexes_are_bounded_ascii_numbers() -> None:
     pairs = [("Filters.member.1.Key", "name"), ("Filters.member." + "9" * 5000 + ".Key", "description"),
              ("Filters.member.\u00b2.Key", "tag-key"), ("Filters.member.\u0663.Key", "tag-value")]
-    assert decode_params("ListSecrets", pairs) == {"Filters": [{"Key": "name"}]}  # int("\u00b2") raised too
-    assert decode_params("UntagResource", [("TagKeys.member." + "0" * 30 + "2", "b"), ("TagKeys.member.1", "a")]) == {
+    assert decode("ListSecrets", pairs) == {"Filters": [{"Key": "name"}]}  # int("\u00b2") raised too
+    assert decode("UntagResource", [("TagKeys.member." + "0" * 30 + "2", "b"), ("TagKeys.member.1", "a")]) == {
         "TagKeys": ["a", "b"]
     }
 
 
 def test_list_spellings_and_order() -> None:
-    flattened = decode_params("UntagResource", [("SecretId", "s"), ("TagKeys.2", "b"), ("TagKeys.1", "a")])
+    flattened = decode("UntagResource", [("SecretId", "s"), ("TagKeys.2", "b"), ("TagKeys.1", "a")])
     assert flattened == {"SecretId": "s", "TagKeys": ["a", "b"]}
     pairs = [("TagKeys.member.10", "j"), ("TagKeys.member.2", "b"), ("TagKeys.member.1", "a"), ("SecretId", "s")]
-    assert decode_params("UntagResource", pairs)["TagKeys"] == ["a", "b", "j"]
+    assert decode("UntagResource", pairs)["TagKeys"] == ["a", "b", "j"]
     ignored = [("TagKeys.member.0", "zero"), ("TagKeys.member.x", "x"), ("TagKeys.member.1", "a")]
-    assert decode_params("UntagResource", ignored)["TagKeys"] == ["a"]
-    assert decode_params("UntagResource", [("TagKeys", "")])["TagKeys"] == []
+    assert decode("UntagResource", ignored)["TagKeys"] == ["a"]
+    assert decode("UntagResource", [("TagKeys", "")])["TagKeys"] == []
 
 
 def test_nested_lists_of_structures() -> None:
@@ -181,22 +188,22 @@ def test_nested_lists_of_structures() -> None:
         ("Filters.member.1.Values.member.1", "x"),
         ("Filters.3.Key", "tag-key"),  # a flattened index next to ``member``: the wrapper wins
     ]
-    assert decode_params("ListSecrets", pairs) == {
+    assert decode("ListSecrets", pairs) == {
         "Filters": [{"Key": "name", "Values": ["x", "y"]}, {"Key": "description", "Values": ["d"]}]
     }
 
 
 def test_unknown_and_partial_parameters() -> None:
     pairs = [("SecretId", "s"), ("Bogus", "1"), ("Tags.member.1.Bogus", "x"), ("VersionId.sub", "v")]
-    assert decode_params("TagResource", pairs) == {"SecretId": "s", "Tags": [{}]}
+    assert decode("TagResource", pairs) == {"SecretId": "s", "Tags": [{}]}
     with pytest.raises(ValidationException):
-        parse_input("TagResource", decode_params("TagResource", [("SecretId", "s")]))
-    assert decode_params("GetSecretValue", [("VersionId.sub", "v")]) == {}
+        parse_input(SM, "TagResource", decode("TagResource", [("SecretId", "s")]))
+    assert decode("GetSecretValue", [("VersionId.sub", "v")]) == {}
 
 
 def test_an_element_missing_between_present_ones_is_dropped() -> None:
     # Indices are positions to sort by, not slots: 1 and 3 give a two-element list.
-    assert decode_params("BatchGetSecretValue", [("SecretIdList.member.3", "c"), ("SecretIdList.member.1", "a")]) == {
+    assert decode("BatchGetSecretValue", [("SecretIdList.member.3", "c"), ("SecretIdList.member.1", "a")]) == {
         "SecretIdList": ["a", "c"]
     }
 
@@ -302,77 +309,55 @@ def test_is_query_request() -> None:
     assert not is_query_request("PUT", FORM, b"Action=ListSecrets")
 
 
-def test_operation_for() -> None:
-    known = {"ListSecrets"}
-    assert operation_for("ListSecrets", "2017-10-17", known) == "ListSecrets"
-    with pytest.raises(InvalidAction) as exc:
-        operation_for("Nope", "2017-10-17", known)
-    assert (exc.value.code, exc.value.message) == (
-        "InvalidAction",
-        "Could not find operation Nope for version 2017-10-17",
-    )
-    with pytest.raises(InvalidAction) as exc:
-        operation_for("ListSecrets", "2011-06-15", known)
-    assert exc.value.message == "Could not find operation ListSecrets for version 2011-06-15"
-    with pytest.raises(InvalidAction) as exc:
-        operation_for("ListSecrets", None, known)
-    assert exc.value.message == "Could not find operation ListSecrets for version NO_VERSION_SPECIFIED"
-    with pytest.raises(MissingAction) as missing:
-        operation_for(None, "2017-10-17", known)
-    assert missing.value.body() == {
+def _route(body: bytes, method: str = "POST", query: bytes = b"") -> Call:
+    scope = {"method": method, "query_string": query}
+    return QUERY.route(scope, body, None, FORM)
+
+
+def _unroutable(body: bytes) -> Unroutable:
+    with pytest.raises(Unroutable) as exc:
+        _route(body)
+    return exc.value
+
+
+def test_the_version_picks_the_service() -> None:
+    route, payload = _route(b"Action=ListSecrets&Version=2017-10-17&MaxResults=3")
+    assert (route.service, route.operation.name, payload) == (SM, "ListSecrets", [("MaxResults", "3")])
+    sts, _ = _route(b"", "GET", b"Action=GetCallerIdentity&Version=2011-06-15")
+    assert (sts.service, sts.operation.name) == (STS, "GetCallerIdentity")
+
+
+def test_unknown_actions_and_versions_are_invalid_action() -> None:
+    nope = _unroutable(b"Action=Nope&Version=2017-10-17")
+    assert (nope.service, nope.error.code, nope.error.message) == (
+        SM, "InvalidAction", "Could not find operation Nope for version 2017-10-17",
+    )  # fmt: skip
+    other = _unroutable(b"Action=ListSecrets&Version=2011-06-15")  # STS's version: STS answers
+    assert (other.service, other.error.message) == (STS, "Could not find operation ListSecrets for version 2011-06-15")
+    old = _unroutable(b"Action=ListSecrets&Version=2016-01-01")  # no such version: no service
+    assert (old.service, old.error.message) == (None, "Could not find operation ListSecrets for version 2016-01-01")
+    # without a Version, the service that has the Action answers, naming the missing version
+    for action, service in (("ListSecrets", SM), ("GetCallerIdentity", STS), ("Nope", None)):
+        missing = _unroutable(f"Action={action}".encode())
+        assert missing.service is service
+        assert missing.error.message == f"Could not find operation {action} for version NO_VERSION_SPECIFIED"
+
+
+def test_no_action_is_missing_action() -> None:
+    missing = _unroutable(b"Version=2017-10-17")
+    assert isinstance(missing.error, MissingAction) and missing.service is SM
+    assert missing.error.body() == {
         "__type": "MissingAction",
         "Message": "The request is missing an action or a required parameter.",
     }
+    assert _unroutable(b"Version=2011-06-15").service is STS
+    assert _unroutable(b"").service is None
 
 
-# --- STS wire formats, read back with botocore's own STS parser -------------------------------
-
-
-def _sts_operation() -> Any:
-    from botocore.loaders import Loader
-
-    model = ServiceModel(Loader().load_service_model("sts", "service-2"), service_name="sts")
-    return model.operation_model("GetCallerIdentity")
-
-
-def _parse_sts(status: int, body: bytes) -> dict[str, Any]:
-    response = {"status_code": status, "headers": {}, "body": body}
-    parsed: dict[str, Any] = create_parser("query").parse(response, _sts_operation().output_shape)
-    return parsed
-
-
-def test_sts_identity_xml_reads_back() -> None:
-    user = Principal("arn:aws:iam::123456789012:user/a&b", "123456789012", False, "a&b", "AIDAEXAMPLE0000000001")
-    parsed = _parse_sts(200, sts.identity_xml(user, "req-1"))
-    assert {k: parsed[k] for k in ("UserId", "Account", "Arn")} == {
-        "UserId": "AIDAEXAMPLE0000000001",
-        "Account": "123456789012",
-        "Arn": "arn:aws:iam::123456789012:user/a&b",
-    }
-    assert parsed["ResponseMetadata"]["RequestId"] == "req-1"
-    root = sts.caller_identity(root_principal("210987654321"))
-    assert root == {"UserId": "210987654321", "Account": "210987654321", "Arn": "arn:aws:iam::210987654321:root"}
-
-
-@pytest.mark.parametrize(
-    ("error", "code", "status"),
-    [
-        (
-            UnrecognizedClientException("The security token included in the request is invalid."),
-            "InvalidClientTokenId",
-            403,
-        ),
-        (InvalidSignatureException("The request signature we calculated does not match"), "SignatureDoesNotMatch", 403),
-        (InvalidAction("Could not find operation X for version 2011-06-15"), "InvalidAction", 400),
-    ],
-)
-def test_sts_error_xml_reads_back(error: Any, code: str, status: int) -> None:
-    got_status, body = sts.error_xml(error, "req-2")
-    assert got_status == status
-    parsed = _parse_sts(got_status, body)
-    assert parsed["Error"]["Code"] == code
-    assert parsed["Error"]["Message"] == error.message
-    assert parsed["ResponseMetadata"]["RequestId"] == "req-2"
-    json_status, payload, header = sts.error_json(error)
-    assert json_status == status
-    assert header == f"{code};Sender".encode()
+def test_secrets_manager_query_answers_json() -> None:
+    route, _ = _route(b"Action=ListSecrets&Version=2017-10-17")
+    assert QUERY.answer(route, {"SecretList": []}, "req-1") == (200, JSON_11, b'{"SecretList":[]}', ())
+    message = "Could not find operation X for version 1"
+    status, content_type, body, headers = QUERY.error(SM, InvalidAction(message), "req-1")
+    assert (status, content_type, headers) == (400, JSON_11, ())
+    assert orjson.loads(body) == {"__type": "InvalidAction", "Message": message}

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_session_credentials import ACCOUNT, with_ids
 
-from strongroom.auth.identities import Identities
 from strongroom.errors import InvalidSignatureException
+from strongroom.iam.authenticate import DevAuthenticator, SigV4Authenticator
+from strongroom.iam.identities import Identities
 from strongroom.regions import MAX_REGION_LENGTH, REGION_PATTERN, AcceptedRegions, is_region_name
 from strongroom.secrets.arns import SecretLookup, new_secret_arn, resolve_secret_id
-from strongroom.server.auth import DevAuthenticator, SigV4Authenticator
 from strongroom.server.config import Config
 from strongroom.sigv4 import Credentials, sign_headers
 from strongroom.store.sqlite import SqliteStore

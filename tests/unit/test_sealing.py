@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.auth.identities import Identities
 from strongroom.crypto.envelope import FORMAT_SEALING_BOX_V1
 from strongroom.crypto.errors import CannotOpen
 from strongroom.crypto.sealing import SealingBox
+from strongroom.iam.identities import Identities
 from strongroom.kms.key_check import StoreSeal, verify
 from strongroom.kms.master_key import ACCESS_KEYS, KEY_CHECK, PAGE_TOKENS, MasterKey
 from strongroom.store.records import AccessKeyRow

@@ -9,28 +9,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-import botocore.session
 import pytest
-from botocore.parsers import create_parser
 
-from strongroom.auth.identities import (
+from strongroom.crypto.sealing import SealingBox
+from strongroom.errors import (
+    ExpiredTokenException,
+    InvalidParameterException,
+    UnrecognizedClientException,
+)
+from strongroom.iam.authenticate import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
+from strongroom.iam.identities import (
     ROOT_SESSION_MAX_SECONDS,
     SESSION_DEFAULT_SECONDS,
     SESSION_PURGE_BATCH,
     Identities,
-    SessionCredentials,
 )
-from strongroom.crypto.sealing import SealingBox
-from strongroom.errors import (
-    AccessDeniedException,
-    ExpiredTokenException,
-    InvalidParameterException,
-    SerializationException,
-    UnrecognizedClientException,
-    ValidationException,
-)
-from strongroom.protocol import sts
-from strongroom.server.auth import EXPIRED_TOKEN, INVALID_TOKEN, SigV4Authenticator
 from strongroom.sigv4 import Credentials, sign_headers
 from strongroom.store.sqlite import SqliteStore
 
@@ -254,61 +247,3 @@ def test_authenticator_checks_token_and_expiry(tmp_path: Path) -> None:
             await _authenticate(ids, Credentials(old.access_key_id, old.secret_access_key, "nope"))
 
     with_ids(tmp_path, body)
-
-
-# --- STS input and wire shapes ---------------------------------------------------------------
-def test_session_token_input() -> None:
-    assert sts.session_token_input({}) is None
-    assert sts.session_token_input({"DurationSeconds": "900"}) == 900
-    assert sts.session_token_input({"DurationSeconds": 129600}) == 129600
-    with pytest.raises(ValidationException) as low:
-        sts.session_token_input({"DurationSeconds": "600"})
-    assert low.value.message == (
-        "1 validation error detected: Value '600' at 'durationSeconds' failed to satisfy constraint: "
-        "Member must have value greater than or equal to 900"
-    )
-    assert sts.query_error(low.value) == ("ValidationError", 400)
-    for bad in ("129601", "abc", "", True, 1.5, "9" * 5000, "-" + "9" * 5000, "\u00b2"):
-        with pytest.raises(ValidationException):  # 5,000 digits: int() raised ValueError, a 500
-            sts.session_token_input({"DurationSeconds": bad})
-    too_many_digits = "9" * 5000
-    with pytest.raises(ValidationException) as huge:
-        sts.session_token_input({"DurationSeconds": too_many_digits})
-    assert huge.value.message == (
-        f"1 validation error detected: Value '{'9' * 64}' at 'durationSeconds' failed to satisfy constraint: "
-        "Member must be an integer"
-    )
-    with pytest.raises(AccessDeniedException) as mfa:
-        sts.session_token_input({"SerialNumber": "arn:aws:iam::123456789012:mfa/a", "TokenCode": "123456"})
-    assert sts.query_error(mfa.value) == ("AccessDenied", 403)
-    assert sts.query_error(ExpiredTokenException(EXPIRED_TOKEN)) == ("ExpiredToken", 403)
-
-
-def test_json_duration_must_be_a_json_number() -> None:
-    # STS's model says integer: a JSON string is a SerializationException, as for Secrets Manager.
-    assert sts.json_params(b'{"DurationSeconds": 900}') == {"DurationSeconds": 900}
-    assert sts.json_params(b'{"DurationSeconds": 900.7}') == {"DurationSeconds": 900}  # Jackson truncates
-    assert sts.json_params(b'{"DurationSeconds": null}') == {"DurationSeconds": None}
-    for body, message in (
-        (b'{"DurationSeconds": "900"}', "STRING_VALUE cannot be converted to Integer"),
-        (b'{"DurationSeconds": true}', "TRUE_VALUE cannot be converted to Integer"),
-        (b'{"DurationSeconds": [900]}', "Unrecognized collection type class java.lang.Integer"),
-        (b'{"DurationSeconds": 99999999999}', "NUMBER_VALUE cannot be converted to Integer"),
-        (b'{"DurationSeconds": 1e300}', "NUMBER_VALUE cannot be converted to Integer"),
-    ):
-        with pytest.raises(SerializationException) as exc:
-            sts.json_params(body)
-        assert exc.value.message == message
-
-
-def test_session_xml_parses_with_botocore() -> None:
-    creds = SessionCredentials("ASIAEXAMPLEEXAMPLE12", "se<cr>et&", "to/ken+==", 1_700_000_000.25)
-    model = botocore.session.get_session().get_service_model("sts").operation_model("GetSessionToken")
-    response = {"status_code": 200, "headers": {}, "body": sts.session_xml(creds, "req-1")}
-    parsed = create_parser("query").parse(response, model.output_shape)
-    out = parsed["Credentials"]
-    assert (out["AccessKeyId"], out["SecretAccessKey"], out["SessionToken"]) == (
-        "ASIAEXAMPLEEXAMPLE12", "se<cr>et&", "to/ken+==",
-    )  # fmt: skip
-    assert out["Expiration"].timestamp() == 1_700_000_000.25
-    assert parsed["ResponseMetadata"]["RequestId"] == "req-1"

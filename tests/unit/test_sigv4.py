@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strongroom import sigv4
-from strongroom.server.auth import aws_error
+from strongroom.iam.authenticate import aws_error
 from strongroom.sigv4 import (
     Credentials,
     SignedRequestInfo,

@@ -19,6 +19,7 @@ from strongroom.errors import (
 )
 from strongroom.protocol.model import input_shape, operation_names, output_shape
 from strongroom.protocol.validation import MAX_REPORTED_ERRORS, parse_input
+from strongroom.secrets.service import SERVICE as SM
 
 ENUM_FILTER_KEYS = "[description, name, tag-key, tag-value, primary-region, owning-service, all]"
 TAG_KEY_CONSTRAINTS = (
@@ -34,14 +35,14 @@ def one_error(detail: str) -> str:
 
 def validation_message(operation: str, body: object) -> str:
     with pytest.raises(ValidationException) as caught:
-        parse_input(operation, body)
+        parse_input(SM, operation, body)
     assert caught.value.body() == {"__type": "ValidationException", "message": caught.value.message}
     return caught.value.message
 
 
 def serialization_message(operation: str, body: object) -> str:
     with pytest.raises(SerializationException) as caught:
-        parse_input(operation, body)
+        parse_input(SM, operation, body)
     return caught.value.message
 
 
@@ -49,17 +50,17 @@ def serialization_message(operation: str, body: object) -> str:
 
 
 def test_model_lists_operations_with_their_shapes() -> None:
-    names = operation_names()
+    names = operation_names("secretsmanager")
     assert "GetSecretValue" in names and "CreateSecret" in names
-    assert input_shape("GetSecretValue").name == "GetSecretValueRequest"
-    assert output_shape("GetSecretValue").name == "GetSecretValueResponse"
+    assert input_shape("secretsmanager", "GetSecretValue").name == "GetSecretValueRequest"
+    assert output_shape("secretsmanager", "GetSecretValue").name == "GetSecretValueResponse"
     with pytest.raises(KeyError):
-        input_shape("NoSuchOperation")
+        input_shape("secretsmanager", "NoSuchOperation")
 
 
 def test_unknown_operation_is_an_api_error() -> None:
     with pytest.raises(UnknownOperationException):
-        parse_input("NoSuchOperation", {})
+        parse_input(SM, "NoSuchOperation", {})
 
 
 # --- Each constraint kind ----------------------------------------------------------------
@@ -339,7 +340,7 @@ def test_sensitive_token_is_not_echoed_for_any_constraint() -> None:
 def test_no_sensitive_text_reaches_a_message(member: str, secret: str) -> None:
     marked = f"S3CR3T{secret}"
     with pytest.raises(ApiError) as caught:
-        parse_input("PutSecretValue", {"SecretId": "", member: marked})
+        parse_input(SM, "PutSecretValue", {"SecretId": "", member: marked})
     assert "S3CR3T" not in caught.value.message
 
 
@@ -348,7 +349,7 @@ def test_no_sensitive_text_reaches_a_message(member: str, secret: str) -> None:
 
 @pytest.mark.parametrize("data", [b"abc", bytes(range(256)), b"\x00"])
 def test_blob_is_decoded(data: bytes) -> None:
-    params = parse_input("CreateSecret", {"Name": "n", "SecretBinary": base64.b64encode(data).decode()})
+    params = parse_input(SM, "CreateSecret", {"Name": "n", "SecretBinary": base64.b64encode(data).decode()})
     assert params == {"Name": "n", "SecretBinary": data}
 
 
@@ -412,7 +413,7 @@ def test_body_that_is_not_an_object(body: object) -> None:
 
 
 def test_null_body_is_an_empty_request() -> None:
-    assert parse_input("ListSecrets", None) == {}
+    assert parse_input(SM, "ListSecrets", None) == {}
     assert validation_message("GetSecretValue", None) == one_error(
         "Value null at 'secretId' failed to satisfy constraint: Member must not be null"
     )
@@ -423,12 +424,12 @@ def test_null_body_is_an_empty_request() -> None:
 
 def test_unknown_and_null_members_are_dropped() -> None:
     body = {"SecretId": "s", "VersionId": None, "Bogus": {"x": [1]}, "__type": "x"}
-    assert parse_input("GetSecretValue", body) == {"SecretId": "s"}
+    assert parse_input(SM, "GetSecretValue", body) == {"SecretId": "s"}
 
 
 def test_nested_unknown_members_are_dropped() -> None:
     body = {"SecretId": "s", "Tags": [{"Key": "k", "Value": "v", "Extra": 1}]}
-    assert parse_input("TagResource", body) == {"SecretId": "s", "Tags": [{"Key": "k", "Value": "v"}]}
+    assert parse_input(SM, "TagResource", body) == {"SecretId": "s", "Tags": [{"Key": "k", "Value": "v"}]}
 
 
 def test_scalars_are_normalized_as_jackson_reads_them() -> None:
@@ -438,7 +439,7 @@ def test_scalars_are_normalized_as_jackson_reads_them() -> None:
         "IncludeSpace": "false",
         "ExcludeLowercase": True,
     }
-    assert parse_input("GetRandomPassword", body) == {
+    assert parse_input(SM, "GetRandomPassword", body) == {
         "PasswordLength": 12,
         "ExcludeNumbers": True,
         "IncludeSpace": False,
@@ -448,7 +449,7 @@ def test_scalars_are_normalized_as_jackson_reads_them() -> None:
 
 def test_client_request_token_is_optional_for_the_validator() -> None:
     # Raw requests without it get a domain error (InvalidRequestException), not a validation error.
-    assert parse_input("CreateSecret", {"Name": "n", "SecretString": "v"}) == {
+    assert parse_input(SM, "CreateSecret", {"Name": "n", "SecretString": "v"}) == {
         "Name": "n",
         "SecretString": "v",
     }
@@ -456,7 +457,7 @@ def test_client_request_token_is_optional_for_the_validator() -> None:
 
 def test_secret_names_are_not_pattern_checked_here() -> None:
     # The model has no Name pattern; "Invalid name. ..." is the domain layer's message.
-    assert parse_input("CreateSecret", {"Name": " Inv *?!]Name\\-"}) == {"Name": " Inv *?!]Name\\-"}
+    assert parse_input(SM, "CreateSecret", {"Name": " Inv *?!]Name\\-"}) == {"Name": " Inv *?!]Name\\-"}
 
 
 # --- Every operation: valid bodies generated from the model ------------------------------
@@ -512,11 +513,11 @@ def decoded(value: object, shape: Shape) -> object:
 
 
 @pytest.mark.parametrize("everything", [False, True], ids=["required-only", "all-members"])
-@pytest.mark.parametrize("operation", operation_names())
+@pytest.mark.parametrize("operation", operation_names("secretsmanager"))
 def test_every_operation_accepts_a_valid_body(operation: str, everything: bool) -> None:
-    shape = input_shape(operation)
+    shape = input_shape("secretsmanager", operation)
     body = valid_value(shape, everything)
-    assert parse_input(operation, body) == decoded(body, shape)
+    assert parse_input(SM, operation, body) == decoded(body, shape)
 
 
 # --- Property: only ApiErrors, whatever the input ----------------------------------------
@@ -563,8 +564,8 @@ def shaped(shape: Shape) -> st.SearchStrategy[object]:
 
 @st.composite
 def requests(draw: st.DrawFn) -> tuple[str, object]:
-    operation = draw(st.sampled_from(operation_names()))
-    body = draw(shaped(input_shape(operation)) | JSON_VALUES)
+    operation = draw(st.sampled_from(operation_names("secretsmanager")))
+    body = draw(shaped(input_shape("secretsmanager", operation)) | JSON_VALUES)
     return operation, body
 
 
@@ -573,7 +574,7 @@ def requests(draw: st.DrawFn) -> tuple[str, object]:
 def test_parse_input_raises_only_api_errors(request: tuple[str, object]) -> None:
     operation, body = request
     try:
-        params = parse_input(operation, body)
+        params = parse_input(SM, operation, body)
     except ApiError as error:
         assert isinstance(error, SerializationException | ValidationException)
         assert error.message

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from strongroom.server.config import Config, default_data_dir
+from strongroom.server.config import Config, default_data_dir_text
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
         "--data-dir", type=Path,
         help=(
             "data directory: master key file, and the SQLite store unless --database-url "
-            f"(default {default_data_dir()})"
+            f"(default {default_data_dir_text()})"
         ),
     )
 
@@ -97,7 +97,7 @@ def _add_verify_audit(sub: Any) -> None:
         ),
     )
     parser.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
-    parser.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir()})")
+    parser.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir_text()})")
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.set_defaults(admin_handler=_verify_audit)
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from strongroom.cli.admin import add_store_options, load_config
 
 if TYPE_CHECKING:  # imported when a command runs: `strongroom serve` and --help never load them
-    from strongroom.auth.identities import Identities
+    from strongroom.iam.identities import Identities
     from strongroom.kms.keyring import KeyRing
 
 Command = Callable[[argparse.Namespace, "Identities", "KeyRing"], Awaitable[Any]]
@@ -159,19 +158,17 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
     @command(f"list-{kind}-policies", f"List a {kind}'s inline policies with their documents.", owner)
     async def list_policies(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
         rows = await ids.list_policies(a.account_id, kind, getattr(a, owner_attr))
-        return {f"{title}Policies": [{"PolicyName": n, "PolicyDocument": orjson.loads(d)} for n, d in rows]}
+        return {f"{title}Policies": [{"PolicyName": n, "PolicyDocument": json.loads(d)} for n, d in rows]}
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
-    from strongroom.auth.identities import Identities
     from strongroom.errors import ApiError
     from strongroom.kms.errors import KmsError
     from strongroom.kms.key_check import checked_master_key, record_key_check
-    from strongroom.kms.keyring import KeyRing, StoreKmsKeys
-    from strongroom.kms.master_key import ACCESS_KEYS, MasterKeyError
+    from strongroom.kms.master_key import MasterKeyError
+    from strongroom.server.build import build_services
     from strongroom.store.base import Conflict
-    from strongroom.store.factory import open_store
 
     try:
         config = load_config(args)
@@ -182,19 +179,18 @@ def run(args: argparse.Namespace) -> int:
     args.account_id = config.account_id
 
     async def main() -> Any:
-        store = open_store(config.store_settings())
+        services = build_services(config, master)
         try:
-            await store.migrate()
-            await record_key_check(store, master, config)
-            identities = Identities(store, master.sealing_box(ACCESS_KEYS))
-            return await args.iam_command(args, identities, KeyRing(master, StoreKmsKeys(store)))
+            await services.store.migrate()
+            await record_key_check(services.store, master, config)
+            return await args.iam_command(args, services.identities, services.keyring)
         finally:
-            await store.close()
+            await services.store.close()
 
     try:
         result = asyncio.run(main())
     except (ApiError, KmsError, Conflict, OSError, MasterKeyError) as exc:
         print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
-    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 0

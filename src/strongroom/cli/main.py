@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from strongroom import __version__
-from strongroom.server.config import DEFAULT_ACCOUNT, DEFAULT_PORT, default_data_dir
+from strongroom.server.config import DEFAULT_ACCOUNT, DEFAULT_PORT, default_data_dir_text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
-    serve.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir()})")
+    serve.add_argument("--data-dir", type=Path, help=f"data directory (default {default_data_dir_text()})")
     serve.add_argument(
         "--account-id",
         help=f"12-digit account of dev mode's caller and of the first administrator (default {DEFAULT_ACCOUNT})",
@@ -60,8 +60,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Top-level modules of the ``server`` and ``postgres`` extras (pyproject.toml), which the client does not need.
+SERVER_MODULES = frozenset({"uvicorn", "uvloop", "orjson", "cryptography", "platformdirs", "asyncpg"})
+
+
+def missing_extra(command: str, module: str) -> str:
+    """What to tell someone running ``command`` without the server's dependencies."""
+    extra = "postgres" if module == "asyncpg" else "server"
+    return (
+        f"strongroom: `strongroom {command}` needs the server's dependencies ({module} is not installed).\n"
+        f"  Install them with: pip install 'strongroom[{extra}]'"
+        + ("" if extra == "postgres" else "  (and 'strongroom[server,postgres]' for PostgreSQL)")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in SERVER_MODULES:
+            raise
+        print(missing_extra(args.command, exc.name.split(".")[0]), file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from strongroom.cli.serve import serve
 

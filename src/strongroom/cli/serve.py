@@ -18,7 +18,7 @@ CONFIG_ENV = "STRONGROOM_SERVER_CONFIG"
 
 
 def banner(config: Config) -> str:
-    from strongroom.auth.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
+    from strongroom.iam.admin_credentials import ADMIN_PROFILE, CREDENTIALS_FILE
 
     endpoint = f"http://{config.host}:{config.port}"
     store = config.database_url.split("@")[-1] if config.database_url else f"SQLite in {config.data_dir}"

@@ -1,17 +1,19 @@
-"""The Secrets Manager API model: botocore's service-2 definition, vendored, loaded once on first use.
+"""Service models: botocore's service-2 definitions, vendored, each loaded once on first use.
 
-The definition is a copy of botocore's ``service-2.json`` kept in ``models/`` (refreshed by
+The definitions are copies of botocore's ``service-2.json`` kept in ``models/`` (refreshed by
 ``make update-models``, scripts/update_models.py), so every installation validates requests with
-the same, current model, whichever botocore (if any) is installed. botocore itself is not
-imported: its model classes cost more than the rest of a worker's imports together (urllib3's URL
-regexes alone ~50 ms on a slow machine), and the server needs only a few of their attributes.
-:class:`Shape` offers that subset of botocore's ``Shape`` interface with botocore's semantics
-(``name``, ``type_name``, ``metadata``, ``serialization``, ``members``, ``required_members``,
-``member``, ``key``, ``value``; a member reference's own traits override its shape's);
-tests/unit/test_model.py checks every shape of every operation against botocore's.
+the same, current models, whichever botocore (if any) is installed. botocore itself is not
+imported: its model classes cost more than the rest of a worker's imports together, and the
+server needs only a few of their attributes. :class:`Shape` offers that subset of botocore's
+``Shape`` interface with botocore's semantics (``name``, ``type_name``, ``metadata``,
+``serialization``, ``members``, ``required_members``, ``member``, ``key``, ``value``; a member
+reference's own traits override its shape's); tests/unit/test_model.py checks every shape of
+every operation against botocore's.
 
-Everything is lazy and cached: importing the module costs nothing, the first call reads and
-parses the file, later calls are dictionary lookups.
+A model is named by its source: the name of a vendored service model (``<name>-<api
+version>.json.gz`` in ``models/``, newest version) or the path of a definition elsewhere (a
+service under test). Everything is lazy and cached: the first call per source reads and parses
+the file, later calls are dictionary lookups.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from typing import Any
 
 import orjson
 
-SERVICE_NAME = "secretsmanager"
 #: The vendored definitions, one ``<service>-<api version>.json.gz`` per service.
 MODELS_DIR = Path(__file__).with_name("models")
 
@@ -96,10 +97,14 @@ class Shape:
 
 
 class OperationModel:
-    """One operation: its name and its input and output shapes."""
+    """One operation: its name, its input and output shapes and its HTTP binding (REST protocols)."""
 
     def __init__(self, name: str, definition: Mapping[str, Any], model: ServiceModel) -> None:
         self.name = name
+        #: ``{"method", "requestUri", "responseCode"}`` as the model gives them (REST protocols).
+        self.http: Mapping[str, Any] = definition.get("http", {})
+        #: The error shapes the operation may answer.
+        self.errors = [model.resolve(ref) for ref in definition.get("errors", ())]
         self.input_shape = model.resolve(definition["input"]) if "input" in definition else None
         self.output_shape = model.resolve(definition["output"]) if "output" in definition else None
 
@@ -135,49 +140,57 @@ class ServiceModel:
         return Shape(name, {**self._shapes[name], **traits}, self)
 
 
+#: A model's source: a vendored model's name (e.g. the service's endpoint prefix) or a definition's path.
+ModelSource = str | Path
+
+
 def model_file_name(service: str, api_version: str) -> str:
-    """The vendored file of one API version of a service, e.g. ``secretsmanager-2017-10-17.json.gz``."""
+    """The vendored file of one API version of a service model, ``<service>-<api version>.json.gz``."""
     return f"{service}-{api_version}.json.gz"
 
 
-def definition_path(service: str = SERVICE_NAME) -> Path:
-    """The vendored service-2 file for ``service``, newest API version (as botocore's loader picks)."""
-    versions = sorted(MODELS_DIR.glob(model_file_name(service, "*")))
+def definition_path(source: ModelSource) -> Path:
+    """The definition file of ``source``: the newest vendored version of a name (as botocore's
+    loader picks), or the path itself."""
+    if isinstance(source, Path):
+        return source
+    versions = sorted(MODELS_DIR.glob(model_file_name(source, "*")))
     if not versions:
-        raise ModelNotFound(f"no service-2 definition of {service!r} is vendored in {MODELS_DIR}")
+        raise ModelNotFound(f"no service-2 definition of {source!r} is vendored in {MODELS_DIR}")
     return versions[-1]
 
 
 @cache
-def service_model() -> ServiceModel:
-    """The parsed service model, shared by every caller."""
-    return ServiceModel(orjson.loads(gzip.decompress(definition_path().read_bytes())))
+def service_model(source: ModelSource) -> ServiceModel:
+    """The parsed model of ``source``, shared by every caller."""
+    raw = definition_path(source).read_bytes()
+    return ServiceModel(orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw))
 
 
 @cache
-def operation_names() -> tuple[str, ...]:
-    """Every operation the API defines, e.g. ``GetSecretValue``, in model order."""
-    return tuple(service_model().operation_names)
+def operation_names(source: ModelSource) -> tuple[str, ...]:
+    """Every operation the model defines, in model order."""
+    return tuple(service_model(source).operation_names)
 
 
 @cache
-def operation_model(operation: str) -> OperationModel:
-    """The model of one operation; ``KeyError`` when the API has no such operation."""
-    if operation not in _operation_set():
+def operation_model(source: ModelSource, operation: str) -> OperationModel:
+    """The model of one operation; ``KeyError`` when the model has no such operation."""
+    if operation not in _operation_set(source):
         raise KeyError(operation)
-    return service_model().operation_model(operation)
+    return service_model(source).operation_model(operation)
 
 
-def input_shape(operation: str) -> Shape | None:
+def input_shape(source: ModelSource, operation: str) -> Shape | None:
     """The request shape of ``operation`` (None if it takes no input)."""
-    return operation_model(operation).input_shape
+    return operation_model(source, operation).input_shape
 
 
-def output_shape(operation: str) -> Shape | None:
+def output_shape(source: ModelSource, operation: str) -> Shape | None:
     """The response shape of ``operation`` (None if it returns nothing)."""
-    return operation_model(operation).output_shape
+    return operation_model(source, operation).output_shape
 
 
 @cache
-def _operation_set() -> frozenset[str]:
-    return frozenset(operation_names())
+def _operation_set(source: ModelSource) -> frozenset[str]:
+    return frozenset(operation_names(source))

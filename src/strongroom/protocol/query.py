@@ -1,66 +1,55 @@
-"""The AWS query protocol: ``Action=<Op>&Version=2017-10-17&<flattened params>``.
+"""The AWS query protocol: ``Action=<Op>&Version=<api version>&<flattened params>``.
 
 Requests come as ``GET /?Action=...`` (usually a presigned URL) or as ``POST /`` with
-``Content-Type: application/x-www-form-urlencoded`` and the same pairs in the body. This module
-turns the flat pairs into the nested structure the operation's input shape describes, so the
-request then takes exactly the JSON 1.1 path (``parse_input``, authorization, the handler) and is
-answered with the same JSON.
+``Content-Type: application/x-www-form-urlencoded`` and the same pairs in the body. The Version
+selects the service (its descriptor's ``query_version``; without a Version, the service that has
+the Action, so that the error names the version); the flat pairs are turned into the nested
+structure the operation's input shape describes, then validated like any JSON body. A query-first
+service (STS) answers in XML (:mod:`strongroom.protocol.xml`); the others answer with their JSON
+protocol's JSON, as Secrets Manager does.
 
-Flattening, as botocore's query serializer writes it (``botocore/serialize.py``,
-``QuerySerializer``) plus the other spellings AWS query services accept:
-
-* structure members: ``Parent.Member``;
-* lists: ``Name.member.N`` (N from 1), also the flattened ``Name.N``; an empty list is sent as
-  ``Name=`` with no elements;
-* maps: ``Name.entry.N.key`` / ``Name.entry.N.value``, also the flattened ``Name.N.key``;
-* scalars are strings on the wire: integers and longs are converted when they are decimal
-  integers of at most 19 digits (:mod:`strongroom.integers`), booleans are left to ``parse_input``
-  (it accepts ``true``/``false`` in any case), blobs stay base64 text (``parse_input`` decodes
-  them), timestamps are ISO 8601 or epoch seconds.
-
-A value that can't be converted is passed on as its string, so ``parse_input`` reports it with the
-same SerializationException a JSON client would get. Unknown parameters are ignored, as JSON
-services ignore unknown members. Element order follows N, not the order on the wire; an index
-that isn't a positive integer (ASCII digits, at most 19) is ignored.
-
-Errors of the query envelope itself (common errors of AWS query APIs, "Common Errors" page of
-every AWS API reference): an unknown Action or an unsupported Version is ``InvalidAction``, worded
-as AWS's query front end words it ("Could not find operation GetCallerIdentity for version
-2011-06-15", reproduced by S3Proxy's STS emulation, gaul/s3proxy ``AwsHttpHandler``); no Action at
-all is ``MissingAction``. The version placeholder for a request without Version,
-``NO_VERSION_SPECIFIED``, is our recollection of AWS's wording, not verified against a source.
+Flattening: structure members ``Parent.Member``; lists ``Name.member.N`` (N from 1) or the
+flattened ``Name.N``, an empty list ``Name=``; maps ``Name.entry.N.key``/``.value`` or
+``Name.N.key``. Scalars are strings on the wire: integers are converted when they are decimal
+integers of at most 19 digits (:mod:`strongroom.integers`), other text is passed on as sent so
+validation reports it as it would in JSON. Unknown parameters are ignored; element order follows
+N; an index that isn't a positive integer is ignored. An unknown Action or Version is
+``InvalidAction``, no Action ``MissingAction``. AWS's behaviour and sources: docs/api.md,
+"Query protocol".
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from strongroom.errors import ApiError
 from strongroom.integers import decimal_integer
-from strongroom.protocol.model import Shape, input_shape
+from strongroom.protocol import json_rpc, xml
+from strongroom.protocol.adapter import Answer, Call, Route, Scope, Unroutable, query_error, routes_of, services_by
+from strongroom.protocol.model import ModelSource, Shape, input_shape
+from strongroom.service.descriptor import ServiceDescriptor
 
 __all__ = [
     "FORM_CONTENT_TYPE",
     "MISSING_ACTION_MESSAGE",
-    "SECRETSMANAGER_VERSION",
     "InvalidAction",
     "MissingAction",
+    "Query",
     "QueryRequest",
     "decode_params",
+    "decode_scalar",
     "decode_shape",
     "invalid_action",
     "is_query_request",
-    "operation_for",
     "parse_query_request",
 ]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-SECRETSMANAGER_VERSION = "2017-10-17"
 NO_VERSION = "NO_VERSION_SPECIFIED"
 MISSING_ACTION_MESSAGE = "The request is missing an action or a required parameter."
 
@@ -168,12 +157,12 @@ def _tree(pairs: Iterable[tuple[str, str]]) -> _Node:
     return root
 
 
-def decode_params(operation: str, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def decode_params(model: ModelSource, operation: str, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """The JSON-shaped parameters of ``operation`` from flattened query pairs.
 
     Raises ``KeyError`` for an operation the model does not define.
     """
-    shape = input_shape(operation)
+    shape = input_shape(model, operation)
     if shape is None:
         return {}
     return decode_shape(shape, pairs)
@@ -195,7 +184,7 @@ def _decode(shape: Shape, node: _Node) -> Any:
         return _map(shape, node)
     if node.value is None:
         return None  # only sub-keys were sent for a scalar: nothing usable
-    return _scalar(kind, node.value)
+    return decode_scalar(kind, node.value)
 
 
 def _structure(shape: Shape, node: _Node) -> dict[str, Any] | None:
@@ -261,7 +250,8 @@ def _map(shape: Shape, node: _Node) -> dict[str, Any] | None:
     return out
 
 
-def _scalar(kind: str, text: str) -> Any:
+def decode_scalar(kind: str, text: str) -> Any:
+    """A scalar sent as text, typed by its shape where it reads as one (else the text, for validation to report)."""
     if kind in ("integer", "long"):
         number = decimal_integer(text)
         return text if number is None else number
@@ -286,10 +276,49 @@ def _timestamp(text: str) -> Any:
     return moment.timestamp()
 
 
-def operation_for(action: str | None, version: str | None, known: Container[str]) -> str:
-    """Check the envelope of a Secrets Manager query request; return the operation name."""
-    if not action:
-        raise MissingAction(MISSING_ACTION_MESSAGE)
-    if version != SECRETSMANAGER_VERSION or action not in known:
-        raise invalid_action(action, version)
-    return action
+class Query:
+    """The query adapter over a set of services (tables: Version -> service, Action -> service)."""
+
+    def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
+        self._versions = services_by(services, "query_version")
+        self._routes = {version: routes_of(service) for version, service in self._versions.items()}
+        self._actions: dict[str, ServiceDescriptor] = {}
+        for service in self._versions.values():
+            for name in service.operations:
+                self._actions.setdefault(name, service)
+
+    @staticmethod
+    def accepts(method: str, media_type: str | None, raw_query: bytes) -> bool:
+        """Whether a request speaks the query protocol."""
+        return is_query_request(method, media_type, raw_query)
+
+    def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
+        method = scope["method"]
+        envelope = parse_query_request(method, scope.get("query_string", b""), body)
+        action, version = envelope.action, envelope.version
+        routes = self._routes.get(version) if version is not None else None
+        if version is not None:
+            service = self._versions.get(version)
+        else:
+            service = self._actions.get(action) if action else None
+        if not action:
+            raise Unroutable(MissingAction(MISSING_ACTION_MESSAGE), service)
+        route = routes.get(action) if routes is not None else None
+        if route is None:
+            raise Unroutable(invalid_action(action, version), service)
+        return route, envelope.params
+
+    def params(self, route: Route, payload: Any) -> Any:
+        return decode_params(route.service.model, route.operation.name, payload)
+
+    def answer(self, route: Route, result: dict[str, Any], request_id: str) -> Answer:
+        service = route.service
+        if not service.query_answers_xml:
+            return json_rpc.answer(service, result)
+        return 200, xml.CONTENT_TYPE, xml.encode_result(service.model, route.operation.name, result, request_id), ()
+
+    def error(self, service: ServiceDescriptor | None, error: ApiError, request_id: str) -> Answer:
+        if service is None or not service.query_answers_xml:
+            return json_rpc.error_answer(service, error)
+        code, status, message = query_error(service, error)
+        return status, xml.CONTENT_TYPE, xml.encode_error(service.model, code, message, status, request_id), ()

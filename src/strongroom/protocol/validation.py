@@ -1,53 +1,14 @@
-"""Model-driven parsing and validation of JSON 1.1 request parameters.
+"""Model-driven parsing and validation of request parameters, per (service, operation).
 
-``parse_input(operation, body)`` checks an already-decoded JSON body against the operation's
-input shape and returns the parameters the domain layer sees: blobs base64-decoded to ``bytes``,
-timestamps as float epoch seconds, every other value as sent. Each operation's checker is compiled
-once from the model into closures, so a call does no model lookups.
-
-What AWS does, and how we know (third-party sources, found with the project's search tool):
-
-* Constraint failures are a ``ValidationException`` whose message is
-  ``N validation error(s) detected: <e1>; <e2>`` with each error
-  ``Value '<v>' at '<path>' failed to satisfy constraint: <constraint>``, and
-  ``Value null at '<path>' ...: Member must not be null`` for a missing required member
-  (real Secrets Manager: "Value null at 'secretId' failed to satisfy constraint: Member must not be
-  null"). At most 10 errors are listed and N counts the listed ones (mhart/dynalite
-  test/createTable.js, recorded against DynamoDB: nine empty LocalSecondaryIndexes give
-  "10 validation errors detected: ..." with exactly ten entries).
-* Paths are the member names with the first letter lowered, joined by dots; a list element is
-  ``<list>.<1-based index>.member`` ("globalSecondaryIndexes.1.member.keySchema.2.member.keyType",
-  moto tests/test_dynamodb; "tags.1.member.value", CloudFormation). Map entries use
-  ``<map>.<key>.member`` by analogy (no input map exists in this model; unconfirmed).
-* A list of scalars whose elements break their constraints gives one error at the list, listing
-  every constraint of the element shape: "Value '[ccc]' at 'subjectAlternativeNames' failed to
-  satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal
-  to 253, Member must have length greater than or equal to 1, Member must satisfy regular
-  expression pattern: ...]" (ACM); Lambda adds "Member must not be null" to that list, which we do
-  only when an element is null. Map keys and values use "Map keys/Map value must satisfy
-  constraint: [...]" (CodePipeline).
-* Sensitive members never show their value: "Value at 'secretString' failed to satisfy
-  constraint: Member must have length greater than or equal to 1" (real Secrets Manager, quoted in
-  a CDK deployment note); Cognito prints "Value at 'username'" for its sensitive user name too.
-* Patterns must match the whole value ("Value 'abc;' at 'tableName' ... pattern: [a-zA-Z0-9_.-]+"
-  is rejected although 'abc' matches), and enum sets are printed in model order.
-* Wrong JSON types are a ``SerializationException`` raised at the first bad value, before any
-  validation, worded as Coral's Jackson reader words them (dynalite test/helpers.js, recorded
-  against DynamoDB: "NUMBER_VALUE cannot be converted to String", "Start of structure or map found
-  where not expected", "Unexpected field type", "Unexpected value type in payload", "only
-  base-64-encoded strings are convertible to bytes", "Base64 encoded length is expected a multiple
-  of 4 bytes but found: 5", "Invalid last non-pad Base64 character dectected" [sic]). Secrets
-  Manager runs on the same Coral stack (its errors are ``com.amazon.AWSMimirService#...``) but
-  these wordings were recorded on DynamoDB, not on Secrets Manager.
-* Unknown members are ignored and a JSON null counts as an absent member, as AWS JSON services do
-  (hectorvent/floci DynamoDbRequestShapes, checked against AWS); both are dropped from the result.
-
-Choices of ours where nothing public says what AWS does: errors are listed in body order, then
-missing required members in model order (AWS's own order is not stable); a body that is not an
-object is "Unexpected value type in payload", a null body is ``{}``; base64 with a character outside
-the alphabet is "Invalid Base64 character detected"; integers out of their 32/64-bit range are a
-SerializationException; ``"true"``/``"false"`` strings are accepted for booleans (Jackson does);
-string length counts characters (code points). Blob values are never echoed, sensitive or not.
+``parse_input(service, operation, body)`` checks already-decoded parameters (a JSON body, or what
+the query and REST adapters decode) against the operation's input shape in the service's model
+and returns what the domain layer sees: blobs base64-decoded to ``bytes``, timestamps as float
+epoch seconds, every other value as sent; unknown members and nulls are dropped. Wrong JSON types
+raise ``SerializationException`` at the first bad value; constraint failures are collected and
+raised as one ``ValidationException`` (at most :data:`MAX_REPORTED_ERRORS` listed) in AWS's
+wording. Values of sensitive and binary members are never echoed. Each operation's checker is
+compiled once from its model into closures, so a call does no model lookups. AWS's behaviour
+and the sources for each rule: docs/api.md, "Input validation".
 """
 
 from __future__ import annotations
@@ -56,11 +17,12 @@ import binascii
 import math
 import re
 from collections.abc import Callable, Iterable
-from functools import cache, partial
+from functools import partial
 from typing import NamedTuple, cast
 
 from strongroom.errors import SerializationException, UnknownOperationException, ValidationException
-from strongroom.protocol.model import Shape, input_shape, operation_names, service_model
+from strongroom.protocol.model import ModelSource, Shape, input_shape, operation_names, service_model
+from strongroom.service.descriptor import ServiceDescriptor
 
 __all__ = ["MAX_REPORTED_ERRORS", "json_integer", "parse_input"]
 
@@ -88,16 +50,16 @@ class Violation(NamedTuple):
 Checker = Callable[[object, str, list[Violation]], object]
 
 
-def parse_input(operation: str, body: object) -> dict[str, object]:
-    """Validate ``body`` against the input shape of ``operation`` and return normalized params.
+def parse_input(service: ServiceDescriptor, operation: str, body: object) -> dict[str, object]:
+    """Validate ``body`` against the input shape of ``service``'s ``operation``; the normalized params.
 
     Raises ``SerializationException`` for a value of the wrong JSON type, ``ValidationException``
     for model constraint failures and ``UnknownOperationException`` for an operation the model
     does not define.
     """
-    check = _input_checkers().get(operation)
+    check = _roots.get((service.name, operation))
     if check is None:
-        raise UnknownOperationException("")
+        check = _roots[service.name, operation] = _root_checker(service.model, operation)
     violations: list[Violation] = []
     params = check({} if body is None else body, "", violations)
     if violations:
@@ -107,34 +69,57 @@ def parse_input(operation: str, body: object) -> dict[str, object]:
 
 # --- Compilation ---------------------------------------------------------------------------
 
-
-@cache
-def _input_checkers() -> dict[str, Checker]:
-    """The root checker of every operation, compiled on first use."""
-    return {name: _root_checker(name) for name in operation_names()}
+#: The root checker of each (service, operation), compiled on first use.
+_roots: dict[tuple[str, str], Checker] = {}
 
 
-def _root_checker(operation: str) -> Checker:
-    shape = input_shape(operation)
+def _root_checker(model: ModelSource, operation: str) -> Checker:
+    if operation not in operation_names(model):
+        raise UnknownOperationException("")
+    shape = input_shape(model, operation)
     if shape is None:
         return _structure_checker({}, (), _UNEXPECTED_VALUE)
-    return _structure(shape, mismatch=_UNEXPECTED_VALUE)
+    return _compiler(model).structure(shape, mismatch=_UNEXPECTED_VALUE)
 
 
-@cache
-def _checker(shape_name: str) -> Checker:
-    """The checker of a named shape in member position (shared by every member using it)."""
-    shape = service_model().shape_for(shape_name)
-    return _COMPILERS.get(shape.type_name, _passthrough)(shape)
+_compilers: dict[ModelSource, _Compiler] = {}
 
 
-@cache
-def _redacted(shape_name: str) -> bool:
-    """Whether values of this shape must never be echoed: sensitive, binary, or holding such."""
-    shape = service_model().shape_for(shape_name)
-    if shape.metadata.get("sensitive") or shape.type_name == "blob":
-        return True
-    return any(_redacted(child.name) for child in _children(shape))
+def _compiler(model: ModelSource) -> _Compiler:
+    compiler = _compilers.get(model)
+    if compiler is None:
+        compiler = _compilers[model] = _Compiler(model)
+    return compiler
+
+
+class _Compiler:
+    """Compiles the checkers of one model's shapes; a named shape's checker is shared by every
+    member that uses it."""
+
+    def __init__(self, model: ModelSource) -> None:
+        self._model = service_model(model)
+        self._checkers: dict[str, Checker] = {}
+        self._redacted: dict[str, bool] = {}
+
+    def checker(self, shape_name: str) -> Checker:
+        """The checker of a named shape in member position."""
+        check = self._checkers.get(shape_name)
+        if check is None:
+            shape = self._model.shape_for(shape_name)
+            check = self._checkers[shape_name] = _COMPILERS.get(shape.type_name, _passthrough)(self, shape)
+        return check
+
+    def redacted(self, shape_name: str) -> bool:
+        """Whether values of this shape must never be echoed: sensitive, binary, or holding such."""
+        redact = self._redacted.get(shape_name)
+        if redact is None:
+            shape = self._model.shape_for(shape_name)
+            redact = bool(shape.metadata.get("sensitive")) or shape.type_name == "blob"
+            redact = self._redacted[shape_name] = redact or any(self.redacted(c.name) for c in _children(shape))
+        return redact
+
+    def structure(self, shape: Shape, mismatch: str = _UNEXPECTED_FIELD) -> Checker:
+        return _structure(self, shape, mismatch)
 
 
 def _children(shape: Shape) -> list[Shape]:
@@ -181,8 +166,8 @@ def _bound_violation(size: float, low: float, texts: dict[str, str]) -> str:
 # --- Structures, lists, maps ---------------------------------------------------------------
 
 
-def _structure(shape: Shape, mismatch: str = _UNEXPECTED_FIELD) -> Checker:
-    members = {name: (_lower_first(name), _checker(member.name)) for name, member in shape.members.items()}
+def _structure(compiler: _Compiler, shape: Shape, mismatch: str = _UNEXPECTED_FIELD) -> Checker:
+    members = {name: (_lower_first(name), compiler.checker(member.name)) for name, member in shape.members.items()}
     required = tuple((name, _lower_first(name)) for name in shape.required_members)
     return _structure_checker(members, required, mismatch)
 
@@ -207,11 +192,11 @@ def _structure_checker(
     return check
 
 
-def _list(shape: Shape) -> Checker:
-    each = _elements(shape.member, "Member must satisfy constraint")
+def _list(compiler: _Compiler, shape: Shape) -> Checker:
+    each = _elements(compiler, shape.member, "Member must satisfy constraint")
     low, high = _bounds(shape)
     texts = _constraints(shape)
-    redact = _redacted(shape.name)
+    redact = compiler.redacted(shape.name)
 
     def check(value: object, path: str, violations: list[Violation]) -> list[object]:
         if type(value) is not list:
@@ -223,12 +208,12 @@ def _list(shape: Shape) -> Checker:
     return check
 
 
-def _map(shape: Shape) -> Checker:
-    each_key = _elements(shape.key, "Map keys must satisfy constraint")
-    each_value = _elements(shape.value, "Map value must satisfy constraint")
+def _map(compiler: _Compiler, shape: Shape) -> Checker:
+    each_key = _elements(compiler, shape.key, "Map keys must satisfy constraint")
+    each_value = _elements(compiler, shape.value, "Map value must satisfy constraint")
     low, high = _bounds(shape)
     texts = _constraints(shape)
-    redact = _redacted(shape.name)
+    redact = compiler.redacted(shape.name)
 
     def check(value: object, path: str, violations: list[Violation]) -> dict[object, object]:
         if type(value) is not dict:
@@ -247,7 +232,7 @@ def _map(shape: Shape) -> Checker:
 Elements = Callable[[Iterable[tuple[object, object]], str, object, list[Violation]], list[object]]
 
 
-def _elements(shape: Shape, label: str) -> Elements:
+def _elements(compiler: _Compiler, shape: Shape, label: str) -> Elements:
     """Element checking for lists and maps.
 
     Container elements (structures, lists, maps) report their own violations at
@@ -256,10 +241,10 @@ def _elements(shape: Shape, label: str) -> Elements:
     """
     if shape.type_name not in _CONTAINER_TYPES:
         texts = list(_constraints(shape).values())
-        return partial(_scalar_elements, _checker(shape.name), label, texts, _redacted(shape.name))
+        return partial(_scalar_elements, compiler.checker(shape.name), label, texts, compiler.redacted(shape.name))
     if shape.type_name == "structure":
-        return partial(_nested_elements, _structure(shape, mismatch=_UNEXPECTED_VALUE))
-    return partial(_nested_elements, _checker(shape.name))
+        return partial(_nested_elements, compiler.structure(shape, mismatch=_UNEXPECTED_VALUE))
+    return partial(_nested_elements, compiler.checker(shape.name))
 
 
 def _nested_elements(
@@ -307,14 +292,14 @@ def _scalar_elements(
 # --- Scalars -------------------------------------------------------------------------------
 
 
-def _string(shape: Shape) -> Checker:
+def _string(compiler: _Compiler, shape: Shape) -> Checker:
     texts = _constraints(shape)
     low, high = _bounds(shape)
     pattern = shape.metadata.get("pattern")
     # Java regexes (AWS's) match \d, \w, \s in ASCII only; AWS requires a whole-value match.
     fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
     allowed = frozenset(shape.metadata.get("enum", ()))
-    redact = _redacted(shape.name)
+    redact = compiler.redacted(shape.name)
 
     def check(value: object, path: str, violations: list[Violation]) -> str:
         if type(value) is not str:
@@ -348,11 +333,11 @@ def json_integer(value: object, type_name: str = "integer") -> int:
     return number
 
 
-def _integer(shape: Shape) -> Checker:
+def _integer(compiler: _Compiler, shape: Shape) -> Checker:
     texts = _constraints(shape)
     low, high = _bounds(shape)
     kind = shape.type_name
-    redact = _redacted(shape.name)
+    redact = compiler.redacted(shape.name)
 
     def check(value: object, path: str, violations: list[Violation]) -> int:
         number = json_integer(value, kind)
@@ -363,7 +348,7 @@ def _integer(shape: Shape) -> Checker:
     return check
 
 
-def _boolean(shape: Shape) -> Checker:
+def _boolean(compiler: _Compiler, shape: Shape) -> Checker:
     def check(value: object, path: str, violations: list[Violation]) -> bool:
         if value is True or value is False:
             return value
@@ -377,16 +362,19 @@ def _boolean(shape: Shape) -> Checker:
     return check
 
 
-def _blob(shape: Shape) -> Checker:
+def _blob(compiler: _Compiler, shape: Shape) -> Checker:
     texts = _constraints(shape)
     low, high = _bounds(shape)
 
     def check(value: object, path: str, violations: list[Violation]) -> bytes:
-        if type(value) is not str:
+        if type(value) is bytes:  # a REST payload, taken as sent (JSON never decodes to bytes)
+            data = value
+        elif type(value) is not str:
             if type(value) in (list, dict):
                 raise _mismatch(value, "ByteBuffer", "java.nio.ByteBuffer")
             raise SerializationException("only base-64-encoded strings are convertible to bytes")
-        data = _decode_base64(value)
+        else:
+            data = _decode_base64(value)
         if not low <= len(data) <= high:
             violations.append(Violation(path, value, _bound_violation(len(data), low, texts), True))
         return data
@@ -394,7 +382,7 @@ def _blob(shape: Shape) -> Checker:
     return check
 
 
-def _timestamp(shape: Shape) -> Checker:
+def _timestamp(compiler: _Compiler, shape: Shape) -> Checker:
     def check(value: object, path: str, violations: list[Violation]) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value) if abs(value) < 1e300 else math.inf
@@ -405,8 +393,8 @@ def _timestamp(shape: Shape) -> Checker:
     return check
 
 
-def _passthrough(shape: Shape) -> Checker:
-    """Shapes this API's inputs do not use (document, double...): accepted as sent."""
+def _passthrough(compiler: _Compiler, shape: Shape) -> Checker:
+    """Shapes no served input uses (document, double...): accepted as sent."""
 
     def check(value: object, path: str, violations: list[Violation]) -> object:
         return value
@@ -414,7 +402,7 @@ def _passthrough(shape: Shape) -> Checker:
     return check
 
 
-_COMPILERS: dict[str, Callable[[Shape], Checker]] = {
+_COMPILERS: dict[str, Callable[[_Compiler, Shape], Checker]] = {
     "structure": _structure,
     "list": _list,
     "map": _map,

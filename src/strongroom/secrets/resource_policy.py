@@ -41,7 +41,7 @@ What AWS does, and how we know:
   changes will not allow you to manage this secret in the future."; the broad-access entry
   starts with the guide's "This resource policy grants broad access to your secret.".
   AWS publishes no list of ``CheckName`` values; ours are the constants of
-  :mod:`strongroom.auth.policy.checks` plus :data:`CHECK_LOCKOUT`.
+  :mod:`strongroom.iam.policy.checks` plus :data:`CHECK_LOCKOUT`.
 
 Lock-out: the caller is locked out when, with the new policy attached, it could neither put nor
 delete the secret's policy any more (either one would let it repair the policy). With a secret,
@@ -56,9 +56,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from strongroom.auth.authorizer import resource_context_keys
-from strongroom.auth.identities import root_principal, user_principal
-from strongroom.auth.policy import (
+from strongroom.errors import (
+    AccessDeniedException,
+    InvalidParameterException,
+    MalformedPolicyDocumentException,
+    PublicPolicyException,
+    ResourceNotFoundException,
+)
+from strongroom.iam.identities import root_principal, user_principal
+from strongroom.iam.policy import (
     BROAD_ACCESS_MESSAGE,
     LOCKOUT_MESSAGE,
     PUBLIC_POLICY_MESSAGE,
@@ -69,18 +75,11 @@ from strongroom.auth.policy import (
     locked_out_actions,
     parse_policy,
 )
-from strongroom.auth.policy.checks import CHECK_BROAD_ACCESS, CHECK_SYNTAX
-from strongroom.auth.policy.document import UNSUPPORTED_PRINCIPAL
-from strongroom.errors import (
-    AccessDeniedException,
-    InvalidParameterException,
-    MalformedPolicyDocumentException,
-    PublicPolicyException,
-    ResourceNotFoundException,
-)
-from strongroom.protocol.model import operation_names
+from strongroom.iam.policy.checks import CHECK_BROAD_ACCESS, CHECK_SYNTAX
+from strongroom.iam.policy.document import UNSUPPORTED_PRINCIPAL
 from strongroom.secrets.authorization import find_secret
 from strongroom.secrets.changes import secret_change
+from strongroom.secrets.iam_vocabulary import VOCABULARY, resource_context_keys
 from strongroom.secrets.tokens import offset_page
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
@@ -179,7 +178,7 @@ async def validate_resource_policy(services: Services, ctx: RequestContext, para
 def _lint(text: str) -> list[tuple[str, str]]:
     """Grammar, broad access, unknown actions and condition keys; AWS's sentence leads broad access."""
     findings = []
-    for check, message in lint(text, operation_names()):
+    for check, message in lint(text, VOCABULARY):
         if check == CHECK_BROAD_ACCESS:
             message = f"{BROAD_ACCESS_MESSAGE} {message}"
         findings.append((check, message))

@@ -19,6 +19,14 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("strongroom"))
 
 
+def default_data_dir_text() -> str:
+    """The default data directory for help texts (also without the server's dependencies installed)."""
+    try:
+        return str(default_data_dir())
+    except ImportError:
+        return "the platform's user data directory"
+
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "host": (str,),
     "port": (int,),

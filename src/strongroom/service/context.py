@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any, NamedTuple, Protocol
 
+from strongroom.iam.caller import Caller, CallerKind
 
-class CallerKind(enum.Enum):
-    """How a request's caller was established, and so how it is authorized.
-
-    Code that must tell emulator mode apart (the resource-policy lock-out check) asks for DEV
-    explicitly: an internal job is never mistaken for dev mode, and skips no check by accident.
-    """
-
-    #: SigV4-verified access key; identity and resource policies decide.
-    API = "api"
-    #: Emulator mode (``--dev``): any well-formed credentials act as the account root; all allowed.
-    DEV = "dev"
-    #: Strongroom's own work (rotation, replication jobs) on behalf of the deployment; all allowed.
-    SYSTEM = "system"
+__all__ = ["Authorize", "Caller", "CallerKind", "RequestContext", "allow_all"]
 
 
 class Authorize(Protocol):
     """``authorize(action, resource_arn, secret_or_None, named)`` raises AccessDeniedException on a denial.
 
-    The decision is made on ``resource_arn`` (and the secret's tags and resource policy); the
-    denial's message names ``named``, the resource as the caller gave it, when there is one, so a
-    refusal never shows an ARN the caller did not send.
+    ``action`` is the operation name; the service's name is its IAM prefix. The decision is made on
+    ``resource_arn`` (and the secret's tags and resource policy); the denial's message names
+    ``named``, the resource as the caller gave it, when there is one, so a refusal never shows an
+    ARN the caller did not send.
     """
 
     def __call__(self, action: str, resource: str, secret: Any, named: str | None = None) -> None: ...
@@ -49,12 +38,26 @@ class RequestContext(NamedTuple):
     #: Request time: seconds since the epoch, to the millisecond (:func:`strongroom.clock.now`)
     now: float
     request_id: str = ""
-    #: The operation being performed (its IAM action is ``secretsmanager:<action>``).
+    #: The operation being performed (its IAM action is ``<service>:<action>``).
     action: str = ""
     authorize: Authorize = allow_all
-    kind: CallerKind = CallerKind.API
+    #: Who sent the request (None in contexts built by tests that need no caller: an API caller).
+    caller: Caller | None = None
+
+    @property
+    def kind(self) -> CallerKind:
+        """The caller's kind: DEV and SYSTEM callers are allowed everything, API callers are evaluated."""
+        return self.caller.kind if self.caller is not None else CallerKind.API
 
     @property
     def today(self) -> float:
         """Midnight UTC of the request day: AWS reports LastAccessedDate at day granularity."""
         return float(int(self.now // 86400) * 86400)
+
+    @classmethod
+    def of(
+        cls, caller: Caller, now: float, request_id: str = "", action: str = "", authorize: Authorize = allow_all
+    ) -> RequestContext:
+        """The context of a request from ``caller`` (its account and region are the namespace)."""
+        principal = caller.principal
+        return cls(principal.account, caller.region, principal.arn, now, request_id, action, authorize, caller)

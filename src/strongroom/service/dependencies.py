@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from strongroom.crypto.page_tokens import PageTokens
 from strongroom.crypto.sealing import SealingBox
+from strongroom.iam.authorizer import Authorizer
+from strongroom.iam.identities import Identities
 from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import ACCESS_KEYS, PAGE_TOKENS, MasterKey
 from strongroom.store.base import Store
@@ -13,20 +15,26 @@ from strongroom.store.base import Store
 
 @dataclass(slots=True)
 class Services:
-    """The store, the key ring, the pagination-token sealer and the access-key box, built once per process."""
+    """The store, the key ring, the sealers, identities and the authorizer, built once per process
+    (server/build.py)."""
 
     store: Store
     keyring: KeyRing
     tokens: PageTokens
     #: Seals access-key and session secrets (identities).
     access_keys: SealingBox
+    #: IAM identities (STS issues session credentials through them).
+    identities: Identities
+    authorizer: Authorizer = field(default_factory=Authorizer)
 
     @classmethod
     def build(cls, store: Store, master: MasterKey) -> Services:
         """Everything over one store, every key derived from one master key."""
+        access_keys = master.sealing_box(ACCESS_KEYS)
         return cls(
             store=store,
             keyring=KeyRing(master, StoreKmsKeys(store)),
             tokens=PageTokens(master.sealing_box(PAGE_TOKENS)),
-            access_keys=master.sealing_box(ACCESS_KEYS),
+            access_keys=access_keys,
+            identities=Identities(store, access_keys),
         )

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
+from strongroom.errors import ApiError
+from strongroom.iam.policy import ContextValue
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 
@@ -18,11 +21,20 @@ from strongroom.service.dependencies import Services
 Handler = Callable[[Services, RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+class QueryError(NamedTuple):
+    """How a query-protocol service reports an error type: its code, HTTP status and, where its
+    wording differs from the shared error's, its message."""
+
+    code: str
+    status: int
+    message: str | None = None
+
+
 def _no_subject(params: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _no_keys(params: Mapping[str, Any]) -> dict[str, Any]:
+def _no_keys(facts: Any) -> dict[str, ContextValue]:
     return {}
 
 
@@ -34,7 +46,8 @@ class Operation:
     handler: Handler
     #: Authorized on resource "*" before the handler runs (the operation names no single resource).
     resourceless: bool = False
-    #: REST JSON services: (HTTP method, path template such as "/2015-03-31/functions/{FunctionName}").
+    #: REST JSON services: (HTTP method, path template of the model's ``requestUri``, such as
+    #: "/2015-03-31/functions/{FunctionName}/invocations"; ``{Name+}`` takes the rest of the path).
     route: tuple[str, str] | None = None
 
 
@@ -42,23 +55,32 @@ class Operation:
 class ServiceDescriptor:
     """Everything the front door needs to know of one service."""
 
-    #: The service's name and IAM action prefix, e.g. "secretsmanager".
+    #: The service's name and IAM action prefix.
     name: str
     #: The SigV4 service name of its credential scope.
     signing_name: str
-    #: Its vendored service model (a file under strongroom/protocol/models/).
-    model: str
+    #: Its service model: a vendored model's name (strongroom/protocol/models/) or a definition's path.
+    model: str | Path
     operations: Mapping[str, Operation]
-    #: JSON RPC (awsJson1_0 / awsJson1_1): the X-Amz-Target prefix, e.g. "secretsmanager.".
+    #: JSON RPC (awsJson1_0 / awsJson1_1): the X-Amz-Target prefix, with its final dot.
     json_target_prefix: str | None = None
     json_content_type: bytes = b"application/x-amz-json-1.1"
-    #: Query protocol: the Version value that selects this service, e.g. "2017-10-17".
+    #: Query protocol: the Version value that selects this service.
     query_version: str | None = None
-    #: Query answers in XML (STS) rather than in the JSON of the JSON protocol (Secrets Manager).
+    #: Query answers in XML (a query-first service such as STS) rather than in the JSON of its
+    #: JSON protocol. A query-first service's JSON protocol is awsQueryCompatible: its errors carry
+    #: the query codes of :attr:`query_errors` and an ``x-amzn-query-error`` header.
     query_answers_xml: bool = False
-    #: REST JSON: the path prefix of its routes, e.g. "/2015-03-31/".
+    #: Query-protocol codes, statuses and wordings of errors raised on the shared request path.
+    query_errors: Mapping[type[ApiError], QueryError] = field(default_factory=dict)
+    #: REST JSON: the path prefix every route of the service starts with (checked; paths outside it
+    #: are not matched against its routes).
     rest_prefix: str | None = None
-    #: Request context keys a request carries for the policy engine (e.g. "secretsmanager:SecretId").
-    context_keys: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=_no_keys)
-    #: What the audit record names as the request's subject (e.g. the SecretId).
-    audit_subject: Callable[[Mapping[str, Any]], str | None] = field(default=_no_subject)
+    #: Condition keys a request's parameters carry into policy evaluation.
+    context_keys: Callable[[Mapping[str, Any]], Mapping[str, ContextValue]] = _no_keys
+    #: Condition keys a resource carries (the facts the domain passes to ``authorize``).
+    resource_keys: Callable[[Any], Mapping[str, ContextValue]] = _no_keys
+    #: What the audit record names as the request's subject (a parameter as the caller gave it).
+    audit_subject: Callable[[Mapping[str, Any]], str | None] = _no_subject
+    #: Refuses valid input the service cannot honour: (operation name, validated parameters) -> None.
+    check_input: Callable[[str, Mapping[str, Any]], None] | None = None
