@@ -1,5 +1,4 @@
-"""AWS's messages that several Secrets Manager operations share (recorded in
-../shared/reference/aws-recorded-responses.json where noted)."""
+"""AWS's messages that several Secrets Manager operations share (their sources: docs/api.md)."""
 
 from __future__ import annotations
 

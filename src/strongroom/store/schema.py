@@ -5,7 +5,7 @@ Each migration is SQL text with a few dialect tokens that the backend substitute
 ``{bool}``, and ``{bytewise}`` (a collation that orders text by code point, so name-prefix
 ranges can use the index). Migrations are append-only: never edit one that has shipped, add the next.
 
-The invariants of DESIGN.md live here, in the schema:
+The store's invariants (docs/architecture.md) live here, in the schema:
 - a staging label is attached to at most one version of a secret: PRIMARY KEY (secret_id, stage);
 - a version id is unique per secret: PRIMARY KEY (secret_id, version_id);
 - a name is unique per (account, region) among secrets not yet purged: UNIQUE (account, region, name);
