@@ -49,7 +49,8 @@ SERVICE_MIN_REMAINING_SECONDS = 900
 SERVICE_CACHE_SIZE = 1_024
 _ARN_SHAPE = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:[^:]+", re.DOTALL)
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/([\w+=,.@-]{1,64})", re.ASCII)
-_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+#: A service's session name: a function's name (1-64 characters; AssumeRole's own need 2-64).
+_SERVICE_SESSION_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 
 
 def session_arn(role: RoleRow, session_name: str) -> str:
@@ -188,6 +189,7 @@ class RoleSessions:
     async def assume_role_for_service(
         self, account: str, role_arn: str, *, session_name: str, service: str = LAMBDA_SERVICE,
         duration: int = DEFAULT_DURATION_SECONDS, context: Mapping[str, ContextValue] | None = None,
+        now: float | None = None,
     ) -> AssumedRole:
         """Credentials of ``role_arn`` for ``service`` (a function's role, session named after it).
 
@@ -197,13 +199,13 @@ class RoleSessions:
         invocations write nothing; a role created again under the same name has a new id and so
         gets new sessions.
         """
-        if not _SESSION_NAME.fullmatch(session_name):
-            raise ValidationException(f"Invalid role session name {session_name!r}: use 2-64 of [\\w+=,.@-].")
+        if not _SERVICE_SESSION_NAME.fullmatch(session_name):
+            raise ValidationException(f"Invalid role session name {session_name!r}: use 1-64 of [\\w+=,.@-].")
         if not SERVICE_MIN_REMAINING_SECONDS < duration <= 43_200:
             raise ValidationException(f"duration must be above {SERVICE_MIN_REMAINING_SECONDS} and at most 43200 s.")
         role = await self.trusted_by(account, role_arn, service, session_name=session_name, context=context)
         key = (role.role_id, service, session_name, duration)
-        now = time.time()
+        now = time.time() if now is None else now
         cached = self._service_sessions.get(key)
         if cached is not None and cached.credentials.expiration - now >= SERVICE_MIN_REMAINING_SECONDS:
             return cached
