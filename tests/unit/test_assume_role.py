@@ -98,7 +98,9 @@ TRUST_MATRIX: list[tuple[str, Principal, list[Policy], Policy, bool]] = [
     ("principal", "identity", "trust_policy", "expected"),
     [case[1:] for case in TRUST_MATRIX], ids=[case[0] for case in TRUST_MATRIX],
 )
-def test_trust_evaluation_matrix(principal: Principal, identity: list[Policy], trust_policy: Policy, expected: bool) -> None:
+def test_trust_evaluation_matrix(
+    principal: Principal, identity: list[Policy], trust_policy: Policy, expected: bool
+) -> None:
     assert may_assume(principal, identity, trust_policy) is expected
 
 
@@ -359,7 +361,9 @@ def test_durations_and_chaining(tmp_path: Path) -> None:
         assert two_hours["Credentials"]["Expiration"] == pytest.approx(time.time() + 7200, abs=5)
         with pytest.raises(ValidationException) as too_long:
             await assume(services, alice, RoleArn=ROLE_ARN, DurationSeconds=7201)
-        assert too_long.value.message == "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        assert too_long.value.message == (
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        )
         # a role session assuming a role (here its own: its trust policy names the role) is chaining
         await services.identities.roles.update_trust_policy(A, "Deployer", trust_doc({"AWS": [ROLE_ARN]}))
         session = await caller_of(services, two_hours["Credentials"]["AccessKeyId"])
