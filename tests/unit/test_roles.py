@@ -122,12 +122,16 @@ def test_role_settings_are_checked(tmp_path: Path, duration: int, description: s
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ('{"Version": "2012-10-17", "Statement": [', "Syntax errors in policy. The policy is not valid JSON"),
+        ('{"Version": "2012-10-17", "Statement": [', "This policy contains invalid Json"),
+        (json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Permit", "Principal": {"AWS": ACCOUNT},
+                                                            "Action": "sts:AssumeRole"}]}),
+         'Syntax errors in policy. Statement 0: Effect must be "Allow" or "Deny"'),
         (json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole", "Resource": "*"}]}),
          "Has prohibited field Resource"),
         (json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}),
-         "Missing required field Principal"),
+         "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a "
+         "statement with no principals!"),
         (trust({"AWS": ACCOUNT}, action="secretsmanager:GetSecretValue"),
          "AssumeRole policy may only specify STS AssumeRole actions."),
         (trust({"AWS": ACCOUNT}, action=["sts:AssumeRole", "s3:*"]),

@@ -12,8 +12,8 @@ duplicate JSON object keys are refused (which one would IAM honour?), as are ``N
 an empty Statement list, an empty Action or Resource list, and duplicate non-empty Sids.
 
 IAM's own documents (a role's trust policy, a session policy: ``kind="trust"`` / ``"session"``)
-are worded as IAM words its MalformedPolicyDocument errors ("Syntax errors in policy.", "Has
-prohibited field Resource", "Invalid principal in policy: ..."; sources in docs/api.md, "STS").
+are worded as IAM words its MalformedPolicyDocument errors ("This policy contains invalid Json",
+"Has prohibited field Resource", "Invalid principal in policy: ..."; sources in docs/api.md, "STS").
 A trust policy names a Principal in every statement, no Resource, and only STS's role actions; a
 session policy is an identity policy whose Allow limits a role session (``Policy.session``).
 """
@@ -43,7 +43,12 @@ INVALID_SERVICE_PRINCIPAL = "This resource policy contains an invalid service pr
 IAM_SYNTAX_ERROR = "Syntax errors in policy."
 IAM_INVALID_PRINCIPAL = "Invalid principal in policy:"
 IAM_PROHIBITED_RESOURCE = "Has prohibited field Resource"
-IAM_MISSING_PRINCIPAL = "Missing required field Principal"
+IAM_MISSING_PRINCIPAL = (
+    "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+    "The passed in policy has a statement with no principals!"
+)
+IAM_INVALID_JSON = "This policy contains invalid Json"
+_NOT_JSON = "The policy is not valid JSON"
 IAM_PROHIBITED_PRINCIPAL = "Policy document should not specify a principal."
 TRUST_ACTIONS_ONLY = "AssumeRole policy may only specify STS AssumeRole actions."
 _IAM_WORDING = {
@@ -233,7 +238,7 @@ def _load(text: Any) -> Any:
     except _DuplicateKey as exc:
         raise _fail(f'Duplicate key "{exc.args[0]}" in a JSON object.') from None
     except (ValueError, RecursionError) as exc:
-        raise _fail(f"The policy is not valid JSON ({exc}).") from None
+        raise _fail(f"{_NOT_JSON} ({exc}).") from None
 
 
 def _string_list(value: Any, where: str, element: str) -> list[str]:
@@ -467,6 +472,8 @@ def parse_policy(text: str, *, kind: PolicyKind | None = None) -> Policy:
     try:
         return _parse_document(text, kind)
     except MalformedPolicyDocumentException as exc:
+        if exc.message.startswith(f"{SYNTAX_ERROR} {_NOT_JSON}"):
+            raise MalformedPolicyDocumentException(IAM_INVALID_JSON) from None
         for ours, iams in _IAM_WORDING.items():
             if exc.message.startswith(ours + " "):
                 raise MalformedPolicyDocumentException(f"{iams} {exc.message[len(ours) + 1 :]}") from None
