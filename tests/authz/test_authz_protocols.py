@@ -227,8 +227,8 @@ def test_sts_xml_wire_format(authz: AuthzServer, world: World) -> None:
     assert error.tag == f"{STS_NS}ErrorResponse"
     assert error.findtext(f"{STS_NS}Error/{STS_NS}Type") == "Sender"
     assert error.findtext(f"{STS_NS}Error/{STS_NS}Code") == "InvalidAction"
-    assert (
-        error.findtext(f"{STS_NS}Error/{STS_NS}Message") == "Could not find operation GetFederationToken for version 2011-06-15"
+    assert error.findtext(f"{STS_NS}Error/{STS_NS}Message") == (
+        "Could not find operation GetFederationToken for version 2011-06-15"
     )
 
     # A presigned GetCallerIdentity URL (as Vault and EKS use) works too.

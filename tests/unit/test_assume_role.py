@@ -519,8 +519,9 @@ def test_credentials_for_a_service_principal(tmp_path: Path) -> None:
             await sessions.trusted_by(A, fn_arn)
         with pytest.raises(AccessDeniedException):
             await sessions.trusted_by(B, fn_arn)  # a role of another account
-        with pytest.raises(AccessDeniedException):
-            await sessions.trusted_by(A, f"arn:aws:iam::{A}:role/Missing")
+        for missing in (f"arn:aws:iam::{A}:role/Missing", "not-an-arn-at-all"):
+            with pytest.raises(AccessDeniedException):
+                await sessions.trusted_by(A, missing)
         with pytest.raises(ValidationException):
             await sessions.assume_role_for_service(A, fn_arn, session_name="bad name")
 

@@ -171,8 +171,11 @@ class RoleSessions:
         policy does not allow the service: Lambda's CreateFunction answers all of them with "The
         role defined for the function cannot be assumed by Lambda.").
         """
-        role = await self.find_role(role_arn)
         denied = access_denied(service, role_arn)
+        try:
+            role = await self.find_role(role_arn)
+        except ValidationException:  # not an ARN at all
+            raise denied from None
         if role is None or role.account != account:
             raise denied
         keys: dict[str, ContextValue] = dict(request_context_keys(None, True))
