@@ -430,6 +430,14 @@ def test_unsupported_members_are_refused(member: str, value: Any) -> None:
     STS.check_input("AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "s", "Tags": []})  # type: ignore[misc]
 
 
+def test_sts_condition_keys_and_audit_subject() -> None:
+    params = {"RoleArn": ROLE_ARN, "RoleSessionName": "s1", "ExternalId": "x-1"}
+    assert STS.context_keys(params) == {"sts:RoleSessionName": "s1", "sts:ExternalId": "x-1"}
+    assert STS.context_keys({}) == {}
+    assert STS.audit_subject(params) == ROLE_ARN
+    assert STS.audit_subject({}) is None
+
+
 def test_minimum_session_token_size_and_purge_of_expired_sessions(tmp_path: Path) -> None:
     async def body(services: Services) -> None:
         alice, role = await setup(services)
