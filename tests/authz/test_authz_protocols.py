@@ -220,15 +220,15 @@ def test_sts_xml_wire_format(authz: AuthzServer, world: World) -> None:
     assert root.findtext(f"{STS_NS}ResponseMetadata/{STS_NS}RequestId") == headers["x-amzn-requestid"]
 
     status, _, payload = _signed(
-        authz.endpoint, world.admin, b"Action=AssumeRole&Version=2011-06-15", {"Content-Type": FORM}, "sts"
+        authz.endpoint, world.admin, b"Action=GetFederationToken&Version=2011-06-15", {"Content-Type": FORM}, "sts"
     )
     assert status == 400
     error = _xml(payload)
     assert error.tag == f"{STS_NS}ErrorResponse"
     assert error.findtext(f"{STS_NS}Error/{STS_NS}Type") == "Sender"
     assert error.findtext(f"{STS_NS}Error/{STS_NS}Code") == "InvalidAction"
-    assert (
-        error.findtext(f"{STS_NS}Error/{STS_NS}Message") == "Could not find operation AssumeRole for version 2011-06-15"
+    assert error.findtext(f"{STS_NS}Error/{STS_NS}Message") == (
+        "Could not find operation GetFederationToken for version 2011-06-15"
     )
 
     # A presigned GetCallerIdentity URL (as Vault and EKS use) works too.

@@ -127,6 +127,63 @@ def test_groups_root_keys_and_accounts(data_dir: Path) -> None:
     assert [(k["AccessKeyId"], k["UserName"], k["Status"]) for k in keys] == [(root["AccessKeyId"], None, "Active")]
 
 
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def test_role_lifecycle(data_dir: Path, tmp_path: Path) -> None:
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_text(json.dumps(TRUST))
+    made = admin(data_dir, "create-role", "--role-name", "rotator", "--assume-role-policy-document",
+                 f"file://{trust_file}", "--max-session-duration", "7200", "--description", "rotates").json()
+    role = made["Role"]
+    assert role["Arn"] == "arn:aws:iam::123456789012:role/rotator" and role["RoleId"].startswith("AROA")
+    assert (role["Path"], role["RoleName"], role["MaxSessionDuration"], role["Description"]) == (
+        "/", "rotator", 7200, "rotates",
+    )
+    assert role["AssumeRolePolicyDocument"] == TRUST and isinstance(role["CreateDate"], float)
+    assert admin(data_dir, "get-role", "--role-name", "rotator").json() == made
+    assert admin(data_dir, "put-role-policy", "--role-name", "rotator", "--policy-name", "read",
+                 "--policy-document", json.dumps(POLICY)).json() == {}
+    assert admin(data_dir, "list-role-policies", "--role-name", "rotator").json() == {
+        "RolePolicies": [{"PolicyName": "read", "PolicyDocument": POLICY}]
+    }
+    assert_clean_failure(
+        admin(data_dir, "delete-role", "--role-name", "rotator"), "Cannot delete entity, must delete policies first.",
+        code=1,
+    )
+    account_trust = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Principal": {"AWS": "123456789012"}}]}
+    assert admin(data_dir, "update-assume-role-policy", "--role-name", "rotator",
+                 "--policy-document", json.dumps(account_trust)).json() == {}
+    roles = admin(data_dir, "list-roles").json()["Roles"]
+    assert [(r["RoleName"], r["AssumeRolePolicyDocument"]) for r in roles] == [("rotator", account_trust)]
+    assert admin(data_dir, "delete-role-policy", "--role-name", "rotator", "--policy-name", "read").json() == {}
+    assert admin(data_dir, "delete-role", "--role-name", "rotator").json() == {}
+    assert_clean_failure(
+        admin(data_dir, "get-role", "--role-name", "rotator"), "The role with name rotator cannot be found.", code=1
+    )
+
+
+def test_role_errors_exit_non_zero_with_iams_message(data_dir: Path) -> None:
+    resource = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Resource": "*"}]}
+    assert_clean_failure(
+        admin(data_dir, "create-role", "--role-name", "r", "--assume-role-policy-document", json.dumps(resource)),
+        "Has prohibited field Resource", code=1,
+    )
+    admin(data_dir, "create-role", "--role-name", "r", "--assume-role-policy-document", json.dumps(TRUST)).json()
+    assert_clean_failure(
+        admin(data_dir, "create-role", "--role-name", "R", "--assume-role-policy-document", json.dumps(TRUST)),
+        "Role with name R already exists.", code=1,
+    )
+    assert_clean_failure(
+        admin(data_dir, "create-role", "--role-name", "x", "--assume-role-policy-document", json.dumps(TRUST),
+              "--max-session-duration", "60"),
+        "Member must have value greater than or equal to 3600", code=1,
+    )
+
+
 def test_admin_migrate_reports_schema_version(data_dir: Path) -> None:
     result = strongroom("admin", "migrate", "--data-dir", data_dir, cwd=data_dir.parent)
     assert result.code == 0, result.err

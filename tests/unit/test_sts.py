@@ -16,6 +16,7 @@ from strongroom.errors import (
     AccessDeniedException,
     ExpiredTokenException,
     InvalidSignatureException,
+    MalformedPolicyDocumentException,
     MissingAuthenticationTokenException,
     SerializationException,
     UnrecognizedClientException,
@@ -154,9 +155,65 @@ def test_session_xml_reads_back_with_botocore() -> None:
     assert out["Expiration"].timestamp() == 1_700_000_000.25
 
 
+def test_assume_role_xml_reads_back_with_botocore() -> None:
+    answer = {
+        "Credentials": {
+            "AccessKeyId": "ASIAEXAMPLEEXAMPLE12", "SecretAccessKey": "secret", "SessionToken": "token",
+            "Expiration": 1_700_000_000.0,
+        },
+        "AssumedRoleUser": {
+            "AssumedRoleId": "AROAEXAMPLE000000000:s1", "Arn": "arn:aws:sts::123456789012:assumed-role/R/s1",
+        },
+        "PackedPolicySize": 6,
+    }  # fmt: skip
+    _, _, body, _ = Query([STS]).answer(_route("AssumeRole"), answer, "req-1")
+    assert body.startswith(f'<AssumeRoleResponse xmlns="{NAMESPACE}">\n  <AssumeRoleResult>'.encode())
+    parsed = _parse("AssumeRole", 200, body)
+    assert parsed["AssumedRoleUser"] == answer["AssumedRoleUser"]
+    assert parsed["PackedPolicySize"] == 6
+    assert parsed["Credentials"]["AccessKeyId"] == "ASIAEXAMPLEEXAMPLE12"
+
+
+def test_assume_role_input_from_the_model() -> None:
+    def query(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        return parse_input(STS, "AssumeRole", decode_params(STS.model, "AssumeRole", pairs))
+
+    arn = ("RoleArn", "arn:aws:iam::123456789012:role/R")
+    assert query([arn, ("RoleSessionName", "s1"), ("DurationSeconds", "900"), ("ExternalId", "x:y/z")]) == {
+        "RoleArn": "arn:aws:iam::123456789012:role/R", "RoleSessionName": "s1", "DurationSeconds": 900,
+        "ExternalId": "x:y/z",
+    }  # fmt: skip
+    with pytest.raises(ValidationException) as bad_name:
+        query([arn, ("RoleSessionName", "Session1:2")])
+    assert bad_name.value.message == (
+        "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+    )
+    with pytest.raises(ValidationException) as long_name:
+        query([arn, ("RoleSessionName", "s" * 65)])
+    assert long_name.value.message.endswith("Member must have length less than or equal to 64")
+    with pytest.raises(ValidationException) as missing:
+        query([arn])
+    assert "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null" in (
+        missing.value.message
+    )
+    with pytest.raises(ValidationException) as long_duration:
+        query([arn, ("RoleSessionName", "s1"), ("DurationSeconds", "43201")])
+    assert long_duration.value.message.endswith("Member must have value less than or equal to 43200")
+    # tag patterns use Java's Unicode classes (\p{L}\p{Z}\p{N}): any letter, not only ASCII
+    tags = [arn, ("RoleSessionName", "s1"), ("Tags.member.1.Key", "Käse Ω"), ("Tags.member.1.Value", "x")]
+    assert query(tags)["Tags"] == [{"Key": "Käse Ω", "Value": "x"}]
+    with pytest.raises(ValidationException) as bad_tag:
+        query([*tags[:2], ("Tags.member.1.Key", "a;b"), ("Tags.member.1.Value", "x")])
+    assert "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+" in (
+        bad_tag.value.message
+    )
+
+
 @pytest.mark.parametrize(
     ("error", "code", "status", "message"),
     [
+        (MalformedPolicyDocumentException("Syntax errors in policy."), "MalformedPolicyDocument", 400, None),
         (UnrecognizedClientException("The security token included in the request is invalid."),
          "InvalidClientTokenId", 403, None),
         (InvalidSignatureException("The request signature we calculated does not match"),

@@ -1,4 +1,4 @@
-"""``strongroom admin`` identity commands: users, groups, access keys, policies, KMS keys.
+"""``strongroom admin`` identity commands: users, groups, roles, access keys, policies, KMS keys.
 
 They work directly on the store (safe while servers run: SQLite WAL + busy timeout, or
 PostgreSQL transactions) and print JSON, so scripts can use them.
@@ -33,6 +33,18 @@ def _document(text: str) -> str:
 
 def _user_out(user: Any) -> dict[str, Any]:
     return {"UserName": user.user_name, "UserId": user.user_id, "Arn": user.arn, "CreateDate": user.created_at}
+
+
+def _role_out(role: Any) -> dict[str, Any]:
+    """A role as IAM's Role object shows it (the trust policy as JSON, not URL-encoded text)."""
+    out = {
+        "Path": role.path, "RoleName": role.role_name, "RoleId": role.role_id, "Arn": role.arn,
+        "CreateDate": role.created_at, "AssumeRolePolicyDocument": json.loads(role.trust_policy),
+        "MaxSessionDuration": role.max_session_duration,
+    }
+    if role.description is not None:
+        out["Description"] = role.description
+    return out
 
 
 def _key_out(key: Any) -> dict[str, Any]:
@@ -129,7 +141,47 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         await ids.delete_access_key(a.access_key_id)
         return {}
 
-    for kind, owner in (("user", user), ("group", group)):
+    role = (("--role-name",), {"required": True})
+    trust = (("--assume-role-policy-document",), {
+        "required": True, "help": "the trust policy (who may assume the role): JSON text or file://path",
+    })
+
+    @command(
+        "create-role", "Create an IAM role: who may assume it (its trust policy) and for how long.", role, trust,
+        (("--max-session-duration",), {
+            "type": int, "default": 3600, "help": "longest AssumeRole session in seconds, 3600-43200 (default 3600)",
+        }),
+        (("--description",), {"default": None}),
+    )
+    async def create_role(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
+        made = await ids.roles.create_role(
+            a.account_id, a.role_name, _document(a.assume_role_policy_document),
+            max_session_duration=a.max_session_duration, description=a.description,
+        )
+        return {"Role": _role_out(made)}
+
+    @command("get-role", "Show a role.", role)
+    async def get_role(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
+        return {"Role": _role_out(await ids.roles.get_role(a.account_id, a.role_name))}
+
+    @command("list-roles", "List the roles of an account.")
+    async def list_roles(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
+        return {"Roles": [_role_out(r) for r in await ids.roles.list_roles(a.account_id)]}
+
+    @command(
+        "update-assume-role-policy", "Replace a role's trust policy (sessions already issued keep working).", role,
+        (("--policy-document",), {"required": True, "help": "the trust policy: JSON text or file://path"}),
+    )
+    async def update_assume_role_policy(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
+        await ids.roles.update_trust_policy(a.account_id, a.role_name, _document(a.policy_document))
+        return {}
+
+    @command("delete-role", "Delete a role without inline policies; its sessions stop working.", role)
+    async def delete_role(a: argparse.Namespace, ids: Identities, ring: KeyRing) -> Any:
+        await ids.roles.delete_role(a.account_id, a.role_name)
+        return {}
+
+    for kind, owner in (("user", user), ("group", group), ("role", role)):
         _policy_commands(command, kind, owner, policy_name, document)
 
     @command("create-kms-key", "Create a customer KMS key for KmsKeyId.", (("--alias",), {"default": None}))

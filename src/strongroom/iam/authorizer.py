@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,6 +31,15 @@ class ResourceFacts(Protocol):
 
     account: str
     resource_policy: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleTrust:
+    """A role as sts:AssumeRole is authorized on it: its trust policy must allow the caller."""
+
+    account: str
+    #: the role's trust policy (AssumeRolePolicyDocument)
+    resource_policy: str
 
 
 def request_context_keys(source_ip: str | None, secure: bool) -> dict[str, ContextValue]:
@@ -62,7 +72,8 @@ class Authorizer:
     the policy texts, the action and the resource, so they are remembered (bounded) and such a
     request is answered without building its context. Keys hold the policy texts themselves: a
     changed or removed policy can never hit an old entry. When full, the oldest entry goes;
-``decision_cache_size=0`` turns it off.
+    ``decision_cache_size=0`` turns it off. Callers with session policies are always evaluated
+    (their texts alone would not tell a session policy from an identity policy of the same text).
     """
 
     def __init__(self, cache_size: int = 4096, decision_cache_size: int = 16_384) -> None:
@@ -71,11 +82,13 @@ class Authorizer:
         self._allowed: dict[_DecisionKey, bool] = {}
         self._decision_cache_size = decision_cache_size
 
-    def resource_policy(self, text: str) -> Policy:
-        policy = self._policies.get(text)
+    def resource_policy(self, text: str, *, trust: bool = False) -> Policy:
+        """The compiled resource policy (a role's trust policy with ``trust``) of ``text``, cached."""
+        key = "trust\n" + text if trust else text
+        policy = self._policies.get(key)
         if policy is None:
-            policy = _parse_policy(text)
-            self._policies[text] = policy
+            policy = _parse_policy(text, kind="trust") if trust else _parse_policy(text)
+            self._policies[key] = policy
             if len(self._policies) > self._cache_size:
                 self._policies.popitem(last=False)
         return policy
@@ -87,28 +100,32 @@ class Authorizer:
     ) -> None:
         """Raise AccessDeniedException unless the policies allow ``action`` on ``resource``.
 
-        ``secret`` is the resource's facts (its resource policy and owner; None for "*"),
-        ``resource_keys`` the condition keys the service derives from them. The denial's message
-        names ``named`` (the resource as the caller gave it) if given.
+        ``secret`` is the resource's facts (its resource policy and owner; None for "*"; a
+        :class:`RoleTrust` for a role, whose trust policy must allow), ``resource_keys`` the
+        condition keys the service derives from them. The denial's message names ``named`` (the
+        resource as the caller gave it) if given.
         """
         resource_text = secret.resource_policy if secret is not None else None
         owner = secret.account if secret is not None else None
         texts = tuple([p.text for p in identity_policies])
         key = (principal.arn, principal.userid, texts, action, resource, owner, resource_text)
-        if key in self._allowed:
+        sessioned = bool(identity_policies) and identity_policies[-1].session
+        if not sessioned and key in self._allowed:
             return
         context = dict(request_keys())
         if secret is not None:
             context.update(resource_keys(secret))
-        resource_policy = self.resource_policy(resource_text) if resource_text else None
+        trust = type(secret) is RoleTrust
+        resource_policy = self.resource_policy(resource_text, trust=trust) if resource_text else None
         request = AuthzRequest(
             principal=principal, action=action, resource=resource, resource_account=owner, context=context,
         )
-        decision = evaluate(request, identity_policies, resource_policy)
+        decision = evaluate(request, identity_policies, resource_policy, resource_policy_required=trust)
         if not decision.allowed:
             raise AccessDeniedException(access_denied_message(request, decision, named))
         if (
-            self._decision_cache_size > 0
+            not sessioned
+            and self._decision_cache_size > 0
             and all(p.context_free and p.text for p in identity_policies)
             and (resource_policy is None or resource_policy.context_free)
         ):

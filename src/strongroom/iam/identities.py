@@ -1,4 +1,4 @@
-"""IAM-style identities: users, groups, access keys and their inline identity policies.
+"""IAM-style identities: users, groups, roles, access keys and their inline identity policies.
 
 Access key secrets are stored sealed (AES-256-GCM under a key derived from the master key, the
 key id as associated data): the server needs the secret itself to verify SigV4 signatures, so it
@@ -16,57 +16,61 @@ reactivating the key does not bring them back (stricter than AWS: docs/api.md, "
 is only issued while its parent key is active, checked with the key's row locked (an identity
 cached for up to ``cache_ttl`` may still carry a key deactivated meanwhile). Expired rows are
 purged a bounded batch at a time whenever a new session is issued.
+
+Roles (:attr:`Identities.roles`, :mod:`strongroom.iam.roles`) and their sessions from AssumeRole
+(:attr:`Identities.role_sessions`, :mod:`strongroom.iam.role_sessions`) are ``ASIA...`` keys too,
+in ``iam_role_sessions``; they resolve to the assumed-role caller with the role's policies.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import string
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from strongroom.crypto.errors import CannotOpen
 from strongroom.crypto.sealing import SealingBox
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException, UnrecognizedClientException
 from strongroom.iam.caller import root_principal
+from strongroom.iam.credentials import (
+    SESSION_KEY_PREFIX,
+    SessionCredentials,
+    check_name,
+    mint_temporary,
+    random_id,
+    token_digest,
+)
 from strongroom.iam.policy import Policy, Principal, parse_policy
+from strongroom.iam.role_sessions import RoleSessions, session_principal
+from strongroom.iam.roles import Roles
 from strongroom.store.base import Conflict, IamTx, Store
-from strongroom.store.records import AccessKeyRow, SessionKeyRow, UserRow
+from strongroom.store.records import AccessKeyRow, RoleSessionRow, SessionKeyRow, UserRow
+
+__all__ = [
+    "SESSION_KEY_PREFIX",
+    "Identities",
+    "Identity",
+    "NewAccessKey",
+    "SessionCredentials",
+    "token_digest",
+    "user_principal",
+]
 
 ADMIN_USER = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"
 ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
-_ID_ALPHABET = string.ascii_uppercase + "234567"
-_NAME_OK = set(string.ascii_letters + string.digits + "+=,.@_-")
 #: GetSessionToken durations (STS API reference, GetSessionToken, DurationSeconds): IAM users
 #: 900..129600 s, 43200 by default; the account root at most 3600 (a longer request gets 3600).
 SESSION_MIN_SECONDS = 900
 SESSION_MAX_SECONDS = 129_600
 SESSION_DEFAULT_SECONDS = 43_200
 ROOT_SESSION_MAX_SECONDS = 3_600
-SESSION_KEY_PREFIX = "ASIA"
-#: Expired session keys deleted per GetSessionToken (keeps the purge's cost bounded).
+#: Expired session keys deleted per GetSessionToken or AssumeRole (keeps the purge's cost bounded).
 SESSION_PURGE_BATCH = 100
 #: AWS's text for an unknown or inactive access key (UnrecognizedClientException).
 INVALID_TOKEN = "The security token included in the request is invalid."
-
-
-def _random_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
-
-
-def token_digest(token: str) -> str:
-    """The SHA-256 of a session token, hex: what the store keeps instead of the token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _check_name(kind: str, name: str) -> None:
-    if not 1 <= len(name) <= 64 or not set(name) <= _NAME_OK:
-        raise InvalidParameterException(
-            f"Invalid {kind} name {name!r}: use 1-64 letters, digits and +=,.@_- characters."
-        )
+#: The owners an inline policy can have.
+POLICY_OWNERS = ("user", "group", "role")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,22 +102,6 @@ class NewAccessKey:
     principal_arn: str
 
 
-@dataclass(frozen=True, slots=True)
-class SessionCredentials:
-    """Temporary credentials as GetSessionToken returns them (shown once, never stored in the clear)."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expiration: float  # epoch seconds
-
-    def __repr__(self) -> str:  # never show the secret or the token
-        return f"SessionCredentials({self.access_key_id!r}, expiration={self.expiration})"
-
-    def __iter__(self) -> Iterator[str | float]:  # unpacks as (key id, secret, token, expiration)
-        return iter((self.access_key_id, self.secret_access_key, self.session_token, self.expiration))
-
-
 def user_principal(user: UserRow) -> Principal:
     return Principal(arn=user.arn, account=user.account, is_root=False, username=user.user_name, userid=user.user_id)
 
@@ -127,6 +115,10 @@ class Identities:
         self.cache_ttl = cache_ttl
         self._cache_size = cache_size
         self._cache: dict[str, tuple[float, Identity | None]] = {}
+        #: roles: created, listed, deleted (inline policies through :meth:`put_policy`)
+        self.roles = Roles(store, self.forget)
+        #: role sessions: AssumeRole's and a service principal's credentials
+        self.role_sessions = RoleSessions(store, box)
 
     # --- runtime -------------------------------------------------------------------------
     async def resolve(self, access_key_id: str) -> Identity | None:
@@ -151,7 +143,7 @@ class Identities:
             if access_key_id.startswith(SESSION_KEY_PREFIX):
                 session = await iam.get_session_key(access_key_id)
                 if session is None:
-                    return None
+                    return await self._load_role_session(iam, access_key_id)
                 key = await iam.get_access_key(session.parent_key_id)
                 if key is None or (key.account, key.user_name) != (session.account, session.user_name):
                     return None  # the issuing key was deleted: its sessions end with it
@@ -176,10 +168,26 @@ class Identities:
             )
         return Identity(key.access_key_id, self._open(key), principal, policies, active)
 
+    async def _load_role_session(self, iam: IamTx, access_key_id: str) -> Identity | None:
+        """A role session's identity: the role's policies, then its session policy (last, as the
+        policy engine expects); None once the session or its role is gone."""
+        found = await iam.get_role_session(access_key_id)
+        if found is None:
+            return None
+        session, role = found
+        documents = [document for _, document in await iam.list_policies(role.account, "role", role.role_name)]
+        policies = [parse_policy(document) for document in documents]
+        if session.session_policy is not None:
+            policies.append(parse_policy(session.session_policy, kind="session"))
+        return Identity(
+            session.access_key_id, self._open(session), session_principal(role, session.session_name),
+            tuple(policies), True, expires_at=session.expires_at, token_hash=session.token_hash,
+        )
+
     def _seal(self, access_key_id: str, secret: str) -> bytes:
         return self._box.seal(secret.encode(), access_key_id.encode())
 
-    def _open(self, key: AccessKeyRow | SessionKeyRow) -> str:
+    def _open(self, key: AccessKeyRow | SessionKeyRow | RoleSessionRow) -> str:
         try:
             return self._box.open(key.sealed_secret, key.access_key_id.encode()).decode()
         except CannotOpen:
@@ -187,9 +195,9 @@ class Identities:
 
     # --- administration ------------------------------------------------------------------
     async def create_user(self, account: str, user_name: str) -> UserRow:
-        _check_name("user", user_name)
+        check_name("user", user_name)
         user = UserRow(
-            account=account, user_name=user_name, user_id=_random_id("AIDA"),
+            account=account, user_name=user_name, user_id=random_id("AIDA"),
             arn=f"arn:aws:iam::{account}:user/{user_name}", created_at=time.time(),
         )
         async with self.store.write() as tx:
@@ -210,13 +218,13 @@ class Identities:
             return await tx.iam.list_users(account)
 
     async def create_group(self, account: str, group_name: str) -> None:
-        _check_name("group", group_name)
+        check_name("group", group_name)
         async with self.store.write() as tx:
             iam = tx.iam
             if await iam.group_exists(account, group_name):
                 raise Conflict(f"group {group_name} already exists in account {account}")
             await iam.insert_group(
-                account, group_name, _random_id("AGPA"), f"arn:aws:iam::{account}:group/{group_name}", time.time()
+                account, group_name, random_id("AGPA"), f"arn:aws:iam::{account}:group/{group_name}", time.time()
             )
 
     async def delete_group(self, account: str, group_name: str) -> None:
@@ -248,8 +256,8 @@ class Identities:
             return await tx.iam.groups_of(account, user_name)
 
     async def put_policy(self, account: str, kind: str, owner: str, policy_name: str, document: str) -> None:
-        """Attach (or replace) an inline identity policy on a user or group; validated first."""
-        _check_name("policy", policy_name)
+        """Attach (or replace) an inline identity policy on a user, group or role; validated first."""
+        check_name("policy", policy_name)
         parse_policy(document)
         async with self.store.write() as tx:
             iam = tx.iam
@@ -260,7 +268,7 @@ class Identities:
     async def delete_policy(self, account: str, kind: str, owner: str, policy_name: str) -> None:
         async with self.store.write() as tx:
             if not await tx.iam.delete_policy(account, kind, owner, policy_name):
-                raise ResourceNotFoundException(f"policy {policy_name} is not attached to {kind} {owner}")
+                raise ResourceNotFoundException(f"The {kind} policy with name {policy_name} cannot be found.")
         self.forget()
 
     async def list_policies(self, account: str, kind: str, owner: str) -> list[tuple[str, str]]:
@@ -269,7 +277,7 @@ class Identities:
 
     async def create_access_key(self, account: str, user_name: str | None) -> NewAccessKey:
         """A new active key for a user (or the account root, ``user_name=None``); the secret is shown once."""
-        access_key_id = _random_id("AKIA")
+        access_key_id = random_id("AKIA")
         secret = secrets.token_urlsafe(30)[:40]
         async with self.store.write() as tx:
             iam = tx.iam
@@ -303,13 +311,12 @@ class Identities:
         if user_name is None:
             duration = min(duration, ROOT_SESSION_MAX_SECONDS)
         now = time.time() if now is None else now
-        access_key_id = _random_id(SESSION_KEY_PREFIX)
-        secret = secrets.token_urlsafe(30)[:40]
-        token = secrets.token_urlsafe(48)
+        minted = mint_temporary(self._box, now + duration)
+        creds = minted.credentials
         row = SessionKeyRow(
-            access_key_id=access_key_id, account=account, user_name=user_name, parent_key_id=parent_key_id,
-            sealed_secret=self._seal(access_key_id, secret), token_hash=token_digest(token),
-            expires_at=now + duration, created_at=now,
+            access_key_id=creds.access_key_id, account=account, user_name=user_name, parent_key_id=parent_key_id,
+            sealed_secret=minted.sealed_secret, token_hash=minted.token_hash, expires_at=creds.expiration,
+            created_at=now,
         )
         async with self.store.write() as tx:
             iam = tx.iam
@@ -320,7 +327,7 @@ class Identities:
                 raise UnrecognizedClientException(INVALID_TOKEN)
             await iam.purge_expired_session_keys(now, SESSION_PURGE_BATCH)
             await iam.insert_session_key(row)
-        return SessionCredentials(access_key_id, secret, token, row.expires_at)
+        return creds
 
     async def list_access_keys(self, account: str, user_name: str | None) -> list[AccessKeyRow]:
         async with self.store.read() as tx:
@@ -350,12 +357,16 @@ class Identities:
         self.forget()
 
     async def _require_owner(self, iam: IamTx, account: str, kind: str, name: str) -> None:
+        if kind not in POLICY_OWNERS:
+            raise InvalidParameterException(f"Inline policies belong to a user, group or role, not a {kind}.")
         if kind == "user":
             exists = await iam.get_user(account, name) is not None
+        elif kind == "role":
+            exists = await iam.get_role(account, name) is not None
         else:
             exists = await iam.group_exists(account, name)
         if not exists:
-            raise ResourceNotFoundException(f"{kind} {name} not found in account {account}")
+            raise ResourceNotFoundException(f"The {kind} with name {name} cannot be found.")
 
     # --- first start ---------------------------------------------------------------------
     async def create_first_admin(self, account: str) -> NewAccessKey | None:
@@ -366,10 +377,10 @@ class Identities:
         """
         parse_policy(ADMIN_POLICY)
         user = UserRow(
-            account=account, user_name=ADMIN_USER, user_id=_random_id("AIDA"),
+            account=account, user_name=ADMIN_USER, user_id=random_id("AIDA"),
             arn=f"arn:aws:iam::{account}:user/{ADMIN_USER}", created_at=time.time(),
         )
-        access_key_id = _random_id("AKIA")
+        access_key_id = random_id("AKIA")
         secret = secrets.token_urlsafe(30)[:40]
         try:
             async with self.store.write() as tx:

@@ -296,8 +296,7 @@ def _string(compiler: _Compiler, shape: Shape) -> Checker:
     texts = _constraints(shape)
     low, high = _bounds(shape)
     pattern = shape.metadata.get("pattern")
-    # Java regexes (AWS's) match \d, \w, \s in ASCII only; AWS requires a whole-value match.
-    fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+    fullmatch = _fullmatch(pattern) if pattern else None
     allowed = frozenset(shape.metadata.get("enum", ()))
     redact = compiler.redacted(shape.name)
 
@@ -313,6 +312,17 @@ def _string(compiler: _Compiler, shape: Shape) -> Checker:
         return value
 
     return check
+
+
+def _fullmatch(pattern: str) -> Callable[[str], object]:
+    """Whole-value matching of a model pattern, as AWS's Java regexes match: ``\\d``, ``\\w``,
+    ``\\s`` in ASCII only, Unicode classes such as ``\\p{L}`` (STS's tag keys) over all of Unicode.
+    Python's ``re`` has no ``\\p{...}``, so such patterns are compiled with the ``regex`` package."""
+    if "\\p{" in pattern:
+        import regex  # type: ignore[import-untyped]
+
+        return cast(Callable[[str], object], regex.compile(pattern).fullmatch)
+    return re.compile(pattern, re.ASCII).fullmatch
 
 
 def json_integer(value: object, type_name: str = "integer") -> int:

@@ -19,6 +19,8 @@ from strongroom.store.records import (
     KmsKeyRow,
     LeaseRow,
     OutboxEvent,
+    RoleRow,
+    RoleSessionRow,
     SecretFields,
     SecretPage,
     SecretRow,
@@ -125,8 +127,36 @@ class SecretsTx(Protocol):
     async def touch_version_accessed(self, secret_id: int, version_id: str, day: float) -> None: ...
 
 
-class IamTx(Protocol):
-    """Users, groups, inline policies, access keys and session keys."""
+class RolesTx(Protocol):
+    """IAM roles and the sessions AssumeRole issues for them (part of :class:`IamTx`)."""
+
+    async def get_role(self, account: str, role_name: str) -> RoleRow | None: ...
+
+    async def role_name_taken(self, account: str, role_name: str) -> bool:
+        """Whether the account has a role of this name in any case."""
+        ...
+
+    async def insert_role(self, role: RoleRow) -> None: ...
+
+    async def list_roles(self, account: str) -> list[RoleRow]: ...
+
+    async def set_trust_policy(self, account: str, role_name: str, document: str) -> int: ...
+
+    async def delete_role(self, account: str, role_name: str) -> int:
+        """Delete a role and its sessions; 0 when there is no such role."""
+        ...
+
+    async def insert_role_session(self, session: RoleSessionRow) -> None: ...
+
+    async def get_role_session(self, access_key_id: str) -> tuple[RoleSessionRow, RoleRow] | None:
+        """A session with its role; None when either is gone."""
+        ...
+
+    async def purge_expired_role_sessions(self, now: float, limit: int) -> int: ...
+
+
+class IamTx(RolesTx, Protocol):
+    """Users, groups, roles, inline policies, access keys and session keys."""
 
     async def get_user(self, account: str, user_name: str) -> UserRow | None: ...
 

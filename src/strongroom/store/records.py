@@ -151,6 +151,36 @@ class SessionKeyRow:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class RoleRow:
+    """An IAM role: who may assume it (its trust policy) and for how long at most."""
+
+    account: str
+    role_name: str
+    role_id: str  # AROA...
+    arn: str  # arn:aws:iam::<account>:role/<name>
+    path: str  # always "/"
+    trust_policy: str  # AssumeRolePolicyDocument, as given
+    max_session_duration: int  # seconds, 3600..43200
+    description: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoleSessionRow:
+    """Temporary credentials from AssumeRole: the token itself is never stored, only its hash."""
+
+    access_key_id: str  # ASIA...
+    account: str  # the role's account
+    role_id: str  # the role's unique id: the session ends with the role
+    session_name: str  # RoleSessionName
+    session_policy: str | None  # AssumeRole's Policy, limiting what the role's policies allow
+    sealed_secret: bytes
+    token_hash: str  # SHA-256 of the session token, hex
+    expires_at: float
+    created_at: float
+
+
 # --- background jobs -------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class LeaseRow:

@@ -229,6 +229,40 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_events_by_age ON outbox_events (created_at);
     """,
+    # 9: IAM roles (strongroom.iam.roles, SQL in store/sql/roles.py) and their sessions from STS
+    # AssumeRole. A role's inline policies are rows of iam_policies with owner_kind 'role'. Role
+    # names are unique per account regardless of case, as in IAM. A session names its role by the
+    # role's unique id: deleting the role deletes its sessions, and a role created again under the
+    # same name (a new id) never revives one. Secrets sealed and tokens stored as their SHA-256,
+    # as in iam_session_keys.
+    """
+    CREATE TABLE iam_roles (
+        account              TEXT NOT NULL,
+        role_name            TEXT NOT NULL,
+        role_id              TEXT NOT NULL UNIQUE,
+        arn                  TEXT NOT NULL UNIQUE,
+        path                 TEXT NOT NULL,
+        trust_policy         TEXT NOT NULL,
+        max_session_duration INTEGER NOT NULL,
+        description          TEXT,
+        created_at           {real} NOT NULL,
+        PRIMARY KEY (account, role_name)
+    );
+    CREATE UNIQUE INDEX iam_roles_name_any_case ON iam_roles (account, lower(role_name));
+    CREATE TABLE iam_role_sessions (
+        access_key_id  TEXT PRIMARY KEY,
+        account        TEXT NOT NULL,
+        role_id        TEXT NOT NULL,
+        session_name   TEXT NOT NULL,
+        session_policy TEXT,
+        sealed_secret  {blob} NOT NULL,
+        token_hash     TEXT NOT NULL,
+        expires_at     {real} NOT NULL,
+        created_at     {real} NOT NULL
+    );
+    CREATE INDEX iam_role_sessions_by_role ON iam_role_sessions (role_id);
+    CREATE INDEX iam_role_sessions_by_expiry ON iam_role_sessions (expires_at);
+    """,
 ]
 
 

@@ -1,1 +1,2 @@
-"""AWS STS on Strongroom's endpoint: GetCallerIdentity and GetSessionToken (query with XML answers, JSON 1.0)."""
+"""AWS STS on Strongroom's endpoint: GetCallerIdentity, GetSessionToken and AssumeRole (query with
+XML answers, JSON 1.0)."""

@@ -4,7 +4,8 @@ Context key names are case-insensitive (IAM: "Key names are case-insensitive. Fo
 aws:CurrentTime is equivalent to AWS:currenttime"), so :class:`RequestContext` lower-cases them once
 per request. Keys that describe the caller (``aws:username``, ``aws:userid``, ``aws:PrincipalArn``,
 ``aws:PrincipalAccount``, ``aws:PrincipalType``) are derived from the principal unless the caller
-put them in the context itself.
+put them in the context itself; a role session's ``aws:PrincipalArn`` is its role's ARN (IAM User
+Guide, "AWS global condition context keys").
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Principal:
     is_root: bool
     username: str | None  # friendly name of an IAM user; None for root and roles
     userid: str  # AIDA... for users, AROA...:session for role sessions, the account id for root
+    #: a role session's role (arn:aws:iam::111122223333:role/R): its ``aws:PrincipalArn``
+    role_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class RequestContext:
         if key == "aws:userid":
             return principal.userid
         if key == "aws:principalarn":
-            return principal.arn
+            return principal.role_arn or principal.arn
         if key == "aws:principalaccount":
             return principal.account
         if key == "aws:principaltype":

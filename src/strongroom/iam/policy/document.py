@@ -10,6 +10,12 @@ User Guide, "Managing a resource-based policy for a secret") and then says what 
 Decisions beyond the IAM grammar, each on the side of refusing an ambiguous document:
 duplicate JSON object keys are refused (which one would IAM honour?), as are ``NaN``/``Infinity``,
 an empty Statement list, an empty Action or Resource list, and duplicate non-empty Sids.
+
+IAM's own documents (a role's trust policy, a session policy: ``kind="trust"`` / ``"session"``)
+are worded as IAM words its MalformedPolicyDocument errors ("This policy contains invalid Json",
+"Has prohibited field Resource", "Invalid principal in policy: ..."; sources in docs/api.md, "STS").
+A trust policy names a Principal in every statement, no Resource, and only STS's role actions; a
+session policy is an identity policy whose Allow limits a role session (``Policy.session``).
 """
 
 from __future__ import annotations
@@ -28,11 +34,37 @@ from strongroom.iam.policy.variables import Template, parse_template
 from strongroom.iam.policy.wildcard import GlobSet, compile_globs
 
 VERSIONS = ("2012-10-17", "2008-10-17")
-PolicyKind = Literal["identity", "resource"]
+PolicyKind = Literal["identity", "resource", "trust", "session"]
 
 SYNTAX_ERROR = "This resource policy contains a syntax error."
 UNSUPPORTED_PRINCIPAL = "This resource policy contains an unsupported principal."
 INVALID_SERVICE_PRINCIPAL = "This resource policy contains an invalid service principal."
+#: IAM's wording of the same errors in its own documents (trust and session policies).
+IAM_SYNTAX_ERROR = "Syntax errors in policy."
+IAM_INVALID_PRINCIPAL = "Invalid principal in policy:"
+IAM_PROHIBITED_RESOURCE = "Has prohibited field Resource"
+IAM_MISSING_PRINCIPAL = (
+    "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+    "The passed in policy has a statement with no principals!"
+)
+IAM_INVALID_JSON = "This policy contains invalid Json"
+_NOT_JSON = "The policy is not valid JSON"
+IAM_PROHIBITED_PRINCIPAL = "Policy document should not specify a principal."
+TRUST_ACTIONS_ONLY = "AssumeRole policy may only specify STS AssumeRole actions."
+_IAM_WORDING = {
+    SYNTAX_ERROR: IAM_SYNTAX_ERROR,
+    UNSUPPORTED_PRINCIPAL: IAM_INVALID_PRINCIPAL,
+    INVALID_SERVICE_PRINCIPAL: IAM_INVALID_PRINCIPAL,
+}
+#: The actions a trust policy may name (lower case): assuming the role and what comes with it.
+TRUST_POLICY_ACTIONS = (
+    "sts:assumerole",
+    "sts:assumerolewithsaml",
+    "sts:assumerolewithwebidentity",
+    "sts:tagsession",
+    "sts:setsourceidentity",
+    "sts:setcontext",
+)
 
 _TOP_LEVEL = frozenset({"Version", "Id", "Statement"})
 _STATEMENT_KEYS = frozenset(
@@ -58,12 +90,14 @@ _UNIQUE_ID = re.compile(r"A(?:IDA|ROA)[A-Z0-9]{12,}")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?")
 _ACTION = re.compile(r"[A-Za-z0-9*?_-]+:[A-Za-z0-9*?_-]+")
 
-#: How well a statement's Principal matches a caller.
-NO_MATCH, ACCOUNT_MATCH, DIRECT_MATCH = 0, 1, 2
+#: How well a statement's Principal matches a caller: not at all, by the caller's account, by
+#: naming the caller (its user or role ARN, unique id, "*"), or by naming a role session's own
+#: ARN (what a session policy does not limit: docs/api.md, "STS").
+NO_MATCH, ACCOUNT_MATCH, DIRECT_MATCH, SESSION_MATCH = 0, 1, 2, 3
 
 
 def _fail(detail: str, *, prefix: str = SYNTAX_ERROR) -> MalformedPolicyDocumentException:
-    return MalformedPolicyDocumentException(f"{prefix} {detail}")
+    return MalformedPolicyDocumentException(f"{prefix} {detail}" if prefix else detail)
 
 
 def _role_of_session(arn: str) -> tuple[str, str] | None:
@@ -89,11 +123,14 @@ class PrincipalSpec:
     raw: Mapping[str, tuple[str, ...]]  # type -> values as written ("*" is {"AWS": ("*",)})
 
     def match(self, principal: Principal) -> int:
-        """DIRECT_MATCH for "*" or the caller itself, ACCOUNT_MATCH for the caller's account."""
+        """DIRECT_MATCH for "*" or the caller itself, SESSION_MATCH for a role session named by its
+        own ARN, ACCOUNT_MATCH for the caller's account."""
         if self.wildcard:
             return DIRECT_MATCH
         arn = principal.arn
-        if arn in self.arns or arn in self.services or arn in self.federated:
+        if arn in self.arns:
+            return SESSION_MATCH if ":assumed-role/" in arn else DIRECT_MATCH
+        if arn in self.services or arn in self.federated:
             return DIRECT_MATCH
         if self.roles:
             role = _role_of_session(arn)
@@ -158,6 +195,8 @@ class Policy:
     id: str | None
     statements: tuple[Statement, ...]
     text: str
+    #: a session policy: it limits what a role session's identity policies allow (AssumeRole's Policy)
+    session: bool = False
 
     @property
     def context_free(self) -> bool:
@@ -199,7 +238,7 @@ def _load(text: Any) -> Any:
     except _DuplicateKey as exc:
         raise _fail(f'Duplicate key "{exc.args[0]}" in a JSON object.') from None
     except (ValueError, RecursionError) as exc:
-        raise _fail(f"The policy is not valid JSON ({exc}).") from None
+        raise _fail(f"{_NOT_JSON} ({exc}).") from None
 
 
 def _string_list(value: Any, where: str, element: str) -> list[str]:
@@ -296,6 +335,14 @@ def _parse_actions(value: Any, where: str, element: str) -> list[str]:
     return actions
 
 
+def _check_trust_actions(actions: list[str]) -> None:
+    """A trust policy's actions must each name one of STS's role actions (wildcards allowed)."""
+    for action in actions:
+        globs = compile_globs([action], ignore_case=True)
+        if not any(globs.matches(name) for name in TRUST_POLICY_ACTIONS):
+            raise _fail(TRUST_ACTIONS_ONLY, prefix="")
+
+
 def _parse_resources(value: Any, where: str, element: str, variables: bool) -> ResourceSpec:
     resources = _string_list(value, where, element)
     if not resources:
@@ -362,9 +409,17 @@ def _parse_statement(raw: Any, index: int, variables: bool, kind: PolicyKind | N
             raise _fail(f"{where}: a statement can't hold both {a} and {b}.")
     if "Action" not in raw and "NotAction" not in raw:
         raise _fail(f"{where}: Missing required field Action (or NotAction).")
-    if "Resource" not in raw and "NotResource" not in raw:
-        raise _fail(f"{where}: Missing required field Resource (or NotResource).")
+    has_resource = "Resource" in raw or "NotResource" in raw
     has_principal = "Principal" in raw or "NotPrincipal" in raw
+    if kind == "trust":
+        if has_resource:
+            raise _fail(IAM_PROHIBITED_RESOURCE, prefix="")
+        if not has_principal:
+            raise _fail(IAM_MISSING_PRINCIPAL, prefix="")
+    elif not has_resource:
+        raise _fail(f"{where}: Missing required field Resource (or NotResource).")
+    if kind == "session" and has_principal:
+        raise _fail(IAM_PROHIBITED_PRINCIPAL, prefix="")
     if kind == "identity" and has_principal:
         raise _fail(f"{where}: Has prohibited field Principal (an identity-based policy names no principal).")
     if kind == "resource" and not has_principal:
@@ -377,9 +432,14 @@ def _parse_statement(raw: Any, index: int, variables: bool, kind: PolicyKind | N
     not_action = "NotAction" in raw
     action_element = "NotAction" if not_action else "Action"
     actions = _parse_actions(raw[action_element], where, action_element)
+    if kind == "trust" and not not_action:
+        _check_trust_actions(actions)
     not_resource = "NotResource" in raw
-    resource_element = "NotResource" if not_resource else "Resource"
-    resources = _parse_resources(raw[resource_element], where, resource_element, variables)
+    if has_resource:
+        resource_element = "NotResource" if not_resource else "Resource"
+        resources = _parse_resources(raw[resource_element], where, resource_element, variables)
+    else:  # a trust policy: its resource is the role itself
+        resources = _parse_resources("*", where, "Resource", variables)
     conditions = _parse_conditions(raw["Condition"], where, variables) if "Condition" in raw else ()
     return Statement(
         index=index,
@@ -401,9 +461,26 @@ def parse_policy(text: str, *, kind: PolicyKind | None = None) -> Policy:
     """Parse and compile a policy document.
 
     ``kind="resource"`` requires a Principal (or NotPrincipal) in every statement,
-    ``kind="identity"`` forbids it; the default checks neither. Policy size is the caller's check.
+    ``kind="identity"`` forbids it; the default checks neither. ``kind="trust"`` (a role's trust
+    policy) requires a Principal, prohibits Resource and allows only STS's role actions;
+    ``kind="session"`` (a session policy) is an identity policy marked ``session``. Both are
+    worded as IAM words its errors. Policy size is the caller's check.
     Raises :class:`MalformedPolicyDocumentException` for every grammar error.
     """
+    if kind not in ("trust", "session"):
+        return _parse_document(text, kind)
+    try:
+        return _parse_document(text, kind)
+    except MalformedPolicyDocumentException as exc:
+        if exc.message.startswith(f"{SYNTAX_ERROR} {_NOT_JSON}"):
+            raise MalformedPolicyDocumentException(IAM_INVALID_JSON) from None
+        for ours, iams in _IAM_WORDING.items():
+            if exc.message.startswith(ours + " "):
+                raise MalformedPolicyDocumentException(f"{iams} {exc.message[len(ours) + 1 :]}") from None
+        raise
+
+
+def _parse_document(text: str, kind: PolicyKind | None) -> Policy:
     document = _load(text)
     if not isinstance(document, dict):
         raise _fail("The policy must be a JSON object.")
@@ -431,4 +508,4 @@ def parse_policy(text: str, *, kind: PolicyKind | None = None) -> Policy:
             if statement.sid in seen:
                 raise _fail(f'Statement IDs (SID) in a single policy must be unique: "{statement.sid}".')
             seen.add(statement.sid)
-    return Policy(version, policy_id, statements, text if isinstance(text, str) else "")
+    return Policy(version, policy_id, statements, text if isinstance(text, str) else "", session=kind == "session")

@@ -9,6 +9,13 @@
 5. Naming an account in a resource policy delegates to that account: it satisfies the resource
    side of a cross-account request but grants nothing in the same account; for Deny, an account
    principal matches every principal of that account.
+6. A role session with session policies (``Policy.session``, AssumeRole's Policy): what its
+   role's policies allow, and what a resource policy grants by naming the role (or "*"), counts
+   only where a session policy allows it too; a resource policy naming the session's own ARN
+   grants regardless of them. A session policy's Deny denies.
+7. A role's trust policy (``resource_policy_required``) must always allow: in the same account
+   a trust policy naming the account grants nothing by itself (an identity policy must allow),
+   one naming the caller suffices; across accounts both must allow, as for any resource.
 
 Identity-policy statements are evaluated without looking at Principal (IAM forbids it there);
 resource-policy statements without Principal/NotPrincipal never apply. Each rule's source:
@@ -21,7 +28,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from strongroom.iam.policy.context import AuthzRequest, RequestContext
-from strongroom.iam.policy.document import ACCOUNT_MATCH, DIRECT_MATCH, NO_MATCH, Policy, Statement
+from strongroom.iam.policy.document import (
+    ACCOUNT_MATCH,
+    DIRECT_MATCH,
+    NO_MATCH,
+    SESSION_MATCH,
+    Policy,
+    Statement,
+)
 
 # Decision.basis values
 ALLOW_ROOT = "allow:root"
@@ -32,6 +46,8 @@ EXPLICIT_DENY_IDENTITY = "deny:explicit:identity-based-policy"
 EXPLICIT_DENY_RESOURCE = "deny:explicit:resource-based-policy"
 IMPLICIT_DENY_IDENTITY = "deny:implicit:identity-based-policy"
 IMPLICIT_DENY_RESOURCE = "deny:implicit:resource-based-policy"
+EXPLICIT_DENY_SESSION = "deny:explicit:session-policy"
+IMPLICIT_DENY_SESSION = "deny:implicit:session-policy"
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,7 @@ def evaluate_resource(
     allow: Statement | None = None
     level = NO_MATCH
     for statement in policy.statements:
-        if statement.allow and level == DIRECT_MATCH:
+        if statement.allow and level == SESSION_MATCH:
             continue
         match = _principal_match(statement, req)
         if match == NO_MATCH:
@@ -110,8 +126,16 @@ def evaluate_resource(
     return None, allow, level
 
 
-def evaluate(req: AuthzRequest, identity_policies: Sequence[Policy], resource_policy: Policy | None) -> Decision:
-    """Allow or deny ``req`` (see the module docstring for the rules and their sources)."""
+def evaluate(
+    req: AuthzRequest, identity_policies: Sequence[Policy], resource_policy: Policy | None,
+    *, resource_policy_required: bool = False,
+) -> Decision:
+    """Allow or deny ``req`` (see the module docstring for the rules and their sources).
+
+    ``identity_policies`` end with the caller's session policies, if any (``Policy.session``).
+    ``resource_policy_required``: the resource policy must allow whatever else does (a role's
+    trust policy for sts:AssumeRole).
+    """
     principal = req.principal
     ctx = RequestContext(req.context, principal)
     action = req.action.lower()
@@ -119,7 +143,21 @@ def evaluate(req: AuthzRequest, identity_policies: Sequence[Policy], resource_po
     owner = req.resource_account or _account_of(resource) or principal.account
     cross_account = owner != principal.account
 
-    id_deny, id_allow = evaluate_identity(identity_policies, action, resource, ctx)
+    session_ok = True
+    if identity_policies and identity_policies[-1].session:
+        own = [p for p in identity_policies if not p.session]
+        id_deny, id_allow = evaluate_identity(own, action, resource, ctx)
+        if id_deny is None:
+            session_deny, session_allow = evaluate_identity(
+                [p for p in identity_policies if p.session], action, resource, ctx
+            )
+            if session_deny is not None:
+                return Decision(
+                    False, "with an explicit deny in a session policy", EXPLICIT_DENY_SESSION, session_deny.label
+                )
+            session_ok = session_allow is not None
+    else:
+        id_deny, id_allow = evaluate_identity(identity_policies, action, resource, ctx)
     if id_deny is not None:
         return Decision(
             False, "with an explicit deny in an identity-based policy", EXPLICIT_DENY_IDENTITY, id_deny.label
@@ -135,22 +173,24 @@ def evaluate(req: AuthzRequest, identity_policies: Sequence[Policy], resource_po
                 EXPLICIT_DENY_RESOURCE,
                 rp_deny.label,
             )
+    if rp_allow is None and resource_policy_required:
+        return _no_resource_allow(req)
 
-    identity_ok = principal.is_root or id_allow is not None
+    identity_ok = principal.is_root or (id_allow is not None and session_ok)
     if not cross_account:
         if principal.is_root:
             return _allowed(ALLOW_ROOT, None)
-        if id_allow is not None:
-            return _allowed(ALLOW_IDENTITY, id_allow.label)
-        if rp_allow is not None and rp_level == DIRECT_MATCH:
+        if rp_allow is not None and rp_level == SESSION_MATCH:
             return _allowed(ALLOW_RESOURCE, rp_allow.label)
-        return _no_identity_allow(req)
+        if id_allow is not None and session_ok:
+            return _allowed(ALLOW_IDENTITY, id_allow.label)
+        if rp_allow is not None and rp_level == DIRECT_MATCH and session_ok:
+            return _allowed(ALLOW_RESOURCE, rp_allow.label)
+        return _no_identity_allow(req, session_ok)
     if not identity_ok:
-        return _no_identity_allow(req)
+        return _no_identity_allow(req, session_ok)
     if rp_allow is None or rp_level < ACCOUNT_MATCH:
-        return Decision(
-            False, f"because no resource-based policy allows the {req.action} action", IMPLICIT_DENY_RESOURCE
-        )
+        return _no_resource_allow(req)
     return _allowed(ALLOW_BOTH, rp_allow.label)
 
 
@@ -173,8 +213,14 @@ def _allowed(basis: str, label: str | None) -> Decision:
     return decision
 
 
-def _no_identity_allow(req: AuthzRequest) -> Decision:
+def _no_identity_allow(req: AuthzRequest, session_ok: bool = True) -> Decision:
+    if not session_ok:
+        return Decision(False, f"because no session policy allows the {req.action} action", IMPLICIT_DENY_SESSION)
     return Decision(False, f"because no identity-based policy allows the {req.action} action", IMPLICIT_DENY_IDENTITY)
+
+
+def _no_resource_allow(req: AuthzRequest) -> Decision:
+    return Decision(False, f"because no resource-based policy allows the {req.action} action", IMPLICIT_DENY_RESOURCE)
 
 
 def access_denied_message(req: AuthzRequest, decision: Decision, resource: str | None = None) -> str:

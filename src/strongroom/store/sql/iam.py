@@ -1,17 +1,18 @@
 """SQL of IAM-style identities (:class:`strongroom.store.base.IamTx`): users, groups, access keys,
-session keys and inline policies, one text for both dialects."""
+session keys and inline policies, one text for both dialects; roles in :mod:`.roles`."""
 
 from __future__ import annotations
 
 from strongroom.store.base import Executor
 from strongroom.store.records import AccessKeyRow, SessionKeyRow, UserRow
+from strongroom.store.sql.roles import SqlRoles
 
 _SESSION_COLUMNS = (
     "access_key_id, account, user_name, parent_key_id, sealed_secret, token_hash, expires_at, created_at"
 )
 
 
-class SqlIam:
+class SqlIam(SqlRoles):
     """Identity queries over one executor (inside a store read or write)."""
 
     __slots__ = ("x",)
