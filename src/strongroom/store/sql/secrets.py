@@ -152,10 +152,12 @@ class SqlSecrets:
     async def insert_secret(self, s: SecretRow) -> int:
         row = await self.x.fetchrow(
             "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, created_at, "
-            "last_changed_at, primary_region, owning_service, tags, secret_type) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            "last_changed_at, primary_region, owning_service, tags, secret_type, primary_arn, replica_status, "
+            "replica_message, resource_policy) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
             s.account, s.region, s.name, s.arn, s.description, s.kms_key_id, s.created_at,
             s.last_changed_at, s.primary_region, s.owning_service, encode_tags(s.tags), s.secret_type,
+            s.primary_arn, s.replica_status, s.replica_message, s.resource_policy,
         )
         assert row is not None
         s.id = int(row["id"])
