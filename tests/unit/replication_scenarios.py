@@ -229,6 +229,23 @@ async def replica_has_its_own_key_and_ciphertext(open_store: Opener) -> None:
             await keyring.open(A, EAST, r_blob, version_aad(r_arn, vid))
 
 
+async def replica_changes_its_own_key(open_store: Opener) -> None:
+    """The one change a region replica takes: its key (and the primary's ReplicationStatus shows it)."""
+    async with world(open_store) as w:
+        await w.create("rk", "v1", AddReplicaRegions=[{"Region": WEST}])
+        await w.settle()
+        key = await w.services.keyring.create_key(A, WEST, alias="alias/mine")
+        await w.call(update_secret, "UpdateSecret", WEST, SecretId="rk", KmsKeyId="alias/mine")
+        assert (await w.describe("rk", WEST))["KmsKeyId"] == "alias/mine"
+        assert (await w.describe("rk"))["ReplicationStatus"][0]["KmsKeyId"] == "alias/mine"
+        await w.put("rk", "v2")
+        await w.settle()
+        assert await w.value("rk", WEST) == "v2"
+        blobs = await w.rows("SELECT v.ciphertext FROM versions v JOIN secrets s ON s.id = v.secret_id "
+                             "WHERE s.region = $1", WEST)
+        assert {key_id_of(bytes(r["ciphertext"])) for r in blobs} == {key.arn}  # re-encrypted, then sealed so
+
+
 async def missing_replica_key_fails_then_recovers(open_store: Opener) -> None:
     async with world(open_store) as w:
         await w.create("m", "v")
@@ -607,6 +624,7 @@ SCENARIOS: list[Callable[[Opener], Awaitable[None]]] = [
     create_with_replicas_reaches_in_sync,
     replicate_later_and_every_change_propagates,
     replica_has_its_own_key_and_ciphertext,
+    replica_changes_its_own_key,
     missing_replica_key_fails_then_recovers,
     replica_refuses_writes,
     name_conflicts_with_and_without_overwrite,

@@ -26,10 +26,10 @@ from strongroom.secrets.kms_errors import sealing_error
 from strongroom.secrets.messages import CHANGED_MEANWHILE
 from strongroom.secrets.replicas import DETACHED, FAILED, IN_SYNC, is_cross_account_replica
 from strongroom.secrets.replication.destination import PrimaryState, ReplicationFailure
-from strongroom.secrets.replication.targets import REGION, name_conflict
+from strongroom.secrets.replication.targets import NAME_TAKEN, REGION, name_conflict
 from strongroom.secrets.versions import open_value
 from strongroom.service.dependencies import Services
-from strongroom.store.base import Tx
+from strongroom.store.base import Conflict, Tx
 from strongroom.store.records import ReplicationTarget, SecretFields, SecretRow
 
 #: The outbox kind of a replica's change made by the relay.
@@ -71,7 +71,10 @@ class LocalDestination:
                     return False  # removed or detached meanwhile
                 if current.status == IN_SYNC and current.delivered_id >= state.position:
                     return False  # as new already (a second relay, or a stale state)
-                change = await self._open(tx, current, primary, replica, sealer, now)
+                try:
+                    change = await self._open(tx, current, primary, replica, sealer, now)
+                except Conflict:  # its name was taken meanwhile (nothing was written)
+                    raise ReplicationFailure(NAME_TAKEN) from None
                 await self._sync(change, state, current)
                 await change.finish()
                 if current.kind != REGION:

@@ -101,3 +101,10 @@ async def region_target(
         primary, REGION, primary.account, region, replica_arn, now, kms_key_id=kms_key_id, overwrite=overwrite,
         status=FAILED if message else IN_PROGRESS, message=message,
     )
+
+
+async def replica_key_changed(tx: Tx, replica: SecretRow, kms_key_id: str | None, now: float) -> None:
+    """Show a replica's new key on its primary's target (the replica is locked: replica, then target)."""
+    target = await tx.replication.target_of_replica(replica.arn, for_update=True)
+    if target is not None and target.primary_arn == replica.primary_arn:
+        await tx.replication.update_target(target.id, kms_key_id=kms_key_id, updated_at=now)
