@@ -334,6 +334,11 @@ async def regions_requests_are_checked(open_store: Opener) -> None:
                          "Invalid replica region.")
         await raises(InvalidParameterException, w.create("bad", "v", AddReplicaRegions=[{"Region": WEST}] * 2),
                      "The Region us-west-2 appears more than once in AddReplicaRegions.")
+        many = [{"Region": f"xx-test-{n}"} for n in range(51)]
+        w.services.regions = AcceptedRegions([EAST, *(r["Region"] for r in many)])
+        await raises(InvalidParameterException, w.create("bad", "v", AddReplicaRegions=many),
+                     "A secret can have at most 50 replica Regions.")
+        w.services.regions = SERVED
         await raises(ResourceNotFoundException, w.value("bad"))  # nothing was created
         await w.create("ok", "v", AddReplicaRegions=[{"Region": WEST}])
         await w.settle()

@@ -73,3 +73,55 @@ def test_the_purge_runs_as_a_periodic_job_in_one_process(tmp_path: Path, caplog:
 
 async def _names_are(store: SqliteStore, expected: list[str]) -> bool:
     return await names(store) == expected
+
+
+def test_the_relay_runs_as_a_periodic_job_in_one_process(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Each process registers the relay (every ``replication_interval``); one holds it and delivers."""
+    from strongroom.kms.master_key import MasterKey
+    from strongroom.secrets.create import create_secret as create_handler
+    from strongroom.secrets.replication.relay import RELAY_JOB
+    from strongroom.service.context import RequestContext
+    from strongroom.service.dependencies import Services
+
+    caplog.set_level(logging.INFO)
+    interval = 5.0
+
+    async def body() -> None:
+        clock = ManualClock(start=10_000.0)
+        stores = [SqliteStore(tmp_path / "strongroom.db") for _ in range(2)]
+        for store in stores:
+            await store.migrate()
+        services = [Services.build(s, MasterKey(bytes(32))) for s in stores]
+        config = Config(data_dir=tmp_path, replication_interval=interval)
+        runtimes = [background_jobs(s, config, clock) for s in services]
+        try:
+            ctx = RequestContext(ACCOUNT, "us-east-1", f"arn:aws:iam::{ACCOUNT}:root", 10_000.0, action="CreateSecret")
+            await create_handler(services[0], ctx, {"Name": "r", "SecretString": "v", "ClientRequestToken": "t" * 32,
+                                                     "AddReplicaRegions": [{"Region": "eu-west-1"}]})
+            for runtime in runtimes:
+                await runtime.start()
+
+            async def replicated() -> bool:
+                async with stores[1].read() as tx:
+                    return await tx.secrets.get_secret(ACCOUNT, "eu-west-1", name="r") is not None
+
+            await eventually(replicated, "the relay's first tick creates the replica")
+            await stop(*runtimes)
+            async with stores[0].read() as tx:
+                lease: Any = await tx.jobs.lease(RELAY_JOB)
+            assert lease.next_run_at == clock.now() + interval  # replication_interval is the job's interval
+        finally:
+            for runtime in runtimes:
+                await runtime.stop()
+            for store in stores:
+                await store.close()
+
+    asyncio.run(body())
+    takers = [r for r in caplog.records if "took the lease of periodic job 'replication.relay'" in r.getMessage()]
+    assert len(takers) == 1
+
+
+@pytest.mark.parametrize("interval", [0, -1.0])
+def test_replication_interval_must_be_positive(tmp_path: Path, interval: float) -> None:
+    with pytest.raises(ValueError, match="replication_interval must be positive"):
+        Config(data_dir=tmp_path, replication_interval=interval)

@@ -30,6 +30,12 @@ created and, as JSON ``detail``, the names of the columns it set, the versions i
 re-encrypted, the labels it moved: never a value, a tag, a description or a policy. Reads do not
 emit events, nor does recording LastAccessedDate (:func:`strongroom.secrets.values.record_access`):
 a replica needs neither.
+
+Replicas (:mod:`strongroom.secrets.replicas`): a change of a cross-region replica through the API
+is refused once the secret is found, unless the caller allows it (StopReplicationToReplica, a new
+KmsKeyId alone); a cross-account replica refuses new versions and moved labels. The relay changes
+replicas with its own :class:`SecretChange` (``copy_version``, ``drop_versions``, ``set_labels``),
+outside these rules.
 """
 
 from __future__ import annotations

@@ -24,7 +24,13 @@ from strongroom.secrets.replicas import (
 )
 from strongroom.secrets.replication.relay import destination_for
 from strongroom.secrets.replication.status import region_statuses
-from strongroom.secrets.replication.targets import REGION, add_region_targets, region_target, requested_regions
+from strongroom.secrets.replication.targets import (
+    REGION,
+    add_region_targets,
+    check_region_count,
+    region_target,
+    requested_regions,
+)
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Tx
@@ -63,6 +69,7 @@ async def replicate_secret_to_regions(
                 )
             elif target.kms_key_id != kms_key_id:
                 raise InvalidParameterException(ALREADY_REPLICATED.format(region=region))
+        check_region_count(len(existing) + len(new))
         await add_region_targets(tx, primary, new, overwrite, ctx.now)
         if primary.primary_region != primary.region:
             change.set(primary_region=primary.region)

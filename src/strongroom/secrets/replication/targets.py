@@ -24,6 +24,9 @@ from strongroom.store.records import ReplicationTarget, SecretRow
 INVALID_REGION = "Invalid replica region."
 #: Ours: AWS's answer to a region named twice is not public.
 DUPLICATE_REGION = "The Region {region} appears more than once in AddReplicaRegions."
+#: Ours, a bound on what one request can create (AWS publishes none; it has about 30 regions).
+MAX_REGIONS = 50
+TOO_MANY_REGIONS = f"A secret can have at most {MAX_REGIONS} replica Regions."
 #: The model's own example of a StatusMessage (ReplicationStatusType).
 NAME_TAKEN = "Secret with this name already exists in this region"
 REGION, ACCOUNT = "region", "account"
@@ -44,7 +47,13 @@ def requested_regions(
         if region in out:
             raise InvalidParameterException(DUPLICATE_REGION.format(region=region))
         out[region] = entry.get("KmsKeyId") or None
+    check_region_count(len(out))
     return list(out.items())
+
+
+def check_region_count(count: int) -> None:
+    if count > MAX_REGIONS:
+        raise InvalidParameterException(TOO_MANY_REGIONS)
 
 
 def new_target(
