@@ -8,7 +8,7 @@ root of account 210987654321, and users with narrow identity policies in both.
 from __future__ import annotations
 
 import json
-import time
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,8 +29,10 @@ from authz_support import (
 )
 from botocore.exceptions import ClientError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pg"))  # the shared server helpers
+from pg_servers import wait_for  # noqa: E402
+
 WEST = "us-west-2"
-POLL_S = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +82,6 @@ def code(call: Callable[[], Any]) -> str:
     with pytest.raises(ClientError) as caught:
         call()
     return str(caught.value.response["Error"]["Code"])
-
-
-def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + POLL_S
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {POLL_S:.0f} s: {what}")
-        time.sleep(0.05)
 
 
 def kms_key(server: AuthzServer, account: str, alias: str) -> None:

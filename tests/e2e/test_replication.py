@@ -10,17 +10,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from e2e_server import ACCOUNT_ID, POSTGRES, REGION, WEST, ServerProcess, make_client, start_server, unique_name
-from pg_servers import create_database, database_url, drop_database
+from pg_servers import create_database, database_url, drop_database, wait_for
 
 EU = "eu-west-1"
-POLL_S = 30.0
 REPLICA_WRITE = "Operation not permitted on a replica secret. Call must be made in primary secret's region."
 
 
@@ -46,14 +44,6 @@ def repl_server(store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="module")
 def clients(repl_server: ServerProcess) -> dict[str, Any]:
     return {region: make_client(repl_server.endpoint, region=region) for region in (REGION, WEST, EU)}
-
-
-def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + POLL_S
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {POLL_S:.0f} s: {what}")
-        time.sleep(0.05)
 
 
 def statuses(client: Any, secret_id: str) -> dict[str, str]:

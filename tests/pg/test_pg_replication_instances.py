@@ -10,7 +10,6 @@ would fail), and one instance only took the relay's lease.
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from pg_servers import Instance, concurrently, pg_run, put, start_instances
+from pg_servers import Instance, concurrently, pg_run, put, running_instances, wait_for
 
 pytestmark = pytest.mark.postgres
 WEST = "us-west-2"
@@ -32,15 +31,10 @@ def database(new_database: Callable[[str], str]) -> str:
 
 @pytest.fixture(scope="module")
 def pair(database: str, master_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Instance]]:
-    root = tmp_path_factory.mktemp("replcluster")
-    instances = start_instances(
-        2, root, master_key=master_key, database_url=database, config={"replication_interval": 0.1}, tag="repl"
+    yield from running_instances(
+        2, tmp_path_factory.mktemp("replcluster"), master_key=master_key, database_url=database,
+        config={"replication_interval": 0.1}, tag="repl",
     )
-    try:
-        yield instances
-    finally:
-        for instance in instances:
-            instance.stop()
 
 
 def test_concurrent_writers_lose_and_reorder_nothing(pair: list[Instance], database: str) -> None:
@@ -71,10 +65,7 @@ def test_concurrent_writers_lose_and_reorder_nothing(pair: list[Instance], datab
             for name in names
         )
 
-    deadline = time.monotonic() + POLL_S
-    while not settled():
-        assert time.monotonic() < deadline, "replicas not in sync in time"
-        time.sleep(0.1)
+    wait_for(settled, "every replica in sync", POLL_S)
     for name in names:
         primary, replica = east[0].describe_secret(SecretId=name), west.describe_secret(SecretId=name)
         assert replica["VersionIdsToStages"] == primary["VersionIdsToStages"]

@@ -34,7 +34,7 @@ from strongroom.secrets.replication.targets import (
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Tx
-from strongroom.store.records import SecretRow
+from strongroom.store.records import ReplicationTarget, SecretRow
 
 #: Ours: AWS's wording for these is not public.
 ALREADY_REPLICATED = (
@@ -52,10 +52,7 @@ async def replicate_secret_to_regions(
     overwrite = bool(params.get("ForceOverwriteReplicaSecret"))
     async with secret_change(services, ctx, params["SecretId"]) as change:
         primary, tx = change.secret, change.tx
-        if is_replica(primary):
-            raise InvalidParameterException(REPLICA_WRITE)
-        existing = {v.target.region: v.target for v in await tx.replication.targets_of(primary.id)
-                    if v.target.kind == REGION}
+        existing = await _region_targets(change)
         new: list[tuple[str, str | None]] = []
         for region, kms_key_id in regions:
             target = existing.get(region)
@@ -84,10 +81,7 @@ async def remove_regions_from_replication(
     """Delete the replicas in these regions at once; a region without one is skipped."""
     async with secret_change(services, ctx, params["SecretId"]) as change:
         primary, tx = change.secret, change.tx
-        if is_replica(primary):
-            raise InvalidParameterException(REPLICA_WRITE)
-        targets = {v.target.region: v.target for v in await tx.replication.targets_of(primary.id)
-                   if v.target.kind == REGION}
+        targets = await _region_targets(change)
         for region in dict.fromkeys(params["RemoveReplicaRegions"]):
             target = targets.pop(region, None)
             if target is not None:
@@ -131,6 +125,14 @@ async def stop_replication_to_replica(
                 await tx.replication.update_target(target.id, status=DETACHED, status_message=None, updated_at=ctx.now)
         await promotion.finish()
     return {"ARN": replica.arn}
+
+
+async def _region_targets(change: SecretChange) -> dict[str, ReplicationTarget]:
+    """A primary's region targets by region; a replica (of either kind) has none to change."""
+    if is_replica(change.secret):
+        raise InvalidParameterException(REPLICA_WRITE)
+    views = await change.tx.replication.targets_of(change.secret.id)
+    return {v.target.region: v.target for v in views if v.target.kind == REGION}
 
 
 async def _lock_primary(tx: Tx, replica: SecretRow) -> SecretRow | None:

@@ -14,6 +14,7 @@ from typing import Any, Unpack
 
 from strongroom.store.base import Conflict, Executor, Row
 from strongroom.store.records import ReplicationTarget, TargetFields, TargetView
+from strongroom.store.sql.columns import update_by_id
 
 _FIELDS = tuple(f.name for f in fields(ReplicationTarget))
 _COLUMNS = ", ".join(_FIELDS)
@@ -88,13 +89,10 @@ class SqlReplication:
 
     async def update_target(self, target_id: int, **fields: Unpack[TargetFields]) -> None:
         values: dict[str, Any] = dict(fields)
-        unknown = set(values) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
+        statement = update_by_id("replication_targets", values, _UPDATABLE)
         if "overwrite" in values:
             values["overwrite"] = int(values["overwrite"])
-        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(values, start=2))
-        await self.x.execute(f"UPDATE replication_targets SET {sets} WHERE id = $1", target_id, *values.values())
+        await self.x.execute(statement, target_id, *values.values())
 
     async def delete_target(self, target_id: int) -> None:
         await self.x.execute("DELETE FROM replication_targets WHERE id = $1", target_id)

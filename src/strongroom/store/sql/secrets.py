@@ -14,6 +14,7 @@ import orjson
 
 from strongroom.store.base import Executor, Row
 from strongroom.store.records import SecretFields, SecretPage, SecretRow, SecretWithVersion, VersionRow
+from strongroom.store.sql.columns import update_by_id
 
 #: The secrets columns in SecretRow's field order, so a row converts positionally (hot path).
 _SECRET_FIELDS = tuple(f.name for f in fields(SecretRow))
@@ -166,13 +167,10 @@ class SqlSecrets:
     async def update_secret(self, secret_id: int, **fields: Unpack[SecretFields]) -> None:
         """Set the given columns of one secret (``tags`` as a list of pairs)."""
         values: dict[str, Any] = dict(fields)
-        unknown = set(values) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
+        statement = update_by_id("secrets", values, _UPDATABLE)
         if "tags" in values:
             values["tags"] = encode_tags(values["tags"])
-        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(values, start=2))
-        await self.x.execute(f"UPDATE secrets SET {sets} WHERE id = $1", secret_id, *values.values())
+        await self.x.execute(statement, secret_id, *values.values())
 
     async def delete_secret(self, secret_id: int) -> None:
         """Remove a secret with its versions and stages (a purge)."""
