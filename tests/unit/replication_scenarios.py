@@ -3,7 +3,7 @@
 Each scenario takes an :data:`Opener` (a fresh, migrated, empty store) and drives Secrets Manager's
 handlers directly (as the API would, authorization aside: tests/authz covers it) in several
 regions and two accounts, running the relay by calling its tick, so nothing waits on a clock.
-tests/unit/test_replication.py runs them on SQLite, tests/pg/test_pg_replication.py on PostgreSQL.
+tests/unit/test_replication_scenarios.py runs them on SQLite, tests/pg/test_pg_replication.py on PostgreSQL.
 """
 
 from __future__ import annotations
