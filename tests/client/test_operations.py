@@ -17,7 +17,9 @@ import pytest
 from botocore import xform_name
 
 from strongroom.client import (
+    AccessDeniedException,
     AsyncSecretsManager,
+    InvalidParameterException,
     ResourceNotFoundException,
     SecretsManager,
     UnknownOperationException,
@@ -29,10 +31,12 @@ from strongroom.client.transport import HttpResponse
 
 SERVED = frozenset(
     {
-        "BatchGetSecretValue", "CreateSecret", "DeleteResourcePolicy", "DeleteSecret", "DescribeSecret",
+        "AssociateCrossAccountReplica", "BatchGetSecretValue", "CreateSecret", "DeleteResourcePolicy", "DeleteSecret",
+        "DescribeSecret", "DisassociateCrossAccountReplica",
         "GetRandomPassword", "GetResourcePolicy", "GetSecretValue", "ListResourcePolicies", "ListSecretVersionIds",
         "ListSecrets",
-        "PutResourcePolicy", "PutSecretValue", "RestoreSecret", "TagResource", "UntagResource", "UpdateSecret",
+        "PutResourcePolicy", "PutSecretValue", "RemoveRegionsFromReplication", "ReplicateSecretToRegions",
+        "RestoreSecret", "StopReplicationToReplica", "TagResource", "UntagResource", "UpdateSecret",
         "UpdateSecretVersionStage", "ValidateResourcePolicy",
     }
 )  # fmt: skip
@@ -47,23 +51,6 @@ NOT_SERVED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
          "RotationRules": {"AutomaticallyAfterDays": 30}, "RotateImmediately": False},
     ),
     "CancelRotateSecret": ({"secret_id": "s"}, {"SecretId": "s"}),
-    "ReplicateSecretToRegions": (
-        {"secret_id": "s", "add_replica_regions": [shapes.ReplicaRegionType(region="eu-west-1", kms_key_id="k")]},
-        {"SecretId": "s", "AddReplicaRegions": [{"Region": "eu-west-1", "KmsKeyId": "k"}]},
-    ),
-    "RemoveRegionsFromReplication": (
-        {"secret_id": "s", "remove_replica_regions": ["eu-west-1"]},
-        {"SecretId": "s", "RemoveReplicaRegions": ["eu-west-1"]},
-    ),
-    "StopReplicationToReplica": ({"secret_id": "s"}, {"SecretId": "s"}),
-    "AssociateCrossAccountReplica": (
-        {"secret_id": "s", "cross_account_replica_arn": "arn:aws:secretsmanager:us-east-1:210987654321:secret:r"},
-        {"SecretId": "s", "CrossAccountReplicaARN": "arn:aws:secretsmanager:us-east-1:210987654321:secret:r"},
-    ),
-    "DisassociateCrossAccountReplica": (
-        {"secret_id": "s", "cross_account_replica_arn": "arn:aws:secretsmanager:us-east-1:210987654321:secret:r"},
-        {"SecretId": "s", "CrossAccountReplicaARN": "arn:aws:secretsmanager:us-east-1:210987654321:secret:r"},
-    ),
 }  # fmt: skip
 
 
@@ -186,6 +173,18 @@ async def scenario(call: Call, name: str) -> set[str]:
     assert json.loads((await op("GetResourcePolicy", secret_id=name)).resource_policy) == json.loads(policy)
     await op("DeleteResourcePolicy", secret_id=name)
     assert (await op("GetResourcePolicy", secret_id=name)).resource_policy is None
+    replicated = await op("ReplicateSecretToRegions", secret_id=name,
+                          add_replica_regions=[shapes.ReplicaRegionType(region="eu-west-1")])
+    assert [(r.region, r.status) for r in replicated.replication_status or ()] == [("eu-west-1", "InProgress")]
+    removed = await op("RemoveRegionsFromReplication", secret_id=name, remove_replica_regions=["eu-west-1"])
+    assert removed.arn == created.arn and not removed.replication_status
+    with pytest.raises(InvalidParameterException):  # a primary is no replica
+        await op("StopReplicationToReplica", secret_id=name)
+    elsewhere = f"arn:aws:secretsmanager:us-east-1:210987654321:secret:{name}-AbCdEf"
+    with pytest.raises(AccessDeniedException):  # another account's secret, no policy of its own letting us in
+        await op("AssociateCrossAccountReplica", secret_id=name, cross_account_replica_arn=elsewhere)
+    with pytest.raises(InvalidParameterException):  # not associated
+        await op("DisassociateCrossAccountReplica", secret_id=name, cross_account_replica_arn=elsewhere)
     deleted = await op("DeleteSecret", secret_id=name, recovery_window_in_days=7)
     assert deleted.deletion_date is not None
     assert (await op("RestoreSecret", secret_id=name)).name == name

@@ -49,10 +49,7 @@ NO_VALUE_FOR_VERSION = "Secrets Manager can't find the specified secret value fo
 # recorded:test_get_secret_value_errors
 STAGE_VERSION_MISMATCH = "You provided a VersionStage that is not associated to the provided VersionId."
 # ours: replication is not available yet (CreateSecret with AddReplicaRegions)
-REPLICATION_UNSUPPORTED = (
-    "Replication to other Regions is not available on this server yet: create the secret without "
-    "AddReplicaRegions."
-)
+INVALID_REPLICA_REGION = "Invalid replica region."  # moto's tests; aws-samples/aws-health-aware#32
 # aws-issue: https://github.com/aws/aws-sdk-java/issues/1556 (real service error text)
 BOTH_STRING_AND_BINARY = "You can't specify both a binary secret value and a string secret value in the same secret."
 # aws-issue: https://github.com/getmoto/moto/issues/6461 (real service error text)

@@ -15,10 +15,10 @@ from e2e_helpers import (
     BOTH_STRING_AND_BINARY,
     EXISTS,
     INVALID_NAME,
+    INVALID_REPLICA_REGION,
     NO_VALUE_FOR_STAGE,
     NO_VALUE_FOR_VERSION,
     NOT_FOUND,
-    REPLICATION_UNSUPPORTED,
     STAGE_VERSION_MISMATCH,
     assert_arn,
     assert_keys,
@@ -394,13 +394,13 @@ def test_create_existing_name_without_value(sm, name):
         sm.create_secret(Name=name, SecretString="x")
 
 
-# --- replication (not available yet) ----------------------------------------------------------
+# --- replication (tests/e2e/test_replication.py has the rest) --------------------------------------
 @pytest.mark.parametrize("force", [None, True])
-def test_create_with_replica_regions_is_refused_and_creates_nothing(sm, name, force):
+def test_create_with_a_refused_replica_region_creates_nothing(sm, name, force):
     extra = {} if force is None else {"ForceOverwriteReplicaSecret": force}
-    with expect_error("InvalidRequestException", REPLICATION_UNSUPPORTED):
+    with expect_error("InvalidParameterException", INVALID_REPLICA_REGION):
         sm.create_secret(
-            Name=name, SecretString="x", AddReplicaRegions=[{"Region": "eu-west-1"}], Tags=[{"Key": "k", "Value": "v"}],
+            Name=name, SecretString="x", AddReplicaRegions=[{"Region": "us-east-1"}], Tags=[{"Key": "k", "Value": "v"}],
             **extra,
         )
     with expect_error("ResourceNotFoundException", NOT_FOUND):
@@ -408,7 +408,7 @@ def test_create_with_replica_regions_is_refused_and_creates_nothing(sm, name, fo
     assert sm.create_secret(Name=name, SecretString="x")["Name"] == name  # the name stayed free
     # ForceOverwriteReplicaSecret alone only matters with replicas: accepted, as before.
     other = sm.create_secret(Name=f"{name}-2", ForceOverwriteReplicaSecret=True)
-    assert other["Name"] == f"{name}-2"
+    assert other["Name"] == f"{name}-2" and "ReplicationStatus" not in other
 
 
 # --- not found ---------------------------------------------------------------------------------

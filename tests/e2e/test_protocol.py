@@ -70,13 +70,18 @@ def test_error_body_shape(raw_post, name):
 OTHER_ACCOUNT_SECRET = "arn:aws:secretsmanager:us-east-1:210987654321:secret:primary-AbCdEf"
 
 
-def test_cross_account_replica_is_refused(raw_post, name):
-    """Not a silent 200 (secrets.unsupported): the member is named and no secret is created."""
-    body = {"Name": name, "SecretString": "v", "ClientRequestToken": str(uuid.uuid4())}
+def test_a_cross_account_replica_takes_no_value(raw_post, name):
+    """CreateSecret with CrossAccountPrimaryARN refuses a value (its values come from the primary)
+    and creates nothing; ReplicationRoleARN is refused, never ignored (secrets.unsupported)."""
+    body = {"Name": name, "SecretString": "v", "ClientRequestToken": str(uuid.uuid4()), "KmsKeyId": "alias/k"}
     body["CrossAccountPrimaryARN"] = OTHER_ACCOUNT_SECRET
-    error = assert_aws_error(raw_post("secretsmanager.CreateSecret", body), "InvalidRequestException")
-    assert "CrossAccountPrimaryARN" in error["Message"]
+    error = assert_aws_error(raw_post("secretsmanager.CreateSecret", body), "InvalidParameterException")
+    assert "CrossAccountPrimaryARN" in error["Message"] and "SecretString" in error["Message"]
     assert_aws_error(raw_post("secretsmanager.DescribeSecret", {"SecretId": name}), "ResourceNotFoundException")
+    role = {"SecretId": name, "CrossAccountReplicaARN": OTHER_ACCOUNT_SECRET,
+            "ReplicationRoleARN": "arn:aws:iam::123456789012:role/replication"}
+    error = assert_aws_error(raw_post("secretsmanager.AssociateCrossAccountReplica", role), "InvalidRequestException")
+    assert "ReplicationRoleARN" in error["Message"]
 
 
 def test_rotation_token_is_refused(raw_post, name):

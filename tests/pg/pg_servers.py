@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +203,37 @@ def start_instances(
             instance.kill()
         raise
     return instances
+
+
+def running_instances(count: int, root: Path, **options: Any) -> Iterator[list[Instance]]:
+    """:func:`start_instances`, stopped when the generator closes (for module fixtures: ``yield from``)."""
+    instances = start_instances(count, root, **options)
+    try:
+        yield instances
+    finally:
+        for instance in instances:
+            instance.stop()
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``check`` until it holds; the bound only stops a broken run from hanging."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.05)
+
+
+def postgres_opener(url: str) -> Callable[[], Awaitable[Any]]:
+    """For the in-process store scenarios: a function opening a migrated PostgresStore on ``url``."""
+    from strongroom.store.postgres import PostgresStore
+
+    async def open_store() -> PostgresStore:
+        store = PostgresStore(url, max_size=4)
+        await store.migrate()
+        return store
+
+    return open_store
 
 
 def _toml(value: Any) -> str:

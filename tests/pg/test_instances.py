@@ -29,6 +29,7 @@ from pg_servers import (
     move_current,
     pg_run,
     put,
+    running_instances,
     start_instances,
 )
 
@@ -44,15 +45,10 @@ def database(new_database: Callable[[str], str]) -> str:
 @pytest.fixture(scope="module")
 def cluster(database: str, master_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Instance]]:
     """Three instances started together (they migrate the empty database at the same moment)."""
-    root = tmp_path_factory.mktemp("cluster")
-    instances = start_instances(
-        3, root, master_key=master_key, database_url=database, config={"purge_interval": PURGE_INTERVAL}
+    yield from running_instances(
+        3, tmp_path_factory.mktemp("cluster"), master_key=master_key, database_url=database,
+        config={"purge_interval": PURGE_INTERVAL},
     )
-    try:
-        yield instances
-    finally:
-        for instance in instances:
-            instance.stop()
 
 
 @pytest.fixture

@@ -16,20 +16,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))  # the shared scenarios
 from jobs_scenarios import SCENARIOS, Opener  # noqa: E402
-
-from strongroom.store.base import Store  # noqa: E402
-from strongroom.store.postgres import PostgresStore  # noqa: E402
+from pg_servers import postgres_opener  # noqa: E402
 
 pytestmark = pytest.mark.postgres
-
-
-def postgres_opener(url: str) -> Opener:
-    async def open_store() -> Store:
-        store = PostgresStore(url, max_size=4)
-        await store.migrate()
-        return store
-
-    return open_store
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])

@@ -19,6 +19,42 @@ def new_secret_arn(region: str, account: str, name: str, partition: str = "aws")
 
 
 @dataclass(frozen=True, slots=True)
+class SecretArn:
+    """The parts of a secret ARN."""
+
+    partition: str
+    region: str
+    account: str
+    resource: str  # the name, with its six-character suffix in a full ARN
+
+
+def parse_secret_arn(arn: str) -> SecretArn | None:
+    """The parts of a Secrets Manager secret ARN, or None if ``arn`` is none."""
+    match = _ARN.match(arn)
+    if match is None:
+        return None
+    return SecretArn(match["partition"], match["region"], match["account"], match["name"])
+
+
+def arn_in_region(arn: SecretArn, region: str) -> str:
+    """The ARN of the same secret in another region: a replica's ARN differs from its primary's only
+    in the region (AWS User Guide, "Replicate secrets across Regions")."""
+    return f"arn:{arn.partition}:secretsmanager:{region}:{arn.account}:secret:{arn.resource}"
+
+
+#: Region-name prefixes of the partitions other than ``aws`` (botocore's partitions.json).
+_PARTITION_PREFIXES = (
+    ("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("eusc-", "aws-eusc"),
+)  # fmt: skip
+
+
+def partition_of(region: str) -> str:
+    """The partition a region belongs to: secrets replicate only within one."""
+    return next((partition for prefix, partition in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
+
+
+@dataclass(frozen=True, slots=True)
 class SecretLookup:
     """How to find a secret: an exact ``arn`` or an exact ``name`` in ``account``/``region``."""
 

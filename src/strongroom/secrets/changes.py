@@ -30,6 +30,12 @@ created and, as JSON ``detail``, the names of the columns it set, the versions i
 re-encrypted, the labels it moved: never a value, a tag, a description or a policy. Reads do not
 emit events, nor does recording LastAccessedDate (:func:`strongroom.secrets.values.record_access`):
 a replica needs neither.
+
+Replicas (:mod:`strongroom.secrets.replicas`): a change of a cross-region replica through the API
+is refused once the secret is found, unless the caller allows it (StopReplicationToReplica, a new
+KmsKeyId alone); a cross-account replica refuses new versions and moved labels. The relay changes
+replicas with its own :class:`SecretChange` (``copy_version``, ``drop_versions``, ``set_labels``),
+outside these rules.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from strongroom.kms.keyring import Sealer
 from strongroom.secrets.authorization import find_secret, require_active
 from strongroom.secrets.kms_errors import sealing_error
 from strongroom.secrets.messages import CHANGED_MEANWHILE
+from strongroom.secrets.replicas import refuse_change, refuse_value_change
 from strongroom.secrets.value import SecretValue
 from strongroom.secrets.versions import add_version, attach_labels, existing_version, open_value, seal_value
 from strongroom.service.context import RequestContext
@@ -71,11 +78,12 @@ async def resolve_sealer(services: Services, account: str, region: str, kms_key_
 class SecretChange:
     """One change of one locked secret inside its write transaction; see the module docstring."""
 
-    __slots__ = ("services", "tx", "secret", "now", "kind", "sealer", "_fields", "_versions", "_resealed",
-                 "_labels", "_changed", "_inserted", "_purged")
+    __slots__ = ("services", "tx", "secret", "now", "kind", "sealer", "guard_values", "_fields", "_versions",
+                 "_resealed", "_removed", "_labels", "_changed", "_inserted", "_purged")
 
     def __init__(
-        self, services: Services, tx: Tx, secret: SecretRow, now: float, kind: str, sealer: Sealer | None = None
+        self, services: Services, tx: Tx, secret: SecretRow, now: float, kind: str, sealer: Sealer | None = None,
+        *, guard_values: bool = False,
     ) -> None:
         self.services = services
         self.tx = tx
@@ -85,9 +93,12 @@ class SecretChange:
         self.kind = kind
         #: Seals new values (and re-encrypts labelled ones) under the key resolved for this change.
         self.sealer = sealer
+        #: A change made through the API: a cross-account replica's versions and labels are its primary's.
+        self.guard_values = guard_values
         self._fields: SecretFields = {}
         self._versions: list[str] = []
         self._resealed: list[str] = []
+        self._removed: list[str] = []
         self._labels: list[str] = []
         self._changed = self._inserted = self._purged = False
 
@@ -110,9 +121,14 @@ class SecretChange:
         """The version a retried request already created (ResourceExistsException if its value differs)."""
         return await existing_version(self.services, self.tx, self.secret, version_id, value)
 
+    def _check_values(self) -> None:
+        if self.guard_values:
+            refuse_value_change(self.secret)
+
     async def add_version(self, version_id: str, value: SecretValue, stages: Sequence[str]) -> list[str]:
         """Seal ``value`` as a new version and attach ``stages`` to it; returns the labels it got."""
         assert self.sealer is not None, "the change was opened without a sealer"
+        self._check_values()
         sealed = seal_value(self.sealer, self.secret, version_id, value)
         labels = await add_version(self.tx, self.now, self.secret, version_id, value.kind, sealed, stages)
         self._versions.append(version_id)
@@ -122,12 +138,14 @@ class SecretChange:
 
     async def attach_labels(self, version_id: str, stages: Sequence[str]) -> list[str]:
         """Move labels to an existing version (AWSPREVIOUS follows AWSCURRENT)."""
+        self._check_values()
         labels = await attach_labels(self.tx, self.secret.id, version_id, stages)
         self._labels.extend(labels)
         self._changed = True
         return labels
 
     async def remove_label(self, stage: str) -> None:
+        self._check_values()
         await self.tx.secrets.remove_stage(self.secret.id, stage)
         self._labels.append(stage)
         self._changed = True
@@ -148,6 +166,37 @@ class SecretChange:
             )
             self._resealed.append(version_id)
         self._changed = True
+
+    # --- what a replica receives from its primary (strongroom.secrets.replication) ----------------
+    async def copy_version(self, version_id: str, created_at: float, value: SecretValue) -> None:
+        """Seal a primary's version for this secret (its own key, its own ARN) with no labels."""
+        assert self.sealer is not None, "the change was opened without a sealer"
+        await self.tx.secrets.insert_version(
+            self.secret.id, version_id, created_at, value.kind, seal_value(self.sealer, self.secret, version_id, value)
+        )
+        self._versions.append(version_id)
+        self._changed = True
+
+    async def drop_versions(self, version_ids: Sequence[str]) -> None:
+        """Remove versions (with their labels) that the primary no longer has."""
+        if version_ids:
+            await self.tx.secrets.delete_versions(self.secret.id, version_ids)
+            self._removed.extend(version_ids)
+            self._changed = True
+
+    async def set_labels(self, holders: dict[str, str]) -> None:
+        """Make the labels exactly ``holders`` (label -> version id), as the primary has them."""
+        secrets = self.tx.secrets
+        current = {stage: vid for vid, stages in (await secrets.stage_map(self.secret.id)).items() for stage in stages}
+        for stage in current.keys() - holders.keys():
+            await secrets.remove_stage(self.secret.id, stage)
+            self._labels.append(stage)
+        for stage, version_id in holders.items():
+            if current.get(stage) != version_id:
+                await secrets.move_stage(self.secret.id, stage, version_id)
+                self._labels.append(stage)
+        if self._labels:
+            self._changed = True
 
     async def purge(self) -> None:
         """Remove the secret with its versions and labels, for good."""
@@ -177,7 +226,7 @@ class SecretChange:
         detail: dict[str, Any] = {}
         for key, names in (
             ("fields", sorted(self._fields)), ("versions", self._versions), ("resealed", self._resealed),
-            ("labels", sorted(set(self._labels))),
+            ("removed", self._removed), ("labels", sorted(set(self._labels))),
         ):
             if names:
                 detail[key] = names
@@ -189,31 +238,38 @@ class SecretChange:
 @asynccontextmanager
 async def secret_change(
     services: Services, ctx: RequestContext, secret_id: str, *, active: bool = True, sealing: bool = False,
-    new_key: str | None = None,
+    new_key: str | None = None, also: tuple[str, ...] = (), replica: bool = False,
 ) -> AsyncIterator[SecretChange]:
     """Change the secret ``secret_id`` names: one write transaction, one outbox event (module docstring).
 
     ``active``: a secret scheduled for deletion is refused (InvalidRequestException). ``sealing``:
-    the change seals values, under the secret's key or, given ``new_key``, under that key.
+    the change seals values, under the secret's key or, given ``new_key``, under that key. ``also``:
+    actions authorized on the secret besides the request's own. A cross-region replica refuses the
+    change unless ``replica`` (StopReplicationToReplica), a cross-account replica refuses new
+    versions and moved labels (:mod:`strongroom.secrets.replicas`).
     """
     for _ in range(MAX_ATTEMPTS):
         sealer: Sealer | None = None
         expected_key: str | None = None
         if sealing or new_key is not None:
             async with services.store.read() as tx:
-                seen = await find_secret(tx, ctx, secret_id)
+                seen = await find_secret(tx, ctx, secret_id, also=also)
             if active:
                 require_active(seen)
+            if not replica:
+                refuse_change(seen)
             expected_key = seen.kms_key_id
             ref = new_key if new_key is not None else expected_key
             sealer = await resolve_sealer(services, seen.account, seen.region, ref)
         async with services.store.write() as tx:
-            secret = await find_secret(tx, ctx, secret_id, for_update=True)
+            secret = await find_secret(tx, ctx, secret_id, for_update=True, also=also)
             if active:
                 require_active(secret)
+            if not replica:
+                refuse_change(secret)
             if sealer is not None and new_key is None and secret.kms_key_id != expected_key:
                 continue  # its key changed meanwhile: resolve again (nothing was written)
-            change = SecretChange(services, tx, secret, ctx.now, ctx.action, sealer)
+            change = SecretChange(services, tx, secret, ctx.now, ctx.action, sealer, guard_values=not replica)
             yield change
             await change.finish()
             return

@@ -8,6 +8,8 @@ from strongroom.errors import InvalidParameterException, InvalidRequestException
 from strongroom.secrets.arns import new_secret_arn, resolve_secret_id
 from strongroom.secrets.changes import SecretChange, secret_change
 from strongroom.secrets.messages import MARKED_FOR_DELETION
+from strongroom.secrets.replicas import CROSS_ACCOUNT_DELETE, DETACHED, is_cross_account_replica
+from strongroom.secrets.replication.targets import REGION
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 
@@ -17,6 +19,13 @@ FORCE_AND_WINDOW = "You can't use ForceDeleteWithoutRecovery in conjunction with
 WINDOW_RANGE = "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
 #: The outbox kind of the purge job's deletions.
 PURGE = "PurgeSecret"
+#: AWS's refusal (gruntwork-io/cloud-nuke#435 quotes it; regions sorted, as there).
+HAS_REPLICA_REGIONS = "You can't delete secret {arn} that still has replica regions [{regions}]."
+#: Ours, after the DeleteSecret documentation ("You must first disassociate each of the replicas").
+HAS_CROSS_ACCOUNT_REPLICA = (
+    "You can't delete secret {arn} that is associated with the cross-account replica secret {replica}. "
+    "Call DisassociateCrossAccountReplica first."
+)
 
 
 async def delete_secret(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -29,6 +38,7 @@ async def delete_secret(services: Services, ctx: RequestContext, params: dict[st
     try:
         async with secret_change(services, ctx, params["SecretId"], active=False) as change:
             secret = change.secret
+            await _refuse_replication(change)
             if force:
                 await change.purge()
                 return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": ctx.now}
@@ -43,6 +53,21 @@ async def delete_secret(services: Services, ctx: RequestContext, params: dict[st
         # AWS-validated test_delete_non_existent_secret_returns_as_if_secret_exists).
         return _as_if_deleted(ctx, params["SecretId"])
     return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": deletion_date}
+
+
+async def _refuse_replication(change: SecretChange) -> None:
+    """A primary goes only without replicas, a cross-account replica only once promoted (DeleteSecret's
+    documentation); a cross-region replica never gets here (it refuses every change)."""
+    secret = change.secret
+    if is_cross_account_replica(secret):
+        raise InvalidParameterException(CROSS_ACCOUNT_DELETE)
+    targets = [v.target for v in await change.tx.replication.targets_of(secret.id) if v.target.status != DETACHED]
+    regions = sorted(t.region for t in targets if t.kind == REGION)
+    if regions:
+        raise InvalidParameterException(HAS_REPLICA_REGIONS.format(arn=secret.arn, regions=", ".join(regions)))
+    if targets:
+        replica = targets[0].replica_arn
+        raise InvalidParameterException(HAS_CROSS_ACCOUNT_REPLICA.format(arn=secret.arn, replica=replica))
 
 
 def _as_if_deleted(ctx: RequestContext, secret_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.secrets.authorization import find_secret
+from strongroom.secrets.replication.status import replication_fields
 from strongroom.secrets.tokens import offset_page
 from strongroom.secrets.wire import secret_metadata
 from strongroom.service.context import RequestContext
@@ -17,7 +18,10 @@ async def describe_secret(services: Services, ctx: RequestContext, params: dict[
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
         stages = await tx.secrets.stage_map(secret.id)
-    return secret_metadata(secret, stages, "VersionIdsToStages")
+        targets = await tx.replication.targets_of(secret.id)
+    out = secret_metadata(secret, stages, "VersionIdsToStages")
+    out.update(replication_fields(secret, targets))
+    return out
 
 
 async def list_secret_version_ids(

@@ -33,7 +33,13 @@ CONDITION_KEYS = (
     "secretsmanager:VersionId", "secretsmanager:VersionStage", "secretsmanager:resource/AllowRotationLambdaArn",
 )  # fmt: skip
 
-VOCABULARY = Vocabulary(PREFIX, "Secrets Manager", ACTIONS, CONDITION_KEYS, ("secretsmanager:ResourceTag/",))
+#: Actions of the service that are no operation of its API: AssociateCrossAccountReplica checks
+#: AcceptCrossAccountReplication on the replica (API reference, AssociateCrossAccountReplica).
+INTERNAL_ACTIONS = ("AcceptCrossAccountReplication",)
+
+VOCABULARY = Vocabulary(
+    PREFIX, "Secrets Manager", ACTIONS + INTERNAL_ACTIONS, CONDITION_KEYS, ("secretsmanager:ResourceTag/",)
+)
 
 #: Request members that are condition keys of the same name.
 _PARAM_KEYS = {

@@ -80,6 +80,7 @@ from strongroom.iam.policy.document import UNSUPPORTED_PRINCIPAL
 from strongroom.secrets.authorization import find_secret
 from strongroom.secrets.changes import secret_change
 from strongroom.secrets.iam_vocabulary import VOCABULARY, resource_context_keys
+from strongroom.secrets.replicas import MANAGED_POLICY, managed_policy
 from strongroom.secrets.tokens import offset_page
 from strongroom.service.context import CallerKind, RequestContext
 from strongroom.service.dependencies import Services
@@ -122,12 +123,24 @@ async def get_resource_policy(services: Services, ctx: RequestContext, params: d
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
     name = params.get("PolicyName", DEFAULT_POLICY)
-    if name != DEFAULT_POLICY:
+    text = _policies(secret).get(name)
+    if name != DEFAULT_POLICY and text is None:
         raise ResourceNotFoundException(NO_SUCH_POLICY.format(name=name))
     out = _identity(secret)
-    if secret.resource_policy is not None:
-        out["ResourcePolicy"] = secret.resource_policy
-        out["PolicyName"] = DEFAULT_POLICY
+    if text is not None:
+        out["ResourcePolicy"] = text
+        out["PolicyName"] = name
+    return out
+
+
+def _policies(secret: SecretRow) -> dict[str, str]:
+    """The secret's resource policies by name: ``default`` if attached, then a linked cross-account
+    replica's managed ``cross-account-replication`` (User Guide, "Permissions for cross-account
+    replication"), which only StopReplicationToReplica removes."""
+    out = {DEFAULT_POLICY: secret.resource_policy} if secret.resource_policy is not None else {}
+    managed = managed_policy(secret)
+    if managed is not None:
+        out[MANAGED_POLICY] = managed
     return out
 
 
@@ -140,10 +153,11 @@ async def delete_resource_policy(services: Services, ctx: RequestContext, params
 
 
 async def list_resource_policies(services: Services, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    """The names of the secret's resource policies: ``default`` when one is attached."""
+    """The names of the secret's resource policies: ``default`` when one is attached, and a
+    cross-account replica's managed one."""
     async with services.store.read() as tx:
         secret = await find_secret(tx, ctx, params["SecretId"])
-    names = [DEFAULT_POLICY] if secret.resource_policy is not None else []
+    names = list(_policies(secret))
     page, next_token = offset_page(
         services.tokens, f"ListResourcePolicies|{secret.arn}", names, params.get("NextToken"),
         int(params.get("MaxResults") or 100),

@@ -17,6 +17,7 @@ from strongroom.secrets import (
     values,
 )
 from strongroom.secrets.iam_vocabulary import PREFIX, request_context_keys, resource_context_keys
+from strongroom.secrets.replication import accounts, regions
 from strongroom.secrets.unsupported import refuse_unsupported
 from strongroom.service.descriptor import Handler, Operation, ServiceDescriptor
 
@@ -27,11 +28,13 @@ def audit_subject(params: Mapping[str, Any]) -> str | None:
 
 
 _HANDLERS: dict[str, Handler] = {
+    "AssociateCrossAccountReplica": accounts.associate_cross_account_replica,
     "BatchGetSecretValue": values.batch_get_secret_value,
     "CreateSecret": create.create_secret,
     "DeleteResourcePolicy": resource_policy.delete_resource_policy,
     "DeleteSecret": deletion.delete_secret,
     "DescribeSecret": describe.describe_secret,
+    "DisassociateCrossAccountReplica": accounts.disassociate_cross_account_replica,
     "GetRandomPassword": random_password.get_random_password,
     "GetResourcePolicy": resource_policy.get_resource_policy,
     "GetSecretValue": values.get_secret_value,
@@ -40,7 +43,10 @@ _HANDLERS: dict[str, Handler] = {
     "ListSecrets": listing.list_secrets,
     "PutResourcePolicy": resource_policy.put_resource_policy,
     "PutSecretValue": values.put_secret_value,
+    "RemoveRegionsFromReplication": regions.remove_regions_from_replication,
+    "ReplicateSecretToRegions": regions.replicate_secret_to_regions,
     "RestoreSecret": deletion.restore_secret,
+    "StopReplicationToReplica": regions.stop_replication_to_replica,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "UpdateSecret": update.update_secret,

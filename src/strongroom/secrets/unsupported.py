@@ -1,7 +1,7 @@
 """Request members of the current model that Strongroom cannot honour yet: refused, never ignored.
 
-Ignoring one would answer 200 for something that did not happen: a cross-account replica that is
-not created, a rotation token that is not checked, a partner's rotation of a managed external
+Ignoring one would answer 200 for something that did not happen: a replication role that is not
+assumed, a rotation token that is not checked, a partner's rotation of a managed external
 secret that never runs. Each is InvalidRequestException with a message naming the member; the
 server checks every request's parameters here before its operation runs, so an operation added
 later (RotateSecret) is covered by its entry without further code. docs/api.md lists them.
@@ -14,8 +14,8 @@ from typing import Any
 
 from strongroom.errors import InvalidRequestException
 
-CROSS_ACCOUNT_REPLICA = (
-    "Strongroom does not support cross-account replica secrets: remove CrossAccountPrimaryARN."
+REPLICATION_ROLE = (
+    "Strongroom replicates as its own service, not by assuming a role: remove ReplicationRoleARN."
 )
 ROTATION_TOKEN = (
     "Strongroom does not run rotations, so it cannot check a RotationToken: remove RotationToken."
@@ -27,7 +27,7 @@ EXTERNAL_ROTATION = (
 
 #: operation -> {member: why it is refused}
 UNSUPPORTED: dict[str, dict[str, str]] = {
-    "CreateSecret": {"CrossAccountPrimaryARN": CROSS_ACCOUNT_REPLICA},
+    "AssociateCrossAccountReplica": {"ReplicationRoleARN": REPLICATION_ROLE},
     "PutSecretValue": {"RotationToken": ROTATION_TOKEN},
     "RotateSecret": {
         "ExternalSecretRotationMetadata": EXTERNAL_ROTATION,

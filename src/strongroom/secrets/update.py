@@ -6,6 +6,8 @@ from typing import Any
 
 from strongroom.errors import InvalidParameterException, ResourceNotFoundException
 from strongroom.secrets.changes import secret_change
+from strongroom.secrets.replicas import is_replica
+from strongroom.secrets.replication.targets import replica_key_changed
 from strongroom.secrets.value import SecretValue, value_from
 from strongroom.secrets.versions import AWSCURRENT
 from strongroom.secrets.wire import require_token
@@ -31,8 +33,16 @@ async def change_secret(
     value: SecretValue | None, token: str | None,
 ) -> dict[str, Any]:
     """UpdateSecret in one transaction: ``fields``, a new KMS key with the labelled versions re-encrypted
-    under it, and a new AWSCURRENT version (an identical retry of that version changes nothing)."""
-    async with secret_change(services, ctx, secret_id, sealing=value is not None, new_key=new_key) as change:
+    under it, and a new AWSCURRENT version (an identical retry of that version changes nothing).
+
+    A replica takes a new key alone ("A replica secret can't be updated independently from its
+    primary secret, except for its encryption key", User Guide, "Promote a replica secret"); its
+    primary's ReplicationStatus then shows that key.
+    """
+    key_only = new_key is not None and value is None and not fields
+    async with secret_change(
+        services, ctx, secret_id, sealing=value is not None, new_key=new_key, replica=key_only
+    ) as change:
         secret = change.secret
         out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
         if value is not None and token is not None:
@@ -42,8 +52,11 @@ async def change_secret(
             await change.add_version(token, value, [AWSCURRENT])
         if new_key is not None:
             assert change.sealer is not None
-            change.set(kms_key_id=change.sealer.secret_key_id(new_key))
+            kms_key_id = change.sealer.secret_key_id(new_key)
+            change.set(kms_key_id=kms_key_id)
             await change.reseal_labelled()
+            if is_replica(secret):
+                await replica_key_changed(change.tx, secret, kms_key_id, ctx.now)
         change.set(**fields)
         return out
 

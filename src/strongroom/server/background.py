@@ -7,6 +7,7 @@ import logging
 from strongroom.jobs import Clock, JobRuntime, new_holder_id
 from strongroom.secrets import outbox
 from strongroom.secrets.deletion import purge_due
+from strongroom.secrets.replication.relay import RELAY_JOB, Relay
 from strongroom.server.config import Config
 from strongroom.service.dependencies import Services
 
@@ -14,6 +15,9 @@ log = logging.getLogger("strongroom")
 
 #: Deletes secrets past their recovery window, every ``purge_interval`` seconds, in one process.
 PURGE_JOB = "purge"
+#: The relay's lease (seconds): renewed every third of it, so its commits stay rare whatever the
+#: interval; a dead holder's relay moves to another process within a lease and a third.
+RELAY_LEASE = 60.0
 
 
 def background_jobs(services: Services, config: Config, clock: Clock | None = None) -> JobRuntime:
@@ -30,4 +34,12 @@ def background_jobs(services: Services, config: Config, clock: Clock | None = No
 
     jobs.register_periodic(PURGE_JOB, config.purge_interval, purge)
     jobs.register_periodic(outbox.PRUNE_JOB, outbox.PRUNE_INTERVAL, prune_outbox)
+    relay = Relay(services)
+
+    async def replicate(now: float) -> None:
+        await relay.tick(now)
+
+    jobs.register_periodic(
+        RELAY_JOB, config.replication_interval, replicate, lease=max(RELAY_LEASE, 3 * config.replication_interval)
+    )
     return jobs

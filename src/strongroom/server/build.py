@@ -19,14 +19,14 @@ def build_services(config: Config, master: MasterKey | None = None) -> Services:
     """The store, key ring, sealers, identities and authorizer of ``config`` (the store not yet
     migrated). ``master`` defaults to the data directory's master key."""
     master = master if master is not None else load_master_key(config.data_dir)
-    return Services.build(open_store(config.store_settings()), master)
+    return Services.build(open_store(config.store_settings()), master, AcceptedRegions(config.regions))
 
 
 def build_app(config: Config, registry: Registry | None = None) -> StrongroomApp:
     """The ASGI app of ``config``: every registered service behind one API endpoint."""
     master = load_master_key(config.data_dir)
     services = build_services(config, master)
-    regions = AcceptedRegions(config.regions)
+    regions = services.regions
     authenticator: Authenticator
     if config.dev:
         authenticator = DevAuthenticator(config.account_id, regions)

@@ -37,6 +37,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "database_pool_size": (int,),
     "sqlite_synchronous": (str,),
     "purge_interval": (int, float),
+    "replication_interval": (int, float),
     "max_body_bytes": (int,),
     "log_level": (str,),
     "audit": (bool,),
@@ -61,6 +62,8 @@ class Config:
     sqlite_synchronous: str = "NORMAL"
     #: Seconds between purges of secrets whose recovery window has passed.
     purge_interval: float = 60.0
+    #: Seconds between the replication relay's looks for changes to deliver to replicas.
+    replication_interval: float = 1.0
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
@@ -93,8 +96,9 @@ class Config:
                 raise ValueError(f"setting {name} must be at least 1")
         if self.read_cache_size < 0:
             raise ValueError("setting read_cache_size must be 0 or more")
-        if self.purge_interval <= 0:
-            raise ValueError("setting purge_interval must be positive")
+        for name in ("purge_interval", "replication_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"setting {name} must be positive")
         if self.regions is not None:
             try:
                 AcceptedRegions(self.regions)

@@ -10,6 +10,7 @@ from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.identities import Identities
 from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import ACCESS_KEYS, PAGE_TOKENS, MasterKey
+from strongroom.regions import AcceptedRegions
 from strongroom.store.base import Store
 
 
@@ -26,9 +27,11 @@ class Services:
     #: IAM identities (STS issues session credentials through them).
     identities: Identities
     authorizer: Authorizer = field(default_factory=Authorizer)
+    #: The regions this deployment serves (the ``regions`` setting): where secrets may live.
+    regions: AcceptedRegions = field(default_factory=AcceptedRegions)
 
     @classmethod
-    def build(cls, store: Store, master: MasterKey) -> Services:
+    def build(cls, store: Store, master: MasterKey, regions: AcceptedRegions | None = None) -> Services:
         """Everything over one store, every key derived from one master key."""
         access_keys = master.sealing_box(ACCESS_KEYS)
         return cls(
@@ -37,4 +40,5 @@ class Services:
             tokens=PageTokens(master.sealing_box(PAGE_TOKENS)),
             access_keys=access_keys,
             identities=Identities(store, access_keys),
+            regions=regions if regions is not None else AcceptedRegions(),
         )

@@ -2,7 +2,7 @@
 
 Domain code sees only these protocols and :mod:`strongroom.store.records`. A transaction (:class:`Tx`)
 exposes one part per concern: ``tx.secrets``, ``tx.iam``, ``tx.keys``, ``tx.outbox``, ``tx.jobs``,
-all over the same connection and transaction. The SQL implementation (one set of statements for
+``tx.replication``, all over the same connection and transaction. The SQL implementation (one set of statements for
 SQLite and PostgreSQL) is :mod:`strongroom.store.sql`; a backend only supplies an :class:`Executor`
 and transactions (:mod:`strongroom.store.sqlite`, :mod:`strongroom.store.postgres`).
 """
@@ -19,6 +19,7 @@ from strongroom.store.records import (
     KmsKeyRow,
     LeaseRow,
     OutboxEvent,
+    ReplicationTarget,
     RoleRow,
     RoleSessionRow,
     SecretFields,
@@ -26,6 +27,8 @@ from strongroom.store.records import (
     SecretRow,
     SecretWithVersion,
     SessionKeyRow,
+    TargetFields,
+    TargetView,
     UserRow,
     VersionRow,
 )
@@ -249,6 +252,35 @@ class OutboxTx(Protocol):
         ...
 
 
+class ReplicationTx(Protocol):
+    """Replication targets: which replicas each primary secret has, and how far each is delivered."""
+
+    async def add_target(self, target: ReplicationTarget) -> int:
+        """Insert a target (Conflict if the primary has one in that account and region); sets its id."""
+        ...
+
+    async def targets_of(self, primary_id: int) -> list[TargetView]:
+        """A primary's targets, oldest first, each with whether events wait past its position."""
+        ...
+
+    async def target_of_replica(self, replica_arn: str, *, for_update: bool = False) -> ReplicationTarget | None:
+        """The target whose replica is ``replica_arn``; ``for_update`` locks it."""
+        ...
+
+    async def lock_target(self, target_id: int) -> ReplicationTarget | None:
+        """A target by id, locked until the transaction ends (None once it is gone)."""
+        ...
+
+    async def update_target(self, target_id: int, **fields: Unpack[TargetFields]) -> None: ...
+
+    async def delete_target(self, target_id: int) -> None: ...
+
+    async def due_targets(self, now: float, limit: int) -> list[tuple[ReplicationTarget, int]]:
+        """Targets to deliver now, each with the latest outbox id of its primary: those not in sync
+        (due at ``next_attempt_at``) and those with events past their position."""
+        ...
+
+
 class JobsTx(Protocol):
     """Periodic-job leases and the durable work queue (:mod:`strongroom.jobs`)."""
 
@@ -298,6 +330,9 @@ class Tx(Protocol):
 
     @property
     def jobs(self) -> JobsTx: ...
+
+    @property
+    def replication(self) -> ReplicationTx: ...
 
 
 class Store(Protocol):

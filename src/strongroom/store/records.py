@@ -35,6 +35,11 @@ class SecretRow:
     next_rotation_at: float | None = None
     #: CreateSecret's Type: the partner that holds a managed external secret (None when not given).
     secret_type: str | None = None
+    #: A replica's link to its primary secret (None for a secret that is no replica).
+    primary_arn: str | None = None
+    #: A cross-account replica's own view of its replication: Pending, InProgress, InSync, Failed, Detached.
+    replica_status: str | None = None
+    replica_message: str | None = None
 
 
 class SecretFields(TypedDict, total=False):
@@ -56,6 +61,9 @@ class SecretFields(TypedDict, total=False):
     last_rotated_at: float | None
     next_rotation_at: float | None
     secret_type: str | None
+    primary_arn: str | None
+    replica_status: str | None
+    replica_message: str | None
 
 
 @dataclass(slots=True)
@@ -100,6 +108,59 @@ class OutboxEvent:
     created_at: float
     detail: str
     id: int = 0
+
+
+# --- replication ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class ReplicationTarget:
+    """One replica a primary secret replicates to: another region of its account (``kind``
+    ``region``) or a secret of another account (``account``), with its delivery state.
+
+    ``delivered_id`` is the outbox position the replica is known to be up to date with; ``peer``
+    names the deployment the replica lives in (None: this store).
+    """
+
+    id: int
+    primary_id: int
+    primary_arn: str
+    kind: str
+    account: str
+    region: str
+    replica_arn: str
+    status: str
+    kms_key_id: str | None = None
+    status_message: str | None = None
+    overwrite: bool = False
+    role_arn: str | None = None
+    peer: str | None = None
+    delivered_id: int = 0
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+class TargetFields(TypedDict, total=False):
+    """The columns of a replication target an update may set (``ReplicationTx.update_target``)."""
+
+    kms_key_id: str | None
+    status: str
+    status_message: str | None
+    overwrite: bool
+    delivered_id: int
+    attempts: int
+    next_attempt_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    """A target as DescribeSecret shows it: with whether outbox events wait past its position, and
+    the replica's LastAccessedDate when the replica lives in this store."""
+
+    target: ReplicationTarget
+    pending: bool
+    replica_last_accessed_at: float | None
 
 
 # --- KMS keys and the master key check ------------------------------------------------------------------

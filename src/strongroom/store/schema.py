@@ -263,6 +263,43 @@ MIGRATIONS: list[str] = [
     CREATE INDEX iam_role_sessions_by_role ON iam_role_sessions (role_id);
     CREATE INDEX iam_role_sessions_by_expiry ON iam_role_sessions (expires_at);
     """,
+    # 10: replication (strongroom.secrets.replication, SQL in
+    # store/sql/replication.py). A replica is an ordinary secret row with its link to its primary
+    # (primary_arn; a cross-region replica also has primary_region) and, for a cross-account
+    # replica, its own view of the replication. replication_targets: one row per replica of a
+    # primary, with the outbox position it is delivered up to (events per secret, in commit
+    # order: outbox_events_by_secret) and its status; peer names another deployment (part 2).
+    """
+    ALTER TABLE secrets ADD COLUMN primary_arn TEXT;
+    ALTER TABLE secrets ADD COLUMN replica_status TEXT;
+    ALTER TABLE secrets ADD COLUMN replica_message TEXT;
+    CREATE TABLE replication_targets (
+        id               {pk},
+        primary_id       BIGINT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+        primary_arn      TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        account          TEXT NOT NULL,
+        region           TEXT NOT NULL,
+        replica_arn      TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        kms_key_id       TEXT,
+        status_message   TEXT,
+        overwrite        {bool} NOT NULL DEFAULT 0,
+        role_arn         TEXT,
+        peer             TEXT,
+        delivered_id     BIGINT NOT NULL DEFAULT 0,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  {real} NOT NULL,
+        created_at       {real} NOT NULL,
+        updated_at       {real} NOT NULL,
+        UNIQUE (primary_id, account, region),
+        CHECK (kind IN ('region', 'account')),
+        CHECK (status IN ('InSync', 'Failed', 'InProgress', 'Pending', 'Detached'))
+    );
+    CREATE INDEX replication_targets_due ON replication_targets (next_attempt_at) WHERE status <> 'Detached';
+    CREATE INDEX replication_targets_by_replica ON replication_targets (replica_arn);
+    CREATE INDEX outbox_events_by_secret ON outbox_events (secret_id, id);
+    """,
 ]
 
 

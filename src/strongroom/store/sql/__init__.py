@@ -1,7 +1,7 @@
 """Every SQL statement of the service, written once for SQLite and PostgreSQL alike.
 
 One module per concern of :class:`strongroom.store.base.Tx`: :mod:`.secrets`, :mod:`.iam`, :mod:`.keys`,
-:mod:`.outbox`, :mod:`.jobs`. :class:`SqlTx` puts them together over one executor (one connection,
+:mod:`.outbox`, :mod:`.jobs`, :mod:`.replication`. :class:`SqlTx` puts them together over one executor (one connection,
 usually inside a transaction). Only the store package imports this one; domain code sees the
 protocols of :mod:`strongroom.store.base`.
 """
@@ -13,9 +13,10 @@ from strongroom.store.sql.iam import SqlIam
 from strongroom.store.sql.jobs import SqlJobs
 from strongroom.store.sql.keys import SqlKeys
 from strongroom.store.sql.outbox import SqlOutbox
+from strongroom.store.sql.replication import SqlReplication
 from strongroom.store.sql.secrets import SqlSecrets
 
-__all__ = ["SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlSecrets", "SqlTx"]
+__all__ = ["SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlReplication", "SqlSecrets", "SqlTx"]
 
 
 class SqlTx:
@@ -34,3 +35,8 @@ class SqlTx:
         self.keys = SqlKeys(executor)
         self.outbox = SqlOutbox(executor)
         self.jobs = SqlJobs(executor)
+
+    @property
+    def replication(self) -> SqlReplication:
+        """Built on use: only replication's own work asks for it, so reads on the hot path don't pay."""
+        return SqlReplication(self.x)

@@ -2,7 +2,9 @@
 
 Events are appended by the transaction that makes the change, so an event exists exactly when its
 change committed. Ids grow with insertion; per secret they follow commit order (the change holds
-the secret's row lock until it commits), across secrets two transactions may commit out of id order.
+the secret's row lock until it commits), across secrets two transactions may commit out of id
+order. An event goes when it is older than the retention and no replication target of its secret
+is still behind it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from strongroom.store.base import Executor, Row
 from strongroom.store.records import OutboxEvent
 
 _COLUMNS = "account, region, secret_id, secret_arn, kind, version_id, created_at, detail"
+#: Events older than $1 that no replication target of their secret still waits for.
+_PRUNABLE = (
+    "o.created_at < $1 AND NOT EXISTS (SELECT 1 FROM replication_targets t "
+    "WHERE t.primary_id = o.secret_id AND t.delivered_id < o.id AND t.status <> 'Detached')"
+)
 
 
 def _event(row: Row) -> OutboxEvent:
@@ -45,13 +52,13 @@ class SqlOutbox:
         return [_event(r) for r in rows]
 
     async def any_prunable(self, before: float) -> bool:
-        row = await self.x.fetchrow("SELECT 1 AS due FROM outbox_events WHERE created_at < $1 LIMIT 1", before)
+        row = await self.x.fetchrow(f"SELECT 1 AS due FROM outbox_events o WHERE {_PRUNABLE} LIMIT 1", before)
         return row is not None
 
     async def prune(self, before: float, limit: int) -> int:
         lock = " FOR UPDATE SKIP LOCKED" if self.x.dialect == "postgres" else ""
         return await self.x.execute(
-            "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events "
-            f"WHERE created_at < $1 ORDER BY created_at LIMIT $2{lock})",
+            "DELETE FROM outbox_events WHERE id IN (SELECT o.id FROM outbox_events o "
+            f"WHERE {_PRUNABLE} ORDER BY o.created_at LIMIT $2{lock})",
             before, limit,
         )

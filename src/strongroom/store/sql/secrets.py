@@ -14,6 +14,7 @@ import orjson
 
 from strongroom.store.base import Executor, Row
 from strongroom.store.records import SecretFields, SecretPage, SecretRow, SecretWithVersion, VersionRow
+from strongroom.store.sql.columns import update_by_id
 
 #: The secrets columns in SecretRow's field order, so a row converts positionally (hot path).
 _SECRET_FIELDS = tuple(f.name for f in fields(SecretRow))
@@ -152,10 +153,12 @@ class SqlSecrets:
     async def insert_secret(self, s: SecretRow) -> int:
         row = await self.x.fetchrow(
             "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, created_at, "
-            "last_changed_at, primary_region, owning_service, tags, secret_type) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            "last_changed_at, primary_region, owning_service, tags, secret_type, primary_arn, replica_status, "
+            "replica_message, resource_policy) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
             s.account, s.region, s.name, s.arn, s.description, s.kms_key_id, s.created_at,
             s.last_changed_at, s.primary_region, s.owning_service, encode_tags(s.tags), s.secret_type,
+            s.primary_arn, s.replica_status, s.replica_message, s.resource_policy,
         )
         assert row is not None
         s.id = int(row["id"])
@@ -164,13 +167,10 @@ class SqlSecrets:
     async def update_secret(self, secret_id: int, **fields: Unpack[SecretFields]) -> None:
         """Set the given columns of one secret (``tags`` as a list of pairs)."""
         values: dict[str, Any] = dict(fields)
-        unknown = set(values) - _UPDATABLE
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
+        statement = update_by_id("secrets", values, _UPDATABLE)
         if "tags" in values:
             values["tags"] = encode_tags(values["tags"])
-        sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(values, start=2))
-        await self.x.execute(f"UPDATE secrets SET {sets} WHERE id = $1", secret_id, *values.values())
+        await self.x.execute(statement, secret_id, *values.values())
 
     async def delete_secret(self, secret_id: int) -> None:
         """Remove a secret with its versions and stages (a purge)."""
