@@ -21,6 +21,7 @@ from functools import partial
 from typing import NamedTuple, cast
 
 from strongroom.errors import SerializationException, UnknownOperationException, ValidationException
+from strongroom.protocol.java_regex import python_pattern
 from strongroom.protocol.model import ModelSource, Shape, input_shape, operation_names, service_model
 from strongroom.service.descriptor import ServiceDescriptor
 
@@ -297,7 +298,7 @@ def _string(compiler: _Compiler, shape: Shape) -> Checker:
     low, high = _bounds(shape)
     pattern = shape.metadata.get("pattern")
     # Java regexes (AWS's) match \d, \w, \s in ASCII only; AWS requires a whole-value match.
-    fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+    fullmatch = re.compile(python_pattern(pattern), re.ASCII).fullmatch if pattern else None
     allowed = frozenset(shape.metadata.get("enum", ()))
     redact = compiler.redacted(shape.name)
 

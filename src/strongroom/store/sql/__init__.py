@@ -1,7 +1,7 @@
 """Every SQL statement of the service, written once for SQLite and PostgreSQL alike.
 
 One module per concern of :class:`strongroom.store.base.Tx`: :mod:`.secrets`, :mod:`.iam`, :mod:`.keys`,
-:mod:`.outbox`, :mod:`.jobs`. :class:`SqlTx` puts them together over one executor (one connection,
+:mod:`.outbox`, :mod:`.jobs`, :mod:`.functions`. :class:`SqlTx` puts them together over one executor (one connection,
 usually inside a transaction). Only the store package imports this one; domain code sees the
 protocols of :mod:`strongroom.store.base`.
 """
@@ -9,13 +9,14 @@ protocols of :mod:`strongroom.store.base`.
 from __future__ import annotations
 
 from strongroom.store.base import Executor
+from strongroom.store.sql.functions import SqlFunctions
 from strongroom.store.sql.iam import SqlIam
 from strongroom.store.sql.jobs import SqlJobs
 from strongroom.store.sql.keys import SqlKeys
 from strongroom.store.sql.outbox import SqlOutbox
 from strongroom.store.sql.secrets import SqlSecrets
 
-__all__ = ["SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlSecrets", "SqlTx"]
+__all__ = ["SqlFunctions", "SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlSecrets", "SqlTx"]
 
 
 class SqlTx:
@@ -25,7 +26,7 @@ class SqlTx:
     the hot path pays one attribute access for ``tx.secrets``.
     """
 
-    __slots__ = ("x", "secrets", "iam", "keys", "outbox", "jobs")
+    __slots__ = ("x", "secrets", "iam", "keys", "outbox", "jobs", "functions")
 
     def __init__(self, executor: Executor, secrets: SqlSecrets | None = None) -> None:
         self.x = executor
@@ -34,3 +35,4 @@ class SqlTx:
         self.keys = SqlKeys(executor)
         self.outbox = SqlOutbox(executor)
         self.jobs = SqlJobs(executor)
+        self.functions = SqlFunctions(executor)
