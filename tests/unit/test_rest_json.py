@@ -286,7 +286,8 @@ def test_route_templates(template: str, path: str, labels: dict[str, str] | None
 def test_routes_must_lie_under_the_services_prefix(tmp_path: Path) -> None:
     service = fake_service(tmp_path / "model.json")
     with pytest.raises(ValueError, match="outside /2015-03-31/"):
-        Registry.of([*serving(functions=False), dataclasses.replace(service, rest_prefix="/2015-03-31/")])  # GetFile: /files/...
+        # GetFile: /files/...
+        Registry.of([*serving(functions=False), dataclasses.replace(service, rest_prefix="/2015-03-31/")])
 
 
 def test_specific_routes_win_over_greedy_ones() -> None:

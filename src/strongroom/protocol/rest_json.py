@@ -171,7 +171,7 @@ class RestJson:
         status = int(model.http.get("responseCode", 200))
         shape = model.output_shape
         if shape is None:
-            return status, CONTENT_TYPE, b"{}", ()
+            return status, CONTENT_TYPE, b"" if status == 204 else b"{}", ()
         payload_member = shape.serialization.get("payload")
         headers: list[tuple[bytes, bytes]] = []
         body: dict[str, Any] = {}
