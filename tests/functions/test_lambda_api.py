@@ -160,7 +160,8 @@ def test_create_refusals_are_lambdas(run: Runner, app: Client) -> None:
          "InvalidParameterValueException",
          "VpcConfig is not supported by this server: remove it from the request."),
         (create_params(fresh(), KITCHEN, Code={"S3Bucket": "bucket", "S3Key": "key"}), 400,
-         "InvalidParameterValueException", "Code.S3Bucket is not supported by this server: remove it from the request."),
+         "InvalidParameterValueException",
+         "Code.S3Bucket is not supported by this server: remove it from the request."),
         (create_params("x" * 65, KITCHEN), 400, "ValidationException",
          "1 validation error detected: Value '" + "x" * 65 + "' at 'functionName' failed to satisfy constraint: "
          "Member must have length less than or equal to 64"),
