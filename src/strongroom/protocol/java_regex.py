@@ -3,7 +3,8 @@
 
 Lambda's TagKey and TagValue are ``([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)``: ``\\p{L}`` letters, ``\\p{Z}``
 separators, ``\\p{N}`` numbers (a general category, or one of its subcategories as ``\\p{Lu}``).
-Each becomes the list of code point ranges of that category in this Python's Unicode database,
+Each becomes the code point ranges of that category in this Python's Unicode database (a class of
+its own outside a character class),
 worked out once, on first use (one pass over every code point, a fraction of a second).
 """
 
@@ -47,7 +48,27 @@ def _class_body(category: str) -> str:
 
 
 def python_pattern(pattern: str) -> str:
-    """``pattern`` for Python's ``re``: each ``\\p{X}`` inside a character class spelled out as ranges."""
+    """``pattern`` for Python's ``re``: each ``\\p{X}`` spelled out as ranges (in brackets outside a class)."""
     if "\\p{" not in pattern:
         return pattern
-    return _PROPERTY.sub(lambda match: _class_body(match[1]), pattern)
+    out: list[str] = []
+    at, in_class = 0, False
+    while at < len(pattern):
+        match = _PROPERTY.match(pattern, at)
+        if match is not None:
+            body = _class_body(match[1])
+            out.append(body if in_class else f"[{body}]")
+            at = match.end()
+            continue
+        char = pattern[at]
+        if char == "\\":
+            out.append(pattern[at : at + 2])
+            at += 2
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        out.append(char)
+        at += 1
+    return "".join(out)
