@@ -200,9 +200,23 @@ def start_server(
     raise AssertionError("unreachable")
 
 
-def make_client(endpoint: str, region: str = REGION, validate: bool = True) -> Any:
-    """A boto3 Secrets Manager client for ``endpoint``: no retries (a 5xx must surface), bounded
-    timeouts (nothing may hang)."""
+def functions_args(directory: Path) -> list[str]:
+    """``serve`` arguments that turn functions on (a TOML file in ``directory``), with an interpreter the
+    workers' user can run (tests/functions/functions_support.py); none when there is no such interpreter."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
+    from functions_support import worker_python
+
+    python = worker_python()
+    if python is None:
+        return []
+    config = directory / "functions.toml"
+    config.write_text(f"functions = true\nfunctions_python = {json.dumps(python)}\n")
+    return ["--config", str(config)]
+
+
+def make_client(endpoint: str, region: str = REGION, validate: bool = True, service: str = "secretsmanager") -> Any:
+    """A boto3 client of ``service`` (Secrets Manager's by default) for ``endpoint``: no retries (a 5xx must
+    surface), bounded timeouts (nothing may hang)."""
     cfg = Config(
         region_name=region,
         retries={"total_max_attempts": 1, "mode": "standard"},
@@ -211,7 +225,7 @@ def make_client(endpoint: str, region: str = REGION, validate: bool = True) -> A
         parameter_validation=validate,
     )
     return boto3.session.Session().client(
-        "secretsmanager",
+        service,
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id=ACCESS_KEY,

@@ -70,6 +70,8 @@ class FunctionsSettings:
     runtime: RuntimeConfig
     #: This server's address for the functions' SDKs (AWS_ENDPOINT_URL, SECRETS_MANAGER_ENDPOINT).
     endpoint_url: str | None
+    #: Dev mode: functions get placeholder credentials (any well-formed credentials act as the account root).
+    dev: bool = False
 
 
 class Functions:
@@ -108,7 +110,7 @@ class Functions:
         environment = await open_environment(services, function.account, function.region, function.arn,
                                              function.environment)
         spec = spec_of(function, environment)
-        credentials = await function_credentials(services, function)
+        credentials = await function_credentials(services, function, dev=self.settings.dev)
 
         async def load_code() -> bytes:
             async with services.store.read() as tx:

@@ -6,12 +6,16 @@ until it is merged these two functions are the only places that need it, and say
 from __future__ import annotations
 
 import re
+import secrets
+import time
 
 from strongroom.functions.errors import ROLE_CANNOT_BE_ASSUMED, InvalidParameterValueException
 from strongroom.functions.runtime import Credentials
 from strongroom.service.dependencies import Services
 from strongroom.store.records import FunctionRow
 
+#: Seconds dev-mode placeholder credentials outlive the invocation's Timeout.
+DEV_CREDENTIALS_MARGIN = 300.0
 #: The model's RoleArn pattern, with the account captured.
 _ROLE_ARN = re.compile(r"arn:(?:aws[a-zA-Z-]*)?:iam::(?P<account>\d{12}):role/?[a-zA-Z_0-9+=,.@\-_/]+")
 
@@ -28,12 +32,18 @@ async def check_function_role(services: Services, account: str, role_arn: str) -
         raise InvalidParameterValueException(ROLE_CANNOT_BE_ASSUMED)
 
 
-async def function_credentials(services: Services, function: FunctionRow) -> Credentials | None:
+async def function_credentials(services: Services, function: FunctionRow, *, dev: bool) -> Credentials | None:
     """The temporary credentials of the function's role for one invocation.
 
-    None until IAM roles exist: the function then runs without credentials (its SDK calls are
-    unsigned unless its code brings its own). To wire at integration (the lead):
-    ``services.identities.assume_role_for_service(...)`` for ``function.role`` on behalf of
-    ``lambda.amazonaws.com``, converted to :class:`~strongroom.functions.runtime.Credentials`.
+    In dev mode every well-formed credential acts as the account root, so a function gets
+    placeholder credentials its SDK can sign with (as every dev-mode caller may). With
+    authentication on: None until IAM roles exist, so the function runs without credentials. To wire
+    at integration (the lead): ``services.identities.assume_role_for_service(...)`` for
+    ``function.role`` on behalf of ``lambda.amazonaws.com``, converted to
+    :class:`~strongroom.functions.runtime.Credentials`.
     """
+    if dev:
+        return Credentials(access_key_id="ASIA" + secrets.token_hex(8).upper(),
+                           secret_access_key=secrets.token_urlsafe(30), session_token=secrets.token_urlsafe(48),
+                           expiration=time.time() + function.timeout + DEV_CREDENTIALS_MARGIN)
     return None

@@ -45,7 +45,7 @@ def build_functions(services: Services, config: Config) -> Functions | None:
         log.warning("functions are off: %s (set functions_python to an interpreter the worker user can run, "
                     "or functions = false)", problem)
         return None
-    functions = Functions(services, FunctionsSettings(runtime, config.endpoint_url()))
+    functions = Functions(services, FunctionsSettings(runtime, config.endpoint_url(), dev=config.dev))
     services.functions = functions
     return functions
 
