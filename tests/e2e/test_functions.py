@@ -110,9 +110,10 @@ def test_errors_as_boto3_reads_them(lambda_client: Any) -> None:
     assert refused(lambda: lambda_client.create_function(
         FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": code}))[:3] == (
         409, "ResourceConflictException", "ResourceConflictException")
-    assert refused(lambda: lambda_client.create_function(
+    not_a_zip = refused(lambda: lambda_client.create_function(
         FunctionName=function_name(), Runtime="python3.11", Role=ROLE, Handler="app.handler",
-        Code={"ZipFile": b"not a zip"}))[:3] == (400, "InvalidParameterValueException", "InvalidParameterValueException")
+        Code={"ZipFile": b"not a zip"}))
+    assert not_a_zip[:3] == (400, "InvalidParameterValueException", "InvalidParameterValueException")
     assert refused(lambda: lambda_client.list_versions_by_function(FunctionName=name)) == (
         403, "AccessDeniedException", "AccessDeniedException",
         "Unable to determine service/operation name to be authorized")
