@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pg"))  # the PostgreSQL test helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  # functions' configuration
 from e2e_server import (  # noqa: E402
     ACCESS_KEY,
     POSTGRES,
@@ -42,12 +43,12 @@ from e2e_server import (  # noqa: E402
     WEST,
     RawResponse,
     ServerProcess,
-    functions_args,
     make_client,
     raw_request,
     start_server,
     unique_name,
 )
+from functions_support import functions_args  # noqa: E402
 from pg_servers import (  # noqa: E402
     create_database,
     database_url,

@@ -200,20 +200,6 @@ def start_server(
     raise AssertionError("unreachable")
 
 
-def functions_args(directory: Path) -> list[str]:
-    """``serve`` arguments that turn functions on (a TOML file in ``directory``), with an interpreter the
-    workers' user can run (tests/functions/functions_support.py); none when there is no such interpreter."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-    from functions_support import worker_python
-
-    python = worker_python()
-    if python is None:
-        return []
-    config = directory / "functions.toml"
-    config.write_text(f"functions = true\nfunctions_python = {json.dumps(python)}\n")
-    return ["--config", str(config)]
-
-
 def make_client(endpoint: str, region: str = REGION, validate: bool = True, service: str = "secretsmanager") -> Any:
     """A boto3 client of ``service`` (Secrets Manager's by default) for ``endpoint``: no retries (a 5xx must
     surface), bounded timeouts (nothing may hang)."""
