@@ -9,12 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from functions_store_scenario import functions_round_trip
+from functions_store_scenario import function_row, functions_round_trip
 
 from strongroom.errors import ResourceNotFoundException, ValidationException
 from strongroom.functions.arns import FunctionRef, parse_function_name, require_latest
 from strongroom.functions.errors import InvalidParameterValueException
-from strongroom.functions.iam_vocabulary import ACTION_OF_OPERATION, ACTIONS, ACTIONS_WITHOUT_OPERATION
+from strongroom.functions.iam_vocabulary import (
+    ACTION_OF_OPERATION,
+    ACTIONS,
+    ACTIONS_WITHOUT_OPERATION,
+    request_context_keys,
+    resource_context_keys,
+)
 from strongroom.functions.service import PATH_PREFIXES, SERVICE
 from strongroom.functions.settings import check_runtime
 from strongroom.functions.unsupported import refuse_unsupported
@@ -154,3 +160,11 @@ def test_the_functions_store_part_on_sqlite(tmp_path: Path) -> None:
             await store.close()
 
     asyncio.run(main())
+
+
+def test_condition_keys_of_requests_and_functions() -> None:
+    assert request_context_keys({"Principal": "s3.amazonaws.com", "Tags": {"team": "blue"}}) == {
+        "lambda:Principal": "s3.amazonaws.com", "aws:RequestTag/team": "blue", "aws:TagKeys": ["team"]}
+    assert request_context_keys({"TagKeys": ["team"]}) == {"aws:TagKeys": ["team"]}
+    assert resource_context_keys(function_row("fn", tags={"team": "blue"})) == {"aws:ResourceTag/team": "blue"}
+    assert resource_context_keys(None) == {}

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from strongroom.iam.policy import ContextValue
 from strongroom.iam.policy.checks import Vocabulary
+from strongroom.service.condition_keys import request_keys
 
 #: The service's name: its IAM action prefix, SigV4 signing name and model name.
 PREFIX = "lambda"
@@ -79,19 +80,8 @@ _PARAM_KEYS = {"Principal": "lambda:Principal", "EventSourceToken": "lambda:Even
 
 def request_context_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
     """The condition keys a Lambda request's parameters carry (its request tags too)."""
-    keys: dict[str, ContextValue] = {}
-    for member, key in _PARAM_KEYS.items():
-        value = params.get(member)
-        if value is not None:
-            keys[key] = value
     tags = params.get("Tags")
-    if tags:
-        for key, value in tags.items():
-            keys[f"aws:RequestTag/{key}"] = value
-        keys["aws:TagKeys"] = list(tags)
-    elif params.get("TagKeys"):
-        keys["aws:TagKeys"] = list(params["TagKeys"])
-    return keys
+    return request_keys(params, _PARAM_KEYS, tags.items() if tags else None, params.get("TagKeys"))
 
 
 def resource_context_keys(function: FunctionKeys | None) -> dict[str, ContextValue]:
