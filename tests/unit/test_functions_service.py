@@ -168,3 +168,11 @@ def test_condition_keys_of_requests_and_functions() -> None:
     assert request_context_keys({"TagKeys": ["team"]}) == {"aws:TagKeys": ["team"]}
     assert resource_context_keys(function_row("fn", tags={"team": "blue"})) == {"aws:ResourceTag/team": "blue"}
     assert resource_context_keys(None) == {}
+
+
+def test_the_serve_command_switches_functions() -> None:
+    from strongroom.cli.main import _parser
+
+    assert _parser().parse_args(["serve"]).functions is None  # the default: see Config.functions_enabled
+    assert _parser().parse_args(["serve", "--functions"]).functions is True
+    assert _parser().parse_args(["serve", "--no-functions"]).functions is False
