@@ -71,10 +71,12 @@ def test_function_name_refusals() -> None:
     with pytest.raises(ValidationException, match="less than or equal to 64"):
         parse_function_name("f" * 65, ACCOUNT, REGION)
     assert require_latest(FunctionRef(ACCOUNT, REGION, "fn", "$LATEST"), REGION).qualifier is None
-    for ref in (FunctionRef(ACCOUNT, REGION, "fn", "1"), FunctionRef(ACCOUNT, "eu-west-1", "fn", None),
-                FunctionRef(ACCOUNT, REGION, "f.n", None)):
+    for ref in (FunctionRef(ACCOUNT, REGION, "fn", "1"), FunctionRef(ACCOUNT, REGION, "f.n", None)):
         with pytest.raises(ResourceNotFoundException, match="^Function not found: arn:aws:lambda:"):
             require_latest(ref, REGION)
+    with pytest.raises(ResourceNotFoundException) as caught:
+        require_latest(FunctionRef(ACCOUNT, "eu-west-1", "fn", None), REGION)
+    assert caught.value.message == "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"
 
 
 # --- refusals ------------------------------------------------------------------------------------

@@ -69,7 +69,10 @@ def parse_function_name(text: str, account: str, region: str, qualifier: str | N
 
 def require_latest(ref: FunctionRef, region: str) -> FunctionRef:
     """The unqualified function ``ref`` names, if it can exist here: in ``region`` (regions are separate
-    namespaces), with a name of Lambda's alphabet, unqualified or ``$LATEST``; else ResourceNotFoundException."""
-    if ref.region != region or not _NAME.fullmatch(ref.name) or ref.qualifier not in (None, LATEST):
+    namespaces, in Lambda's words), with a name of Lambda's alphabet, unqualified or ``$LATEST``; else
+    ResourceNotFoundException."""
+    if ref.region != region:
+        raise ResourceNotFoundException(f"Functions from '{ref.region}' are not reachable in this region ('{region}')")
+    if not _NAME.fullmatch(ref.name) or ref.qualifier not in (None, LATEST):
         raise ResourceNotFoundException(function_not_found(ref.qualified_arn))
     return ref._replace(qualifier=None)
