@@ -450,3 +450,17 @@ def test_switched_off_the_lambda_api_is_an_unknown_service(tmp_path: Path) -> No
         assert invoked.status == 400 and json.loads(invoked.body)["__type"] == "UnknownOperationException"
 
     with_app(tmp_path, body, functions=False)
+
+
+def test_a_policy_is_at_most_20_kb(run: Runner, app: Client) -> None:
+    name = kitchen(run, app)
+    source = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/" + "r" * 300
+    for number in range(200):
+        added = run(call(app, "AddPermission", FunctionName=name, StatementId=f"s{number}",
+                         Action="lambda:InvokeFunction", Principal="events.amazonaws.com", SourceArn=source))
+        if added.status != 201:
+            break
+    assert added.status == 400 and added.error[0] == "PolicyLengthExceededException"
+    assert added.error[1].startswith("The final policy size (") and added.error[1].endswith(
+        ") is bigger than the limit (20480).")
+    assert len(run(call(app, "GetPolicy", FunctionName=name)).data["Policy"]) <= 20_480

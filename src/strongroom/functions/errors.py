@@ -22,6 +22,10 @@ class PreconditionFailedException(ApiError):
     pass
 
 
+class PolicyLengthExceededException(ApiError):
+    pass
+
+
 class ServiceException(ApiError):
     status = 500
 

@@ -23,6 +23,7 @@ from strongroom.functions.changes import check_revision, commit_change, read_fun
 from strongroom.functions.errors import (
     NO_POLICY,
     InvalidParameterValueException,
+    PolicyLengthExceededException,
     ResourceConflictException,
     statement_exists,
     statement_not_found,
@@ -91,7 +92,7 @@ def policy_text(statements: list[dict[str, Any]]) -> str | None:
         return None
     text = orjson.dumps({"Version": "2012-10-17", "Id": "default", "Statement": statements}).decode()
     if len(text.encode()) > MAX_POLICY_BYTES:
-        raise InvalidParameterValueException(
+        raise PolicyLengthExceededException(
             f"The final policy size ({len(text.encode())}) is bigger than the limit ({MAX_POLICY_BYTES}).")
     try:
         parse_policy(text, kind="resource")
