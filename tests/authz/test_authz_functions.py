@@ -123,6 +123,12 @@ def test_every_operation_is_authorized_on_the_function(clients: dict[str, Any]) 
     assert missing[2] == present[2].replace(name, name + "-missing")
     assert clients["invoker"].invoke(FunctionName=name)["StatusCode"] == 200
     assert refusal(lambda: clients["invoker"].delete_function(FunctionName=name))[:2] == (403, "AccessDeniedException")
+    # GetFunction shows tags only to callers that may ListTags
+    clients["deployer"].tag_resource(Resource=FUNCTIONS + name, Tags={"team": "blue"})
+    assert clients["deployer"].get_function(FunctionName=name)["Tags"] == {"team": "blue"}
+    without = clients["invoker"].get_function(FunctionName=name)
+    assert "Tags" not in without and without["TagsError"]["ErrorCode"] == "AccessDeniedException"
+    assert "lambda:ListTags" in without["TagsError"]["Message"]
     assert refusal(lambda: clients["deployer"].get_function(FunctionName=name + "-missing"))[:2] == (
         404, "ResourceNotFoundException")
 

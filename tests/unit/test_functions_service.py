@@ -178,3 +178,42 @@ def test_the_serve_command_switches_functions() -> None:
     assert _parser().parse_args(["serve"]).functions is None  # the default: see Config.functions_enabled
     assert _parser().parse_args(["serve", "--functions"]).functions is True
     assert _parser().parse_args(["serve", "--no-functions"]).functions is False
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers run as the server's own user: every interpreter is theirs")
+def test_functions_left_to_their_default_stay_off_where_workers_cannot_run(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from strongroom.functions.runtime import RuntimeConfig, interpreter_problem
+    from strongroom.server.build import build_functions, build_services
+
+    assert "not searchable" in (interpreter_problem(RuntimeConfig(python="/root/no/python")) or "")
+    assert "must not run as root" in (interpreter_problem(RuntimeConfig(worker_user="root")) or "")
+    unreachable = Config(data_dir=tmp_path, dev=True, functions_python="/root/no/python")
+    services = build_services(unreachable)
+    try:
+        assert build_functions(services, unreachable) is None and services.functions is None
+        assert "functions are off: /root is not searchable" in caplog.text
+        explicit = Config(data_dir=tmp_path, dev=True, functions=True, functions_python="/root/no/python")
+        assert build_functions(services, explicit) is not None  # and its runtime refuses to start (lifespan)
+    finally:
+        asyncio.run(services.store.close())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers run as the server's own user: every interpreter is theirs")
+def test_functions_switched_on_that_cannot_run_stop_the_start(tmp_path: Path) -> None:
+    from strongroom.server.build import build_app
+
+    async def start() -> dict[str, Any]:
+        app = build_app(Config(data_dir=tmp_path, dev=True, functions=True, functions_python="/root/no/python"))
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
+        await inbox.put({"type": "lifespan.startup"})
+        answer = await outbox.get()
+        await lifespan
+        await app.api.services.store.close()
+        return answer
+
+    answer = asyncio.run(start())
+    assert answer["type"] == "lifespan.startup.failed"
+    assert answer["message"].startswith("function workers cannot start: /root is not searchable")
