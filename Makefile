@@ -50,7 +50,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src
 
-## update-models: copy the installed botocore's Secrets Manager model into src/strongroom/protocol/models.
+## update-models: copy the installed botocore's models of the registered services into src/strongroom/protocol/models.
 update-models: $(VENV)/.installed
 	$(BIN)/python scripts/update_models.py
 

@@ -15,10 +15,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -232,3 +232,38 @@ def principal_specs(p: str) -> dict[str, tuple[str, str | None, str | None]]:
         "other_bob": (OTHER_ACCOUNT, f"{p}-bob", policy(allow(["secretsmanager:GetSecretValue"]))),
         "other_eve": (OTHER_ACCOUNT, f"{p}-eve", None),
     }  # fmt: skip
+
+
+T = TypeVar("T")
+
+
+def run_identities(authz: AuthzServer, body: Callable[[Any], Awaitable[T]]) -> T:
+    """``body(Identities)`` on the server's store (safe while it runs: SQLite WAL), as the admin CLI does."""
+    from strongroom.iam.identities import Identities
+    from strongroom.kms.master_key import ACCESS_KEYS, load_master_key
+    from strongroom.store.sqlite import SqliteStore
+
+    async def main() -> T:
+        store = SqliteStore(authz.data_dir / "strongroom.db")
+        try:
+            return await body(Identities(store, load_master_key(authz.data_dir).sealing_box(ACCESS_KEYS)))
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def trust(principal: Any, **extra: Any) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole", **extra},
+    ]})  # fmt: skip
+
+
+def make_role(authz: AuthzServer, name: str, trust_policy: str, role_policy: str | None = None, **options: Any) -> str:
+    async def body(ids: Any) -> str:
+        role = await ids.roles.create_role(ACCOUNT, name, trust_policy, **options)
+        if role_policy is not None:
+            await ids.put_policy(ACCOUNT, "role", name, "main", role_policy)
+        return str(role.arn)
+
+    return run_identities(authz, body)

@@ -7,51 +7,27 @@ stop working are never used before, so no server-side identity cache hides the c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from authz_support import ACCOUNT, AuthzServer, Creds, World, allow, policy, secret_arn_pattern
+from authz_support import (
+    ACCOUNT,
+    AuthzServer,
+    Creds,
+    World,
+    allow,
+    make_role,
+    policy,
+    run_identities,
+    secret_arn_pattern,
+    trust,
+)
 from botocore.credentials import Credentials
 from test_session_tokens import INVALID_TOKEN, error_of, session_client, signed_post
 
-T = TypeVar("T")
 NOT_AUTHORIZED = "User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role}"
-
-
-def run_identities(authz: AuthzServer, body: Callable[[Any], Awaitable[T]]) -> T:
-    """``body(Identities)`` on the server's store (safe while it runs: SQLite WAL), as the admin CLI does."""
-    from strongroom.iam.identities import Identities
-    from strongroom.kms.master_key import ACCESS_KEYS, load_master_key
-    from strongroom.store.sqlite import SqliteStore
-
-    async def main() -> T:
-        store = SqliteStore(authz.data_dir / "strongroom.db")
-        try:
-            return await body(Identities(store, load_master_key(authz.data_dir).sealing_box(ACCESS_KEYS)))
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
-
-
-def trust(principal: Any, **extra: Any) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole", **extra},
-    ]})  # fmt: skip
-
-
-def make_role(authz: AuthzServer, name: str, trust_policy: str, role_policy: str | None = None, **options: Any) -> str:
-    async def body(ids: Any) -> str:
-        role = await ids.roles.create_role(ACCOUNT, name, trust_policy, **options)
-        if role_policy is not None:
-            await ids.put_policy(ACCOUNT, "role", name, "main", role_policy)
-        return str(role.arn)
-
-    return run_identities(authz, body)
 
 
 def unique(world: World, what: str) -> str:

@@ -13,7 +13,10 @@ Fixtures
 ``sm_raw``    same, but with botocore's client-side parameter validation off, so that
               out-of-model values reach the server and its own validation is what is tested
 ``sm_west``   boto3 client for us-west-2 (regions are separate namespaces)
-``aws_cli``   ``aws_cli(*args) -> CompletedProcess`` running the AWS CLI (v1, ``python -m awscli``)
+``aws_cli``   ``aws_cli(*args) -> CompletedProcess`` running the AWS CLI (v1, ``python -m awscli``) for
+              Secrets Manager; ``aws(service, *args)`` for any service
+``lambda_client`` boto3 ``lambda`` client (functions are on in the session servers when the workers'
+              user has an interpreter: else the tests that use it are skipped)
 ``raw_post``  ``raw_post(target, body, headers=..., region=...) -> RawResponse`` (SigV4-signed)
 ``name``      a fresh unique secret name
 ``prefix``    a fresh unique prefix, for tests that create several related secrets
@@ -31,6 +34,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pg"))  # the PostgreSQL test helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  # functions' configuration
 from e2e_server import (  # noqa: E402
     ACCESS_KEY,
     POSTGRES,
@@ -44,6 +48,7 @@ from e2e_server import (  # noqa: E402
     start_server,
     unique_name,
 )
+from functions_support import functions_args  # noqa: E402
 from pg_servers import (  # noqa: E402
     create_database,
     database_url,
@@ -80,7 +85,7 @@ def postgres_database() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def server(store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     base = tmp_path_factory.mktemp(f"server-{store}")
-    srv = start_server(base / "data", base / "logs", store=store)
+    srv = start_server(base / "data", base / "logs", store=store, extra_args=functions_args(base))
     try:
         yield srv
     finally:
@@ -111,7 +116,22 @@ def sm_west(endpoint: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def aws_cli(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
+def lambda_client(server: ServerProcess, endpoint: str) -> Any:
+    if "--config" not in server.argv:
+        pytest.skip("no Python interpreter that the function workers' user can run: functions are off")
+    return make_client(endpoint, service="lambda")
+
+
+@pytest.fixture(scope="session")
+def aws_cli(aws: Callable[..., subprocess.CompletedProcess[str]]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return aws("secretsmanager", *args, check=check)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def aws(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., subprocess.CompletedProcess[str]]:
     home = tmp_path_factory.mktemp("aws-cli-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
@@ -124,13 +144,13 @@ def aws_cli(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Callable
         HOME=str(home),
     )
 
-    def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def run(service: str, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         argv = [
             sys.executable, "-m", "awscli",
             "--endpoint-url", endpoint,
             "--region", REGION,
             "--output", "json",
-            "secretsmanager", *args,
+            service, *args,
         ]  # fmt: skip
         return subprocess.run(  # noqa: S603
             argv, env=env, capture_output=True, text=True, timeout=120, check=check

@@ -200,9 +200,9 @@ def start_server(
     raise AssertionError("unreachable")
 
 
-def make_client(endpoint: str, region: str = REGION, validate: bool = True) -> Any:
-    """A boto3 Secrets Manager client for ``endpoint``: no retries (a 5xx must surface), bounded
-    timeouts (nothing may hang)."""
+def make_client(endpoint: str, region: str = REGION, validate: bool = True, service: str = "secretsmanager") -> Any:
+    """A boto3 client of ``service`` (Secrets Manager's by default) for ``endpoint``: no retries (a 5xx must
+    surface), bounded timeouts (nothing may hang)."""
     cfg = Config(
         region_name=region,
         retries={"total_max_attempts": 1, "mode": "standard"},
@@ -211,7 +211,7 @@ def make_client(endpoint: str, region: str = REGION, validate: bool = True) -> A
         parameter_validation=validate,
     )
     return boto3.session.Session().client(
-        "secretsmanager",
+        service,
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id=ACCESS_KEY,

@@ -126,6 +126,17 @@ def worker_python() -> str | None:
     return None
 
 
+def functions_args(directory: Path) -> list[str]:
+    """``strongroom serve`` arguments that turn functions on (a TOML file written in ``directory``) with an
+    interpreter the workers' user can run; none when there is no such interpreter (functions stay off)."""
+    python = worker_python()
+    if python is None:
+        return []
+    config = directory / "functions.toml"
+    config.write_text(f"functions = true\nfunctions_python = {json.dumps(python)}\n")
+    return ["--config", str(config)]
+
+
 def _runs_as_nobody(python: str) -> bool:
     try:
         subprocess.run([python, "-I", "-c", "import json, socket, logging"], check=True, capture_output=True,

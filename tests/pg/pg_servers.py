@@ -263,14 +263,15 @@ def _wait_ready(instance: Instance) -> None:
     raise RuntimeError(f"{instance.name} not ready within {READY_TIMEOUT_S}s ({last}):\n{instance.log()[-4000:]}")
 
 
-def make_client(endpoint: str) -> Any:
-    """No retries (every outcome is seen as it happened), bounded timeouts, a pool for many threads."""
+def make_client(endpoint: str, service: str = "secretsmanager") -> Any:
+    """A client of ``service`` (Secrets Manager's by default): no retries (every outcome is seen as it
+    happened), bounded timeouts, a pool for many threads."""
     cfg = Config(
         region_name=REGION, retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=5, read_timeout=30, max_pool_connections=64,
     )
     return boto3.session.Session().client(
-        "secretsmanager", endpoint_url=endpoint, region_name=REGION,
+        service, endpoint_url=endpoint, region_name=REGION,
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="test", config=cfg,
     )
 

@@ -22,14 +22,17 @@ import asyncpg
 import pytest
 from pg_servers import pg_run
 
-from strongroom.kms.keyring import KeyRing, StoreKmsKeys
-from strongroom.kms.master_key import MasterKey
-from strongroom.store.base import Conflict
-from strongroom.store.postgres import PostgresStore, _PgExecutor, safe_url
-from strongroom.store.records import KmsKeyRow, SecretRow
-from strongroom.store.schema import MIGRATIONS
-from strongroom.store.sql import SqlTx
-from strongroom.store.sqlite import SqliteStore, _SqliteExecutor
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))  # the shared store scenario
+from functions_store_scenario import functions_round_trip  # noqa: E402
+
+from strongroom.kms.keyring import KeyRing, StoreKmsKeys  # noqa: E402
+from strongroom.kms.master_key import MasterKey  # noqa: E402
+from strongroom.store.base import Conflict  # noqa: E402
+from strongroom.store.postgres import PostgresStore, _PgExecutor, safe_url  # noqa: E402
+from strongroom.store.records import KmsKeyRow, SecretRow  # noqa: E402
+from strongroom.store.schema import MIGRATIONS  # noqa: E402
+from strongroom.store.sql import SqlTx  # noqa: E402
+from strongroom.store.sqlite import SqliteStore, _SqliteExecutor  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 REGION = "us-east-1"
@@ -200,6 +203,19 @@ def test_secrets_versions_and_stages_round_trip(pg_url: str) -> None:
                 await tx.secrets.delete_secret(sid)
             async with store.read() as tx:
                 assert await tx.secrets.get_secret(acct, REGION, name=s.name) is None
+        finally:
+            await store.close()
+
+    run(body)
+
+
+def test_the_functions_store_part(new_database: Callable[[str], str]) -> None:
+    url = new_database("functions")
+
+    async def body() -> None:
+        store = await opened(url)
+        try:
+            await functions_round_trip(store)
         finally:
             await store.close()
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,23 +92,30 @@ def with_handler(operation: str, handler: Handler) -> Registry:
     return Registry.of([secrets_manager if s is SECRETS_MANAGER else s for s in SERVICES])
 
 
+@contextlib.asynccontextmanager
+async def running_app(tmp_path: Path, registry: Registry | None = None, **config: Any) -> AsyncIterator[Client]:
+    """The app of a dev-mode config (plus ``config``) in ``tmp_path``, between its lifespan's startup and shutdown."""
+    app = build_app(Config(dev=True, data_dir=tmp_path / "data", **config), registry)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield Client(app)
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await lifespan
+
+
 def with_app(tmp_path: Path, body: Callable[[Client], Awaitable[None]], registry: Registry | None = None,
              **config: Any) -> None:
     """Build the app, run its lifespan startup, run ``body``, then shut it down."""
 
     async def main() -> None:
-        app = build_app(Config(dev=True, data_dir=tmp_path / "data", **config), registry)
-        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
-        await inbox.put({"type": "lifespan.startup"})
-        assert (await outbox.get())["type"] == "lifespan.startup.complete"
-        try:
-            await body(Client(app))
-        finally:
-            await inbox.put({"type": "lifespan.shutdown"})
-            assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
-            await lifespan
+        async with running_app(tmp_path, registry, **config) as client:
+            await body(client)
 
     asyncio.run(main())
 

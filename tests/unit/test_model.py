@@ -83,6 +83,22 @@ def test_every_shape_of_every_operation_reads_as_botocores(botocore_model: Botoc
     assert compared > 100  # the whole model was walked, not a corner of it
 
 
+def test_the_lambda_model_reads_as_botocores() -> None:
+    definition = json.loads(gzip.decompress(model.definition_path("lambda").read_bytes()))
+    theirs_model = BotocoreServiceModel(definition, "lambda")
+    seen: set[str] = set()
+    compared = 0
+    for name in theirs_model.operation_names:
+        theirs = theirs_model.operation_model(name)
+        for ours, reference in ((model.input_shape("lambda", name), theirs.input_shape),
+                                (model.output_shape("lambda", name), theirs.output_shape)):
+            assert (ours is None) == (reference is None), name
+            if reference is not None:
+                compared += _same(ours, reference, f"{name}:{reference.name}", seen)
+        assert model.operation_model("lambda", name).http == theirs.http, name
+    assert compared > 300
+
+
 def test_a_member_reference_overrides_its_shapes_traits() -> None:
     definition = {
         "operations": {"Op": {"name": "Op", "input": {"shape": "In"}}},

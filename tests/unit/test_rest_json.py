@@ -1,4 +1,5 @@
-"""The REST JSON adapter, with a small fake REST service registered beside the real ones.
+"""The REST JSON adapter, with a small fake REST service registered beside the real ones (Lambda's
+own routes would take the fake's paths, so it stands in for Lambda, switched off).
 
 Requests are what botocore's rest-json serializer sends for the fake service's model (path
 labels, greedy labels, query string, headers, a blob payload, a JSON body), signed for the
@@ -24,7 +25,7 @@ from test_app_protocol import CREDS, REGION, Client, Response, with_app
 
 from strongroom.errors import ResourceNotFoundException
 from strongroom.protocol.rest_json import compile_route
-from strongroom.server.registry import SERVICES, Registry
+from strongroom.server.registry import Registry, serving
 from strongroom.service.context import RequestContext
 from strongroom.service.descriptor import Operation, ServiceDescriptor
 from strongroom.sigv4 import sign_headers
@@ -188,7 +189,7 @@ def _parse(operation: str, response: Response) -> dict[str, Any]:
 def run(tmp_path: Path, body: Any) -> None:
     model_path = tmp_path / "fakefn-2015-03-31.json"
     model_path.write_text(json.dumps(MODEL))
-    with_app(tmp_path, body, Registry.of([*SERVICES, fake_service(model_path)]))
+    with_app(tmp_path, body, Registry.of([*serving(functions=False), fake_service(model_path)]))
 
 
 def test_labels_headers_query_and_a_blob_payload(tmp_path: Path) -> None:
@@ -285,7 +286,8 @@ def test_route_templates(template: str, path: str, labels: dict[str, str] | None
 def test_routes_must_lie_under_the_services_prefix(tmp_path: Path) -> None:
     service = fake_service(tmp_path / "model.json")
     with pytest.raises(ValueError, match="outside /2015-03-31/"):
-        Registry.of([*SERVICES, dataclasses.replace(service, rest_prefix="/2015-03-31/")])  # GetFile: /files/...
+        # GetFile: /files/...
+        Registry.of([*serving(functions=False), dataclasses.replace(service, rest_prefix="/2015-03-31/")])
 
 
 def test_specific_routes_win_over_greedy_ones() -> None:

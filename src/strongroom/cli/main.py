@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the server",
         description=(
             "Run the Strongroom server (AWS Secrets Manager API: JSON 1.1 and query protocols, "
-            "plus sts:GetCallerIdentity and sts:GetSessionToken)."
+            "plus sts:GetCallerIdentity and sts:GetSessionToken, and the Lambda-compatible functions API)."
         ),
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dev", action="store_true", default=None,
         help="emulator mode: accept any well-formed SigV4 credentials as the account root",
+    )
+    serve.add_argument(
+        "--functions", action=argparse.BooleanOptionalAction, default=None,
+        help="serve the Lambda-compatible functions API and run functions (default: on in dev mode and when "
+        "running as root, off otherwise; see docs/security.md)",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")
     serve.add_argument(

@@ -81,7 +81,7 @@ def serve(args: argparse.Namespace) -> int:
         config = Config.load(
             args.config, host=args.host, port=args.port, data_dir=args.data_dir, account_id=args.account_id,
             database_url=args.database_url, workers=args.workers, dev=args.dev, log_level=args.log_level,
-            forwarded_allow_ips=args.forwarded_allow_ips,
+            forwarded_allow_ips=args.forwarded_allow_ips, functions=args.functions,
         )
     except (ValueError, OSError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)

@@ -8,9 +8,13 @@ puts them: ``uri`` (a path label), ``querystring``, ``header``, ``headers`` (a p
 input's ``payload`` member (the raw body for a blob or string, JSON for a structure), the JSON
 body for the rest. Scalars sent as text are typed as in the query protocol. Answers: status from
 the model's ``http.responseCode`` (or a ``statusCode`` member), ``header`` members as headers, the
-``payload`` member or the other members as the JSON body. Errors: ``X-Amzn-ErrorType: <code>``,
-the status of the model's error shape (``error.httpStatusCode``), body ``{"Type": "User"|"Server",
-"Message": ...}``. A request no route takes is answered as JSON RPC answers unknown targets.
+``payload`` member (nothing when absent, for a blob) or the other members as the JSON body; a 204
+has no body. Errors: ``X-Amzn-ErrorType: <code>``, the status the service gives a shared error type
+(``error_statuses``) or the model's error shape (``error.httpStatusCode``), body ``{"Type":
+"User"|"Server", "Message": ...}``. A request no route takes is answered with the error of the
+service whose prefix it is under (``unknown_operation``), else as JSON RPC answers unknown targets.
+An operation may have a body limit of its own (``body_limit``), which the API endpoint looks up
+before it reads the body.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from strongroom.protocol import json_rpc
 from strongroom.protocol.adapter import Answer, Call, Route, Scope, Unroutable
 from strongroom.protocol.model import Shape, operation_model, service_model
 from strongroom.protocol.query import decode_scalar
-from strongroom.service.descriptor import ServiceDescriptor
+from strongroom.service.descriptor import BodyLimit, ServiceDescriptor
 
 CONTENT_TYPE = b"application/json"
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
@@ -78,6 +82,7 @@ class RestJson:
     """The REST JSON adapter over a set of services (one table: routes, most specific first)."""
 
     def __init__(self, services: Iterable[ServiceDescriptor]) -> None:
+        services = list(services)
         routes = []
         for service in services:
             for operation in service.operations.values():
@@ -88,8 +93,13 @@ class RestJson:
                     raise ValueError(f"{service.name} {operation.name}: {template} is outside {service.rest_prefix}")
                 routes.append(compile_route(method, template, Route(service, operation)))
         self._routes = sorted(routes, key=lambda path: path.rank)
+        #: services that answer requests under their prefix that no route takes with an error of their own
+        self._answering_unknown = [
+            service for service in services if service.rest_prefix is not None and service.unknown_operation
+        ]
 
-    def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
+    def _match(self, scope: Scope) -> tuple[_Path, re.Match[str], list[tuple[str, str]]]:
+        """The route a request's method, path and query take, with the path's match and the query pairs."""
         method = scope["method"]
         path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
@@ -103,9 +113,26 @@ class RestJson:
                 key not in present or (value is not None and present[key] != value) for key, value in candidate.query
             ):
                 continue
-            labels = {name: unquote(value) for name, value in match.groupdict().items()}
-            return candidate.route, Request(labels, query, scope["headers"], body)
+            return candidate, match, query
+        for service in self._answering_unknown:
+            if path.startswith(service.rest_prefix):  # type: ignore[arg-type]  # set for these services
+                raise Unroutable(service.unknown_operation(), service)  # type: ignore[misc]
         raise Unroutable(UnknownOperationException(""), None)
+
+    def route(self, scope: Scope, body: bytes, target: str | None, media_type: str | None) -> Call:
+        candidate, match, query = self._match(scope)
+        labels = {name: unquote(value) for name, value in match.groupdict().items()}
+        return candidate.route, Request(labels, query, scope["headers"], body)
+
+    def body_limit(self, scope: Scope) -> tuple[ServiceDescriptor, BodyLimit] | None:
+        """The service and body limit of the operation a request routes to, if the operation has a limit
+        of its own (looked up before the body is read)."""
+        try:
+            route = self._match(scope)[0].route
+        except Unroutable:
+            return None
+        limit = route.operation.body_limit
+        return None if limit is None else (route.service, limit)
 
     def params(self, route: Route, payload: Any) -> Any:
         request: Request = payload
@@ -144,7 +171,7 @@ class RestJson:
         status = int(model.http.get("responseCode", 200))
         shape = model.output_shape
         if shape is None:
-            return status, CONTENT_TYPE, b"{}", ()
+            return status, CONTENT_TYPE, b"" if status == 204 else b"{}", ()
         payload_member = shape.serialization.get("payload")
         headers: list[tuple[bytes, bytes]] = []
         body: dict[str, Any] = {}
@@ -164,7 +191,13 @@ class RestJson:
                 )
             else:
                 body[name] = value
-        return status, CONTENT_TYPE, raw if raw is not None else json_rpc.encode_result(body), headers
+        if status == 204:  # No Content: a body would break the response
+            return status, CONTENT_TYPE, b"", headers
+        if raw is None and payload_member is not None:
+            raw = _empty_payload(shape.members[payload_member])
+        if raw is None:
+            raw = json_rpc.encode_result(body)
+        return status, CONTENT_TYPE, raw, headers
 
     def error(self, service: ServiceDescriptor | None, error: ApiError, request_id: str) -> Answer:
         if service is None:
@@ -174,8 +207,16 @@ class RestJson:
         return status, CONTENT_TYPE, body, ((b"x-amzn-errortype", error.code.encode()),)
 
 
+def _empty_payload(member: Shape) -> bytes:
+    """The body of an answer without its payload member: nothing for a blob or string, else ``{}``."""
+    return b"" if member.type_name in ("blob", "string") else b"{}"
+
+
 def _error_status(service: ServiceDescriptor, error: ApiError) -> int:
-    """The HTTP status the model gives the error's shape, else the error's own."""
+    """The service's status for a shared error type, the model's for its error shape, else the error's own."""
+    status = service.error_statuses.get(type(error))
+    if status is not None:
+        return status
     try:
         shape = service_model(service.model).shape_for(error.code)
     except KeyError:

@@ -21,6 +21,7 @@ from functools import partial
 from typing import NamedTuple, cast
 
 from strongroom.errors import SerializationException, UnknownOperationException, ValidationException
+from strongroom.protocol.java_regex import python_pattern
 from strongroom.protocol.model import ModelSource, Shape, input_shape, operation_names, service_model
 from strongroom.service.descriptor import ServiceDescriptor
 
@@ -316,13 +317,8 @@ def _string(compiler: _Compiler, shape: Shape) -> Checker:
 
 def _fullmatch(pattern: str) -> Callable[[str], object]:
     """Whole-value matching of a model pattern, as AWS's Java regexes match: ``\\d``, ``\\w``,
-    ``\\s`` in ASCII only, Unicode classes such as ``\\p{L}`` (STS's tag keys) over all of Unicode.
-    Python's ``re`` has no ``\\p{...}``, so such patterns are compiled with the ``regex`` package."""
-    if "\\p{" in pattern:
-        import regex  # type: ignore[import-untyped]
-
-        return cast(Callable[[str], object], regex.compile(pattern).fullmatch)
-    return re.compile(pattern, re.ASCII).fullmatch
+    ``\\s`` in ASCII only, Unicode property classes such as ``\\p{L}`` (tag keys) over all of Unicode."""
+    return re.compile(python_pattern(pattern), re.ASCII).fullmatch
 
 
 def json_integer(value: object, type_name: str = "integer") -> int:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from strongroom.iam.policy import ContextValue
 from strongroom.iam.policy.checks import Vocabulary
+from strongroom.service.condition_keys import request_keys
 
 #: The service's name: its IAM action prefix, SigV4 signing name and model name.
 PREFIX = "secretsmanager"
@@ -66,23 +67,14 @@ class SecretKeys(Protocol):
 
 def request_context_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
     """The condition keys a Secrets Manager request's parameters carry (its request tags too)."""
-    keys: dict[str, ContextValue] = {}
-    for member, key in _PARAM_KEYS.items():
-        value = params.get(member)
-        if value is not None:
-            keys[key] = value
+    tags = params.get("Tags")
+    pairs = [(tag.get("Key", ""), tag.get("Value", "")) for tag in tags] if tags else None
+    keys = request_keys(params, _PARAM_KEYS, pairs, params.get("TagKeys"))
     if params.get("RotationRules") is not None:
         keys["secretsmanager:ModifyRotationRules"] = True
     replicas = params.get("AddReplicaRegions")
     if replicas:
         keys["secretsmanager:AddReplicaRegions"] = [r.get("Region", "") for r in replicas]
-    tags = params.get("Tags")
-    if tags:
-        for tag in tags:
-            keys[f"aws:RequestTag/{tag.get('Key', '')}"] = tag.get("Value", "")
-        keys["aws:TagKeys"] = [tag.get("Key", "") for tag in tags]
-    elif params.get("TagKeys"):
-        keys["aws:TagKeys"] = list(params["TagKeys"])
     return keys
 
 

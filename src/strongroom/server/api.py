@@ -1,7 +1,8 @@
 """The AWS API endpoint: one request from bytes to an operation's answer, for every registered service.
 
-Bounded body and header section -> the wire adapter (X-Amz-Target: JSON RPC; a form POST or a GET
-with Action: query; otherwise a REST route) -> the service and operation it routes to ->
+Bounded header section -> the wire adapter (X-Amz-Target: JSON RPC; a form POST or a GET with
+Action: query; otherwise a REST route) -> the body, bounded by the server's limit or the REST
+operation's own -> the service and operation it routes to ->
 authenticate (SigV4, scoped to the service's signing name) -> validate against the service's
 model -> the caller's request context -> input refusals, resource-less authorization -> the
 handler -> the answer in the adapter's protocol. Every response carries ``x-amzn-RequestId``;
@@ -36,7 +37,7 @@ from strongroom.server.observers import Observer, RequestRecord
 from strongroom.server.registry import Registry
 from strongroom.service.context import Authorize, RequestContext, allow_all
 from strongroom.service.dependencies import Services
-from strongroom.service.descriptor import ServiceDescriptor
+from strongroom.service.descriptor import BodyLimit, ServiceDescriptor
 from strongroom.sigv4 import HeaderLayout, Headers, header_layout
 
 log = logging.getLogger("strongroom")
@@ -61,6 +62,7 @@ class ApiEndpoint:
         self.services = services
         self.authenticator = authenticator
         self.max_body_bytes = max_body_bytes
+        self._default_limit = BodyLimit(max_body_bytes, BODY_TOO_LARGE)
         #: told about every request after its response (the lifespan adds the audit log)
         self.observers: list[Observer] = observers if observers is not None else []
 
@@ -78,8 +80,13 @@ class ApiEndpoint:
             check_request_head(headers, scope, self.max_body_bytes)
             layout = header_layout(headers)
             length, target, media_type = request_headers(headers, layout)
-            body = await read_body(length, receive, self.max_body_bytes)
             adapter = self._adapter(scope, target, media_type)
+            limit = self._default_limit
+            if adapter is self.registry.rest_json:
+                own = self.registry.rest_json.body_limit(scope)
+                if own is not None:
+                    service, limit = own
+            body = await read_body(length, receive, limit.size, limit.message)
             route, payload = adapter.route(scope, body, target, media_type)
             service, operation = route
             action = operation.name
@@ -167,10 +174,10 @@ class ApiEndpoint:
             observe(record)
 
 
-async def read_body(content_length: int | None, receive: Any, limit: int) -> bytes:
-    """The request body, refused (413) past ``limit`` bytes: by its Content-Length, or as it arrives."""
+async def read_body(content_length: int | None, receive: Any, limit: int, too_large: str = BODY_TOO_LARGE) -> bytes:
+    """The request body, refused (413, ``too_large``) past ``limit`` bytes: by its Content-Length, or as it arrives."""
     if content_length is not None and content_length > limit:
-        raise RequestEntityTooLargeException(BODY_TOO_LARGE)
+        raise RequestEntityTooLargeException(too_large)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -178,7 +185,7 @@ async def read_body(content_length: int | None, receive: Any, limit: int) -> byt
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RequestEntityTooLargeException(BODY_TOO_LARGE)
+            raise RequestEntityTooLargeException(too_large)
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)

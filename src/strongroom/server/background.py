@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from strongroom.jobs import Clock, JobRuntime, new_holder_id
+from strongroom.functions.events import EVENT_ATTEMPTS, EVENT_BACKOFF, EVENT_JOB, run_event
+from strongroom.functions.invoker import Functions
+from strongroom.jobs import Clock, Job, JobRuntime, new_holder_id
 from strongroom.secrets import outbox
 from strongroom.secrets.deletion import purge_due
 from strongroom.secrets.replication.relay import RELAY_JOB, Relay
@@ -20,8 +22,10 @@ PURGE_JOB = "purge"
 RELAY_LEASE = 60.0
 
 
-def background_jobs(services: Services, config: Config, clock: Clock | None = None) -> JobRuntime:
-    """A jobs runtime for this process with the server's jobs registered (not started)."""
+def background_jobs(services: Services, config: Config, clock: Clock | None = None,
+                    functions: Functions | None = None) -> JobRuntime:
+    """A jobs runtime for this process with the server's jobs registered (not started); with ``functions``,
+    it runs Event invocations."""
     jobs = JobRuntime(services.store, new_holder_id(), clock)
 
     async def purge(now: float) -> None:
@@ -42,4 +46,10 @@ def background_jobs(services: Services, config: Config, clock: Clock | None = No
     jobs.register_periodic(
         RELAY_JOB, config.replication_interval, replicate, lease=max(RELAY_LEASE, 3 * config.replication_interval)
     )
+    if functions is not None:
+
+        async def run_function_event(job: Job) -> None:
+            await run_event(functions, job)
+
+        jobs.register_handler(EVENT_JOB, run_function_event, max_attempts=EVENT_ATTEMPTS, backoff=EVENT_BACKOFF)
     return jobs

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
+from strongroom.functions.invoker import Functions, FunctionsSettings
+from strongroom.functions.runtime import RuntimeConfig, interpreter_problem
 from strongroom.iam.authenticate import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.kms.master_key import MasterKey, load_master_key
 from strongroom.regions import AcceptedRegions
@@ -10,9 +15,11 @@ from strongroom.server.app import StrongroomApp
 from strongroom.server.config import Config
 from strongroom.server.lifespan import Lifespan
 from strongroom.server.observers import Observer
-from strongroom.server.registry import Registry
+from strongroom.server.registry import Registry, serving
 from strongroom.service.dependencies import Services
 from strongroom.store.factory import open_store
+
+log = logging.getLogger("strongroom")
 
 
 def build_services(config: Config, master: MasterKey | None = None) -> Services:
@@ -22,10 +29,33 @@ def build_services(config: Config, master: MasterKey | None = None) -> Services:
     return Services.build(open_store(config.store_settings()), master, AcceptedRegions(config.regions))
 
 
+def build_functions(services: Services, config: Config) -> Functions | None:
+    """The functions service of ``config`` as ``services.functions`` (its runtime starts with the server),
+    or None when functions are off.
+
+    Left to its default (``functions`` unset), the service is on only where its workers can run (a
+    warning says why not); set on, a runtime that cannot run stops the server at start.
+    """
+    if not config.functions_enabled():
+        return None
+    runtime = RuntimeConfig(max_workers=config.functions_max_workers, worker_user=config.functions_worker_user,
+                            python=config.functions_python or sys.executable)
+    problem = interpreter_problem(runtime) if config.functions is None else None
+    if problem is not None:
+        log.warning("functions are off: %s (set functions_python to an interpreter the worker user can run, "
+                    "or functions = false)", problem)
+        return None
+    functions = Functions(services, FunctionsSettings(runtime, config.endpoint_url(), dev=config.dev))
+    services.functions = functions
+    return functions
+
+
 def build_app(config: Config, registry: Registry | None = None) -> StrongroomApp:
-    """The ASGI app of ``config``: every registered service behind one API endpoint."""
+    """The ASGI app of ``config``: every service it serves behind one API endpoint (Lambda's only with
+    functions on)."""
     master = load_master_key(config.data_dir)
     services = build_services(config, master)
+    functions = build_functions(services, config)
     regions = services.regions
     authenticator: Authenticator
     if config.dev:
@@ -33,5 +63,6 @@ def build_app(config: Config, registry: Registry | None = None) -> StrongroomApp
     else:
         authenticator = SigV4Authenticator(services.identities, regions=regions)
     observers: list[Observer] = []
-    api = ApiEndpoint(registry or Registry.of(), services, authenticator, config.max_body_bytes, observers)
-    return StrongroomApp(api, Lifespan(config, services, master, observers))
+    registry = registry or Registry.of(serving(functions=functions is not None))
+    api = ApiEndpoint(registry, services, authenticator, config.max_body_bytes, observers)
+    return StrongroomApp(api, Lifespan(config, services, master, observers, functions))

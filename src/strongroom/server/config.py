@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "read_cache_size": (int,),
     "forwarded_allow_ips": (str, type(None)),
     "regions": (list, type(None)),
+    "functions": (bool, type(None)),
+    "functions_worker_user": (str,),
+    "functions_max_workers": (int,),
+    "functions_python": (str, type(None)),
+    "public_endpoint": (str, type(None)),
 }
 
 
@@ -77,6 +83,19 @@ class Config:
     #: The regions this deployment serves (credential scopes naming another are refused); None:
     #: any well-formed region name (strongroom.regions).
     regions: list[str] | None = None
+    #: The functions service (Lambda's API, rotation functions): on, off, or None (default): on in dev
+    #: mode and when the server runs as root (functions then run as ``functions_worker_user``), off
+    #: otherwise, where functions would run as the server's own user (docs/security.md, "Functions").
+    functions: bool | None = None
+    #: Who functions run as when the server runs as root (never root).
+    functions_worker_user: str = "nobody"
+    #: Function worker processes per server process at most (further invocations wait).
+    functions_max_workers: int = 8
+    #: The functions' Python (the server's own by default); the worker user must be able to run it.
+    functions_python: str | None = None
+    #: This server's URL as functions reach it (their AWS_ENDPOINT_URL and SECRETS_MANAGER_ENDPOINT);
+    #: None: http://<host>:<port> (a wildcard host becomes the loopback address).
+    public_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         for name, kinds in _TYPES.items():
@@ -91,7 +110,7 @@ class Config:
             raise ValueError(f"account id must be 12 digits, got {self.account_id!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, got {self.port}")
-        for name in ("workers", "database_pool_size", "max_body_bytes"):
+        for name in ("workers", "database_pool_size", "max_body_bytes", "functions_max_workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be at least 1")
         if self.read_cache_size < 0:
@@ -121,6 +140,19 @@ class Config:
             values.update(data)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def functions_enabled(self) -> bool:
+        """Whether the functions service runs: as set, else in dev mode or when running as root."""
+        if self.functions is not None:
+            return self.functions
+        return self.dev or os.geteuid() == 0
+
+    def endpoint_url(self) -> str:
+        """This server's URL for its own functions."""
+        if self.public_endpoint:
+            return self.public_endpoint
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)  # noqa: S104
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def store_settings(self) -> StoreSettings:
         """What opening the store needs of this configuration."""

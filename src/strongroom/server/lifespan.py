@@ -1,9 +1,10 @@
-"""The server process's start and stop (ASGI lifespan): store, key check, audit, admin, jobs.
+"""The server process's start and stop (ASGI lifespan): store, key check, audit, admin, functions, jobs.
 
 Start: migrate the store, check the master key against it (before any write), open the audit
 trail (an observer of the API endpoint), create the first administrator (authenticated mode),
-start the jobs runtime, settle the heap. Stop: the jobs runtime, the audit flusher, the store.
-A failed start is reported to the server, which exits.
+start the function runtime (functions on), start the jobs runtime, settle the heap. Stop: the jobs
+runtime, the function runtime, the audit flusher, the store. A failed start is reported to the
+server, which exits.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from typing import Any
 
 from strongroom.audit.log import AuditLog
+from strongroom.functions.invoker import Functions
 from strongroom.iam.bootstrap import bootstrap_admin, first_start_message
 from strongroom.jobs import JobRuntime
 from strongroom.kms.key_check import record_key_check
@@ -33,11 +36,13 @@ GC_GEN0_THRESHOLD = 20_000
 class Lifespan:
     """Runs the ASGI lifespan protocol for one server process."""
 
-    def __init__(self, config: Config, services: Services, master: MasterKey, observers: list[Observer]) -> None:
+    def __init__(self, config: Config, services: Services, master: MasterKey, observers: list[Observer],
+                 functions: Functions | None = None) -> None:
         self.config = config
         self.services = services
         self.master = master
         self.observers = observers
+        self.functions = functions
         self.audit: AuditLog | None = None
         self.jobs: JobRuntime | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -71,12 +76,19 @@ class Lifespan:
             path = await bootstrap_admin(self.services.identities, config.account_id, config.data_dir)
             if path is not None:
                 print(first_start_message(path), flush=True)
-        self.jobs = background_jobs(self.services, config)
+        self.jobs = background_jobs(self.services, config, functions=self.functions)
+        if self.functions is not None:
+            self.functions.start(self.jobs)  # refuses a runtime its workers could not run under
+            if not config.dev and os.geteuid() != 0:
+                log.warning("functions run as the server's own user: whoever may create or update a function "
+                            "can read every secret (docs/security.md, \"Functions\")")
         await self.jobs.start()
 
     async def stop(self) -> None:
         if self.jobs is not None:
             await self.jobs.stop()
+        if self.functions is not None:
+            await self.functions.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from strongroom.functions.service import SERVICE as LAMBDA
 from strongroom.protocol.json_rpc import JsonRpc
 from strongroom.protocol.query import Query
 from strongroom.protocol.rest_json import RestJson
@@ -15,7 +16,12 @@ from strongroom.secrets.service import SERVICE as SECRETS_MANAGER
 from strongroom.service.descriptor import ServiceDescriptor
 from strongroom.sts.service import SERVICE as STS
 
-SERVICES: tuple[ServiceDescriptor, ...] = (SECRETS_MANAGER, STS)
+SERVICES: tuple[ServiceDescriptor, ...] = (SECRETS_MANAGER, STS, LAMBDA)
+
+
+def serving(*, functions: bool) -> tuple[ServiceDescriptor, ...]:
+    """The services a server answers: Lambda's API only with functions on (off, its routes are unknown)."""
+    return SERVICES if functions else tuple(service for service in SERVICES if service is not LAMBDA)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,14 @@ from strongroom.iam.identities import Identities
 from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import ACCESS_KEYS, PAGE_TOKENS, MasterKey
 from strongroom.regions import AcceptedRegions
+from strongroom.service.functions import FunctionInvoker
 from strongroom.store.base import Store
 
 
 @dataclass(slots=True)
 class Services:
-    """The store, the key ring, the sealers, identities and the authorizer, built once per process
-    (server/build.py)."""
+    """The store, the key ring, the sealers, identities, the authorizer and the functions service, built
+    once per process (server/build.py)."""
 
     store: Store
     keyring: KeyRing
@@ -29,6 +30,9 @@ class Services:
     authorizer: Authorizer = field(default_factory=Authorizer)
     #: The regions this deployment serves (the ``regions`` setting): where secrets may live.
     regions: AcceptedRegions = field(default_factory=AcceptedRegions)
+    #: Runs functions for other services (rotation); None when functions are switched off. The wiring
+    #: (server/build.py) sets it, since the functions service itself works over these services.
+    functions: FunctionInvoker | None = None
 
     @classmethod
     def build(cls, store: Store, master: MasterKey, regions: AcceptedRegions | None = None) -> Services:

@@ -38,6 +38,13 @@ def _no_keys(facts: Any) -> dict[str, ContextValue]:
     return {}
 
 
+class BodyLimit(NamedTuple):
+    """An operation's own limit on the request body, and the message of its RequestEntityTooLargeException."""
+
+    size: int
+    message: str
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One operation of a service."""
@@ -49,6 +56,9 @@ class Operation:
     #: REST JSON services: (HTTP method, path template of the model's ``requestUri``, such as
     #: "/2015-03-31/functions/{FunctionName}/invocations"; ``{Name+}`` takes the rest of the path).
     route: tuple[str, str] | None = None
+    #: REST JSON: this operation's body limit instead of the server's ``max_body_bytes`` (checked
+    #: before the body is read).
+    body_limit: BodyLimit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +83,15 @@ class ServiceDescriptor:
     query_answers_xml: bool = False
     #: Query-protocol codes, statuses and wordings of errors raised on the shared request path.
     query_errors: Mapping[type[ApiError], QueryError] = field(default_factory=dict)
-    #: REST JSON: the path prefix every route of the service starts with (checked; paths outside it
-    #: are not matched against its routes).
-    rest_prefix: str | None = None
+    #: REST JSON: the path prefix (or prefixes) every route of the service starts with (checked;
+    #: paths outside it are not matched against its routes).
+    rest_prefix: str | tuple[str, ...] | None = None
+    #: REST JSON: the error of a request under ``rest_prefix`` that no route takes (None: as JSON RPC
+    #: answers an unknown target).
+    unknown_operation: Callable[[], ApiError] | None = None
+    #: REST JSON: HTTP statuses of shared error types where the service's differ from the error's own
+    #: (the model's error shapes give the statuses of the service's own errors).
+    error_statuses: Mapping[type[ApiError], int] = field(default_factory=dict)
     #: Condition keys a request's parameters carry into policy evaluation.
     context_keys: Callable[[Mapping[str, Any]], Mapping[str, ContextValue]] = _no_keys
     #: Condition keys a resource carries (the facts the domain passes to ``authorize``).

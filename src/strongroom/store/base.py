@@ -2,9 +2,10 @@
 
 Domain code sees only these protocols and :mod:`strongroom.store.records`. A transaction (:class:`Tx`)
 exposes one part per concern: ``tx.secrets``, ``tx.iam``, ``tx.keys``, ``tx.outbox``, ``tx.jobs``,
-``tx.replication``, all over the same connection and transaction. The SQL implementation (one set of statements for
-SQLite and PostgreSQL) is :mod:`strongroom.store.sql`; a backend only supplies an :class:`Executor`
-and transactions (:mod:`strongroom.store.sqlite`, :mod:`strongroom.store.postgres`).
+``tx.replication``, ``tx.functions``, all over the same connection and transaction. The SQL
+implementation (one set of statements for SQLite and PostgreSQL) is :mod:`strongroom.store.sql`; a
+backend only supplies an :class:`Executor` and transactions (:mod:`strongroom.store.sqlite`,
+:mod:`strongroom.store.postgres`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any, Protocol, Unpack
 
 from strongroom.store.records import (
     AccessKeyRow,
+    FunctionEventRow,
+    FunctionFields,
+    FunctionRow,
     ItemRow,
     KmsKeyRow,
     LeaseRow,
@@ -313,6 +317,36 @@ class JobsTx(Protocol):
     async def prune(self, before: float, limit: int) -> int: ...
 
 
+class FunctionsTx(Protocol):
+    """Functions (their configuration and sealed code) and Event invocations waiting to run."""
+
+    async def get(self, account: str, region: str, name: str, *, for_update: bool = False) -> FunctionRow | None:
+        """A function by name; ``for_update`` locks its row until the transaction ends."""
+        ...
+
+    async def insert(self, function: FunctionRow, code: bytes) -> int | None:
+        """Insert a function with its sealed code; sets and returns its id, None if the name is taken."""
+        ...
+
+    async def update(self, function_id: int, **changes: Unpack[FunctionFields]) -> None: ...
+
+    async def delete(self, function_id: int) -> None: ...
+
+    async def page(self, account: str, region: str, after: str | None, limit: int) -> list[FunctionRow]:
+        """Up to ``limit`` functions in name order after the name ``after`` (None: from the first)."""
+        ...
+
+    async def code(self, function_id: int, code_sha256: str) -> bytes | None:
+        """The function's sealed code, if it still has the code of ``code_sha256``."""
+        ...
+
+    async def insert_event(self, event: FunctionEventRow) -> int: ...
+
+    async def get_event(self, event_id: int) -> FunctionEventRow | None: ...
+
+    async def delete_event(self, event_id: int) -> None: ...
+
+
 class Tx(Protocol):
     """One read view or write transaction, its queries grouped by concern (all on one connection)."""
 
@@ -333,6 +367,9 @@ class Tx(Protocol):
 
     @property
     def replication(self) -> ReplicationTx: ...
+
+    @property
+    def functions(self) -> FunctionsTx: ...
 
 
 class Store(Protocol):

@@ -261,3 +261,68 @@ class ItemRow:
     payload: str  # JSON text
     attempts: int
     max_attempts: int
+
+
+# --- functions (the Lambda-compatible service) -----------------------------------------------------
+@dataclass(slots=True)
+class FunctionRow:
+    """A function's configuration as stored, without its code (read separately: it may be 50 MB).
+
+    ``environment`` is the sealed JSON of its variables (None: none); ``resource_policy`` the JSON of
+    the statements AddPermission added (None: none); ``tags`` None for a function never tagged.
+    """
+
+    id: int
+    account: str
+    region: str
+    name: str
+    arn: str
+    runtime: str
+    role: str
+    handler: str
+    description: str
+    timeout: int
+    memory_size: int
+    environment: bytes | None = field(repr=False)
+    code_sha256: str
+    code_size: int
+    tags: dict[str, str] | None
+    resource_policy: str | None
+    revision_id: str
+    last_modified: float
+    created_at: float
+
+
+class FunctionFields(TypedDict, total=False):
+    """The columns of a function an update may set (``FunctionsTx.update``); ``code`` is the sealed zip."""
+
+    runtime: str
+    role: str
+    handler: str
+    description: str
+    timeout: int
+    memory_size: int
+    environment: bytes | None
+    code: bytes
+    code_sha256: str
+    code_size: int
+    tags: dict[str, str] | None
+    resource_policy: str | None
+    revision_id: str
+    last_modified: float
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionEventRow:
+    """An Event (asynchronous) invocation waiting for its run: the event is sealed, like code.
+
+    ``id`` is 0 until the store assigns it.
+    """
+
+    account: str
+    region: str
+    function_arn: str
+    request_id: str
+    payload: bytes = field(repr=False)
+    created_at: float
+    id: int = 0

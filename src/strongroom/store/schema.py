@@ -300,6 +300,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX replication_targets_by_replica ON replication_targets (replica_arn);
     CREATE INDEX outbox_events_by_secret ON outbox_events (secret_id, id);
     """,
+    # 11: functions (strongroom.functions, SQL in store/sql/functions.py). The code and the
+    # environment variables are sealed by the key ring (bound to the function ARN); a function's
+    # code is read only to run it, never with its configuration. function_events holds Event
+    # (asynchronous) invocations until their work item has run them; the event is sealed too.
+    """
+    CREATE TABLE functions (
+        id            {pk},
+        account       TEXT NOT NULL,
+        region        TEXT NOT NULL,
+        name          TEXT{bytewise} NOT NULL,
+        arn           TEXT NOT NULL UNIQUE,
+        runtime       TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        handler       TEXT NOT NULL,
+        description   TEXT NOT NULL,
+        timeout       INTEGER NOT NULL,
+        memory_size   INTEGER NOT NULL,
+        environment   {blob},
+        code          {blob} NOT NULL,
+        code_sha256   TEXT NOT NULL,
+        code_size     BIGINT NOT NULL,
+        tags          TEXT,
+        resource_policy TEXT,
+        revision_id   TEXT NOT NULL,
+        last_modified {real} NOT NULL,
+        created_at    {real} NOT NULL,
+        UNIQUE (account, region, name)
+    );
+    CREATE TABLE function_events (
+        id            {pk},
+        account       TEXT NOT NULL,
+        region        TEXT NOT NULL,
+        function_arn  TEXT NOT NULL,
+        request_id    TEXT NOT NULL,
+        payload       {blob} NOT NULL,
+        created_at    {real} NOT NULL
+    );
+    """,
 ]
 
 

@@ -194,18 +194,39 @@ class Runtime:
         self._sandbox.close()
 
 
-def _check_reachable(identity: WorkerIdentity, python: str, search_path: str, sandbox: Sandbox) -> None:
-    """Refuse a configuration in which the workers' user could not run Python, import the runtime or reach its code."""
-    needed: list[tuple[str | Path, int | None]] = [(python, READ | SEARCH), (sandbox.code, SEARCH),
-                                                   (sandbox.tmp, SEARCH)]
+def interpreter_problem(config: RuntimeConfig) -> str | None:
+    """Why workers of ``config`` could not start (their user, or an interpreter or import path that user
+    cannot reach), or None; checked without making anything, so a server can decide before it starts."""
+    try:
+        identity = worker_identity(config.worker_user)
+    except ValueError as exc:
+        return str(exc)
+    return _unreachable_any(identity, _interpreter_paths(config.python, worker_search_path()))
+
+
+def _interpreter_paths(python: str, search_path: str) -> list[tuple[str | Path, int | None]]:
+    needed: list[tuple[str | Path, int | None]] = [(python, READ | SEARCH)]
     needed += [(directory, None) for directory in search_path.split(":")]
     if python == sys.executable:
         needed.append((sysconfig.get_path("stdlib"), None))
+    return needed
+
+
+def _unreachable_any(identity: WorkerIdentity, needed: list[tuple[str | Path, int | None]]) -> str | None:
     for path, bits in needed:
         reason = unreachable(identity, path, bits)
         if reason is not None:
-            raise ValueError(f"function workers cannot start: {reason}; give the runtime an interpreter of this "
-                             "Python's version and a work_dir that the worker user can reach")
+            return reason
+    return None
+
+
+def _check_reachable(identity: WorkerIdentity, python: str, search_path: str, sandbox: Sandbox) -> None:
+    """Refuse a configuration in which the workers' user could not run Python, import the runtime or reach its code."""
+    needed = _interpreter_paths(python, search_path) + [(sandbox.code, SEARCH), (sandbox.tmp, SEARCH)]
+    reason = _unreachable_any(identity, needed)
+    if reason is not None:
+        raise ValueError(f"function workers cannot start: {reason}; give the runtime an interpreter of this "
+                         "Python's version and a work_dir that the worker user can reach")
 
 
 def _log_tail(spec: FunctionSpec, request_id: str, worker: WorkerProcess, outcome: Outcome, cold: bool,

@@ -1,7 +1,8 @@
 """Every SQL statement of the service, written once for SQLite and PostgreSQL alike.
 
 One module per concern of :class:`strongroom.store.base.Tx`: :mod:`.secrets`, :mod:`.iam`, :mod:`.keys`,
-:mod:`.outbox`, :mod:`.jobs`, :mod:`.replication`. :class:`SqlTx` puts them together over one executor (one connection,
+:mod:`.outbox`, :mod:`.jobs`, :mod:`.replication`,
+:mod:`.functions`. :class:`SqlTx` puts them together over one executor (one connection,
 usually inside a transaction). Only the store package imports this one; domain code sees the
 protocols of :mod:`strongroom.store.base`.
 """
@@ -9,6 +10,7 @@ protocols of :mod:`strongroom.store.base`.
 from __future__ import annotations
 
 from strongroom.store.base import Executor
+from strongroom.store.sql.functions import SqlFunctions
 from strongroom.store.sql.iam import SqlIam
 from strongroom.store.sql.jobs import SqlJobs
 from strongroom.store.sql.keys import SqlKeys
@@ -16,7 +18,7 @@ from strongroom.store.sql.outbox import SqlOutbox
 from strongroom.store.sql.replication import SqlReplication
 from strongroom.store.sql.secrets import SqlSecrets
 
-__all__ = ["SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlReplication", "SqlSecrets", "SqlTx"]
+__all__ = ["SqlFunctions", "SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlReplication", "SqlSecrets", "SqlTx"]
 
 
 class SqlTx:
@@ -40,3 +42,8 @@ class SqlTx:
     def replication(self) -> SqlReplication:
         """Built on use: only replication's own work asks for it, so reads on the hot path don't pay."""
         return SqlReplication(self.x)
+
+    @property
+    def functions(self) -> SqlFunctions:
+        """Built on use, like ``replication``."""
+        return SqlFunctions(self.x)
