@@ -6,7 +6,7 @@ PORT   ?= 7420
 DATA   ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench bench-client bench-cache bench-profile clean postgres mariadb update-models
+.PHONY: serve test lint bench bench-server bench-client bench-cache bench-profile clean postgres mariadb update-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,11 @@ lint: $(VENV)/.installed
 update-models: $(VENV)/.installed
 	$(BIN)/python scripts/update_models.py
 
-## bench: run the benchmark harness with authentication on (see docs/benchmarks.md).
-bench: $(VENV)/.installed-bench
+## bench: every benchmark: the server harness (bench-server), then the client and cache benchmarks (bench-client).
+bench: bench-server bench-client
+
+## bench-server: the server benchmark harness with authentication on (see docs/benchmarks.md).
+bench-server: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## bench-client: the client benchmark (docs/benchmarks.md, "Client"). aiobotocore and boto3 get a venv of
