@@ -76,11 +76,11 @@ async def rotate_secret(services: Services, ctx: RequestContext, params: dict[st
     ref = params.get("RotationLambdaARN") or seen.rotation_lambda_arn
     if not ref:
         raise InvalidRequestException(NO_FUNCTION)
+    arn = function_arn(ref, seen.account, seen.region)
+    ctx.authorize("lambda:InvokeFunction", arn, None, ref)
     invoker, jobs = services.functions, services.jobs
     if invoker is None or jobs is None:
         raise InvalidRequestException(FUNCTIONS_OFF)
-    arn = function_arn(ref, seen.account, seen.region)
-    ctx.authorize("lambda:InvokeFunction", arn, None, ref)
     arn = await invoker.check_service_may_invoke(seen.account, seen.region, arn, service_principal=SECRETS_MANAGER,
                                                  source_arn=seen.arn)
     async with secret_change(services, ctx, secret_id) as change:
