@@ -62,6 +62,10 @@ async def claims(open_store: Opener) -> None:
             assert await tx.rotations.of_version(ids[0], "v1") == got
             assert await tx.rotations.running(ids[0]) == []
             assert await tx.rotations.latest(account, None, 10) == [got]
+        async with store.write() as tx:  # a purge takes the secret's runs with it
+            await tx.secrets.delete_secret(ids[0])
+        async with store.read() as tx:
+            assert await tx.rotations.latest(account, None, 10) == []
     finally:
         await store.close()
 
