@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import e2e_server
 import pytest
 from botocore.exceptions import ClientError
 from e2e_helpers import expect_error
@@ -405,3 +406,25 @@ def test_client_error_is_typed(rig: Rig) -> None:
         rig.sm.cancel_rotate_secret(SecretId=f"missing-{uuid.uuid4().hex}")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
     json.dumps(caught.value.response["Error"])
+
+
+def test_a_rotated_primary_reaches_its_replica(rig: Rig) -> None:
+    """Rotation runs on the primary; the relay delivers the new value (the empty AWSPENDING version it may
+    meet meanwhile only delays the delivery)."""
+    function, _ = rig.function()
+    name = f"rotated-{uuid.uuid4().hex[:10]}"
+    secret = rig.sm.create_secret(Name=name, SecretString="initial", AddReplicaRegions=[{"Region": "us-west-2"}])[
+        "ARN"]
+    version = rig.sm.rotate_secret(SecretId=secret, RotationLambdaARN=function)["VersionId"]
+    rig.wait_current(secret, version)
+    replica = e2e_server.make_client(rig.instances[0].endpoint, region="us-west-2")
+
+    def delivered() -> bool:
+        try:
+            return replica.get_secret_value(SecretId=name)["VersionId"] == version
+        except ClientError:
+            return False
+
+    wait_for(delivered, "the rotated value on the replica", timeout=60)
+    assert replica.get_secret_value(SecretId=name)["SecretString"] == rig.sm.get_secret_value(SecretId=secret)[
+        "SecretString"]
