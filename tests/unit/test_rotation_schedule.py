@@ -95,7 +95,8 @@ def test_the_rotation_token_of_the_running_rotation_passes_and_no_other() -> Non
     token, sealed = new_token(box, "arn:s", "v1")
     assert len(token) == 64 and token.isalnum()
     check_token(box, run_with(sealed), token)
-    for run, offered in [(run_with(sealed), token[:-1] + "0"), (run_with(sealed, "succeeded"), token),
+    altered = token[:-1] + ("1" if token.endswith("0") else "0")
+    for run, offered in [(run_with(sealed), altered), (run_with(sealed, "succeeded"), token),
                          (None, token), (run_with(sealed), "")]:
         with pytest.raises(AccessDeniedException) as caught:
             check_token(box, run, offered)
