@@ -115,6 +115,10 @@ def test_running_again_puts_back_settings_and_permission_and_keeps_variables(fre
     client.update_function_configuration(FunctionName=name, Timeout=5, Description="changed by hand",
                                          Environment={"Variables": {"PASSWORD_LENGTH": "40"}})
     client.remove_permission(FunctionName=name, StatementId="SecretsManagerAccess")
+    client.add_permission(FunctionName=name, StatementId="SecretsManagerAccess", Action="lambda:InvokeFunction",
+                          Principal="secretsmanager.amazonaws.com")  # without SourceAccount
+    client.add_permission(FunctionName=name, StatementId="users-own", Action="lambda:GetFunction",
+                          Principal=ACCOUNT_ID)
     again = installed(fresh.where, "--only", name)
     assert [(f["FunctionName"], f["Result"], f["Changed"]) for f in again["Functions"]] == [
         (name, "updated", ["configuration", "permission"])]
@@ -122,7 +126,10 @@ def test_running_again_puts_back_settings_and_permission_and_keeps_variables(fre
     assert (shown["Timeout"], shown["Description"]) == (30, rotator(name).description)
     assert shown["Environment"]["Variables"] == {"PASSWORD_LENGTH": "40"}
     policy = json.loads(client.get_policy(FunctionName=name)["Policy"])
-    assert [s["Principal"] for s in policy["Statement"]] == [{"Service": "secretsmanager.amazonaws.com"}]
+    assert {s["Sid"]: s.get("Condition") for s in policy["Statement"]} == {
+        "users-own": None, "SecretsManagerAccess": {"StringEquals": {"AWS:SourceAccount": ACCOUNT_ID}}}
+    client.remove_permission(FunctionName=name, StatementId="SecretsManagerAccess")
+    assert installed(fresh.where, "--only", name)["Functions"][0]["Changed"] == ["permission"]
 
 
 def test_refusals_are_clean(fresh: Installed) -> None:

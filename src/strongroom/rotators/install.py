@@ -138,6 +138,14 @@ async def _read(services: Services, account: str, region: str, name: str) -> Fun
         return None
 
 
+async def _existing(services: Services, account: str, region: str, name: str) -> FunctionRow:
+    """The function as it is now; ResourceNotFoundException if it was deleted while this ran."""
+    function = await _read(services, account, region, name)
+    if function is None:
+        raise ResourceNotFoundException(f"Function not found: {function_arn(region, account, name)}")
+    return function
+
+
 async def _ensure_permission(services: Services, account: str, region: str, function: FunctionRow) -> bool:
     """Give the function :data:`STATEMENT_ID` as :func:`permission_request` writes it; True if it changed."""
     request = permission_request(function.name, account)
@@ -148,8 +156,11 @@ async def _ensure_permission(services: Services, account: str, region: str, func
         return False
     if current is not None:
         await remove_permission(services, _context(account, region, "RemovePermission"),
-                                {"FunctionName": function.name, "StatementId": STATEMENT_ID})
-    await add_permission(services, _context(account, region, "AddPermission"), request)
+                                {"FunctionName": function.name, "StatementId": STATEMENT_ID,
+                                 "RevisionId": function.revision_id})
+        function = await _existing(services, account, region, function.name)
+    await add_permission(services, _context(account, region, "AddPermission"),
+                         {**request, "RevisionId": function.revision_id})
     return True
 
 
@@ -180,9 +191,7 @@ async def install_package(services: Services, account: str, region: str, package
                                                 {"FunctionName": rotator.name, "RevisionId": revision, **differing})
             changed.append("configuration")
         outcome = "updated" if changed else "unchanged"
-    function = await _read(services, account, region, rotator.name)
-    if function is None:  # deleted while this ran
-        raise ResourceNotFoundException(f"Function not found: {function_arn(region, account, rotator.name)}")
+    function = await _existing(services, account, region, rotator.name)
     if await _ensure_permission(services, account, region, function) and existing is not None:
         changed.append("permission")
         outcome = "updated"
