@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     from strongroom.cli import admin as store_admin
 
     store_admin.register(admin_commands)
-    from strongroom.cli import rotators
+    from strongroom.cli import rotation, rotators
 
+    rotation.register(admin_commands)
     rotators.register(admin_commands)
     return parser
 
