@@ -10,10 +10,11 @@ from strongroom.functions.invoker import Functions
 from strongroom.jobs import Backoff, Clock, Job, JobRuntime, SystemClock, new_holder_id
 from strongroom.secrets import outbox
 from strongroom.secrets.deletion import purge_due
+from strongroom.secrets.iam_vocabulary import PREFIX
 from strongroom.secrets.replication.relay import RELAY_JOB, Relay
 from strongroom.secrets.rotation.run import Rotations
 from strongroom.secrets.rotation.scheduler import SCHEDULER_JOB, start_due
-from strongroom.secrets.rotation.start import ROTATION_JOB
+from strongroom.secrets.rotation.start import ROTATION_JOB, SECRETS_MANAGER
 from strongroom.server.config import Config
 from strongroom.server.observers import Observer, RequestRecord
 from strongroom.service.dependencies import Services
@@ -73,8 +74,8 @@ def register_rotation(jobs: JobRuntime, services: Services, config: Config, cloc
 
     def observe(run: RotationRow) -> None:
         record = RequestRecord(
-            request_id=f"rotation-{run.id}", time=run.updated_at, service="secretsmanager",
-            action=f"Rotation{run.state.capitalize()}", principal="secretsmanager.amazonaws.com",
+            request_id=f"rotation-{run.id}", time=run.updated_at, service=PREFIX,
+            action=f"Rotation{run.state.capitalize()}", principal=SECRETS_MANAGER,
             account=run.account, region=run.region, access_key_id=None, subject=run.secret_arn, source_ip=None,
             status=200 if run.state == "succeeded" else 500 if run.state == "failed" else 409,
             error=run.last_error if run.state == "failed" else None,

@@ -365,7 +365,9 @@ class RotationsTx(Protocol):
 
     async def running(self, secret_id: int) -> list[RotationRow]: ...
 
-    async def update(self, rotation_id: int, **changes: Unpack[RotationFields]) -> None: ...
+    async def update(self, rotation_id: int, **changes: Unpack[RotationFields]) -> int:
+        """Change a run that is still running (one that ended stays as it ended); 0 if it was not."""
+        ...
 
     async def latest(self, account: str | None, secret_arn: str | None, limit: int) -> list[RotationRow]:
         """The latest run of each secret (of ``secret_arn`` alone, or of ``account``), newest first."""

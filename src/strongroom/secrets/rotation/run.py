@@ -81,8 +81,9 @@ class Rotations:
             cancelled = await self._steps(run, job.attempt)
         except (StepFailed, ApiError) as exc:
             reason = str(exc) if isinstance(exc, StepFailed) else f"{run.step}: {exc.code}"
-            await self._record(run, attempts=job.attempt, last_error=reason,
-                               state="failed" if last else "running")
+            if not await self._record(run, attempts=job.attempt, last_error=reason,
+                                      state="failed" if last else "running"):
+                return  # cancelled meanwhile (CancelRotateSecret)
             if not last:
                 raise StepFailed(reason) from None
             log.warning("rotation of %s (version %s) failed after %d attempts: %s", run.secret_arn,
@@ -92,8 +93,8 @@ class Rotations:
             self._observe(run)
             return
         if cancelled:
-            await self._record(run, attempts=job.attempt, state="cancelled")
-            self._observe(run)
+            if await self._record(run, attempts=job.attempt, state="cancelled"):
+                self._observe(run)
             return
         await self._succeeded(run, job.attempt)
         self._observe(run)
@@ -111,7 +112,8 @@ class Rotations:
                 raise StepFailed(f"{step}: the secret was deleted")
             if not secret.rotation_enabled and run.mode == "rotate":
                 return True
-            await self._record(run, step=step, attempts=attempt)
+            if not await self._record(run, step=step, attempts=attempt):
+                return True
             event = {"Step": step, "SecretId": run.secret_arn, "ClientRequestToken": run.version_id,
                      "RotationToken": token}
             result = await invoker.invoke_for_service(run.account, run.region, run.function_arn, event,
@@ -125,12 +127,15 @@ class Rotations:
                 raise StepFailed("finishSecret: the function did not move AWSCURRENT to the new version")
         return False
 
-    async def _record(self, run: RotationRow, **changes: Any) -> None:
+    async def _record(self, run: RotationRow, **changes: Any) -> bool:
+        """Record progress of a run still running; False if it ended meanwhile (cancelled)."""
         changes["updated_at"] = self.clock.now()
+        async with self.services.store.write() as tx:
+            if not await tx.rotations.update(run.id, **changes):
+                return False
         for name, value in changes.items():
             setattr(run, name, value)
-        async with self.services.store.write() as tx:
-            await tx.rotations.update(run.id, **changes)
+        return True
 
     async def _succeeded(self, run: RotationRow, attempt: int) -> None:
         """LastRotatedDate, NextRotationDate and the next window; the run succeeded (one transaction)."""

@@ -56,9 +56,11 @@ class SqlRotations:
         )
         return [_rotation(r) for r in rows]
 
-    async def update(self, rotation_id: int, **changes: Unpack[RotationFields]) -> None:
+    async def update(self, rotation_id: int, **changes: Unpack[RotationFields]) -> int:
+        """Change a run that is still running (one that ended stays as it ended); 0 if it was not."""
         values: dict[str, Any] = dict(changes)
-        await self.x.execute(update_by_id("rotations", values, _UPDATABLE), rotation_id, *values.values())
+        statement = update_by_id("rotations", values, _UPDATABLE) + " AND state = 'running'"
+        return await self.x.execute(statement, rotation_id, *values.values())
 
     async def latest(self, account: str | None, secret_arn: str | None, limit: int) -> list[RotationRow]:
         """The latest run of each secret (of ``secret_arn`` alone, or of ``account``), newest first."""
