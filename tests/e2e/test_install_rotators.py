@@ -139,3 +139,15 @@ def test_refusals_are_clean(fresh: Installed) -> None:
         done = install_rotators(fresh.where, *args)
         assert done.returncode == 1 and done.stdout == "" and "Traceback" not in done.stderr, done.stderr
         assert words in done.stderr
+
+
+def test_another_account_and_region(fresh: Installed) -> None:
+    other = "210987654321"
+    report = installed(fresh.where, "--account-id", other, "--region", "eu-west-1", "--only",
+                       "strongroom-random-password")
+    assert (report["Account"], report["Region"]) == (other, "eu-west-1")
+    assert report["Role"] == {"Arn": f"arn:aws:iam::{other}:role/strongroom-rotators", "Created": True}
+    assert [(f["FunctionArn"], f["Result"]) for f in report["Functions"]] == [
+        (f"arn:aws:lambda:eu-west-1:{other}:function:strongroom-random-password", "created")]
+    names = {f["FunctionName"] for f in fresh.lambda_client.list_functions()["Functions"]}
+    assert "strongroom-random-password" in names  # this account's own, untouched
