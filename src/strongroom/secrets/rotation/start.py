@@ -76,11 +76,11 @@ async def rotate_secret(services: Services, ctx: RequestContext, params: dict[st
     ref = params.get("RotationLambdaARN") or seen.rotation_lambda_arn
     if not ref:
         raise InvalidRequestException(NO_FUNCTION)
+    arn = function_arn(ref, seen.account, seen.region)
+    ctx.authorize("lambda:InvokeFunction", arn, None, ref)
     invoker, jobs = services.functions, services.jobs
     if invoker is None or jobs is None:
         raise InvalidRequestException(FUNCTIONS_OFF)
-    arn = function_arn(ref, seen.account, seen.region)
-    ctx.authorize("lambda:InvokeFunction", arn, None, ref)
     arn = await invoker.check_service_may_invoke(seen.account, seen.region, arn, service_principal=SECRETS_MANAGER,
                                                  source_arn=seen.arn)
     async with secret_change(services, ctx, secret_id) as change:
@@ -114,6 +114,8 @@ async def start_scheduled(services: Services, jobs: JobRuntime, ctx: RequestCont
         if not secret.rotation_enabled or not secret.rotation_lambda_arn:
             return "rotation is not enabled"
         if pending_elsewhere(await tx.secrets.stage_map(secret.id)):
+            rules = stored_rules(secret)  # tried again at the next window
+            await tx.rotations.set_due(secret.id, rules.window_after(change.now)[0] if rules else None)
             return "a previous rotation is not complete (AWSPENDING is on a version other than AWSCURRENT)"
         await begin(services, jobs, change, str(uuid.uuid4()), secret.rotation_lambda_arn, "rotate")
     return None
