@@ -8,7 +8,9 @@ the functions' environment variables.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +132,19 @@ def test_running_again_puts_back_settings_and_permission_and_keeps_variables(fre
         "users-own": None, "SecretsManagerAccess": {"StringEquals": {"AWS:SourceAccount": ACCOUNT_ID}}}
     client.remove_permission(FunctionName=name, StatementId="SecretsManagerAccess")
     assert installed(fresh.where, "--only", name)["Functions"][0]["Changed"] == ["permission"]
+
+
+def test_running_again_puts_back_code_changed_by_hand(fresh: Installed) -> None:
+    client, name = fresh.lambda_client, "strongroom-postgres-multi-user"
+    shipped = next(f["CodeSha256"] for f in fresh.report["Functions"] if f["FunctionName"] == name)
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as archive:  # another package with the same handler
+        archive.writestr("strongroom_rotators/postgres_multi_user.py", "def lambda_handler(e, c):\n    return 1\n")
+    assert client.update_function_code(FunctionName=name, ZipFile=other.getvalue())["CodeSha256"] != shipped
+    again = installed(fresh.where, "--only", name)
+    assert [(f["Result"], f["Changed"], f["CodeSha256"]) for f in again["Functions"]] == [
+        ("updated", ["code"], shipped)]
+    assert client.get_function_configuration(FunctionName=name)["CodeSha256"] == shipped
 
 
 def test_refusals_are_clean(fresh: Installed) -> None:
