@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import configparser
+import datetime
+import ipaddress
 import os
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +30,12 @@ PEER_REGION = "eu-west-1"
 
 
 class RecordingProxy:
-    """A TCP proxy on 127.0.0.1 forwarding to ``upstream_port``, recording what clients send."""
+    """A TCP proxy on 127.0.0.1 forwarding to ``upstream_port``, recording what clients send (with
+    ``tls``, it terminates TLS as a reverse proxy in front of a peer would, and records the plaintext)."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, tls: ssl.SSLContext | None = None) -> None:
         self.upstream_port = upstream_port
+        self.tls = tls
         self.sent = bytearray()
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -47,6 +52,12 @@ class RecordingProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                client = self.tls.wrap_socket(client, server_side=True)
+            except (OSError, ssl.SSLError):
+                client.close()  # the client refused our certificate
+                return
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
         except OSError:
@@ -78,6 +89,34 @@ class RecordingProxy:
     def close(self) -> None:
         self._closed = True
         self._listener.close()
+
+
+def self_signed(base: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (its own CA file) and a server context presenting it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "strongroom peer test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = base / "peer-cert.pem", base / "peer-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private_file(key_file, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode())
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return cert_file, context
 
 
 def private_file(path: Path, text: str) -> Path:
@@ -131,7 +170,7 @@ def start_peer(base: Path, config: Path) -> ServerProcess:
 
 
 def primary_config(base: Path, name: str, endpoint: str, key_id: str, secret: str, transfer_key: Path,
-                   interval: float = 0.1) -> Path:
+                   interval: float = 0.1, ca_file: Path | None = None) -> Path:
     secret_file = private_file(base / f"{name}.secret", secret)
     config = base / f"{name}.toml"
     config.write_text(
@@ -139,6 +178,7 @@ def primary_config(base: Path, name: str, endpoint: str, key_id: str, secret: st
         f'[replication.peers."{PEER_REGION}"]\n'
         f'endpoint = "{endpoint}"\naccess_key_id = "{key_id}"\n'
         f'secret_access_key_file = "{secret_file}"\ntransfer_key_file = "{transfer_key}"\n'
+        + (f'ca_file = "{ca_file}"\n' if ca_file else "")
     )
     return config
 

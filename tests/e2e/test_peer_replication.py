@@ -6,7 +6,11 @@ through a recording proxy (peer_pair.py). Polls are bounded and never assert on 
 from __future__ import annotations
 
 import base64
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from e2e_server import make_client, start_server, unique_name
-from peer_pair import PEER_REGION, Pair, admin_credentials, primary_config, start_pair
+from peer_pair import PEER_REGION, Pair, RecordingProxy, admin_credentials, primary_config, self_signed, start_pair
 from pg_servers import wait_for
 
 POLL_S = 60.0
@@ -198,6 +202,95 @@ def test_wrong_peer_credentials_fail_the_region_with_the_reason(pair: Pair, tmp_
         assert message.startswith(f"peer {PEER_REGION} refused the request: InvalidSignatureException: "), message
     finally:
         other.stop()
+
+
+def peer_admin(pair: Pair, command: str, *args: str) -> dict[str, Any]:
+    """``strongroom admin`` on the peer's data directory; its JSON answer."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "strongroom", "admin", command, "--data-dir", str(pair.peer.data_dir), *args],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )
+    return dict(json.loads(done.stdout or "{}"))
+
+
+def test_the_peer_authorizes_deliveries_with_its_policies(pair: Pair, tmp_path: Path) -> None:
+    peer_admin(pair, "create-user", "--user-name", "replicator")
+    key = peer_admin(pair, "create-access-key", "--user-name", "replicator")
+    config = primary_config(tmp_path, "replicator", f"http://127.0.0.1:{pair.proxy.port}", key["AccessKeyId"],
+                            key["SecretAccessKey"], pair.transfer_key)
+    other = start_server(tmp_path / "data", tmp_path / "logs", extra_args=["--config", str(config)])
+    try:
+        client = make_client(other.endpoint)
+        name = unique_name("peer-authz")
+        client.create_secret(Name=name, SecretString="v1", AddReplicaRegions=[{"Region": PEER_REGION}])
+        wait_for(lambda: status(client, name)[PEER_REGION]["Status"] == "Failed", "Failed", POLL_S)
+        message = status(client, name)[PEER_REGION]["StatusMessage"]
+        assert message.startswith(f"peer {PEER_REGION} refused the request: AccessDeniedException: "), message
+        assert "strongroom-replication:ApplyReplicaState" in message
+        peer_admin(pair, "put-user-policy", "--user-name", "replicator", "--policy-name", "replication",
+                   "--policy-document", json.dumps({"Version": "2012-10-17", "Statement": [{
+                       "Effect": "Allow", "Action": "strongroom-replication:*",
+                       "Resource": f"arn:aws:secretsmanager:{PEER_REGION}:123456789012:secret:*",
+                   }]}))
+
+        def retried_in_sync() -> bool:  # naming a Failed region again retries it at once
+            client.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": PEER_REGION}])
+            return status(client, name)[PEER_REGION]["Status"] == "InSync" or bool(
+                wait_for_quietly(lambda: status(client, name)[PEER_REGION]["Status"] == "InSync")
+            )
+
+        wait_for(retried_in_sync, "InSync once allowed", POLL_S)
+        assert peer(pair).get_secret_value(SecretId=name)["SecretString"] == "v1"
+    finally:
+        other.stop()
+
+
+def wait_for_quietly(check: Callable[[], bool], timeout: float = 3.0) -> bool:
+    try:
+        wait_for(check, "", timeout)
+    except AssertionError:
+        return False
+    return True
+
+
+def test_a_replica_key_the_peer_lacks_fails_the_region_with_the_reason(pair: Pair, primary: Any) -> None:
+    name = unique_name("peer-kms")
+    primary.create_secret(Name=name, SecretString="v1",
+                          AddReplicaRegions=[{"Region": PEER_REGION, "KmsKeyId": "alias/not-in-the-peer"}])
+    wait_for(lambda: status(primary, name)[PEER_REGION]["Status"] == "Failed", "Failed", POLL_S)
+    entry = status(primary, name)[PEER_REGION]
+    assert entry["KmsKeyId"] == "alias/not-in-the-peer" and "alias/not-in-the-peer" in entry["StatusMessage"]
+
+
+def test_an_https_peer_is_checked_against_its_ca_file(pair: Pair, tmp_path: Path) -> None:
+    ca_file, context = self_signed(tmp_path)
+    tls = RecordingProxy(pair.peer.port, tls=context)
+    key_id, secret = admin_credentials(pair.peer.data_dir)
+    trusting = primary_config(tmp_path, "trusting", f"https://127.0.0.1:{tls.port}", key_id, secret,
+                              pair.transfer_key, ca_file=ca_file)
+    system = primary_config(tmp_path, "system", f"https://127.0.0.1:{tls.port}", key_id, secret, pair.transfer_key)
+    servers = [
+        start_server(tmp_path / f"data-{n}", tmp_path / f"logs-{n}", extra_args=["--config", str(c)])
+        for n, c in (("trusting", trusting), ("system", system))
+    ]
+    try:
+        good, bad = (make_client(server.endpoint) for server in servers)
+        plaintext = "tls-canary-" + unique_name("v")
+        name = unique_name("peer-tls")
+        good.create_secret(Name=name, SecretString=plaintext, AddReplicaRegions=[{"Region": PEER_REGION}])
+        in_sync(good, name)
+        assert peer(pair).get_secret_value(SecretId=name)["SecretString"] == plaintext
+        assert b"ApplyReplicaState" in tls.recorded() and plaintext.encode() not in tls.recorded()
+        other = unique_name("peer-tls")
+        bad.create_secret(Name=other, SecretString="v1", AddReplicaRegions=[{"Region": PEER_REGION}])
+        wait_for(lambda: status(bad, other)[PEER_REGION]["Status"] == "Failed", "Failed", POLL_S)
+        message = status(bad, other)[PEER_REGION]["StatusMessage"]
+        assert message.startswith(f"peer {PEER_REGION} unreachable: ") and "CERTIFICATE_VERIFY_FAILED" in message
+    finally:
+        for server in servers:
+            server.stop()
+        tls.close()
 
 
 def _stream(primary: Any, names: list[str], count: int, stop_at: int, action: Callable[[], None]) -> None:
