@@ -25,7 +25,7 @@ from strongroom.kms.master_key import MasterKey
 from strongroom.regions import AcceptedRegions
 from strongroom.secrets.replication import receive, remote
 from strongroom.secrets.replication.peer_client import PeerCallFailed
-from strongroom.secrets.replication.peer_wire import APPLY, NOT_OPENED, REMOVE
+from strongroom.secrets.replication.peer_wire import APPLY, BAD_METADATA, NOT_OPENED, REMOVE
 from strongroom.secrets.replication.regions import remove_regions_from_replication, stop_replication_to_replica
 from strongroom.service.dependencies import Services
 from strongroom.service.peers import Peer
@@ -168,7 +168,7 @@ async def promotion_in_the_peer_stops_replication_at_the_next_delivery(
         assert await p.peer.value("p", EU) == "v1"
 
 
-async def only_configured_peers_may_send(a: Opener, b: Opener, mp: pytest.MonkeyPatch) -> None:
+async def only_configured_peers_may_send_well_formed_states(a: Opener, b: Opener, mp: pytest.MonkeyPatch) -> None:
     async with paired(a, b, mp) as p:
         await p.primary.create("x", "v1", AddReplicaRegions=[{"Region": EU}])
         await p.primary.settle()
@@ -181,6 +181,11 @@ async def only_configured_peers_may_send(a: Opener, b: Opener, mp: pytest.Monkey
         await raises(AccessDeniedException, receive.apply_state(p.peer.services, p.peer.ctx(APPLY, EU, A), {
             **forged, "Versions": [],
         }))
+        honest = dict(p.sent[-1][1])
+        for metadata in ('{"tags": "x"}', '{"colour": "red"}', '{"rotation_enabled": "yes"}', "[1]", "{"):
+            with pytest.raises(PeerCallFailed) as caught:
+                await p.receive(APPLY, {**honest, "Metadata": metadata, "Position": honest["Position"] + 1})
+            assert (caught.value.code, caught.value.message) == ("ReplicationFailedException", BAD_METADATA)
 
 
 SCENARIOS: list[Scenario] = [
@@ -189,6 +194,6 @@ SCENARIOS: list[Scenario] = [
     a_removal_holds_back_a_late_delivery,
     a_transfer_key_that_differs_fails_the_region,
     promotion_in_the_peer_stops_replication_at_the_next_delivery,
-    only_configured_peers_may_send,
+    only_configured_peers_may_send_well_formed_states,
 ]
 __all__ = ["SCENARIOS", "Scenario"]
