@@ -12,6 +12,9 @@ it after an exponential backoff with jitter (:class:`strongroom.jobs.Backoff`). 
 that gives no answer fails its other due targets of the tick with the same reason, without a call
 each (a peer that hangs costs one timeout per tick, not one per target).
 
+Targets in this store are delivered one after the other; targets in peer deployments up to
+PEER_CONCURRENCY at a time (a delivery there waits mostly for the peer).
+
 Bursts coalesce: ten changes of a primary between two ticks make one delivery of the latest
 state. Ticks may overlap at a lease handover (jobs.periodic); the destinations' position check
 makes the second delivery of a state, or a stale one, change nothing.
@@ -19,6 +22,7 @@ makes the second delivery of a state, or a stale one, change nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 
@@ -37,6 +41,8 @@ RELAY_JOB = "replication.relay"
 #: Targets read per statement, and statements per tick at most (a busy deployment's tick ends).
 BATCH = 100
 ROUNDS = 10
+#: Deliveries to peer deployments in flight at once within a tick.
+PEER_CONCURRENCY = 8
 #: Retries of a failed target: 1 s, 2 s, 4 s ... up to 5 minutes (half fixed, half random).
 RETRY = Backoff(base=1.0, cap=300.0)
 #: The StatusMessage of a failure that is not the replica's own (the log has the details).
@@ -84,10 +90,24 @@ class Relay:
             async with self.services.store.read() as tx:
                 due = await tx.replication.due_targets(now, self.batch)
             for target, latest in due:
-                delivered += await self.deliver(target, latest, now)
+                if target.peer is None:
+                    delivered += await self.deliver(target, latest, now)
+            remote = [(target, latest) for target, latest in due if target.peer is not None]
+            if remote:
+                delivered += await self._deliver_to_peers(remote, now)
             if len(due) < self.batch:
                 break
         return delivered
+
+    async def _deliver_to_peers(self, due: list[tuple[ReplicationTarget, int]], now: float) -> int:
+        """Targets in peer deployments, PEER_CONCURRENCY at a time (the time is mostly the peer's)."""
+        slots = asyncio.Semaphore(PEER_CONCURRENCY)
+
+        async def one(target: ReplicationTarget, latest: int) -> bool:
+            async with slots:
+                return await self.deliver(target, latest, now)
+
+        return sum(await asyncio.gather(*(one(target, latest) for target, latest in due)))
 
     async def deliver(self, target: ReplicationTarget, position: int, now: float) -> bool:
         """One target: its primary's state to its destination; a failure is recorded, never raised."""
