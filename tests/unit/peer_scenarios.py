@@ -26,7 +26,12 @@ from strongroom.regions import AcceptedRegions
 from strongroom.secrets.replication import receive, remote
 from strongroom.secrets.replication.peer_client import PeerCallFailed
 from strongroom.secrets.replication.peer_wire import APPLY, BAD_METADATA, NOT_OPENED, REMOVE
-from strongroom.secrets.replication.regions import remove_regions_from_replication, stop_replication_to_replica
+from strongroom.secrets.replication.regions import (
+    remove_regions_from_replication,
+    replicate_secret_to_regions,
+    stop_replication_to_replica,
+)
+from strongroom.secrets.replication.targets import NAME_TAKEN
 from strongroom.service.dependencies import Services
 from strongroom.service.peers import Peer
 from strongroom.sigv4 import Credentials
@@ -166,6 +171,18 @@ async def promotion_in_the_peer_stops_replication_at_the_next_delivery(
         described = await p.primary.describe("p")
         assert "ReplicationStatus" not in described and "PrimaryRegion" not in described
         assert await p.peer.value("p", EU) == "v1"
+        # Replicating to the region again: the promoted secret holds the name like any standalone one.
+        await p.primary.call(replicate_secret_to_regions, "ReplicateSecretToRegions", SecretId="p",
+                             AddReplicaRegions=[{"Region": EU}])
+        await p.primary.replicate()
+        entry = (await p.primary.describe("p"))["ReplicationStatus"][0]
+        assert (entry["Status"], entry.get("StatusMessage")) == ("Failed", NAME_TAKEN)
+        await p.primary.call(replicate_secret_to_regions, "ReplicateSecretToRegions", SecretId="p",
+                             AddReplicaRegions=[{"Region": EU}], ForceOverwriteReplicaSecret=True)
+        await p.primary.settle()
+        assert [s["Status"] for s in (await p.primary.describe("p"))["ReplicationStatus"]] == ["InSync"]
+        assert await p.peer.value("p", EU) == "v2"
+        assert (await p.peer.describe("p", EU))["PrimaryRegion"] == EAST
 
 
 async def only_configured_peers_may_send_well_formed_states(a: Opener, b: Opener, mp: pytest.MonkeyPatch) -> None:

@@ -132,6 +132,7 @@ class RemoteDestination:
         params: dict[str, Any] = {
             "PrimaryArn": primary.arn, "ReplicaArn": target.replica_arn, "Name": primary.name, "Position": position,
             "ForceOverwriteReplicaSecret": target.overwrite, "Metadata": encode_metadata(primary), "Versions": versions,
+            "NewReplica": target.delivered_id == 0,
         }
         if target.kms_key_id:
             params["KmsKeyId"] = target.kms_key_id
