@@ -107,6 +107,23 @@ class SqlReplication:
         )
         return [(_target(r), int(r["latest"])) for r in rows]
 
+    async def peers_in_backoff(self, now: float, limit: int) -> list[tuple[ReplicationTarget, int]]:
+        rows = await self.x.fetch(
+            f"SELECT {_COLUMNS_T}, {_LATEST} AS latest FROM replication_targets t "
+            "WHERE t.peer IS NOT NULL AND t.status = 'Failed' AND t.next_attempt_at > $1 "
+            "ORDER BY t.next_attempt_at, t.id LIMIT $2",
+            now, limit,
+        )
+        return [(_target(r), int(r["latest"])) for r in rows]
+
+    async def wake_peer_targets(self, peer: str, now: float) -> int:
+        rows = await self.x.fetch(
+            "UPDATE replication_targets SET next_attempt_at = $2 "
+            "WHERE peer = $1 AND status = 'Failed' AND next_attempt_at > $2 RETURNING id",
+            peer, now,
+        )
+        return len(rows)
+
     async def latest_event_id(self, secret_id: int) -> int:
         row = await self.x.fetchrow(
             "SELECT COALESCE(MAX(id), 0) AS latest FROM outbox_events WHERE secret_id = $1", secret_id
