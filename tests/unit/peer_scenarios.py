@@ -157,6 +157,15 @@ async def a_peer_back_after_an_outage_catches_up_without_waiting_for_backoff(
         for name in names:
             assert [s["Status"] for s in (await p.primary.describe(name))["ReplicationStatus"]] == ["InSync"]
             assert await p.peer.value(name, EU) == "v1"
+        # A target failed for another reason than the peer's silence keeps its backoff.
+        await p.peer.create("taken", "theirs", EU)
+        await p.primary.create("taken", "ours", AddReplicaRegions=[{"Region": EU}])
+        await p.primary.relay.tick(now + 3 + 2 * PROBE_INTERVAL)
+        entry = (await p.primary.describe("taken"))["ReplicationStatus"][0]
+        assert (entry["Status"], entry["StatusMessage"]) == ("Failed", NAME_TAKEN)
+        calls = len(p.sent)
+        await p.primary.relay.tick(now + 4 + 3 * PROBE_INTERVAL)  # a probe finds nothing to try
+        assert len(p.sent) == calls
 
 
 async def a_removal_holds_back_a_late_delivery(a: Opener, b: Opener, mp: pytest.MonkeyPatch) -> None:

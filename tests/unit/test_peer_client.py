@@ -84,7 +84,7 @@ def test_an_answer_that_is_not_the_protocols_names_the_status() -> None:
 
     async def body(peer: Peer) -> None:
         failed = await failure(peer)
-        assert (failed.code, failed.message) == (None, "peer eu-west-1 answered HTTP 502")
+        assert (failed.code, failed.message) == (None, "peer eu-west-1 unreachable: it answered HTTP 502")
 
     asyncio.run(with_server(answer, body))
 

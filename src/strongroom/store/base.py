@@ -285,12 +285,12 @@ class ReplicationTx(Protocol):
         ...
 
     async def peers_in_backoff(self, now: float, limit: int) -> list[tuple[ReplicationTarget, int]]:
-        """Failed targets in peer deployments waiting past ``now``, soonest first, each with its
-        primary's latest outbox id."""
+        """Targets that failed because their peer deployment gave no answer and wait past ``now``,
+        soonest first, each with its primary's latest outbox id."""
         ...
 
     async def wake_peer_targets(self, peer: str, now: float) -> int:
-        """Make a peer's Failed targets due at ``now``; returns how many were waiting."""
+        """Make a peer's targets that failed for want of an answer due at ``now``; returns how many."""
         ...
 
     async def latest_event_id(self, secret_id: int) -> int:

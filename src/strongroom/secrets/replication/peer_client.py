@@ -33,6 +33,10 @@ MAX_MESSAGE = 1000
 MAX_ANSWER_BYTES = 65_536
 
 
+#: The message of a call without a protocol answer (the store finds these targets by it).
+UNREACHABLE = "peer {region} unreachable: {reason}"
+
+
 class PeerCallFailed(Exception):
     """A call that got no answer (``code`` None) or an error answer (``code``: its ``__type``)."""
 
@@ -63,7 +67,7 @@ async def call(peer: Peer, operation: str, params: Mapping[str, Any]) -> dict[st
     try:
         status, answer = await asyncio.wait_for(_post(peer, operation, body), CALL_TIMEOUT)
     except (TimeoutError, OSError, ssl.SSLError, httptools.HttpParserError) as exc:
-        raise PeerCallFailed(f"peer {peer.region} unreachable: {_reason(exc)}") from None
+        raise PeerCallFailed(UNREACHABLE.format(region=peer.region, reason=_reason(exc))) from None
     try:
         members = orjson.loads(answer) if answer else {}
     except orjson.JSONDecodeError:
@@ -74,7 +78,7 @@ async def call(peer: Peer, operation: str, params: Mapping[str, Any]) -> dict[st
         code = members["__type"].rpartition("#")[2][:100]
         message = str(members.get("Message") or members.get("message") or "")[:MAX_MESSAGE]
         raise PeerCallFailed(message, code)
-    raise PeerCallFailed(f"peer {peer.region} answered HTTP {status}")
+    raise PeerCallFailed(UNREACHABLE.format(region=peer.region, reason=f"it answered HTTP {status}"))
 
 
 async def _post(peer: Peer, operation: str, body: bytes) -> tuple[int, bytes]:

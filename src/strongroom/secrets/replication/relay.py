@@ -110,9 +110,10 @@ class Relay:
         return delivered
 
     async def _probe_peers(self, now: float) -> int:
-        """Try one waiting target per peer whose Failed targets wait in backoff; a peer that answers
-        (it is back) has all its Failed targets made due now, so it catches up in this tick rather
-        than at each target's next attempt (up to 5 minutes away after a long outage)."""
+        """Try one target per peer whose targets wait in backoff because it was unreachable; a peer
+        that answers (it is back) has all those targets made due now, so it catches up in this tick
+        rather than at each target's next attempt (up to 5 minutes away after a long outage).
+        Targets that failed for another reason (a name conflict) keep their backoff."""
         async with self.services.store.read() as tx:
             waiting = await tx.replication.peers_in_backoff(now, self.batch)
         probes: dict[str, tuple[ReplicationTarget, int]] = {}
