@@ -15,6 +15,7 @@ from strongroom.secrets.replication.relay import RELAY_JOB, Relay
 from strongroom.secrets.rotation.run import Rotations
 from strongroom.secrets.rotation.scheduler import SCHEDULER_JOB, start_due
 from strongroom.secrets.rotation.start import ROTATION_JOB, SECRETS_MANAGER
+from strongroom.secrets.replication.remote import REMOVE_ATTEMPTS, REMOVE_BACKOFF, REMOVE_JOB, remove_at_peer
 from strongroom.server.config import Config
 from strongroom.server.observers import Observer, RequestRecord
 from strongroom.service.dependencies import Services
@@ -58,6 +59,11 @@ def background_jobs(services: Services, config: Config, clock: Clock | None = No
     jobs.register_periodic(
         RELAY_JOB, config.replication_interval, replicate, lease=max(RELAY_LEASE, 3 * config.replication_interval)
     )
+
+    async def remove_peer_replica(job: Job) -> None:
+        await remove_at_peer(services, job)
+
+    jobs.register_handler(REMOVE_JOB, remove_peer_replica, max_attempts=REMOVE_ATTEMPTS, backoff=REMOVE_BACKOFF)
     if functions is not None:
 
         async def run_function_event(job: Job) -> None:

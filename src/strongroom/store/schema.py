@@ -365,6 +365,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX rotations_by_secret ON rotations (secret_id, id);
     """,
+    # 13: replicas this deployment keeps for a peer deployment's primaries (strongroom.secrets.replication,
+    # SQL in store/sql/replication.py): per replica ARN, the peer's outbox position it was last brought
+    # to (ApplyReplicaState ignores states not past it) or removed at (RemoveReplica), so a repeated,
+    # stale or late delivery changes nothing.
+    """
+    CREATE TABLE peer_replica_positions (
+        replica_arn   TEXT PRIMARY KEY,
+        primary_arn   TEXT NOT NULL,
+        position      BIGINT NOT NULL,
+        updated_at    {real} NOT NULL
+    );
+    """,
 ]
 
 

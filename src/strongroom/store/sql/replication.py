@@ -20,6 +20,9 @@ _FIELDS = tuple(f.name for f in fields(ReplicationTarget))
 _COLUMNS = ", ".join(_FIELDS)
 _COLUMNS_T = ", ".join(f"t.{name}" for name in _FIELDS)
 _UPDATABLE = frozenset(TargetFields.__annotations__)
+#: A target that failed because its peer deployment gave no answer (the relay's message for it:
+#: secrets/replication/peer_client.UNREACHABLE).
+_UNREACHABLE = "status_message LIKE 'peer % unreachable: %'"
 #: The latest outbox id of a target's primary (0 when the outbox holds none).
 _LATEST = "COALESCE((SELECT MAX(e.id) FROM outbox_events e WHERE e.secret_id = t.primary_id), 0)"
 
@@ -106,3 +109,41 @@ class SqlReplication:
             now, limit,
         )
         return [(_target(r), int(r["latest"])) for r in rows]
+
+    async def peers_in_backoff(self, now: float, limit: int) -> list[tuple[ReplicationTarget, int]]:
+        rows = await self.x.fetch(
+            f"SELECT {_COLUMNS_T}, {_LATEST} AS latest FROM replication_targets t "
+            f"WHERE t.peer IS NOT NULL AND t.status = 'Failed' AND t.next_attempt_at > $1 AND {_UNREACHABLE} "
+            "ORDER BY t.next_attempt_at, t.id LIMIT $2",
+            now, limit,
+        )
+        return [(_target(r), int(r["latest"])) for r in rows]
+
+    async def wake_peer_targets(self, peer: str, now: float) -> int:
+        rows = await self.x.fetch(
+            "UPDATE replication_targets SET next_attempt_at = $2 "
+            f"WHERE peer = $1 AND status = 'Failed' AND next_attempt_at > $2 AND {_UNREACHABLE} RETURNING id",
+            peer, now,
+        )
+        return len(rows)
+
+    async def latest_event_id(self, secret_id: int) -> int:
+        row = await self.x.fetchrow(
+            "SELECT COALESCE(MAX(id), 0) AS latest FROM outbox_events WHERE secret_id = $1", secret_id
+        )
+        return int(row["latest"]) if row else 0
+
+    async def peer_position(self, replica_arn: str, *, for_update: bool = False) -> int | None:
+        lock = self._lock() if for_update else ""
+        row = await self.x.fetchrow(
+            f"SELECT position FROM peer_replica_positions WHERE replica_arn = $1{lock}", replica_arn
+        )
+        return int(row["position"]) if row else None
+
+    async def set_peer_position(self, replica_arn: str, primary_arn: str, position: int, now: float) -> None:
+        await self.x.execute(
+            "INSERT INTO peer_replica_positions (replica_arn, primary_arn, position, updated_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (replica_arn) DO UPDATE SET primary_arn = excluded.primary_arn, "
+            "position = excluded.position, updated_at = excluded.updated_at",
+            replica_arn, primary_arn, position, now,
+        )
