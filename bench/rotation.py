@@ -41,6 +41,7 @@ import orjson
 
 from bench import cpu, drive, rotation_report, rotation_setup, servers
 from bench.rotation_client import CallFailed, SecretsApi, rotated
+from bench.rotation_report import Sample
 from bench.seed import SnapshotCache
 from bench.signing import Creds, admin_credentials, dev_credentials
 from bench.workloads import build_plan, secret_name
@@ -53,6 +54,13 @@ MODES = {
     "rotate": "RotateSecret (RotationLambdaARN, AutomaticallyAfterDays 30, RotateImmediately true) on every "
               "secret at once from --fire-threads threads: each queues the rotation job a due schedule queues.",
 }
+
+
+def rotate_params(name: str, function_arn: str) -> dict[str, Any]:
+    """RotateSecret's parameters for rotating ``name`` now with the function, every 30 days after; the
+    ClientRequestToken boto3 would fill in (the new version's id)."""
+    return {"SecretId": name, "RotationLambdaARN": function_arn, "RotationRules": {"AutomaticallyAfterDays": 30},
+            "ClientRequestToken": str(uuid.uuid4())}
 
 
 def say(text: str) -> None:
@@ -133,6 +141,12 @@ class Prepared:
     lam: Any
     function_arn: str
     package: bytes
+    #: The server's own processes (before any function ran): every later descendant is a function worker.
+    own_pids: frozenset[int] = frozenset()
+
+    def function_workers(self) -> set[int]:
+        """The function worker processes alive now."""
+        return set(servers.descendants(self.server.pid)) - self.own_pids
 
     def stop(self) -> None:
         self.api.close()
@@ -160,6 +174,7 @@ class Bench:
         server = servers.start_strongroom(data_dir, a.workers, self.work / "logs", auth=a.auth,
                                           settings=self.settings)
         say(f"started {server.label} on :{server.port} in {server.startup_s:.3f}s (pid {server.pid})")
+        own = frozenset(servers.descendants(server.pid))
         try:
             creds = self.creds(data_dir)
             role = rotation_setup.create_role(data_dir, a.auth)
@@ -170,7 +185,7 @@ class Bench:
             say(f"server log tail:\n{server.log_tail()}")
             server.stop()
             raise
-        return Prepared(server, SecretsApi(server.port, creds), lam, arn, package)
+        return Prepared(server, SecretsApi(server.port, creds), lam, arn, package, own)
 
     def creds(self, data_dir: Path) -> Creds:
         return dev_credentials() if self.args.auth == "dev" else admin_credentials(data_dir)
@@ -180,8 +195,7 @@ class Bench:
         """(seconds from RotateSecret's call to AWSCURRENT moved, seconds RotateSecret itself took)."""
         poll = self.args.poll_ms / 1000
         started = time.perf_counter()
-        answer = p.api.call("RotateSecret", SecretId=name, RotationLambdaARN=p.function_arn,
-                            RotationRules={"AutomaticallyAfterDays": 30})
+        answer = p.api.call("RotateSecret", **rotate_params(name, p.function_arn))
         called = time.perf_counter() - started
         token = answer["VersionId"]
         deadline = started + self.args.rotation_timeout
@@ -199,34 +213,34 @@ class Bench:
         a = self.args
         p = self.prepare()
         out: dict[str, Any] = {"function": rotation_setup.ROTATOR, "handler": "boto3 through SECRETS_MANAGER_ENDPOINT",
-                               "poll_ms": a.poll_ms, "uptime": uptime(), "failures": []}
-        series: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": []}
+                               "poll_ms": a.poll_ms, "uptime": uptime(), "workers": a.workers, "failures": []}
+        samples: list[Sample] = []
         names = iter(secret_name(i) for i in range(a.secrets))
         try:
             for c in range(a.cold):
                 if c > 0:
                     rotation_setup.update_code(p.lam, rotation_setup.with_nonce(p.package, uuid.uuid4().hex))
-                self._sample(p, next(names), series["cold"], out["failures"], "cold")
+                self._sample(p, next(names), "cold", samples, out["failures"])
                 if c == 0:
                     for _ in range(a.warm):
-                        self._sample(p, next(names), series["warm"], out["failures"], "warm")
+                        self._sample(p, next(names), "warm", samples, out["failures"])
         finally:
             p.stop()
-        for name, samples in series.items():
-            out[name] = rotation_report.latency_summary([t for t, _ in samples])
-            out[f"{name}_call"] = rotation_report.latency_summary([c for _, c in samples])
-            out[f"{name}_samples_ms"] = [round(t * 1000, 1) for t, _ in samples]
+        out.update(rotation_report.latency_series(samples))
         return out
 
-    def _sample(self, p: Prepared, name: str, into: list[tuple[float, float]], failures: list[str], kind: str) -> None:
+    def _sample(self, p: Prepared, name: str, kind: str, into: list[Sample], failures: list[str]) -> None:
+        before = p.function_workers()
         try:
             took, called = self.rotate_and_wait(p, name)
         except (CallFailed, TimeoutError) as exc:
             failures.append(f"{kind}: {exc}")
             say(f"  {kind} rotation of {name} FAILED: {exc}")
             return
-        into.append((took, called))
-        say(f"  {kind:<4} {name}: {took * 1000:8.1f} ms (RotateSecret {called * 1000:.1f} ms)")
+        started = len(p.function_workers() - before)
+        into.append(Sample(kind, took, called, started))
+        say(f"  {kind:<4} {name}: {took * 1000:8.1f} ms (RotateSecret {called * 1000:.1f} ms"
+            + (f"; {started} function worker(s) started)" if started else ")"))
 
     # --- part 2 ----------------------------------------------------------------------------------
     def due(self) -> dict[str, Any]:
@@ -281,8 +295,7 @@ class Bench:
 
         def one(name: str) -> None:
             try:
-                answer = p.api.call("RotateSecret", SecretId=name, RotationLambdaARN=p.function_arn,
-                                    RotationRules={"AutomaticallyAfterDays": 30})
+                answer = p.api.call("RotateSecret", **rotate_params(name, p.function_arn))
                 tokens[name] = answer["VersionId"]
             except CallFailed as exc:
                 errors.append(str(exc))
