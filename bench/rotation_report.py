@@ -125,7 +125,8 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, str]]:
         rate_ok = during["rps"] >= RATE_SHARE * due["get_rate"]
         ok = bool(lat) and lat["p99"] < GET_P99_MS and rate_ok and not due["get"].get("errors")
         measured = (f"p50 {lat.get('p50', 0):.2f} / p99 {lat.get('p99', 0):.2f} ms at {during['rps']:,.0f} req/s"
-                    + ("" if rate_ok else " (rate not sustained)"))
+                    + ("" if rate_ok else " (rate not sustained)")
+                    + (" (the generator stopped: backlog over 2 s)" if due["get"].get("overloaded") else ""))
         rows.append({"target": f"GetSecretValue p99 < {GET_P99_MS:g} ms at {due['get_rate']:,.0f} req/s meanwhile",
                      "measured": measured, "verdict": _verdict(ok)})
     return rows
@@ -181,8 +182,8 @@ def markdown(data: dict[str, Any]) -> str:
         for name in SERIES:
             s, call = latency.get(name, {}), latency.get(f"{name}_call", {})
             if s.get("samples"):
-                lines.append(f"| {SERIES_TEXT[name]} | {s['median']:,.1f} | {s['p90']:,.1f} | {s['min']:,.1f} | {s['max']:,.1f} | "
-                             f"{s['samples']} | {call.get('median', 0):,.1f} |")
+                lines.append(f"| {SERIES_TEXT[name]} | {s['median']:,.1f} | {s['p90']:,.1f} | {s['min']:,.1f} | "
+                             f"{s['max']:,.1f} | {s['samples']} | {call.get('median', 0):,.1f} |")
         lines += ["", f"Warm rotations during which a function worker started (in a server process whose runtime "
                       f"had no warm worker yet; {latency.get('workers', '?')} server processes): "
                       f"{latency.get('warm_with_worker_start', 0)}; cold rotations without one: "
