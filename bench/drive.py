@@ -166,9 +166,10 @@ class PythonRun:
 
 def start_python(
     plan: Plan, port: int, *, duration: float, connections: int, rate: float = 0.0, policy: str = "normal",
-    samples: bool = False,
+    samples: bool = False, max_backlog_s: float | None = None,
 ) -> PythonRun:
-    """Start ``bench.loadgen`` on ``plan`` in the background (``samples``: keep every answer's time)."""
+    """Start ``bench.loadgen`` on ``plan`` in the background (``samples``: keep every answer's time;
+    ``max_backlog_s``: the open loop's backlog before it gives up, loadgen's ``--max-backlog``)."""
     folder = tempfile.TemporaryDirectory(prefix="bench-py-")
     path = Path(folder.name)
     pool_args = _write_plan(plan, path)
@@ -186,6 +187,8 @@ def start_python(
     samples_path = path / "samples.bin" if samples else None
     if samples_path is not None:
         cmd += ["--samples-out", str(samples_path)]
+    if max_backlog_s is not None:
+        cmd += ["--max-backlog", str(max_backlog_s)]
     proc = subprocess.Popen(
         with_policy(cmd, policy), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parent
     )

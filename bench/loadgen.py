@@ -7,8 +7,8 @@ keep-alive connections, in one of two modes:
   response is complete, like wrk. Measures throughput at full load.
 * **open loop / constant rate** (``--rate R``): request ``i`` is *scheduled* at ``t0 + i/R``
   whatever the server does (wrk2's model). If no connection is free, it waits in a backlog; if
-  the backlog exceeds 2 seconds' worth of requests the server can't sustain the rate, and the run
-  stops early and says so (``overloaded``) instead of queueing without bound.
+  the backlog exceeds 2 seconds' worth of requests (``--max-backlog``) the server can't sustain the
+  rate, and the run stops early and says so (``overloaded``) instead of queueing without bound.
   Latency is reported two ways: from the scheduled time (corrects coordinated omission: a slow
   server is charged for the requests it delayed) and from the moment the bytes were written. The
   timer behind the schedule has about 1 ms granularity on uvloop, so the generator's own lag
@@ -158,9 +158,11 @@ class Conn(asyncio.Protocol):
 
 
 class Generator:
-    def __init__(self, host: str, port: int, source: Source, connections: int, duration: float, rate: float) -> None:
+    def __init__(self, host: str, port: int, source: Source, connections: int, duration: float, rate: float,
+                 max_backlog_s: float = 2.0) -> None:
         self.host, self.port, self.source = host, port, source
         self.n_conns, self.duration, self.rate = connections, duration, rate
+        self.max_backlog_s = max_backlog_s
         self.stats = Stats()
         self.idle: list[Conn] = []
         self.backlog: list[float] = []  # scheduled times waiting for a free connection (open loop)
@@ -230,7 +232,7 @@ class Generator:
             self.stopping = True
             self._maybe_finish()
             return
-        if len(self.backlog) > max(2 * self.rate, 200):
+        if len(self.backlog) > max(self.max_backlog_s * self.rate, 200):
             # The server can't keep up: stop scheduling rather than queue without bound.
             self.overloaded = True
             self.dropped = len(self.backlog)  # never sent: reported, not counted as answered
@@ -382,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=0.0, help="requests/s (open loop); 0 = closed loop")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--samples-out", type=Path, help="every answer's start time and latency (write_samples)")
+    ap.add_argument("--max-backlog", type=float, default=2.0,
+                    help="open loop: stop (overloaded) when this many seconds' worth of requests wait (default 2)")
     args = ap.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("loadgen: only loopback targets are allowed", file=sys.stderr)
@@ -399,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a server dependency
         runner = asyncio.run
-    generator = Generator(args.host, args.port, source, args.connections, args.duration, args.rate)
+    generator = Generator(args.host, args.port, source, args.connections, args.duration, args.rate, args.max_backlog)
     result = runner(generator.run())
     if args.samples_out:
         write_samples(args.samples_out, generator.stats.starts, generator.stats.latencies)

@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 
 from bench import cpu, drive, rotation_report, rotation_setup, servers
-from bench.rotation_client import CallFailed, SecretsApi, rotated
+from bench.rotation_client import CallFailed, SecretsApi, current_version, rotated
 from bench.rotation_report import Sample
 from bench.seed import SnapshotCache
 from bench.signing import Creds, admin_credentials, dev_credentials
@@ -51,8 +51,12 @@ RESULTS = HERE / "results"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "strongroom-bench"
 PARTS = ("latency", "due")
 MODES = {
+    "schedule": "every secret's rotation scheduled for the same minute (RotateSecret with RotateImmediately false "
+                "and a daily cron at that minute; their testSecret runs finished before), the scheduler looking "
+                "every second (rotation_schedule_interval = 1): the time counts from that minute.",
     "rotate": "RotateSecret (RotationLambdaARN, AutomaticallyAfterDays 30, RotateImmediately true) on every "
-              "secret at once from --fire-threads threads: each queues the rotation job a due schedule queues.",
+              "secret at once from --fire-threads threads: each queues the run a due schedule starts; the time "
+              "counts from the first call and includes the 1,000 calls.",
 }
 
 
@@ -79,7 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warm", type=int, default=30, help="warm rotations after the first cold one")
     ap.add_argument("--poll-ms", type=float, default=5.0, help="DescribeSecret polling interval (ms)")
     ap.add_argument("--rotation-timeout", type=float, default=60.0, help="seconds one rotation may take")
-    ap.add_argument("--mode", choices=sorted(MODES), default="rotate", help="how the secrets come due at once")
+    ap.add_argument("--mode", choices=sorted(MODES), default="schedule",
+                    help="how the secrets come due at once: schedule (a cron minute, the scheduler starts them) "
+                         "or rotate (RotateSecret on each)")
+    ap.add_argument("--setup-s", type=float, default=120.0,
+                    help="schedule: seconds allowed for scheduling and the testSecret runs before the due minute")
+    ap.add_argument("--max-backlog", type=float, default=60.0,
+                    help="GetSecretValue load: seconds of backlog before the generator gives up (loadgen)")
     ap.add_argument("--fire-threads", type=int, default=4, help="threads sending the RotateSecret calls")
     ap.add_argument("--get-rate", type=float, default=1000.0, help="GetSecretValue req/s during 'due'")
     ap.add_argument("--get-connections", type=int, default=16, help="connections of the GetSecretValue load")
@@ -108,6 +118,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not (0 <= args.lead <= 60 and 0 <= args.tail <= 60 and 0 < args.due_timeout <= 600):
         ap.error("0 <= --lead, --tail <= 60; 0 < --due-timeout <= 600")
     args.settings = parse_settings(args.setting, ap.error)
+    if "due" in args.parts and args.mode == "schedule":
+        args.settings.setdefault("rotation_schedule_interval", 1)
+    if not 0 < args.setup_s <= 600 or not 0 < args.max_backlog <= 600:
+        ap.error("0 < --setup-s <= 600, 0 < --max-backlog <= 600")
     return args
 
 
@@ -249,20 +263,32 @@ class Bench:
         names = [secret_name(i) for i in range(a.secrets)]
         out: dict[str, Any] = {"mode": a.mode, "mode_text": MODES[a.mode], "secrets": a.secrets,
                                "get_rate": a.get_rate, "get_connections": a.get_connections, "lead_s": a.lead,
-                               "watch_s": a.watch_s, "timeout_s": a.due_timeout, "uptime": uptime(), "failures": []}
+                               "watch_s": a.watch_s, "timeout_s": a.due_timeout, "uptime": uptime(), "failures": [],
+                               "max_backlog_s": a.max_backlog}
         try:
             plan = build_plan("get", a.secrets, p.server.host, p.api.creds, read_pool=a.read_pool, write_count=0)
+            due_at = self.schedule_all(p, names, out) if a.mode == "schedule" else None
+            if due_at is not None:
+                time.sleep(max(0.0, due_at - a.lead - time.time()))
             load = drive.start_python(plan, p.server.port, duration=a.lead + a.due_timeout + a.tail + 30,
-                                      connections=a.get_connections, rate=a.get_rate, samples=True)
+                                      connections=a.get_connections, rate=a.get_rate, samples=True,
+                                      max_backlog_s=a.max_backlog)
             try:
-                time.sleep(a.lead)
+                if due_at is None:
+                    time.sleep(a.lead)
+                    begin = time.perf_counter()
+                    tokens, errors = self.fire(p, names)
+                    out.update(fired=len(tokens), fire_s=round(time.perf_counter() - begin, 3),
+                               fire_errors=len(errors))
+                    out["failures"] += errors[:5]
+                    targets = {name: due_check(token) for name, token in tokens.items()}
+                else:
+                    begin = time.perf_counter() + (due_at - time.time())
+                    time.sleep(max(0.0, begin - time.perf_counter()))
+                    targets = {name: moved_from(version) for name, version in out.pop("current").items()}
                 mark = cpu.mark(p.server.pid)
                 load_cpu = cpu.cpu_seconds([load.proc.pid])
-                begin = time.perf_counter()
-                tokens, errors = self.fire(p, names)
-                out.update(fired=len(tokens), fire_s=round(time.perf_counter() - begin, 3), fire_errors=len(errors))
-                out["failures"] += errors[:5]
-                done = self.watch(p, tokens, begin)
+                done = self.watch(p, targets, begin)
                 end = max(done.values(), default=begin)
                 usage = cpu.usage(mark, p.server.pid)
                 usage["loadgen_cpu_pct"] = round(
@@ -288,14 +314,15 @@ class Bench:
         out["get"]["overloaded"] = result.get("overloaded", False)
         return out
 
-    def fire(self, p: Prepared, names: list[str]) -> tuple[dict[str, str], list[str]]:
-        """RotateSecret on every secret at once: {name: the new version's id}, and the errors."""
+    def fire(self, p: Prepared, names: list[str], **extra: Any) -> tuple[dict[str, str], list[str]]:
+        """RotateSecret on every secret at once (``extra``: other parameters): {name: the new version's id},
+        and the errors."""
         tokens: dict[str, str] = {}
         errors: list[str] = []
 
         def one(name: str) -> None:
             try:
-                answer = p.api.call("RotateSecret", **rotate_params(name, p.function_arn))
+                answer = p.api.call("RotateSecret", **{**rotate_params(name, p.function_arn), **extra})
                 tokens[name] = answer["VersionId"]
             except CallFailed as exc:
                 errors.append(str(exc))
@@ -305,24 +332,79 @@ class Bench:
         say(f"  sent {len(tokens):,} RotateSecret calls ({len(errors)} errors)")
         return tokens, errors
 
-    def watch(self, p: Prepared, tokens: dict[str, str], begin: float) -> dict[str, float]:
-        """{name: when its AWSCURRENT was first seen on its token} until all are, or --due-timeout."""
+    def schedule_all(self, p: Prepared, names: list[str], out: dict[str, Any]) -> float | None:
+        """Mode ``schedule``: every secret's rotation scheduled for the same minute (RotateImmediately
+        false, a daily cron at that minute), its testSecret run finished; the due moment (epoch), or
+        None if the rotations could not be scheduled (the reasons are in ``out``)."""
+        a = self.args
+        due_at = due_minute(time.time(), a.setup_s + a.lead)
+        expression = daily_cron(due_at)
+        say(f"  scheduling {len(names):,} rotations for {time.strftime('%H:%M:%S', time.gmtime(due_at))} UTC "
+            f"({expression})")
+        started = time.perf_counter()
+        tokens, errors = self.fire(p, names, RotateImmediately=False,
+                                   RotationRules={"ScheduleExpression": expression})
+        out.update(fired=len(tokens), fire_s=round(time.perf_counter() - started, 3), fire_errors=len(errors),
+                   schedule=expression)
+        out["failures"] += errors[:5]
+        # Each RotateImmediately=false call runs testSecret on an AWSPENDING version, then removes it.
+        current: dict[str, str] = {}
+        while time.time() < due_at - a.lead:
+            entries = {e["Name"]: e for e in p.api.list_secrets() if e["Name"] in tokens}
+            pending = [n for n, e in entries.items() if any(
+                "AWSPENDING" in labels for labels in (e.get("SecretVersionsToStages") or {}).values())]
+            if not pending:
+                current = {n: current_version(e.get("SecretVersionsToStages")) or "" for n, e in entries.items()}
+                break
+            time.sleep(a.watch_s)
+        out["tests_s"] = round(time.perf_counter() - started, 2)
+        if not current:
+            out["failures"].append(f"testSecret runs not finished {a.setup_s:g} s after scheduling")
+            current = {n: current_version(e.get("SecretVersionsToStages")) or "" for n, e in entries.items()}
+        say(f"  testSecret runs finished in {out['tests_s']:.1f} s; due in {due_at - time.time():.1f} s")
+        out["current"] = current
+        return due_at
+
+    def watch(self, p: Prepared, targets: dict[str, Callable[[dict[str, Any]], bool]],
+              begin: float) -> dict[str, float]:
+        """{name: when its ListSecrets entry was first seen rotated} until all are, or --due-timeout."""
         done: dict[str, float] = {}
         deadline = begin + self.args.due_timeout
         told = begin
-        while len(done) < len(tokens) and time.perf_counter() < deadline:
+        while len(done) < len(targets) and time.perf_counter() < deadline:
             for entry in p.api.list_secrets():
                 name = entry["Name"]
-                if name in tokens and name not in done and rotated(entry, tokens[name]):
+                if name in targets and name not in done and targets[name](entry):
                     done[name] = time.perf_counter()
             now = time.perf_counter()
             if now - told >= 5:
-                say(f"  {len(done):,} of {len(tokens):,} rotated after {now - begin:.1f} s")
+                say(f"  {len(done):,} of {len(targets):,} rotated after {now - begin:.1f} s")
                 told = now
-            if len(done) < len(tokens):
+            if len(done) < len(targets):
                 time.sleep(self.args.watch_s)
-        say(f"  {len(done):,} of {len(tokens):,} rotated after {time.perf_counter() - begin:.1f} s")
+        say(f"  {len(done):,} of {len(targets):,} rotated after {time.perf_counter() - begin:.1f} s")
         return done
+
+
+def due_check(token: str) -> Callable[[dict[str, Any]], bool]:
+    """Rotated: AWSCURRENT on the version RotateSecret answered."""
+    return lambda entry: rotated(entry, token)
+
+
+def moved_from(version: str) -> Callable[[dict[str, Any]], bool]:
+    """Rotated: AWSCURRENT on a version other than ``version`` (a scheduled rotation's token is the server's)."""
+    return lambda entry: current_version(entry.get("SecretVersionsToStages")) not in (None, version)
+
+
+def due_minute(now: float, ahead: float) -> float:
+    """The first whole UTC minute at least ``ahead`` seconds after ``now`` (epoch seconds)."""
+    return float((int(now + ahead) // 60 + 1) * 60)
+
+
+def daily_cron(moment: float) -> str:
+    """AWS's six-field cron expression of every day at ``moment``'s UTC hour and minute."""
+    when = time.gmtime(moment)
+    return f"cron({when.tm_min} {when.tm_hour} * * ? *)"
 
 
 def uptime() -> str:

@@ -197,13 +197,17 @@ def markdown(data: dict[str, Any]) -> str:
             f"## {due['secrets']:,} rotations due at once",
             "",
             f"Mode `{due['mode']}`: {due['mode_text']} GetSecretValue at a constant {due['get_rate']:,.0f} req/s "
-            f"(bench.loadgen, open loop, {due['get_connections']} connections) on the same secrets from "
-            f"{due['lead_s']:g} s before the first RotateSecret; completion seen by ListSecrets every "
+            f"(bench.loadgen, open loop, {due['get_connections']} connections, giving up after a backlog of "
+            f"{due.get('max_backlog_s', 2):g} s) on the same secrets from "
+            f"{due['lead_s']:g} s before the rotations were due; completion seen by ListSecrets every "
             f"{due['watch_s']:g} s. Host load before: {due.get('uptime', '?')}.",
             "",
             "| figure | value |",
             "|---|---|",
-            f"| RotateSecret calls sent | {due['fired']:,} in {due['fire_s']:.2f} s ({due['fire_errors']} errors) |",
+            (f"| scheduled (RotateImmediately false, `{due['schedule']}`) | {due['fired']:,} RotateSecret calls in "
+             f"{due['fire_s']:.2f} s ({due['fire_errors']} errors); their testSecret runs done after "
+             f"{due.get('tests_s', 0):.1f} s |" if due.get("schedule") else
+             f"| RotateSecret calls sent | {due['fired']:,} in {due['fire_s']:.2f} s ({due['fire_errors']} errors) |"),
             f"| rotated | {due['rotated']:,} of {due['secrets']:,} |",
             f"| time to all rotated | {_s(due.get('all_rotated_s'))} |",
             f"| time to 50% / 90% rotated | {_s(due.get('p50_s'))} / {_s(due.get('p90_s'))} |",
