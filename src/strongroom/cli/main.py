@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     from strongroom.cli import admin as store_admin
 
     store_admin.register(admin_commands)
+    from strongroom.cli import rotation
+
+    rotation.register(admin_commands)
     return parser
 
 

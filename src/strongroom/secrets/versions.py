@@ -61,6 +61,8 @@ async def existing_version(
     version = await tx.secrets.get_version(secret.id, version_id=version_id)
     if version is None:
         return None
+    if version.ciphertext is None:  # a rotation's AWSPENDING, made without a value: anything may fill it
+        return version
     if value is not None:
         stored = await open_value(services, secret, version)
         if stored.kind != value.kind or not hmac.compare_digest(stored.data, value.data):

@@ -8,6 +8,7 @@ from strongroom.crypto.page_tokens import PageTokens
 from strongroom.crypto.sealing import SealingBox
 from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.identities import Identities
+from strongroom.jobs import JobRuntime
 from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import ACCESS_KEYS, PAGE_TOKENS, MasterKey
 from strongroom.regions import AcceptedRegions
@@ -33,6 +34,8 @@ class Services:
     #: Runs functions for other services (rotation); None when functions are switched off. The wiring
     #: (server/build.py) sets it, since the functions service itself works over these services.
     functions: FunctionInvoker | None = None
+    #: This process's jobs runtime, once the lifespan started it (rotation enqueues its runs there).
+    jobs: JobRuntime | None = None
 
     @classmethod
     def build(cls, store: Store, master: MasterKey, regions: AcceptedRegions | None = None) -> Services:
