@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mode", choices=sorted(MODES), default="schedule",
                     help="how the secrets come due at once: schedule (a cron minute, the scheduler starts them) "
                          "or rotate (RotateSecret on each)")
-    ap.add_argument("--setup-s", type=float, default=120.0,
+    ap.add_argument("--setup-s", type=float, default=60.0,
                     help="schedule: seconds allowed for scheduling and the testSecret runs before the due minute")
     ap.add_argument("--max-backlog", type=float, default=60.0,
                     help="GetSecretValue load: seconds of backlog before the generator gives up (loadgen)")
@@ -96,7 +96,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--read-pool", type=int, default=10000, help="distinct pre-signed GetSecretValue requests")
     ap.add_argument("--lead", type=float, default=5.0, help="seconds of GetSecretValue before the rotations")
     ap.add_argument("--tail", type=float, default=5.0, help="seconds of GetSecretValue after the last rotation")
-    ap.add_argument("--watch-s", type=float, default=0.5, help="ListSecrets interval while waiting (s)")
+    ap.add_argument("--watch-s", type=float, default=2.0,
+                    help="seconds between two looks at every secret (ListSecrets pages) while waiting")
+    ap.add_argument("--quiet-wait", type=float, default=30.0,
+                    help="before each part wait up to this many seconds for other processes to go quiet")
+    ap.add_argument("--quiet-threshold", type=float, default=25.0,
+                    help="'quiet' = other processes use less than this %% of one core")
     ap.add_argument("--due-timeout", type=float, default=180.0, help="seconds 'due' waits for every rotation")
     ap.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
                     help="a server setting (repeatable; e.g. functions_max_workers=8); values as TOML")
@@ -120,8 +125,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.settings = parse_settings(args.setting, ap.error)
     if "due" in args.parts and args.mode == "schedule":
         args.settings.setdefault("rotation_schedule_interval", 1)
-    if not 0 < args.setup_s <= 600 or not 0 < args.max_backlog <= 600:
-        ap.error("0 < --setup-s <= 600, 0 < --max-backlog <= 600")
+    if not 0 < args.setup_s <= 600 or not 0 < args.max_backlog <= 600 or not 0 <= args.quiet_wait <= 300:
+        ap.error("0 < --setup-s <= 600, 0 < --max-backlog <= 600, 0 <= --quiet-wait <= 300")
     return args
 
 
@@ -223,11 +228,17 @@ class Bench:
                                    f"(stages {described.get('VersionIdsToStages')})")
             time.sleep(poll)
 
+    def quiet(self) -> float:
+        """Wait (--quiet-wait) for other processes to go quiet; their last 1 s share of a core (%)."""
+        return cpu.wait_quiet(None, self.args.quiet_wait, self.args.quiet_threshold, say)
+
     def latency(self) -> dict[str, Any]:
         a = self.args
         p = self.prepare()
+        other = self.quiet()
         out: dict[str, Any] = {"function": rotation_setup.ROTATOR, "handler": "boto3 through SECRETS_MANAGER_ENDPOINT",
-                               "poll_ms": a.poll_ms, "uptime": uptime(), "workers": a.workers, "failures": []}
+                               "poll_ms": a.poll_ms, "uptime": uptime(), "workers": a.workers, "failures": [],
+                               "other_cpu_pct_before": other}
         samples: list[Sample] = []
         names = iter(secret_name(i) for i in range(a.secrets))
         try:
@@ -268,6 +279,10 @@ class Bench:
         try:
             plan = build_plan("get", a.secrets, p.server.host, p.api.creds, read_pool=a.read_pool, write_count=0)
             due_at = self.schedule_all(p, names, out) if a.mode == "schedule" else None
+            if due_at is not None:
+                time.sleep(max(0.0, due_at - a.lead - a.quiet_wait - 2 - time.time()))
+            out["other_cpu_pct_before"] = self.quiet()
+            out["uptime"] = uptime()
             if due_at is not None:
                 time.sleep(max(0.0, due_at - a.lead - time.time()))
             load = drive.start_python(plan, p.server.port, duration=a.lead + a.due_timeout + a.tail + 30,
@@ -337,7 +352,7 @@ class Bench:
         false, a daily cron at that minute), its testSecret run finished; the due moment (epoch), or
         None if the rotations could not be scheduled (the reasons are in ``out``)."""
         a = self.args
-        due_at = due_minute(time.time(), a.setup_s + a.lead)
+        due_at = due_minute(time.time(), a.setup_s + a.lead + a.quiet_wait + 2)
         expression = daily_cron(due_at)
         say(f"  scheduling {len(names):,} rotations for {time.strftime('%H:%M:%S', time.gmtime(due_at))} UTC "
             f"({expression})")

@@ -174,7 +174,8 @@ def markdown(data: dict[str, Any]) -> str:
             "",
             f"Function `{latency['function']}` ({latency['handler']}); each rotation on a secret of its own; "
             f"DescribeSecret polled every {latency['poll_ms']:g} ms from RotateSecret's call. Host load before: "
-            f"{latency.get('uptime', '?')}.",
+            f"{latency.get('uptime', '?')}; other processes used {latency.get('other_cpu_pct_before', 0):.0f}% "
+            "of a core just before.",
             "",
             "| series | median ms | p90 ms | min ms | max ms | rotations | RotateSecret call median ms |",
             "|---|---|---|---|---|---|---|",
@@ -200,7 +201,8 @@ def markdown(data: dict[str, Any]) -> str:
             f"(bench.loadgen, open loop, {due['get_connections']} connections, giving up after a backlog of "
             f"{due.get('max_backlog_s', 2):g} s) on the same secrets from "
             f"{due['lead_s']:g} s before the rotations were due; completion seen by ListSecrets every "
-            f"{due['watch_s']:g} s. Host load before: {due.get('uptime', '?')}.",
+            f"{due['watch_s']:g} s. Host load before: {due.get('uptime', '?')}; other processes used "
+            f"{due.get('other_cpu_pct_before', 0):.0f}% of a core just before.",
             "",
             "| figure | value |",
             "|---|---|",
