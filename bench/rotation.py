@@ -186,7 +186,11 @@ class Bench:
         """A fresh copy of the seeded store, a server with functions on, the rotator installed."""
         a = self.args
         if self.snapshot is None:
-            self.snapshot, _ = self.cache.sqlite_snapshot(a.secrets)
+            # A copy of our own: the shared cache deletes snapshots of other store code, e.g. when a
+            # harness of another branch starts meanwhile.
+            shared, _ = self.cache.sqlite_snapshot(a.secrets)
+            self.snapshot = self.work / "snapshot"
+            self.cache.sqlite_copy(shared, self.snapshot)
         data_dir = self.work / "data"
         shutil.rmtree(data_dir, ignore_errors=True)
         self.cache.sqlite_copy(self.snapshot, data_dir)
