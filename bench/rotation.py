@@ -293,9 +293,11 @@ class Bench:
                                       connections=a.get_connections, rate=a.get_rate, samples=True,
                                       max_backlog_s=a.max_backlog)
             try:
+                lead_mark = cpu.mark(p.server.pid)
                 if due_at is None:
                     time.sleep(a.lead)
                     begin = time.perf_counter()
+                    out["cpu_before"] = cpu.usage(lead_mark, p.server.pid)
                     tokens, errors = self.fire(p, names)
                     out.update(fired=len(tokens), fire_s=round(time.perf_counter() - begin, 3),
                                fire_errors=len(errors))
@@ -304,6 +306,7 @@ class Bench:
                 else:
                     begin = time.perf_counter() + (due_at - time.time())
                     time.sleep(max(0.0, begin - time.perf_counter()))
+                    out["cpu_before"] = cpu.usage(lead_mark, p.server.pid)
                     targets = {name: moved_from(version) for name, version in out.pop("current").items()}
                 mark = cpu.mark(p.server.pid)
                 load_cpu = cpu.cpu_seconds([load.proc.pid])
@@ -313,6 +316,7 @@ class Bench:
                 usage["loadgen_cpu_pct"] = round(
                     100 * (cpu.cpu_seconds([load.proc.pid]) - load_cpu) / max(time.perf_counter() - begin, 1e-9), 1)
                 usage["other_cpu_pct"] = max(0.0, round(usage["other_cpu_pct"] - usage["loadgen_cpu_pct"], 1))
+                usage["seconds"] = round(time.perf_counter() - begin, 2)
                 out["cpu"] = usage
                 time.sleep(a.tail)
             finally:

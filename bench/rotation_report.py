@@ -214,6 +214,9 @@ def markdown(data: dict[str, Any]) -> str:
             f"| time to all rotated | {_s(due.get('all_rotated_s'))} |",
             f"| time to 50% / 90% rotated | {_s(due.get('p50_s'))} / {_s(due.get('p90_s'))} |",
             f"| CPU during the window | {_cpu(due.get('cpu'))} |",
+            f"| CPU before it (GetSecretValue alone) | {_cpu(due.get('cpu_before'))} |",
+            f"| server + function workers' CPU per rotation (less GetSecretValue's share) | "
+            f"{_ms_or_dash(cpu_per_rotation_ms(due))} |",
         ]
         lines += ["", "| GetSecretValue | seconds | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |",
                   "|---|---|---|---|---|---|---|---|---|"]
@@ -233,6 +236,20 @@ def markdown(data: dict[str, Any]) -> str:
     for note in data.get("notes", []):
         lines += ["", f"Note: {note}"]
     return "\n".join(lines) + "\n"
+
+
+def cpu_per_rotation_ms(due: dict[str, Any]) -> float | None:
+    """CPU (ms) of the server and its function workers per rotation: their CPU during the window less
+    what GetSecretValue alone used per second before it (the lead), over the rotations done."""
+    usage, before = due.get("cpu"), due.get("cpu_before")
+    if not usage or not before or not due.get("rotated"):
+        return None
+    baseline = before["server_cpu_pct"] / 100 * usage["seconds"]
+    return round(max(0.0, usage["server_cpu_s"] - baseline) * 1000 / due["rotated"], 1)
+
+
+def _ms_or_dash(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:,.1f} ms"
 
 
 def _s(seconds: float | None) -> str:

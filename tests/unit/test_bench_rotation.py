@@ -101,6 +101,13 @@ def test_targets_fail_beyond_their_limit_or_when_the_rate_was_not_kept() -> None
     assert "rate not sustained" in rows[4]["measured"]
 
 
+def test_cpu_per_rotation_takes_off_what_reads_used_before() -> None:
+    usage = {"server_cpu_s": 30.0, "seconds": 20.0, "server_cpu_pct": 150.0}
+    due = {"rotated": 100, "cpu": usage, "cpu_before": {"server_cpu_pct": 50.0}}
+    assert report.cpu_per_rotation_ms(due) == 200.0  # (30 - 0.5 x 20) s over 100 rotations
+    assert report.cpu_per_rotation_ms({"rotated": 0, "cpu": usage, "cpu_before": usage}) is None
+
+
 def test_markdown_names_the_targets_and_the_windows() -> None:
     text = report.markdown(_data(warm=250, cold=1500, all_rotated=40.0, p99=8.0, rps=990))
     assert "| warm, no worker started: RotateSecret to AWSCURRENT moved, median <= 300 ms |" in text
