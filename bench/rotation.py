@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -105,6 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--due-timeout", type=float, default=180.0, help="seconds 'due' waits for every rotation")
     ap.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
                     help="a server setting (repeatable; e.g. functions_max_workers=8); values as TOML")
+    ap.add_argument("--renice-functions", type=int, default=0, metavar="N",
+                    help="experiment: give every function worker nice N (1-19) as it appears (0: leave them as "
+                         "the server starts them)")
     ap.add_argument("--functions-python", help="the workers' Python (default: one nobody can run, as root)")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="seeded store snapshots")
     ap.add_argument("--results-dir", type=Path, default=RESULTS)
@@ -125,6 +129,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.settings = parse_settings(args.setting, ap.error)
     if "due" in args.parts and args.mode == "schedule":
         args.settings.setdefault("rotation_schedule_interval", 1)
+    if not 0 <= args.renice_functions <= 19:
+        ap.error("--renice-functions must be 0-19")
     if not 0 < args.setup_s <= 600 or not 0 < args.max_backlog <= 600 or not 0 <= args.quiet_wait <= 300:
         ap.error("0 < --setup-s <= 600, 0 < --max-backlog <= 600, 0 <= --quiet-wait <= 300")
     return args
@@ -166,6 +172,23 @@ class Prepared:
     def function_workers(self) -> set[int]:
         """The function worker processes alive now."""
         return set(servers.descendants(self.server.pid)) - self.own_pids
+
+    def renice_functions(self, nice: int, stop: threading.Event) -> threading.Thread:
+        """Experiment: give each function worker ``nice`` as it appears (every 20 ms) until ``stop``."""
+        done: set[int] = set()
+
+        def loop() -> None:
+            while not stop.wait(0.02):
+                for pid in self.function_workers() - done:
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, pid, nice)
+                    except OSError:
+                        pass
+                    done.add(pid)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        return thread
 
     def stop(self) -> None:
         self.api.close()
@@ -277,6 +300,7 @@ class Bench:
         p = self.prepare()
         names = [secret_name(i) for i in range(a.secrets)]
         out: dict[str, Any] = {"mode": a.mode, "mode_text": MODES[a.mode], "secrets": a.secrets,
+                               "renice_functions": a.renice_functions,
                                "get_rate": a.get_rate, "get_connections": a.get_connections, "lead_s": a.lead,
                                "watch_s": a.watch_s, "timeout_s": a.due_timeout, "uptime": uptime(), "failures": [],
                                "max_backlog_s": a.max_backlog}
@@ -292,6 +316,9 @@ class Bench:
             load = drive.start_python(plan, p.server.port, duration=a.lead + a.due_timeout + a.tail + 30,
                                       connections=a.get_connections, rate=a.get_rate, samples=True,
                                       max_backlog_s=a.max_backlog)
+            stop = threading.Event()
+            if a.renice_functions:
+                p.renice_functions(a.renice_functions, stop)
             try:
                 lead_mark = cpu.mark(p.server.pid)
                 if due_at is None:
@@ -310,6 +337,7 @@ class Bench:
                     targets = {name: moved_from(version) for name, version in out.pop("current").items()}
                 mark = cpu.mark(p.server.pid)
                 load_cpu = cpu.cpu_seconds([load.proc.pid])
+                own_cpu = {pid: cpu.cpu_seconds([pid]) for pid in p.own_pids}
                 done = self.watch(p, targets, begin)
                 end = max(done.values(), default=begin)
                 usage = cpu.usage(mark, p.server.pid)
@@ -317,9 +345,12 @@ class Bench:
                     100 * (cpu.cpu_seconds([load.proc.pid]) - load_cpu) / max(time.perf_counter() - begin, 1e-9), 1)
                 usage["other_cpu_pct"] = max(0.0, round(usage["other_cpu_pct"] - usage["loadgen_cpu_pct"], 1))
                 usage["seconds"] = round(time.perf_counter() - begin, 2)
+                usage["server_process_cpu_pct"] = sorted(
+                    round(100 * (cpu.cpu_seconds([pid]) - was) / usage["seconds"], 1) for pid, was in own_cpu.items())
                 out["cpu"] = usage
                 time.sleep(a.tail)
             finally:
+                stop.set()
                 load.end_early()
                 result = load.result()
         finally:

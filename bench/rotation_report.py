@@ -214,6 +214,8 @@ def markdown(data: dict[str, Any]) -> str:
             f"| time to all rotated | {_s(due.get('all_rotated_s'))} |",
             f"| time to 50% / 90% rotated | {_s(due.get('p50_s'))} / {_s(due.get('p90_s'))} |",
             f"| CPU during the window | {_cpu(due.get('cpu'))} |",
+            f"| CPU of each server process (supervisor, workers) during the window | "
+            f"{', '.join(f'{x:.0f}%' for x in (due.get('cpu') or {}).get('server_process_cpu_pct', [])) or '-'} |",
             f"| CPU before it (GetSecretValue alone) | {_cpu(due.get('cpu_before'))} |",
             f"| server + function workers' CPU per rotation (less GetSecretValue's share) | "
             f"{_ms_or_dash(cpu_per_rotation_ms(due))} |",
@@ -228,6 +230,9 @@ def markdown(data: dict[str, Any]) -> str:
             lines.append(f"| {name} the rotations | {part['seconds']:.1f} | {part['requests']:,} | "
                          f"{part['rps']:,.0f} | {lat['p50']:.2f} | {lat['p90']:.2f} | {lat['p99']:.2f} | "
                          f"{lat['p99.9']:.2f} | {lat['max']:.2f} |")
+        if due.get("renice_functions"):
+            lines += ["", f"Experiment: every function worker was given nice {due['renice_functions']} as it "
+                          "appeared (--renice-functions)."]
         errors = due["get"].get("errors")
         if errors:
             lines += ["", f"GetSecretValue errors: {errors}"]
