@@ -338,6 +338,7 @@ class Bench:
                 mark = cpu.mark(p.server.pid)
                 load_cpu = cpu.cpu_seconds([load.proc.pid])
                 own_cpu = {pid: cpu.cpu_seconds([pid]) for pid in p.own_pids}
+                own_sched = {pid: schedstat(pid) for pid in p.own_pids}
                 done = self.watch(p, targets, begin)
                 end = max(done.values(), default=begin)
                 usage = cpu.usage(mark, p.server.pid)
@@ -347,6 +348,9 @@ class Bench:
                 usage["seconds"] = round(time.perf_counter() - begin, 2)
                 usage["server_process_cpu_pct"] = sorted(
                     round(100 * (cpu.cpu_seconds([pid]) - was) / usage["seconds"], 1) for pid, was in own_cpu.items())
+                usage["server_main_threads"] = sorted(
+                    (run_and_wait(own_sched[pid], schedstat(pid), usage["seconds"]) for pid in p.own_pids),
+                    key=lambda x: -x[0])
                 out["cpu"] = usage
                 time.sleep(a.tail)
             finally:
@@ -438,6 +442,22 @@ class Bench:
                 time.sleep(self.args.watch_s)
         say(f"  {len(done):,} of {len(targets):,} rotated after {time.perf_counter() - begin:.1f} s")
         return done
+
+
+def schedstat(pid: int) -> tuple[int, int]:
+    """(ns on a CPU, ns waiting on a run queue) of process ``pid``'s main thread (/proc schedstat)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+            ran, waited, _ = f.read().split()
+        return int(ran), int(waited)
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def run_and_wait(before: tuple[int, int], after: tuple[int, int], seconds: float) -> tuple[float, float]:
+    """(% of the window on a CPU, % runnable but waiting for one) between two :func:`schedstat` readings."""
+    return (round(100 * (after[0] - before[0]) / 1e9 / seconds, 1),
+            round(100 * (after[1] - before[1]) / 1e9 / seconds, 1))
 
 
 def due_check(token: str) -> Callable[[dict[str, Any]], bool]:

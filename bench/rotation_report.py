@@ -216,6 +216,8 @@ def markdown(data: dict[str, Any]) -> str:
             f"| CPU during the window | {_cpu(due.get('cpu'))} |",
             f"| CPU of each server process (supervisor, workers) during the window | "
             f"{', '.join(f'{x:.0f}%' for x in (due.get('cpu') or {}).get('server_process_cpu_pct', [])) or '-'} |",
+            f"| server processes' main threads: on a CPU / runnable, waiting for one (% of the window) | "
+            f"{_threads((due.get('cpu') or {}).get('server_main_threads', []))} |",
             f"| CPU before it (GetSecretValue alone) | {_cpu(due.get('cpu_before'))} |",
             f"| server + function workers' CPU per rotation (less GetSecretValue's share) | "
             f"{_ms_or_dash(cpu_per_rotation_ms(due))} |",
@@ -251,6 +253,10 @@ def cpu_per_rotation_ms(due: dict[str, Any]) -> float | None:
         return None
     baseline = before["server_cpu_pct"] / 100 * usage["seconds"]
     return round(max(0.0, usage["server_cpu_s"] - baseline) * 1000 / due["rotated"], 1)
+
+
+def _threads(pairs: Sequence[Sequence[float]]) -> str:
+    return ", ".join(f"{ran:.0f}% / {waited:.0f}%" for ran, waited in pairs) or "-"
 
 
 def _ms_or_dash(ms: float | None) -> str:

@@ -215,3 +215,11 @@ def test_bench_run_takes_rotation_as_a_separate_workload() -> None:
     rotation = parse_args(argv)
     assert (rotation.parts, rotation.warm, rotation.auth) == (["latency"], 50, "dev")
     assert run_args([]).separate == []
+
+
+def test_run_and_wait_in_percent_of_the_window() -> None:
+    from bench.rotation import daily_cron, due_minute, run_and_wait
+
+    assert run_and_wait((1_000_000_000, 0), (3_000_000_000, 1_000_000_000), 10.0) == (20.0, 10.0)
+    assert due_minute(119.0, 1.0) == 180.0 and due_minute(100.0, 30.0) == 180.0
+    assert daily_cron(3 * 3600 + 7 * 60) == "cron(7 3 * * ? *)"
