@@ -32,7 +32,8 @@ from strongroom.client.transport import HttpResponse
 
 SERVED = frozenset(
     {
-        "AssociateCrossAccountReplica", "BatchGetSecretValue", "CancelRotateSecret", "CreateSecret", "DeleteResourcePolicy", "DeleteSecret",
+        "AssociateCrossAccountReplica", "BatchGetSecretValue", "CancelRotateSecret", "CreateSecret",
+        "DeleteResourcePolicy", "DeleteSecret",
         "DescribeSecret", "DisassociateCrossAccountReplica",
         "GetRandomPassword", "GetResourcePolicy", "GetSecretValue", "ListResourcePolicies", "ListSecretVersionIds",
         "ListSecrets",

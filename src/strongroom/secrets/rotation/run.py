@@ -12,6 +12,7 @@ type, never the function's message or payload (they may hold the value).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -79,6 +80,8 @@ class Rotations:
         last = job.attempt >= job.max_attempts
         try:
             cancelled = await self._steps(run, job.attempt)
+            if not cancelled:
+                await self._succeeded(run, job.attempt)
         except (StepFailed, ApiError) as exc:
             reason = str(exc) if isinstance(exc, StepFailed) else f"{run.step}: {exc.code}"
             if not await self._record(run, attempts=job.attempt, last_error=reason,
@@ -89,14 +92,14 @@ class Rotations:
             log.warning("rotation of %s (version %s) failed after %d attempts: %s", run.secret_arn,
                         run.version_id, job.attempt, reason)
             if run.mode == "test":
-                await self._remove_test_version(run)
+                with contextlib.suppress(ApiError):  # the secret is gone: so is its version
+                    await self._remove_test_version(run)
             self._observe(run)
             return
         if cancelled:
             if await self._record(run, attempts=job.attempt, state="cancelled"):
                 self._observe(run)
             return
-        await self._succeeded(run, job.attempt)
         self._observe(run)
 
     async def _steps(self, run: RotationRow, attempt: int) -> bool:

@@ -114,6 +114,8 @@ async def start_scheduled(services: Services, jobs: JobRuntime, ctx: RequestCont
         if not secret.rotation_enabled or not secret.rotation_lambda_arn:
             return "rotation is not enabled"
         if pending_elsewhere(await tx.secrets.stage_map(secret.id)):
+            rules = stored_rules(secret)  # tried again at the next window
+            await tx.rotations.set_due(secret.id, rules.window_after(change.now)[0] if rules else None)
             return "a previous rotation is not complete (AWSPENDING is on a version other than AWSCURRENT)"
         await begin(services, jobs, change, str(uuid.uuid4()), secret.rotation_lambda_arn, "rotate")
     return None

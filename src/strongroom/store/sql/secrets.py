@@ -173,7 +173,8 @@ class SqlSecrets:
         await self.x.execute(statement, secret_id, *values.values())
 
     async def delete_secret(self, secret_id: int) -> None:
-        """Remove a secret with its versions and stages (a purge)."""
+        """Remove a secret with its versions, stages and rotation runs (a purge)."""
+        await self.x.execute("DELETE FROM rotations WHERE secret_id = $1", secret_id)
         await self.x.execute("DELETE FROM stages WHERE secret_id = $1", secret_id)
         await self.x.execute("DELETE FROM versions WHERE secret_id = $1", secret_id)
         await self.x.execute("DELETE FROM secrets WHERE id = $1", secret_id)
