@@ -157,7 +157,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"Commit `{env.get('commit', '?')}`{' (src modified)' if env.get('dirty') else ''}; {env.get('cpu', '')}, "
         f"{env.get('cores')} cores; Python {env.get('python')}; auth {env.get('auth')}; "
         f"{env.get('workers')} server worker(s); store {env.get('store', 'sqlite')}.",
-        f"Host load (`uptime`) at the start: {env.get('uptime', '?')}.",
+        f"Host load (`uptime`) at the start: {env.get('uptime', '?')}."
+        + (f" Label: {env['label']}." if env.get("label") else ""),
         f"Settings: `{env.get('argv_text', '')}`; server settings: `{env.get('server_settings', {})}`.",
         "",
         "## Targets (issue 15)",
