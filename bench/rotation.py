@@ -105,7 +105,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="'quiet' = other processes use less than this %% of one core")
     ap.add_argument("--due-timeout", type=float, default=180.0, help="seconds 'due' waits for every rotation")
     ap.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
-                    help="a server setting (repeatable; e.g. functions_max_workers=8): true/false, a number, else a string")
+                    help="a server setting (repeatable; e.g. functions_max_workers=8): true/false, a number, "
+                         "else a string")
     ap.add_argument("--renice-functions", type=int, default=0, metavar="N",
                     help="experiment: give every function worker nice N (1-19) as it appears (0: leave them as "
                          "the server starts them)")
