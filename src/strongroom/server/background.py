@@ -12,10 +12,10 @@ from strongroom.secrets import outbox
 from strongroom.secrets.deletion import purge_due
 from strongroom.secrets.iam_vocabulary import PREFIX
 from strongroom.secrets.replication.relay import RELAY_JOB, Relay
+from strongroom.secrets.replication.remote import REMOVE_ATTEMPTS, REMOVE_BACKOFF, REMOVE_JOB, remove_at_peer
 from strongroom.secrets.rotation.run import Rotations
 from strongroom.secrets.rotation.scheduler import SCHEDULER_JOB, start_due
 from strongroom.secrets.rotation.start import ROTATION_JOB, SECRETS_MANAGER
-from strongroom.secrets.replication.remote import REMOVE_ATTEMPTS, REMOVE_BACKOFF, REMOVE_JOB, remove_at_peer
 from strongroom.server.config import Config
 from strongroom.server.observers import Observer, RequestRecord
 from strongroom.service.dependencies import Services
