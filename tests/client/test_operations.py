@@ -1,8 +1,6 @@
 """Every operation through each client form against a real server (SQLite, authentication on).
 
-SERVED lists the operations Strongroom serves today; NOT_SERVED the others, each with the request
-the client must send for it (checked on the wire) and the typed UnknownOperationException the
-server answers. When the server serves one, move it from NOT_SERVED to SERVED and to the scenario.
+SERVED lists every operation of the model; the scenario calls each of them once per client form.
 """
 
 from __future__ import annotations
@@ -23,12 +21,10 @@ from strongroom.client import (
     InvalidRequestException,
     ResourceNotFoundException,
     SecretsManager,
-    UnknownOperationException,
     shapes,
     stages,
 )
 from strongroom.client._operations import OPERATIONS
-from strongroom.client.transport import HttpResponse
 
 SERVED = frozenset(
     {
@@ -43,15 +39,10 @@ SERVED = frozenset(
     }
 )  # fmt: skip
 
-#: Operation -> (keyword arguments, the JSON body they must produce; "<uuid>" marks a generated token).
-NOT_SERVED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-
-def test_served_and_not_served_cover_every_operation() -> None:
+def test_served_covers_every_operation() -> None:
     every = {operation.name for operation in OPERATIONS.values()}
     assert len(every) == 26
-    assert SERVED | set(NOT_SERVED) == every
-    assert not SERVED & set(NOT_SERVED)
+    assert SERVED == every
 
 
 Call = Callable[..., Awaitable[Any]]
@@ -208,51 +199,3 @@ def test_every_served_operation_futures_client(
 ) -> None:
     with SecretsManager(**settings) as sm:
         assert asyncio.run(scenario(form(sm), name)) == SERVED
-
-
-def _recording(sm: Any) -> list[tuple[dict[str, str], bytes]]:
-    """Record the headers and body of every request the client sends (and still send it)."""
-    sent: list[tuple[dict[str, str], bytes]] = []
-    transport = sm._core.transport
-    original = transport.post
-
-    async def post(headers: dict[str, str], body: bytes) -> HttpResponse:
-        sent.append((dict(headers), body))
-        return await original(headers, body)
-
-    transport.post = post
-    return sent
-
-
-def _matches(body: dict[str, Any], expected: dict[str, Any]) -> bool:
-    if "ClientRequestToken" in expected:
-        assert len(body.get("ClientRequestToken", "")) == 36
-        body = {**body, "ClientRequestToken": "<uuid>"}
-    return body == expected
-
-
-@pytest.mark.parametrize("operation", sorted(NOT_SERVED))
-def test_not_served_operation_sends_the_request_and_types_the_error(
-    settings: dict[str, Any], operation: str
-) -> None:
-    kwargs, expected = NOT_SERVED[operation]
-
-    async def run() -> None:
-        async with AsyncSecretsManager(**settings) as sm:
-            sent = _recording(sm)
-            with pytest.raises(UnknownOperationException) as caught:
-                await getattr(sm, _method(operation))(**kwargs)
-            assert caught.value.code == "UnknownOperationException" and caught.value.status == 400
-            (headers, body), *_ = sent
-            assert headers["X-Amz-Target"] == f"secretsmanager.{operation}"
-            assert headers["Content-Type"] == "application/x-amz-json-1.1"
-            assert _matches(json.loads(body), expected)
-
-    asyncio.run(run())
-
-    with SecretsManager(**settings) as sm:
-        request = next(op.request_type for op in OPERATIONS.values() if op.name == operation)(**kwargs)
-        handler = RecordingHandler()
-        with pytest.raises(UnknownOperationException):
-            getattr(sm, f"{_method(operation)}_async")(request, handler).result()
-        assert isinstance(handler.errors[0], UnknownOperationException) and not handler.successes
