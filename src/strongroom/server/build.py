@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 
 from strongroom.functions.invoker import Functions, FunctionsSettings
-from strongroom.functions.runtime import RuntimeConfig, interpreter_problem
+from strongroom.functions.runtime import RuntimeConfig, interpreter_problem, reachable_interpreter
 from strongroom.iam.authenticate import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.kms.master_key import MasterKey, load_master_key
 from strongroom.regions import AcceptedRegions
@@ -36,12 +37,19 @@ def build_functions(services: Services, config: Config) -> Functions | None:
     or None when functions are off.
 
     Left to its default (``functions`` unset), the service is on only where its workers can run (a
-    warning says why not); set on, a runtime that cannot run stops the server at start.
+    warning says why not); set on, a runtime that cannot run stops the server at start. Without
+    ``functions_python``, workers use this interpreter, or the system's of the same version when the
+    worker user cannot run this one.
     """
     if not config.functions_enabled():
         return None
     runtime = RuntimeConfig(max_workers=config.functions_max_workers, worker_user=config.functions_worker_user,
                             python=config.functions_python or sys.executable)
+    if config.functions_python is None and interpreter_problem(runtime) is not None:
+        fallback = reachable_interpreter(runtime)  # e.g. this Python under /root, which nobody may run
+        if fallback is not None:
+            log.info("functions run on %s: the worker user cannot run %s", fallback, sys.executable)
+            runtime = replace(runtime, python=fallback)
     problem = interpreter_problem(runtime) if config.functions is None else None
     if problem is not None:
         log.warning("functions are off: %s (set functions_python to an interpreter the worker user can run, "

@@ -20,6 +20,8 @@ Interface
 - ``await runtime.close()``: refuses new invocations, gives running ones ``shutdown_grace``, stops
   every worker and removes the runtime's directory.
 - ``code.inspect(zip_bytes) -> CodeInfo`` checks a package as CreateFunction does (CodeError).
+- ``reachable_interpreter(config)``: the system's interpreter of this Python's version when the
+  workers' user cannot run ``config.python`` (None if it cannot run that one either).
 - ``interpreter_problem(config)``: why workers of a configuration could not start, or None (a server
   decides with it whether functions can be on, before it builds the runtime).
 
@@ -46,7 +48,7 @@ _EXPORTS = {
     "CodeError": "code", "CodeInfo": "code", "inspect": "code",
     "RuntimeClosedError": "pool",
     "EventTooLargeError": "runtime", "InvocationResult": "runtime", "Runtime": "runtime", "RuntimeConfig": "runtime",
-    "interpreter_problem": "runtime",
+    "interpreter_problem": "runtime", "reachable_interpreter": "runtime",
     "Credentials": "spec", "FunctionSpec": "spec", "InvalidSpecError": "spec",
 }
 __all__ = sorted(_EXPORTS)

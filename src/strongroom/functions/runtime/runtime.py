@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import sys
 import sysconfig
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from strongroom.functions.runtime import logs
@@ -202,6 +202,17 @@ def interpreter_problem(config: RuntimeConfig) -> str | None:
     except ValueError as exc:
         return str(exc)
     return _unreachable_any(identity, _interpreter_paths(config.python, worker_search_path()))
+
+
+def reachable_interpreter(config: RuntimeConfig, candidates: Sequence[str] | None = None) -> str | None:
+    """An interpreter of this Python's version that the workers' user can run, for a ``config`` whose own
+    one it cannot (as root, workers run as ``nobody``, and this Python may live under a private home
+    such as /root/.pyenv): the system's ``python3.X``, if its user can reach it; None if none."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in candidates if candidates is not None else (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        if Path(candidate).is_file() and interpreter_problem(replace(config, python=candidate)) is None:
+            return candidate
+    return None
 
 
 def _interpreter_paths(python: str, search_path: str) -> list[tuple[str | Path, int | None]]:
