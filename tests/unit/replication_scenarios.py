@@ -615,6 +615,28 @@ async def a_version_without_a_value_waits_for_its_value(open_store: Opener) -> N
         assert await w.value("rot", WEST, VersionStage="AWSPENDING") == "v2"
 
 
+async def a_quiet_outbox_costs_one_read_until_the_full_look(open_store: Opener) -> None:
+    """A tick that finds no new outbox event ends after one read; retries come due at the full look."""
+    from strongroom.secrets.replication.relay import FULL_LOOK_INTERVAL
+
+    async with world(open_store) as w:
+        await w.create("quiet", "v1", AddReplicaRegions=[{"Region": WEST}])
+        await w.settle()
+        now = time.time()
+        await w.relay.tick(now)  # a full look: nothing due
+        async with w.services.store.write() as tx:  # a retry comes due, no outbox event says so
+            await tx.x.execute(  # type: ignore[attr-defined]
+                "UPDATE replication_targets SET status = 'Failed', status_message = 'x', next_attempt_at = 0"
+            )
+        assert await w.relay.tick(now + FULL_LOOK_INTERVAL / 2) == 0
+        assert statuses(await w.describe("quiet")) == {WEST: "Failed"}
+        await w.relay.tick(now + FULL_LOOK_INTERVAL)
+        assert statuses(await w.describe("quiet")) == {WEST: "InSync"}
+        await w.put("quiet", "v2")  # a new event: the next tick looks at once
+        assert await w.relay.tick(now + FULL_LOOK_INTERVAL + 0.01) == 1
+        assert await w.value("quiet", WEST) == "v2"
+
+
 async def late_commit_of_another_secret_is_not_skipped(open_store: Opener) -> None:
     """A change that commits after a later-numbered change of another secret still reaches its replica."""
     import asyncio
@@ -672,6 +694,7 @@ SCENARIOS: list[Callable[[Opener], Awaitable[None]]] = [
     cross_account_requests_are_checked,
     no_plaintext_in_outbox_or_targets,
     a_version_without_a_value_waits_for_its_value,
+    a_quiet_outbox_costs_one_read_until_the_full_look,
 ]
 #: Needs two transactions open at once: PostgreSQL only (SQLite writers serialize).
 CONCURRENT_SCENARIOS: list[Callable[[Opener], Awaitable[None]]] = [late_commit_of_another_secret_is_not_skipped]

@@ -76,7 +76,7 @@ class Config:
     #: Seconds between purges of secrets whose recovery window has passed.
     purge_interval: float = 60.0
     #: Seconds between the replication relay's looks for changes to deliver to replicas.
-    replication_interval: float = 1.0
+    replication_interval: float = 0.05
     #: Seconds between the rotation scheduler's looks for rotations whose window has opened.
     rotation_schedule_interval: float = 60.0
     #: Attempts of a rotation run (each runs the function's steps from createSecret) before it fails.

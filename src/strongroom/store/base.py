@@ -256,6 +256,10 @@ class OutboxTx(Protocol):
         """Events with an id above ``after_id``, in id order."""
         ...
 
+    async def latest_id(self) -> int:
+        """The highest event id (0: none); one step down the primary key."""
+        ...
+
     async def any_prunable(self, before: float) -> bool: ...
 
     async def prune(self, before: float, limit: int) -> int:

@@ -46,6 +46,8 @@ BATCH = 100
 ROUNDS = 10
 #: Seconds between looks for peers whose failed targets all wait in backoff (a probe each).
 PROBE_INTERVAL = 2.0
+#: Seconds between full looks at the targets (due retries, late commits) when the outbox is quiet.
+FULL_LOOK_INTERVAL = 1.0
 #: Deliveries to peer deployments in flight at once within a tick.
 PEER_CONCURRENCY = 8
 #: Retries of a failed target: 1 s, 2 s, 4 s ... up to 5 minutes (half fixed, half random).
@@ -88,14 +90,29 @@ class Relay:
         self.unreachable: dict[str, str] = {}
         #: When to look next for peers whose targets all wait in backoff (:meth:`_probe_peers`).
         self.next_probe = 0.0
+        #: The outbox's highest event id at the last full look, and when the next full look is due
+        #: even if it has not moved.
+        self.seen_event = -1
+        self.next_full_look = 0.0
 
     async def tick(self, now: float) -> int:
-        """Deliver what is due at ``now``; returns how many deliveries changed a replica's target."""
+        """Deliver what is due at ``now``; returns how many deliveries changed a replica's target.
+
+        A tick that finds the outbox's highest id where the last full look left it, before
+        FULL_LOOK_INTERVAL has passed, ends after that one read: the relay can look often (low lag)
+        without reading every target each time. The full look comes at least every FULL_LOOK_INTERVAL
+        for retries that came due and for events that committed below an id already seen.
+        """
         delivered = 0
         self.unreachable.clear()
         if now >= self.next_probe:
             self.next_probe = now + PROBE_INTERVAL
             delivered += await self._probe_peers(now)
+        async with self.services.store.read() as tx:
+            latest = await tx.outbox.latest_id()
+        if latest == self.seen_event and now < self.next_full_look:
+            return delivered
+        self.seen_event, self.next_full_look = latest, now + FULL_LOOK_INTERVAL
         for _ in range(ROUNDS):
             async with self.services.store.read() as tx:
                 due = await tx.replication.due_targets(now, self.batch)

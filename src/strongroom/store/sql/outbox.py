@@ -51,6 +51,10 @@ class SqlOutbox:
         )
         return [_event(r) for r in rows]
 
+    async def latest_id(self) -> int:
+        row = await self.x.fetchrow("SELECT COALESCE(MAX(id), 0) AS latest FROM outbox_events")
+        return int(row["latest"]) if row else 0
+
     async def any_prunable(self, before: float) -> bool:
         row = await self.x.fetchrow(f"SELECT 1 AS due FROM outbox_events o WHERE {_PRUNABLE} LIMIT 1", before)
         return row is not None
