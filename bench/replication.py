@@ -168,7 +168,6 @@ def start_deployment(
         "strongroom", label, cmd, port, "/health", h.work / "logs" / f"rep-{name}-{time.time_ns()}.log",
         data_dir=data_dir, workers=a.rep_workers,
     )
-    h.starts.append({"server": label, "startup_s": server.startup_s, "rss_mb_idle": server.rss()})
     creds = dev_credentials() if a.auth == "dev" else admin_credentials(data_dir, a.auth_profile)
     return Deployment(server, data_dir, config, region, creds, settings)
 

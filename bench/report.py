@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from bench import replication_report
 from bench.workloads import WORKLOADS
 
 SIZE_1M = 1_000_000
@@ -418,7 +419,8 @@ def markdown(data: dict[str, Any]) -> str:
                     f"{c['workload']} {c['mode']}: HTTP {status}: `{body[:200]}`"
                 )
 
-    lines += ["", "## Targets", "", "| target | measured | verdict | basis |", "|---|---|---|---|"]
+    lines += [""] + replication_report.markdown(data)
+    lines += ["## Targets", "", "| target | measured | verdict | basis |", "|---|---|---|---|"]
     for t in evaluate_targets(data):
         lines.append(f"| {t['target']} | {t['measured']} | **{t['verdict']}** | {t['basis']} |")
 
