@@ -136,7 +136,8 @@ def test_replication_is_a_workload_of_its_own() -> None:
 
 
 def _result(mode: str, p50: float | None, p99: float | None, catchup: float | None, rps: tuple[float, float]) -> dict:
-    get = {role: {"rps": r, "latency_ms": {"p50": 1.0, "p99": 4.0}} for role, r in zip(("primary", "replica"), rps, strict=True)}
+    roles = zip(("primary", "replica"), rps, strict=True)
+    get = {role: {"rps": r, "latency_ms": {"p50": 1.0, "p99": 4.0}} for role, r in roles}
     return {
         "mode": mode, "secrets": 1000, "workers": 2, "replication_interval": None, "loadavg_before": [1.0],
         "loadavg_after": [1.2], "setup": {"create_s": 1.0, "initial_sync": {"seconds": 1.0}},
