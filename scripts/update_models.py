@@ -45,7 +45,8 @@ def vendor(service: str, api_version: str, text: bytes) -> Path:
 
 def main() -> int:
     loader = Loader()
-    for service in sorted({str(descriptor.model) for descriptor in SERVICES}):
+    # botocore's services only: a service defined by Strongroom names its own definition's path
+    for service in sorted({descriptor.model for descriptor in SERVICES if isinstance(descriptor.model, str)}):
         api_version, text = botocore_definition(loader, service)
         path = vendor(service, api_version, text)
         print(f"{path}: {service} {api_version} from botocore {botocore.__version__}")

@@ -103,7 +103,8 @@ def test_the_router_serves_health_and_hands_the_rest_to_the_api() -> None:
 
 
 def test_the_registry_refuses_services_that_would_share_a_route() -> None:
-    assert [s.name for s in Registry.of().services] == ["secretsmanager", "sts", "lambda"] == [s.name for s in SERVICES]
+    names = ["secretsmanager", "sts", "lambda", "strongroom-replication"]
+    assert [s.name for s in Registry.of().services] == names == [s.name for s in SERVICES]
     clashes = [
         dataclasses.replace(STS, name="secretsmanager"),
         dataclasses.replace(STS, name="other", json_target_prefix=SECRETS_MANAGER.json_target_prefix),

@@ -19,7 +19,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     1: ("cli", "__main__", "client"),  # entry points: nothing below imports them
     2: ("server",),  # the front door: app, router, API endpoint, lifespan, registry, wiring
     3: ("protocol",),  # wire adapters, service models, validation
-    4: ("secrets", "sts", "functions", "rotators"),  # one package per service (and function code)
+    4: ("secrets", "sts", "functions", "rotators", "peering"),  # one package per service (and function code)
     5: ("service",),  # what every service shares: descriptors, request context, dependencies
     6: ("iam", "jobs", "audit"),
     7: ("kms", "crypto"),

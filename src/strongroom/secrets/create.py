@@ -81,7 +81,7 @@ async def _insert(
         await change.insert()
         if value is not None and token is not None:
             await change.add_version(token, value, [AWSCURRENT])
-        await add_region_targets(change.tx, secret, regions, overwrite, ctx.now)
+        await add_region_targets(services, change.tx, secret, regions, overwrite, ctx.now)
         views = await change.tx.replication.targets_of(secret.id) if regions else []
     out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
     if token is not None:

@@ -10,6 +10,7 @@ from strongroom.jobs import Clock, Job, JobRuntime, new_holder_id
 from strongroom.secrets import outbox
 from strongroom.secrets.deletion import purge_due
 from strongroom.secrets.replication.relay import RELAY_JOB, Relay
+from strongroom.secrets.replication.remote import REMOVE_ATTEMPTS, REMOVE_BACKOFF, REMOVE_JOB, remove_at_peer
 from strongroom.server.config import Config
 from strongroom.service.dependencies import Services
 
@@ -46,6 +47,11 @@ def background_jobs(services: Services, config: Config, clock: Clock | None = No
     jobs.register_periodic(
         RELAY_JOB, config.replication_interval, replicate, lease=max(RELAY_LEASE, 3 * config.replication_interval)
     )
+
+    async def remove_peer_replica(job: Job) -> None:
+        await remove_at_peer(services, job)
+
+    jobs.register_handler(REMOVE_JOB, remove_peer_replica, max_attempts=REMOVE_ATTEMPTS, backoff=REMOVE_BACKOFF)
     if functions is not None:
 
         async def run_function_event(job: Job) -> None:

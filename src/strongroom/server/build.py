@@ -26,7 +26,8 @@ def build_services(config: Config, master: MasterKey | None = None) -> Services:
     """The store, key ring, sealers, identities and authorizer of ``config`` (the store not yet
     migrated). ``master`` defaults to the data directory's master key."""
     master = master if master is not None else load_master_key(config.data_dir)
-    return Services.build(open_store(config.store_settings()), master, AcceptedRegions(config.regions))
+    peers = config.peers()
+    return Services.build(open_store(config.store_settings()), master, AcceptedRegions(config.regions), peers)
 
 
 def build_functions(services: Services, config: Config) -> Functions | None:

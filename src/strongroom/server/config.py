@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from strongroom.regions import AcceptedRegions
+from strongroom.server.peer_config import check_replication, load_peers
+from strongroom.service.peers import Peer
 from strongroom.store.factory import SQLITE_FILE, StoreSettings
 
 DEFAULT_PORT = 7420
@@ -50,6 +52,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "functions_max_workers": (int,),
     "functions_python": (str, type(None)),
     "public_endpoint": (str, type(None)),
+    "replication": (dict,),
 }
 
 
@@ -96,6 +99,9 @@ class Config:
     #: This server's URL as functions reach it (their AWS_ENDPOINT_URL and SECRETS_MANAGER_ENDPOINT);
     #: None: http://<host>:<port> (a wildcard host becomes the loopback address).
     public_endpoint: str | None = None
+    #: Peer deployments serving other regions (TOML only: ``[replication.peers."<region>"]``, see
+    #: server/peer_config.py and docs/deployment.md, "Pairing two deployments").
+    replication: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, kinds in _TYPES.items():
@@ -123,6 +129,7 @@ class Config:
                 AcceptedRegions(self.regions)
             except ValueError as exc:
                 raise ValueError(f"setting regions: {exc}") from None
+        check_replication(self.replication, self.regions)
 
     @classmethod
     def load(cls, file: Path | None = None, **overrides: Any) -> Config:
@@ -153,6 +160,10 @@ class Config:
             return self.public_endpoint
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)  # noqa: S104
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def peers(self) -> dict[str, Peer]:
+        """The peer deployments, their key and credential files read (ValueError if one is unfit)."""
+        return load_peers(self.replication)
 
     def store_settings(self) -> StoreSettings:
         """What opening the store needs of this configuration."""

@@ -77,6 +77,7 @@ class Lifespan:
             if path is not None:
                 print(first_start_message(path), flush=True)
         self.jobs = background_jobs(self.services, config, functions=self.functions)
+        self.services.jobs = self.jobs  # domain code enqueues through it (replication to peers)
         if self.functions is not None:
             self.functions.start(self.jobs)  # refuses a runtime its workers could not run under
             if not config.dev and os.geteuid() != 0:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from strongroom.functions.service import SERVICE as LAMBDA
+from strongroom.peering.service import SERVICE as PEER_REPLICATION
 from strongroom.protocol.json_rpc import JsonRpc
 from strongroom.protocol.query import Query
 from strongroom.protocol.rest_json import RestJson
@@ -16,7 +17,7 @@ from strongroom.secrets.service import SERVICE as SECRETS_MANAGER
 from strongroom.service.descriptor import ServiceDescriptor
 from strongroom.sts.service import SERVICE as STS
 
-SERVICES: tuple[ServiceDescriptor, ...] = (SECRETS_MANAGER, STS, LAMBDA)
+SERVICES: tuple[ServiceDescriptor, ...] = (SECRETS_MANAGER, STS, LAMBDA, PEER_REPLICATION)
 
 
 def serving(*, functions: bool) -> tuple[ServiceDescriptor, ...]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from strongroom.crypto.page_tokens import PageTokens
 from strongroom.crypto.sealing import SealingBox
 from strongroom.iam.authorizer import Authorizer
 from strongroom.iam.identities import Identities
+from strongroom.jobs import JobRuntime
 from strongroom.kms.keyring import KeyRing, StoreKmsKeys
 from strongroom.kms.master_key import ACCESS_KEYS, PAGE_TOKENS, MasterKey
 from strongroom.regions import AcceptedRegions
 from strongroom.service.functions import FunctionInvoker
+from strongroom.service.peers import Peer
 from strongroom.store.base import Store
 
 
@@ -33,9 +36,17 @@ class Services:
     #: Runs functions for other services (rotation); None when functions are switched off. The wiring
     #: (server/build.py) sets it, since the functions service itself works over these services.
     functions: FunctionInvoker | None = None
+    #: Peer deployments by the region they serve (the ``replication.peers`` setting).
+    peers: Mapping[str, Peer] = field(default_factory=dict)
+    #: This process's jobs runtime once the server started (the lifespan sets it): domain code
+    #: enqueues work items through it inside its own transactions.
+    jobs: JobRuntime | None = None
 
     @classmethod
-    def build(cls, store: Store, master: MasterKey, regions: AcceptedRegions | None = None) -> Services:
+    def build(
+        cls, store: Store, master: MasterKey, regions: AcceptedRegions | None = None,
+        peers: Mapping[str, Peer] | None = None,
+    ) -> Services:
         """Everything over one store, every key derived from one master key."""
         access_keys = master.sealing_box(ACCESS_KEYS)
         return cls(
@@ -45,4 +56,5 @@ class Services:
             access_keys=access_keys,
             identities=Identities(store, access_keys),
             regions=regions if regions is not None else AcceptedRegions(),
+            peers=dict(peers or {}),
         )

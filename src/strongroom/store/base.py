@@ -284,6 +284,18 @@ class ReplicationTx(Protocol):
         (due at ``next_attempt_at``) and those with events past their position."""
         ...
 
+    async def latest_event_id(self, secret_id: int) -> int:
+        """The id of the latest outbox event of a secret (0: none)."""
+        ...
+
+    async def peer_position(self, replica_arn: str, *, for_update: bool = False) -> int | None:
+        """The position a peer's replica was last brought to or removed at (None: never)."""
+        ...
+
+    async def set_peer_position(self, replica_arn: str, primary_arn: str, position: int, now: float) -> None:
+        """Record a peer's replica as brought to (or removed at) ``position``."""
+        ...
+
 
 class JobsTx(Protocol):
     """Periodic-job leases and the durable work queue (:mod:`strongroom.jobs`)."""

@@ -338,6 +338,20 @@ MIGRATIONS: list[str] = [
         created_at    {real} NOT NULL
     );
     """,
+    # 12: reserved for the rotation branch (issue 15); its migration takes this place at the merge.
+    "",
+    # 13: replicas this deployment keeps for a peer deployment's primaries (strongroom.secrets.replication,
+    # SQL in store/sql/replication.py): per replica ARN, the peer's outbox position it was last brought
+    # to (ApplyReplicaState ignores states not past it) or removed at (RemoveReplica), so a repeated,
+    # stale or late delivery changes nothing.
+    """
+    CREATE TABLE peer_replica_positions (
+        replica_arn   TEXT PRIMARY KEY,
+        primary_arn   TEXT NOT NULL,
+        position      BIGINT NOT NULL,
+        updated_at    {real} NOT NULL
+    );
+    """,
 ]
 
 

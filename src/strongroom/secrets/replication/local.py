@@ -14,9 +14,6 @@ receives versions and labels only.
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any, cast
-
 from strongroom.errors import ApiError
 from strongroom.kms.errors import KmsError
 from strongroom.kms.keyring import Sealer
@@ -25,21 +22,15 @@ from strongroom.secrets.deletion import PURGE
 from strongroom.secrets.kms_errors import sealing_error
 from strongroom.secrets.messages import CHANGED_MEANWHILE
 from strongroom.secrets.replicas import DETACHED, FAILED, IN_SYNC, is_cross_account_replica
+from strongroom.secrets.replication.apply import REPLICATE, open_region_replica, sync_replica
 from strongroom.secrets.replication.destination import PrimaryState, ReplicationFailure
-from strongroom.secrets.replication.targets import NAME_TAKEN, REGION, name_conflict
+from strongroom.secrets.replication.targets import NAME_TAKEN, REGION
+from strongroom.secrets.value import SecretValue
 from strongroom.secrets.versions import open_value
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Conflict, Tx
-from strongroom.store.records import ReplicationTarget, SecretFields, SecretRow
+from strongroom.store.records import ReplicationTarget, SecretRow, VersionRow
 
-#: The outbox kind of a replica's change made by the relay.
-REPLICATE = "ReplicateFromPrimary"
-#: What a region replica takes from its primary besides versions and labels.
-REGION_FIELDS = (
-    "description", "tags", "resource_policy", "secret_type", "owning_service", "rotation_enabled",
-    "rotation_lambda_arn", "rotation_rules", "last_rotated_at", "next_rotation_at",
-)  # fmt: skip
-assert set(REGION_FIELDS) <= {f.name for f in fields(SecretRow)}
 #: Ours: why a cross-account replica can't receive its primary's changes.
 REPLICA_GONE = "The replica secret {arn} does not exist."
 REPLICA_UNLINKED = "The replica secret {arn} is no longer a replica of this primary secret."
@@ -115,53 +106,22 @@ class LocalDestination:
             if found.deleted_at is not None:
                 raise ReplicationFailure(REPLICA_DELETED.format(arn=target.replica_arn))
             return SecretChange(self.services, tx, found, now, REPLICATE, sealer)
-        if found is not None and found.arn == target.replica_arn:
-            return SecretChange(self.services, tx, found, now, REPLICATE, sealer)
-        message = await name_conflict(tx, found, target.overwrite)
-        if message is not None:
-            raise ReplicationFailure(message)
-        if found is not None:  # ForceOverwriteReplicaSecret: the standalone secret holding the name goes
-            purge = SecretChange(self.services, tx, found, now, PURGE)
-            await purge.purge()
-            await purge.finish()
-        replica = SecretRow(
-            id=0, account=target.account, region=target.region, name=primary.name, arn=target.replica_arn,
-            created_at=now, last_changed_at=now, kms_key_id=sealer.secret_key_id(target.kms_key_id),
-            primary_region=primary.region, primary_arn=primary.arn,
-        )
-        change = SecretChange(self.services, tx, replica, now, REPLICATE, sealer)
-        await change.insert()
-        return change
+        return await open_region_replica(self.services, tx, found, target, primary, sealer, now)
 
     async def _sync(self, change: SecretChange, state: PrimaryState, target: ReplicationTarget) -> None:
         """Versions (re-sealed), labels and, for a region replica, metadata: equal to the primary's."""
-        tx, replica, primary = change.tx, change.secret, state.secret
-        have = {v.version_id for v in await tx.secrets.list_versions(replica.id)}
-        present = set(have)
-        for listed in state.versions:
-            if listed.version_id in have:
-                continue
-            version = await tx.secrets.get_version(primary.id, version_id=listed.version_id)
+        primary = state.secret
+
+        async def value_of(listed: VersionRow) -> SecretValue | None:
+            version = await change.tx.secrets.get_version(primary.id, version_id=listed.version_id)
             if version is None:
-                continue  # removed from the primary since it was read: a later event says so
+                return None  # removed from the primary since it was read: a later event says so
             try:
-                value = await open_value(self.services, primary, version)
+                return await open_value(self.services, primary, version)
             except ApiError as exc:
                 raise ReplicationFailure(exc.message) from None
-            await change.copy_version(version.version_id, version.created_at, value)
-            present.add(version.version_id)
-        wanted = {v.version_id for v in state.versions}
-        await change.drop_versions(sorted(have - wanted))
-        await change.set_labels(
-            {stage: v.version_id for v in state.versions if v.version_id in present for stage in v.stages}
-        )
-        if target.kind == REGION:
-            differing: dict[str, Any] = {
-                name: getattr(primary, name) for name in REGION_FIELDS
-                if getattr(primary, name) != getattr(replica, name)
-            }
-            if differing:
-                change.set(**cast(SecretFields, differing))
+
+        await sync_replica(change, state.versions, value_of, primary if target.kind == REGION else None)
 
     async def failed(self, target: ReplicationTarget, message: str, retry_at: float, now: float) -> None:
         async with self.services.store.write() as tx:

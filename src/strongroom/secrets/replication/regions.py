@@ -59,7 +59,7 @@ async def replicate_secret_to_regions(
             if target is None:
                 new.append((region, kms_key_id))
             elif target.status == FAILED:
-                again = await region_target(tx, primary, region, kms_key_id, overwrite, ctx.now)
+                again = await region_target(services, tx, primary, region, kms_key_id, overwrite, ctx.now)
                 await tx.replication.update_target(
                     target.id, kms_key_id=kms_key_id, overwrite=overwrite, status=again.status,
                     status_message=again.status_message, attempts=0, next_attempt_at=ctx.now, updated_at=ctx.now,
@@ -67,7 +67,7 @@ async def replicate_secret_to_regions(
             elif target.kms_key_id != kms_key_id:
                 raise InvalidParameterException(ALREADY_REPLICATED.format(region=region))
         check_region_count(len(existing) + len(new))
-        await add_region_targets(tx, primary, new, overwrite, ctx.now)
+        await add_region_targets(services, tx, primary, new, overwrite, ctx.now)
         if primary.primary_region != primary.region:
             change.set(primary_region=primary.region)
         change.touch()

@@ -24,6 +24,7 @@ from strongroom.jobs import Backoff
 from strongroom.secrets.arns import parse_secret_arn
 from strongroom.secrets.replication.destination import PrimaryState, ReplicaDestination, ReplicationFailure
 from strongroom.secrets.replication.local import LocalDestination
+from strongroom.secrets.replication.remote import RemoteDestination
 from strongroom.service.dependencies import Services
 from strongroom.store.records import ReplicationTarget
 
@@ -44,7 +45,7 @@ PRIMARY_GONE = "The primary secret no longer exists."
 def destination_for(services: Services, target: ReplicationTarget) -> ReplicaDestination:
     """The destination a target's replica lives in: this store unless the target names a peer."""
     if target.peer is not None:
-        raise ValueError(f"no destination is configured for peer {target.peer!r}")
+        return RemoteDestination(services, target.peer)
     return LocalDestination(services)
 
 

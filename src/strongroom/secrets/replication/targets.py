@@ -40,7 +40,8 @@ def requested_regions(
     for entry in entries:
         region = entry.get("Region")
         if (
-            not isinstance(region, str) or region == primary_region or region not in services.regions
+            not isinstance(region, str) or region == primary_region
+            or not (region in services.regions or peer_of(services, region) is not None)
             or partition_of(region) != partition_of(primary_region)
         ):
             raise InvalidParameterException(INVALID_REGION)
@@ -51,6 +52,12 @@ def requested_regions(
     return list(out.items())
 
 
+def peer_of(services: Services, region: str) -> str | None:
+    """The peer deployment keeping replicas in ``region`` (None: this deployment keeps them)."""
+    peer = services.peers.get(region)
+    return region if peer is not None and peer.sends_to else None
+
+
 def check_region_count(count: int) -> None:
     if count > MAX_REGIONS:
         raise InvalidParameterException(TOO_MANY_REGIONS)
@@ -59,11 +66,12 @@ def check_region_count(count: int) -> None:
 def new_target(
     primary: SecretRow, kind: str, account: str, region: str, replica_arn: str, now: float, *,
     kms_key_id: str | None = None, overwrite: bool = False, status: str = IN_PROGRESS, message: str | None = None,
+    peer: str | None = None,
 ) -> ReplicationTarget:
     return ReplicationTarget(
         id=0, primary_id=primary.id, primary_arn=primary.arn, kind=kind, account=account, region=region,
         replica_arn=replica_arn, status=status, kms_key_id=kms_key_id, status_message=message, overwrite=overwrite,
-        next_attempt_at=now, created_at=now, updated_at=now,
+        peer=peer, next_attempt_at=now, created_at=now, updated_at=now,
     )
 
 
@@ -92,23 +100,30 @@ async def name_conflict(tx: Tx, holder: SecretRow | None, overwrite: bool) -> st
 
 
 async def add_region_targets(
-    tx: Tx, primary: SecretRow, regions: list[tuple[str, str | None]], overwrite: bool, now: float
+    services: Services, tx: Tx, primary: SecretRow, regions: list[tuple[str, str | None]], overwrite: bool,
+    now: float,
 ) -> None:
     """Targets for new region replicas; a name already taken fails its region at once."""
     for region, kms_key_id in regions:
-        await tx.replication.add_target(await region_target(tx, primary, region, kms_key_id, overwrite, now))
+        target = await region_target(services, tx, primary, region, kms_key_id, overwrite, now)
+        await tx.replication.add_target(target)
 
 
 async def region_target(
-    tx: Tx, primary: SecretRow, region: str, kms_key_id: str | None, overwrite: bool, now: float
+    services: Services, tx: Tx, primary: SecretRow, region: str, kms_key_id: str | None, overwrite: bool,
+    now: float,
 ) -> ReplicationTarget:
-    """A target for a region replica, Failed already when its name is taken (the relay retries it)."""
+    """A target for a region replica, Failed already when its name is taken here (the relay retries it;
+    a peer deployment checks the name when the first delivery arrives)."""
     replica_arn = region_replica_arn(primary, region)
-    holder = await name_holder(tx, primary.account, region, primary.name, replica_arn)
-    message = await name_conflict(tx, holder, overwrite)
+    peer = peer_of(services, region)
+    message = None
+    if peer is None:
+        holder = await name_holder(tx, primary.account, region, primary.name, replica_arn)
+        message = await name_conflict(tx, holder, overwrite)
     return new_target(
         primary, REGION, primary.account, region, replica_arn, now, kms_key_id=kms_key_id, overwrite=overwrite,
-        status=FAILED if message else IN_PROGRESS, message=message,
+        status=FAILED if message else IN_PROGRESS, message=message, peer=peer,
     )
 
 

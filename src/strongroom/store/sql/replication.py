@@ -106,3 +106,24 @@ class SqlReplication:
             now, limit,
         )
         return [(_target(r), int(r["latest"])) for r in rows]
+
+    async def latest_event_id(self, secret_id: int) -> int:
+        row = await self.x.fetchrow(
+            "SELECT COALESCE(MAX(id), 0) AS latest FROM outbox_events WHERE secret_id = $1", secret_id
+        )
+        return int(row["latest"]) if row else 0
+
+    async def peer_position(self, replica_arn: str, *, for_update: bool = False) -> int | None:
+        lock = self._lock() if for_update else ""
+        row = await self.x.fetchrow(
+            f"SELECT position FROM peer_replica_positions WHERE replica_arn = $1{lock}", replica_arn
+        )
+        return int(row["position"]) if row else None
+
+    async def set_peer_position(self, replica_arn: str, primary_arn: str, position: int, now: float) -> None:
+        await self.x.execute(
+            "INSERT INTO peer_replica_positions (replica_arn, primary_arn, position, updated_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (replica_arn) DO UPDATE SET primary_arn = excluded.primary_arn, "
+            "position = excluded.position, updated_at = excluded.updated_at",
+            replica_arn, primary_arn, position, now,
+        )
