@@ -25,6 +25,7 @@ Method and figures: docs/benchmarks.md, "Replication".
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import shutil
 import sys
@@ -121,11 +122,27 @@ def settings_toml(settings: dict[str, Any], _prefix: str = "") -> str:
     return "\n".join(lines)
 
 
-def peer_settings(region: str, endpoint: str, creds: Creds, secret_file: Path) -> dict[str, Any]:
-    """The primary's settings naming its peer deployment for ``region`` (the r16-peers format)."""
+def peer_settings(region: str, endpoint: str, creds: Creds, secret_file: Path, transfer_key_file: Path
+                  ) -> dict[str, Any]:
+    """The primary's settings naming its peer deployment for ``region`` (docs/deployment.md, "Pairing
+    two deployments")."""
     return {"replication": {"peers": {region: {
         "endpoint": endpoint, "access_key_id": creds.access_key, "secret_access_key_file": str(secret_file),
+        "transfer_key_file": str(transfer_key_file),
     }}}}
+
+
+def receiver_settings(primary_region: str, transfer_key_file: Path) -> dict[str, Any]:
+    """The peer's settings: it receives from the deployment of ``primary_region`` (no endpoint)."""
+    return {"replication": {"peers": {primary_region: {"transfer_key_file": str(transfer_key_file)}}}}
+
+
+def _private_file(path: Path, text: str) -> Path:
+    """``text`` in a file only its owner may read (the server refuses key files others can)."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text + "\n")
+    return path
 
 
 @dataclass
@@ -181,11 +198,14 @@ def start_pair(h: Harness, mode: str) -> tuple[Deployment, Deployment | None]:
     base = _base_settings(h.args)
     if mode == "local":
         return start_deployment(h, "local", PRIMARY_REGION, base), None
-    peer = start_deployment(h, "peer", REPLICA_REGION, base)
-    secret_file = h.work / "rep-primary-peer-secret"
-    secret_file.write_text(peer.creds.secret_key + "\n")
-    secret_file.chmod(0o600)
-    settings = {**base, **peer_settings(REPLICA_REGION, f"http://{peer.server.host}", peer.creds, secret_file)}
+    transfer_key = _private_file(h.work / "rep-transfer-key", base64.b64encode(os.urandom(32)).decode())
+    try:
+        peer = start_deployment(h, "peer", REPLICA_REGION, {**base, **receiver_settings(PRIMARY_REGION, transfer_key)})
+    except servers.ServerRefused as exc:
+        raise Unsupported(f"the server refused a peer configuration: {str(exc).strip().splitlines()[-1]}") from exc
+    secret_file = _private_file(h.work / "rep-primary-peer-secret", peer.creds.secret_key)
+    settings = {**base, **peer_settings(REPLICA_REGION, f"http://{peer.server.host}", peer.creds, secret_file,
+                                         transfer_key)}
     try:
         primary = start_deployment(h, "primary", PRIMARY_REGION, settings)
     except servers.ServerRefused as exc:

@@ -128,7 +128,27 @@ class LagTracker:
             "seen_before_ack": early,
             "lag_ms": percentiles_ms(values),
             "write_latency_ms": percentiles_ms(write_latency),
+            "by_second": self.by_second(),
         }
+
+    def by_second(self) -> list[dict[str, object]]:
+        """Per second of the run (by send time): writes acknowledged, and their lag's p50 and max in
+        ms (None: some never seen). A lag that grows second after second means delivery is slower
+        than the writes."""
+        acked = [w for w in self.writes if w.acked is not None and w.failed is None]
+        if not acked:
+            return []
+        t0 = min(w.sent for w in acked)
+        buckets: dict[int, list[float]] = {}
+        for w in acked:
+            lag = w.lag
+            buckets.setdefault(int(w.sent - t0), []).append(math.inf if lag is None else max(lag, 0.0))
+        out: list[dict[str, object]] = []
+        for second in sorted(buckets):
+            lags = sorted(buckets[second])
+            p = percentiles_ms(lags)
+            out.append({"second": second, "writes": len(lags), "p50_ms": p["p50"], "max_ms": p["max"]})
+        return out
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:

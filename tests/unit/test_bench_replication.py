@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where bench/ lives
 
 from bench import replication_report  # noqa: E402
-from bench.replication import peer_settings, settings_toml  # noqa: E402
+from bench.replication import peer_settings, receiver_settings, settings_toml  # noqa: E402
 from bench.replication_lag import (  # noqa: E402
     LagTracker,
     catchup_plan,
@@ -77,6 +77,19 @@ def test_failed_writes_are_not_waited_for_and_unseen_ones_count_as_late() -> Non
     assert s["lag_ms"]["p99"] is None  # the write never seen is the slowest: it is not dropped
 
 
+def test_lag_per_second_of_the_run_shows_a_backlog_growing() -> None:
+    t = LagTracker()
+    for k in range(4):
+        w = t.start(f"s{k}", sent=10.0 + k * 0.5)
+        t.acked(w, w.sent)
+        if k < 3:
+            t.seen(w.secret, w.seq, at=w.sent + 0.1 * (k + 1))
+    assert t.summary()["by_second"] == [
+        {"second": 0, "writes": 2, "p50_ms": 100.0, "max_ms": 200.0},
+        {"second": 1, "writes": 2, "p50_ms": 300.0, "max_ms": None},
+    ]
+
+
 def test_a_write_seen_before_its_acknowledgement_counts_as_no_lag() -> None:
     t = LagTracker()
     w = t.start("a", 0.0)
@@ -117,11 +130,14 @@ def test_replicas_differ_on_versions_or_labels_not_on_label_order() -> None:
 
 def test_the_primary_names_its_peer_in_toml() -> None:
     creds = Creds("AKIAPEER", "not-in-the-file")
-    settings = {"replication_interval": 0.5, **peer_settings("us-west-2", "http://127.0.0.1:9", creds, Path("/k"))}
-    text = settings_toml(settings)
+    peer = peer_settings("us-west-2", "http://127.0.0.1:9", creds, Path("/k"), Path("/t"))
+    text = settings_toml({"replication_interval": 0.5, **peer})
     assert "not-in-the-file" not in text
     assert tomllib.loads(text) == {"replication_interval": 0.5, "replication": {"peers": {"us-west-2": {
-        "endpoint": "http://127.0.0.1:9", "access_key_id": "AKIAPEER", "secret_access_key_file": "/k"}}}}
+        "endpoint": "http://127.0.0.1:9", "access_key_id": "AKIAPEER", "secret_access_key_file": "/k",
+        "transfer_key_file": "/t"}}}}
+    receiver = tomllib.loads(settings_toml(receiver_settings("us-east-1", Path("/t"))))
+    assert receiver == {"replication": {"peers": {"us-east-1": {"transfer_key_file": "/t"}}}}
     assert settings_toml({}) == ""
 
 
