@@ -116,8 +116,12 @@ def markdown(data: dict[str, Any]) -> list[str]:
         setup = r.get("setup", {})
         sync = setup.get("initial_sync", {})
         lines.append("")
+        rate = f" ({r['secrets'] / sync['seconds']:,.0f} first deliveries/s)" if sync.get("seconds") else ""
+        by_second = ", ".join("never" if b["p50_ms"] is None else f"{b['p50_ms']:,.0f}"
+                              for b in r.get("lag", {}).get("by_second", []))
         lines.append(f"- {WHERE[r['mode']]}: {r['secrets']:,} secrets created with their replica in "
-                     f"{setup.get('create_s', 0):.1f} s; every replica equal {_s(sync.get('seconds'))} s later")
+                     f"{setup.get('create_s', 0):.1f} s; every replica equal {_s(sync.get('seconds'))} s later{rate}"
+                     + (f"; lag p50 (ms) of the writes sent in each second: {by_second}" if by_second else ""))
     return lines + [""]
 
 
