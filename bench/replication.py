@@ -70,6 +70,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--rep-duration", type=float, default=20.0, help="seconds of writes of the lag measurement")
     g.add_argument("--rep-poll-gap", type=float, default=0.005,
                    help="least seconds between the starts of two rounds of the replica poller")
+    g.add_argument("--rep-drain", type=float, default=60.0,
+                   help="seconds the poller goes on after the last write for writes not yet seen")
     g.add_argument("--rep-catchup-writes", type=int, default=10000, help="writes made while the peer is stopped")
     g.add_argument("--rep-catchup-timeout", type=float, default=180.0,
                    help="seconds the catch-up is waited for at most")
@@ -83,9 +85,11 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
         if m not in MODES:
             ap.error(f"unknown --rep-modes {m!r} (peer, local)")
     if not (1 <= args.rep_secrets <= 100_000 and 0 < args.rep_rate <= 5000 and 0 < args.rep_duration <= 600
-            and 0 <= args.rep_catchup_writes <= 1_000_000 and 0 < args.rep_catchup_timeout <= 3600):
+            and 0 <= args.rep_catchup_writes <= 1_000_000 and 0 < args.rep_catchup_timeout <= 3600
+            and 0 <= args.rep_drain <= 600 and 0 < args.rep_poll_gap <= 10):
         ap.error("replication: 1 <= --rep-secrets <= 100000, 0 < --rep-rate <= 5000, 0 < --rep-duration <= 600, "
-                 "--rep-catchup-writes <= 1000000, 0 < --rep-catchup-timeout <= 3600")
+                 "--rep-catchup-writes <= 1000000, 0 < --rep-catchup-timeout <= 3600, --rep-drain <= 600, "
+                 "0 < --rep-poll-gap <= 10")
     if args.rep_interval is not None and args.rep_interval <= 0:
         ap.error("--rep-interval must be positive")
 
@@ -228,7 +232,7 @@ def _lag(h: Harness, primary: Deployment, replica: Endpoint, replica_server: ser
     replica_cpu = cpu.cpu_seconds(servers.descendants(replica_server.pid))
     began = time.perf_counter()
     result = run(measure_lag(primary.endpoint(), replica, names, rate=a.rep_rate, duration=a.rep_duration,
-                             poll_gap=a.rep_poll_gap))
+                             poll_gap=a.rep_poll_gap, drain_timeout=a.rep_drain))
     wall = time.perf_counter() - began
     usage = cpu.usage(start, primary.server.pid)
     if replica_server is not primary.server:

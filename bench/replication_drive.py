@@ -168,10 +168,10 @@ async def measure_lag(primary: Endpoint, replica: Endpoint, names: Sequence[str]
                       seed: int = 1) -> dict[str, Any]:
     """PutSecretValue at ``rate``/s (open loop) for ``duration`` s on the primary, round-robin over
     ``names`` in a shuffled order; meanwhile a poller reads every secret with a write not yet seen
-    from the replica (BatchGetSecretValue, 20 a request), round after round, at least ``poll_gap``
-    s apart. Each write's lag: from its acknowledgement to the end of the first replica read that
-    showed its marker (or a later one of the same secret). After the last write the poller goes
-    on for up to ``drain_timeout`` s."""
+    from the replica (BatchGetSecretValue, 20 a request), round after round, starting at most every
+    ``poll_gap`` s and pausing as long as the last round took. Each write's lag: from its
+    acknowledgement to the end of the first replica read that showed its marker (or a later one of
+    the same secret). After the last write the poller goes on for up to ``drain_timeout`` s."""
     order = list(names)
     random.Random(seed).shuffle(order)
     count = max(1, int(rate * duration))
@@ -229,11 +229,15 @@ async def measure_lag(primary: Endpoint, replica: Endpoint, names: Sequence[str]
                     drain_until = drain_until or began + drain_timeout
                     if not pending or began > drain_until:
                         return
+                took = 0.0
                 if pending:
                     chunks = [pending[i:i + BATCH] for i in range(0, len(pending), BATCH)]
                     await _bounded(chunks, 8, read)
-                    rounds.append(time.monotonic() - began)
-                await asyncio.sleep(max(0.0, poll_gap - (time.monotonic() - began)))
+                    took = time.monotonic() - began
+                    rounds.append(took)
+                # at most every poll_gap, and idle at least as long as the round took: while a
+                # backlog makes rounds long, the poller takes at most half of the replica's time
+                await asyncio.sleep(max(poll_gap - took, took))
 
         started = time.monotonic()
         await asyncio.gather(writer(), poller())
