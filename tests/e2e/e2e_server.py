@@ -58,9 +58,9 @@ def store_args(store: str, database_url: str | None = None) -> list[str]:
 
 def serve_command(
     data_dir: Path, port: int, store: str, extra_args: list[str] | None = None, *, master_key: str | None = None,
-    database_url: str | None = None,
+    database_url: str | None = None, dev: bool = True,
 ) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment of ``strongroom serve --dev`` on ``store``.
+    """The argv and environment of ``strongroom serve --dev`` (or, ``dev`` False, without) on ``store``.
 
     ``master_key`` (base64) goes to STRONGROOM_MASTER_KEY; without it, SQLite uses the data dir's key
     file and PostgreSQL the session's shared key."""
@@ -69,7 +69,7 @@ def serve_command(
         "--host", "127.0.0.1",
         "--port", str(port),
         "--data-dir", str(data_dir),
-        "--dev",
+        *(["--dev"] if dev else []),
         *store_args(store, database_url),
         *(extra_args or []),
     ]  # fmt: skip
@@ -148,6 +148,7 @@ def start_server(
     *,
     master_key: str | None = None,
     database_url: str | None = None,
+    dev: bool = True,
 ) -> ServerProcess:
     """Start ``strongroom serve`` on a free port and wait until ``GET /health`` answers 200.
 
@@ -159,7 +160,7 @@ def start_server(
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv, env = serve_command(
-        data_dir, port, store, extra_args, master_key=master_key, database_url=database_url
+        data_dir, port, store, extra_args, master_key=master_key, database_url=database_url, dev=dev
     )
     out = (log_dir / "stdout.log").open("ab")
     err = (log_dir / "stderr.log").open("ab")

@@ -30,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         "--account-id",
         help=f"12-digit account of dev mode's caller and of the first administrator (default {DEFAULT_ACCOUNT})",
     )
-    serve.add_argument("--config", type=Path, help="TOML file with settings (command-line flags win)")
+    serve.add_argument(
+        "--config", type=Path,
+        help="TOML file with settings (command-line flags win); peer deployments serving other regions are "
+        'set only there, as [replication.peers."<region>"] (docs/deployment.md)',
+    )
     serve.add_argument("--database-url", help="postgresql://... to use PostgreSQL instead of the embedded SQLite")
     serve.add_argument(
         "--workers", type=int,

@@ -45,6 +45,16 @@ NOT_OPENED = (
 )
 
 
+BAD_METADATA = "The replica state's Metadata is malformed."
+#: The type of each member of Metadata (REGION_FIELDS), as SecretRow holds it; any may be null.
+_METADATA_TYPES: dict[str, type] = {
+    "description": str, "tags": list, "resource_policy": str, "secret_type": str, "owning_service": str,
+    "rotation_enabled": bool, "rotation_lambda_arn": str, "rotation_rules": str, "last_rotated_at": float,
+    "next_rotation_at": float,
+}
+assert set(_METADATA_TYPES) == set(REGION_FIELDS)
+
+
 class TransferBox:
     """Seals values for one delivery to a peer, and opens them there."""
 
@@ -76,12 +86,28 @@ def primary_of(params: Mapping[str, Any], account: str, region: str) -> SecretRo
         metadata = orjson.loads(params.get("Metadata") or "{}")
     except orjson.JSONDecodeError:
         metadata = None
-    if not isinstance(metadata, dict) or set(metadata) - set(REGION_FIELDS):
-        raise ReplicationFailedException("The replica state's Metadata is malformed.")
+    if not isinstance(metadata, dict) or not all(_fits(name, value) for name, value in metadata.items()):
+        raise ReplicationFailedException(BAD_METADATA)
     if metadata.get("tags") is not None:
-        metadata["tags"] = [tuple(pair) for pair in metadata["tags"]]
+        metadata["tags"] = [(key, value) for key, value in metadata["tags"]]
     return SecretRow(id=0, account=account, region=region, name=params["Name"], arn=params["PrimaryArn"],
                      created_at=0.0, last_changed_at=0.0, **metadata)
+
+
+def _fits(name: str, value: Any) -> bool:
+    """Whether a Metadata member is one of REGION_FIELDS with a value of its column's type."""
+    kind = _METADATA_TYPES.get(name)
+    if kind is None:
+        return False
+    if value is None:
+        return True
+    if kind is list:
+        return isinstance(value, list) and all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair) for pair in value
+        )
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, kind)
 
 
 def versions_of(params: Mapping[str, Any]) -> list[VersionRow]:

@@ -8,7 +8,9 @@ comes after) and hands it to the target's destination, which applies it idempote
 the position with the replica's change. Positions are per target, that is per primary secret,
 whose outbox ids follow commit order, so an event that commits after a later-numbered event of
 another secret is never skipped. A failure marks the target Failed with the reason and retries
-it after an exponential backoff with jitter (:class:`strongroom.jobs.Backoff`).
+it after an exponential backoff with jitter (:class:`strongroom.jobs.Backoff`). A peer deployment
+that gives no answer fails its other due targets of the tick with the same reason, without a call
+each (a peer that hangs costs one timeout per tick, not one per target).
 
 Bursts coalesce: ten changes of a primary between two ticks make one delivery of the latest
 state. Ticks may overlap at a lease handover (jobs.periodic); the destinations' position check
@@ -24,7 +26,7 @@ from strongroom.jobs import Backoff
 from strongroom.secrets.arns import parse_secret_arn
 from strongroom.secrets.replication.destination import PrimaryState, ReplicaDestination, ReplicationFailure
 from strongroom.secrets.replication.local import LocalDestination
-from strongroom.secrets.replication.remote import RemoteDestination
+from strongroom.secrets.replication.remote import PeerUnreachable, RemoteDestination
 from strongroom.service.dependencies import Services
 from strongroom.store.records import ReplicationTarget
 
@@ -71,10 +73,13 @@ class Relay:
         self.backoff = backoff
         self.rng = rng or random.Random()
         self.batch = batch
+        #: Peers found unreachable in this tick, with the reason: their other targets fail at once.
+        self.unreachable: dict[str, str] = {}
 
     async def tick(self, now: float) -> int:
         """Deliver what is due at ``now``; returns how many deliveries changed a replica's target."""
         delivered = 0
+        self.unreachable.clear()
         for _ in range(ROUNDS):
             async with self.services.store.read() as tx:
                 due = await tx.replication.due_targets(now, self.batch)
@@ -87,6 +92,8 @@ class Relay:
     async def deliver(self, target: ReplicationTarget, position: int, now: float) -> bool:
         """One target: its primary's state to its destination; a failure is recorded, never raised."""
         try:
+            if target.peer in self.unreachable:
+                raise ReplicationFailure(self.unreachable[target.peer])
             destination = destination_for(self.services, target)
             state = await read_state(self.services, target, position)
             if state is None:
@@ -94,6 +101,8 @@ class Relay:
             return await destination.deliver(target, state, now)
         except ReplicationFailure as failure:
             message = failure.message
+            if isinstance(failure, PeerUnreachable) and target.peer is not None:
+                self.unreachable[target.peer] = message
             log.info("replication of %s to %s failed: %s", target.primary_arn, target.replica_arn, message)
         except Exception:  # noqa: BLE001 - one target must not stop the others
             message = INTERNAL

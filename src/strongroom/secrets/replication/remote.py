@@ -54,9 +54,16 @@ REMOVE_BACKOFF = Backoff(base=1.0, cap=300.0)
 PROMOTED_KIND = "StopReplicationToReplica"
 
 
+class PeerUnreachable(ReplicationFailure):
+    """The peer gave no usable answer (down, unreachable, or failing): the relay skips its other
+    targets until the next tick."""
+
+
 def peer_failure(peer: Peer, failed: PeerCallFailed) -> ReplicationFailure:
     """The target's StatusMessage for a failed call: the peer's own words for what it could not do."""
-    if failed.code is None or failed.code == ReplicationFailedException.__name__:
+    if failed.code is None:
+        return PeerUnreachable(failed.message)
+    if failed.code == ReplicationFailedException.__name__:
         return ReplicationFailure(failed.message)
     return ReplicationFailure(f"peer {peer.region} refused the request: {failed.code}: {failed.message}")
 
