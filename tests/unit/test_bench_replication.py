@@ -192,3 +192,22 @@ def test_the_report_section_renders_whatever_was_measured() -> None:
     assert "## Replication" in text and "NOT caught up" in text and "never" in text
     assert replication_report.markdown({}) == []
     assert "no replication set-up" in "\n".join(replication_report.markdown({"replication": []}))
+
+
+def test_a_set_up_the_server_cannot_run_is_skipped_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from bench import replication
+
+    def run_mode(h: Any, mode: str) -> dict[str, Any]:
+        if mode == "peer":
+            raise replication.Unsupported("the server refused a peer configuration: unknown settings: replication")
+        return {"mode": mode}
+
+    monkeypatch.setattr(replication, "run_mode", run_mode)
+    h = SimpleNamespace(args=SimpleNamespace(rep_modes=["peer", "local"]), skipped=[])
+    results: list[dict[str, Any]] = []
+    replication.run_all(h, results)  # type: ignore[arg-type]
+    assert results == [{"mode": "local"}]
+    assert h.skipped == [{"what": "replication (peer)",
+                          "why": "the server refused a peer configuration: unknown settings: replication"}]
