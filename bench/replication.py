@@ -73,6 +73,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--rep-drain", type=float, default=60.0,
                    help="seconds the poller goes on after the last write for writes not yet seen")
     g.add_argument("--rep-catchup-writes", type=int, default=10000, help="writes made while the peer is stopped")
+    g.add_argument("--rep-outage", type=float, default=0.0,
+                   help="seconds the peer stays stopped at least (the writes take what they take)")
     g.add_argument("--rep-catchup-timeout", type=float, default=180.0,
                    help="seconds the catch-up is waited for at most")
     g.add_argument("--rep-interval", type=float, default=None,
@@ -86,10 +88,10 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
             ap.error(f"unknown --rep-modes {m!r} (peer, local)")
     if not (1 <= args.rep_secrets <= 100_000 and 0 < args.rep_rate <= 5000 and 0 < args.rep_duration <= 600
             and 0 <= args.rep_catchup_writes <= 1_000_000 and 0 < args.rep_catchup_timeout <= 3600
-            and 0 <= args.rep_drain <= 600 and 0 < args.rep_poll_gap <= 10):
+            and 0 <= args.rep_drain <= 600 and 0 < args.rep_poll_gap <= 10 and 0 <= args.rep_outage <= 3600):
         ap.error("replication: 1 <= --rep-secrets <= 100000, 0 < --rep-rate <= 5000, 0 < --rep-duration <= 600, "
                  "--rep-catchup-writes <= 1000000, 0 < --rep-catchup-timeout <= 3600, --rep-drain <= 600, "
-                 "0 < --rep-poll-gap <= 10")
+                 "0 < --rep-poll-gap <= 10, --rep-outage <= 3600")
     if args.rep_interval is not None and args.rep_interval <= 0:
         ap.error("--rep-interval must be positive")
 
@@ -280,9 +282,15 @@ def _catchup(h: Harness, mode: str, primary: Deployment, peer: Deployment | None
     if peer is not None:
         port = peer.server.port
         peer.server.stop()
+        stopped = time.monotonic()
         h_say(f"  catch-up: peer stopped; {len(plan):,} writes on the primary")
         out["burst"] = run(write_burst(primary.endpoint(), plan))
         expected = run(list_versions(primary.endpoint()))
+        rest = a.rep_outage - (time.monotonic() - stopped)
+        if rest > 0:
+            h_say(f"  catch-up: the peer stays down {rest:.0f}s more (--rep-outage {a.rep_outage:g})")
+            time.sleep(rest)
+        out["outage_s"] = round(time.monotonic() - stopped, 1)
         h_say(f"  catch-up: {out['burst']['writes']:,} writes in {out['burst']['seconds']:.1f}s; starting the peer")
         started = time.monotonic()
         restarted = start_deployment(h, "peer", REPLICA_REGION, peer.settings, port=port, fresh=False)

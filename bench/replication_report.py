@@ -78,9 +78,9 @@ def markdown(data: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "| set-up | catch-up writes (secrets, most to one) | writes/s | counted from | replicas equal after s "
-        "| listing rounds (last s) | peer start-up s | notes |",
-        "|---|---:|---:|---|---:|---:|---:|---|",
+        "| set-up | catch-up writes (secrets, most to one) | writes/s | peer down s | counted from "
+        "| replicas equal after s | listing rounds (last s) | peer start-up s | notes |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in results:
         c = r.get("catchup")
@@ -98,7 +98,7 @@ def markdown(data: dict[str, Any]) -> list[str]:
             notes.append(f"{c['listing_errors']} listings failed (e.g. `{c.get('first_listing_error')}`)")
         lines.append(
             f"| {WHERE[r['mode']]} | {c['writes_planned']:,} ({c['secrets_written']:,}, {c['most_writes_per_secret']}) "
-            f"| {burst.get('writes_per_s') or 0:,.0f} | {c['from']} | {_s(c.get('seconds'))} "
+            f"| {burst.get('writes_per_s') or 0:,.0f} | {_s(c.get('outage_s'))} | {c['from']} | {_s(c.get('seconds'))} "
             f"| {c['rounds']} ({_s(c.get('round_s'))}) | {_s(c.get('peer_startup_s'))} | {'; '.join(notes)} |"
         )
     lines += [
@@ -155,7 +155,8 @@ def targets(data: dict[str, Any]) -> list[dict[str, str]]:
             ok = c.get("seconds") is not None and c["seconds"] < CATCHUP_S
             add(f"replicas equal within 30 s after {c['writes_planned']:,} writes ({where})",
                 f"{_s(c.get('seconds'))} s" if c.get("seconds") is not None else f"not within the time-out "
-                f"({c.get('differing'):,} differ)", ok, f"counted from {c['from']}")
+                f"({c.get('differing'):,} differ)", ok,
+                f"counted from {c['from']}" + (f"; the peer was down {c['outage_s']:g} s" if c.get("outage_s") else ""))
         g = r.get("get", {})
         if g.get("primary") and g.get("replica") and g["primary"]["rps"]:
             share = g["replica"]["rps"] / g["primary"]["rps"]
