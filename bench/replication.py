@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 PRIMARY_REGION = REGION
 REPLICA_REGION = "us-west-2"
 MODES = ("peer", "local")
+PARTS = ("get", "lag", "catchup")
 #: The peer's secret access key, as the primary's configuration names it (a 0600 file).
 PEER_SECRET_FILE = "peer-secret-access-key"
 
@@ -64,6 +65,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--rep-modes", default="peer,local",
                    help="peer: two deployments, the second the first's peer for another region; "
                         "local: a replica in another region of the same deployment")
+    g.add_argument("--rep-parts", default=",".join(PARTS),
+                   help="the measurements: get (GetSecretValue on primary and replica), lag, catchup")
     g.add_argument("--rep-secrets", type=int, default=1000, help="replicated secrets")
     g.add_argument("--rep-workers", type=int, default=2, help="worker processes of each deployment")
     g.add_argument("--rep-rate", type=float, default=200.0, help="PutSecretValue/s of the lag measurement")
@@ -86,6 +89,10 @@ def check_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> No
     for m in args.rep_modes:
         if m not in MODES:
             ap.error(f"unknown --rep-modes {m!r} (peer, local)")
+    args.rep_parts = [p.strip() for p in args.rep_parts.split(",") if p.strip()]
+    for p in args.rep_parts:
+        if p not in PARTS:
+            ap.error(f"unknown --rep-parts {p!r} ({', '.join(PARTS)})")
     if not (1 <= args.rep_secrets <= 100_000 and 0 < args.rep_rate <= 5000 and 0 < args.rep_duration <= 600
             and 0 <= args.rep_catchup_writes <= 1_000_000 and 0 < args.rep_catchup_timeout <= 3600
             and 0 <= args.rep_drain <= 600 and 0 < args.rep_poll_gap <= 10 and 0 <= args.rep_outage <= 3600):
@@ -338,13 +345,14 @@ def run_mode(h: Harness, mode: str) -> dict[str, Any]:
               f"{synced['seconds']}s")
         if synced["seconds"] is None:
             raise RuntimeError(f"the replicas never became equal to their primaries: {synced}")
-        result["get"] = _get(h, primary, replica, replica_server, n)
-        replica_server = (peer or primary).server
-        result["lag"] = _lag(h, primary, replica, replica_server, names)
-        lag = result["lag"]["lag_ms"]
-        h_say(f"  lag at {a.rep_rate:g} writes/s: p50 {lag['p50']} ms, p99 {lag['p99']} ms, max {lag['max']} ms "
-              f"({result['lag']['seen']:,} of {result['lag']['acked']:,} writes seen)")
-        if a.rep_catchup_writes:
+        if "get" in a.rep_parts:
+            result["get"] = _get(h, primary, replica, replica_server, n)
+        if "lag" in a.rep_parts:
+            result["lag"] = _lag(h, primary, replica, replica_server, names)
+            lag = result["lag"]["lag_ms"]
+            h_say(f"  lag at {a.rep_rate:g} writes/s: p50 {lag['p50']} ms, p99 {lag['p99']} ms, max {lag['max']} ms "
+                  f"({result['lag']['seen']:,} of {result['lag']['acked']:,} writes seen)")
+        if "catchup" in a.rep_parts and a.rep_catchup_writes:
             result["catchup"] = _catchup(h, mode, primary, peer, replica, names)
             c = result["catchup"]
             h_say(f"  catch-up: replicas equal {c['seconds']}s after {c['from']} ({c['rounds']} listings)")

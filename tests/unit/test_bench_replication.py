@@ -147,6 +147,10 @@ def test_replication_is_a_workload_of_its_own() -> None:
     default = parse_args([])
     assert default.replication and "replication" not in default.workloads and "get" in default.workloads
     assert not parse_args(["--workloads", "get"]).replication
+    assert default.rep_parts == ["get", "lag", "catchup"]
+    assert parse_args(["--rep-parts", "catchup"]).rep_parts == ["catchup"]
+    with pytest.raises(SystemExit):
+        parse_args(["--rep-parts", "everything"])
     with pytest.raises(SystemExit):
         parse_args(["--workloads", "replication", "--rep-modes", "mars"])
 
