@@ -116,6 +116,7 @@ async def wait_equal(replica: Endpoint, expected: VersionMap, timeout: float, st
     """
     rounds, last_round, errors, first_error = 0, 0.0, 0, None
     left = list(expected)
+    progress: list[tuple[float, int]] = []  # (seconds since started, replicas equal) per listing
     while True:
         began = time.monotonic()
         try:
@@ -127,12 +128,15 @@ async def wait_equal(replica: Endpoint, expected: VersionMap, timeout: float, st
         now = time.monotonic()
         rounds += 1
         last_round = now - began
-        if not left:
-            return {"seconds": round(now - started, 3), "rounds": rounds, "round_s": round(last_round, 3),
-                    "listing_errors": errors, "first_listing_error": first_error, "differing": 0}
-        if now - started > timeout:
-            return {"seconds": None, "rounds": rounds, "round_s": round(last_round, 3), "listing_errors": errors,
-                    "first_listing_error": first_error, "differing": len(left), "differing_sample": left[:5]}
+        progress.append((round(now - started, 3), len(expected) - len(left)))
+        done = not left
+        if done or now - started > timeout:
+            out = {"seconds": round(now - started, 3) if done else None, "rounds": rounds,
+                   "round_s": round(last_round, 3), "listing_errors": errors, "first_listing_error": first_error,
+                   "differing": len(left), "progress": progress}
+            if not done:
+                out["differing_sample"] = left[:5]
+            return out
         await asyncio.sleep(gap)
 
 

@@ -210,3 +210,10 @@ def differing(expected: VersionMap, actual: VersionMap) -> list[str]:
         name for name, versions in expected.items()
         if normalize_versions(actual.get(name)) != normalize_versions(versions)
     )
+
+
+def first_reaching(progress: Sequence[Sequence[float]], share: float, total: int) -> float | None:
+    """The first time in ``progress`` ((seconds, replicas equal) per listing) at which at least
+    ``share`` of ``total`` replicas were equal; None if never."""
+    need = math.ceil(share * total) if share > 0 else 1
+    return next((float(t) for t, equal in progress if equal >= need), None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.replication_lag import first_reaching
+
 #: GetSecretValue on a replica counts as "as fast as on the primary" at this share of its req/s or
 #: more (alternated rounds on this VM still differ by several percent: docs/benchmarks.md).
 AS_FAST = 0.90
@@ -94,6 +96,11 @@ def markdown(data: dict[str, Any]) -> list[str]:
             notes.append(
                 f"NOT caught up: {c.get('differing'):,} replicas still differ (e.g. {c.get('differing_sample')})"
             )
+        if c.get("progress"):
+            total = c.get("secrets_written", 0)
+            marks = [(label, first_reaching(c["progress"], share, total))
+                     for label, share in (("first", 0.0), ("half", 0.5), ("90%", 0.9))]
+            notes.append("replicas equal: " + ", ".join(f"{label} at {_s(t)} s" for label, t in marks))
         if c.get("listing_errors"):
             notes.append(f"{c['listing_errors']} listings failed (e.g. `{c.get('first_listing_error')}`)")
         lines.append(

@@ -19,6 +19,7 @@ from bench.replication_lag import (  # noqa: E402
     LagTracker,
     catchup_plan,
     differing,
+    first_reaching,
     marked_value,
     marker_of,
     per_secret_max,
@@ -128,6 +129,14 @@ def test_replicas_differ_on_versions_or_labels_not_on_label_order() -> None:
     assert differing(expected, {"a": {"v1": ["AWSCURRENT"]}}) == ["a", "b"]
 
 
+def test_the_catch_up_progress_says_when_a_share_of_replicas_was_equal() -> None:
+    progress = [(0.5, 0), (1.0, 0), (1.5, 3), (2.0, 6), (2.5, 10)]
+    assert first_reaching(progress, 0.0, 10) == 1.5
+    assert first_reaching(progress, 0.5, 10) == 2.0
+    assert first_reaching(progress, 1.0, 10) == 2.5
+    assert first_reaching(progress[:2], 0.5, 10) is None
+
+
 def test_the_primary_names_its_peer_in_toml() -> None:
     creds = Creds("AKIAPEER", "not-in-the-file")
     peer = peer_settings("us-west-2", "http://127.0.0.1:9", creds, Path("/k"), Path("/t"))
@@ -192,8 +201,11 @@ def test_the_issues_targets_are_judged_per_set_up() -> None:
 
 
 def test_the_report_section_renders_whatever_was_measured() -> None:
-    text = "\n".join(replication_report.markdown({"replication": [_result("peer", 40.0, None, None, (2, 1))]}))
+    result = _result("peer", 40.0, None, None, (2, 1))
+    result["catchup"]["progress"] = [(1.0, 0), (2.0, 600), (3.0, 990)]
+    text = "\n".join(replication_report.markdown({"replication": [result]}))
     assert "## Replication" in text and "NOT caught up" in text and "never" in text
+    assert "replicas equal: first at 2.00 s, half at 2.00 s, 90% at 3.00 s" in text
     assert replication_report.markdown({}) == []
     assert "no replication set-up" in "\n".join(replication_report.markdown({"replication": []}))
 
