@@ -80,6 +80,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                    help="seconds the peer stays stopped at least (the writes take what they take)")
     g.add_argument("--rep-catchup-timeout", type=float, default=180.0,
                    help="seconds the catch-up is waited for at most")
+    g.add_argument("--rep-logs", type=Path, default=None,
+                   help="keep the deployments' logs in this directory (default: discarded with the run)")
+    g.add_argument("--rep-log-level", choices=["debug", "info", "warning", "error"], default="warning",
+                   help="the deployments' log level")
     g.add_argument("--rep-interval", type=float, default=None,
                    help="the servers' replication_interval (default: the server's default)")
 
@@ -188,14 +192,15 @@ def start_deployment(
     port = port or servers.free_port()
     cmd = [
         sys.executable, "-m", "strongroom", "serve", "--host", "127.0.0.1",
-        "--port", str(port), "--data-dir", str(data_dir), "--workers", str(a.rep_workers), "--log-level", "warning",
+        "--port", str(port), "--data-dir", str(data_dir), "--workers", str(a.rep_workers), "--log-level", a.rep_log_level,
         "--config", str(config),
     ]
     if a.auth == "dev":
         cmd.append("--dev")
     label = f"strongroom {name} ({region}, sqlite, {a.rep_workers} worker(s), auth {a.auth})"
+    log = (a.rep_logs or h.work / "logs") / f"rep-{name}-{time.time_ns()}.log"
     server = servers._spawn(  # noqa: SLF001 - the harness's own spawner, with this config
-        "strongroom", label, cmd, port, "/health", h.work / "logs" / f"rep-{name}-{time.time_ns()}.log",
+        "strongroom", label, cmd, port, "/health", log,
         data_dir=data_dir, workers=a.rep_workers,
     )
     creds = dev_credentials() if a.auth == "dev" else admin_credentials(data_dir, a.auth_profile)
