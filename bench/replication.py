@@ -191,8 +191,8 @@ def start_deployment(
     config.write_text(settings_toml(settings) + "\n")
     port = port or servers.free_port()
     cmd = [
-        sys.executable, "-m", "strongroom", "serve", "--host", "127.0.0.1",
-        "--port", str(port), "--data-dir", str(data_dir), "--workers", str(a.rep_workers), "--log-level", a.rep_log_level,
+        sys.executable, "-m", "strongroom", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--data-dir", str(data_dir), "--workers", str(a.rep_workers), "--log-level", a.rep_log_level,
         "--config", str(config),
     ]
     if a.auth == "dev":
