@@ -71,7 +71,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--rep-workers", type=int, default=2, help="worker processes of each deployment")
     g.add_argument("--rep-rate", type=float, default=200.0, help="PutSecretValue/s of the lag measurement")
     g.add_argument("--rep-duration", type=float, default=20.0, help="seconds of writes of the lag measurement")
-    g.add_argument("--rep-poll-gap", type=float, default=0.005,
+    g.add_argument("--rep-poll-gap", type=float, default=0.05,
                    help="least seconds between the starts of two rounds of the replica poller")
     g.add_argument("--rep-drain", type=float, default=60.0,
                    help="seconds the poller goes on after the last write for writes not yet seen")

@@ -168,7 +168,7 @@ async def write_burst(primary: Endpoint, plan: Sequence[str], concurrency: int =
 
 # --- the lag -------------------------------------------------------------------------------------
 async def measure_lag(primary: Endpoint, replica: Endpoint, names: Sequence[str], *, rate: float,
-                      duration: float, poll_gap: float = 0.005, drain_timeout: float = 30.0,
+                      duration: float, poll_gap: float = 0.05, drain_timeout: float = 60.0,
                       seed: int = 1) -> dict[str, Any]:
     """PutSecretValue at ``rate``/s (open loop) for ``duration`` s on the primary, round-robin over
     ``names`` in a shuffled order; meanwhile a poller reads every secret with a write not yet seen
