@@ -282,7 +282,13 @@ def _get(h: Harness, primary: Deployment, replica: Endpoint, replica_server: ser
                   f"{run_.get('server_cpu_us_per_req', 0):.0f} us/req")
     from bench.run import pick_run
 
-    return {role: pick_run(series, best=False) for role, series in runs.items()}
+    out: dict[str, Any] = {role: pick_run(series, best=False) for role, series in runs.items()}
+    out["rounds"] = [
+        {"primary_rps": p["rps"], "replica_rps": r["rps"], "primary_us": p.get("server_cpu_us_per_req"),
+         "replica_us": r.get("server_cpu_us_per_req")}
+        for p, r in zip(runs["primary"], runs["replica"], strict=True)
+    ]
+    return out
 
 
 def _catchup(h: Harness, mode: str, primary: Deployment, peer: Deployment | None, replica: Endpoint,

@@ -217,3 +217,16 @@ def first_reaching(progress: Sequence[Sequence[float]], share: float, total: int
     ``share`` of ``total`` replicas were equal; None if never."""
     need = math.ceil(share * total) if share > 0 else 1
     return next((float(t) for t, equal in progress if equal >= need), None)
+
+
+def median_ratio(rounds: Sequence[Mapping[str, float | None]], top: str, bottom: str) -> float | None:
+    """The median over rounds of ``round[top] / round[bottom]`` (rounds missing either are left out):
+    two things measured in the same minutes compare better than two medians of minutes apart."""
+    ratios = sorted(
+        float(r[top]) / float(r[bottom])  # type: ignore[arg-type]
+        for r in rounds if r.get(top) is not None and r.get(bottom)
+    )
+    if not ratios:
+        return None
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2

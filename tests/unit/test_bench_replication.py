@@ -22,6 +22,7 @@ from bench.replication_lag import (  # noqa: E402
     first_reaching,
     marked_value,
     marker_of,
+    median_ratio,
     per_secret_max,
     percentiles_ms,
     round_robin,
@@ -135,6 +136,19 @@ def test_the_catch_up_progress_says_when_a_share_of_replicas_was_equal() -> None
     assert first_reaching(progress, 0.5, 10) == 2.0
     assert first_reaching(progress, 1.0, 10) == 2.5
     assert first_reaching(progress[:2], 0.5, 10) is None
+
+
+def test_primary_and_replica_compare_round_by_round() -> None:
+    rounds = [{"replica_rps": 10.0, "primary_rps": 4.0}, {"replica_rps": 9.0, "primary_rps": 10.0},
+              {"replica_rps": 3.0, "primary_rps": 3.0}, {"replica_rps": 5.0, "primary_rps": None}]
+    assert median_ratio(rounds, "replica_rps", "primary_rps") == 1.0
+    assert median_ratio(rounds[:2], "replica_rps", "primary_rps") == (2.5 + 0.9) / 2
+    assert median_ratio([], "replica_rps", "primary_rps") is None
+    # the verdict takes the per-round ratio, not the ratio of two medians of different rounds
+    result = _result("peer", 40.0, 400.0, 12.0, (10_000, 4_000))
+    result["get"]["rounds"] = [{"primary_rps": 10.0, "replica_rps": 9.5, "primary_us": 100.0, "replica_us": 101.0}]
+    row = next(r for r in replication_report.targets({"replication": [result]}) if "as fast" in r["target"])
+    assert row["verdict"] == "PASS" and "95% of the primary's req/s" in row["measured"] and "101%" in row["measured"]
 
 
 def test_the_primary_names_its_peer_in_toml() -> None:
