@@ -34,15 +34,17 @@ def _well_formed(name: str) -> bool:
 
 
 class AcceptedRegions:
-    """The regions a server serves: ``regions`` if given (each well-formed), else any well-formed name.
+    """The regions a server serves: ``regions`` if given (each well-formed), else any well-formed name,
+    except those in ``excluded`` (regions other deployments serve: the peers of replication).
 
     A container, so it can be handed to :func:`strongroom.sigv4.parse_auth` as its ``regions``.
     """
 
-    __slots__ = ("names",)
+    __slots__ = ("names", "excluded")
 
-    def __init__(self, regions: Iterable[str] | None = None) -> None:
+    def __init__(self, regions: Iterable[str] | None = None, excluded: Iterable[str] = ()) -> None:
         self.names: frozenset[str] | None = None
+        self.excluded = frozenset(excluded)
         if regions is None:
             return
         listed = list(regions)
@@ -56,4 +58,4 @@ class AcceptedRegions:
     def __contains__(self, name: object) -> bool:
         if self.names is not None:
             return name in self.names
-        return isinstance(name, str) and is_region_name(name)
+        return isinstance(name, str) and is_region_name(name) and name not in self.excluded

@@ -112,6 +112,11 @@ def test_create_replicates_values_stages_and_metadata_to_the_peer(pair: Pair, pr
     same_state(pair, primary, name)
 
 
+def test_each_deployment_refuses_requests_for_its_peers_region(pair: Pair) -> None:
+    in_peer_region = make_client(pair.primary.endpoint, region=PEER_REGION)
+    assert error(lambda: in_peer_region.list_secrets())["Code"] == "InvalidSignatureException"
+
+
 def test_writes_to_the_peers_replica_are_refused(pair: Pair, primary: Any) -> None:
     name = unique_name("peer-ro")
     primary.create_secret(Name=name, SecretString="v1", AddReplicaRegions=[{"Region": PEER_REGION}])

@@ -20,13 +20,19 @@ import pytest
 from replication_scenarios import EAST, EU, MASTER, Opener, World, raises
 
 from strongroom.errors import AccessDeniedException, ApiError
-from strongroom.jobs import Job, JobRuntime
+from strongroom.jobs import Backoff, Job, JobRuntime
 from strongroom.kms.master_key import MasterKey
 from strongroom.regions import AcceptedRegions
 from strongroom.secrets.replication import receive, remote
 from strongroom.secrets.replication.peer_client import PeerCallFailed
 from strongroom.secrets.replication.peer_wire import APPLY, BAD_METADATA, NOT_OPENED, REMOVE
-from strongroom.secrets.replication.regions import remove_regions_from_replication, stop_replication_to_replica
+from strongroom.secrets.replication.regions import (
+    remove_regions_from_replication,
+    replicate_secret_to_regions,
+    stop_replication_to_replica,
+)
+from strongroom.secrets.replication.relay import PEER_CONCURRENCY, PROBE_INTERVAL, Relay
+from strongroom.secrets.replication.targets import NAME_TAKEN
 from strongroom.service.dependencies import Services
 from strongroom.service.peers import Peer
 from strongroom.sigv4 import Credentials
@@ -130,6 +136,38 @@ async def an_unreachable_peer_fails_the_region_until_it_answers(a: Opener, b: Op
         assert await p.peer.value("app", EU) == "v1"
 
 
+async def a_peer_back_after_an_outage_catches_up_without_waiting_for_backoff(
+    a: Opener, b: Opener, mp: pytest.MonkeyPatch
+) -> None:
+    async with paired(a, b, mp) as p:
+        p.primary.relay = Relay(p.primary.services, backoff=Backoff(base=1000.0, cap=1000.0))  # long waits
+        names = [f"s{i}" for i in range(PEER_CONCURRENCY + 2)]
+        for name in names:
+            await p.primary.create(name, "v1", AddReplicaRegions=[{"Region": EU}])
+        now = time.time()
+        p.down = "connection refused"
+        await p.primary.relay.tick(now)
+        calls = len(p.sent)
+        assert calls <= PEER_CONCURRENCY < len(names)  # once unreachable, the others fail without a call
+        assert {(await p.primary.describe(n))["ReplicationStatus"][0]["Status"] for n in names} == {"Failed"}
+        await p.primary.relay.tick(now + 1 + PROBE_INTERVAL)  # still down: one probe, one call
+        assert len(p.sent) == calls + 1
+        p.down = None
+        await p.primary.relay.tick(now + 2 + 2 * PROBE_INTERVAL)  # long before any target's next attempt
+        for name in names:
+            assert [s["Status"] for s in (await p.primary.describe(name))["ReplicationStatus"]] == ["InSync"]
+            assert await p.peer.value(name, EU) == "v1"
+        # A target failed for another reason than the peer's silence keeps its backoff.
+        await p.peer.create("taken", "theirs", EU)
+        await p.primary.create("taken", "ours", AddReplicaRegions=[{"Region": EU}])
+        await p.primary.relay.tick(now + 3 + 2 * PROBE_INTERVAL)
+        entry = (await p.primary.describe("taken"))["ReplicationStatus"][0]
+        assert (entry["Status"], entry["StatusMessage"]) == ("Failed", NAME_TAKEN)
+        calls = len(p.sent)
+        await p.primary.relay.tick(now + 4 + 3 * PROBE_INTERVAL)  # a probe finds nothing to try
+        assert len(p.sent) == calls
+
+
 async def a_removal_holds_back_a_late_delivery(a: Opener, b: Opener, mp: pytest.MonkeyPatch) -> None:
     async with paired(a, b, mp) as p:
         await p.primary.create("gone", "v1", AddReplicaRegions=[{"Region": EU}])
@@ -166,6 +204,18 @@ async def promotion_in_the_peer_stops_replication_at_the_next_delivery(
         described = await p.primary.describe("p")
         assert "ReplicationStatus" not in described and "PrimaryRegion" not in described
         assert await p.peer.value("p", EU) == "v1"
+        # Replicating to the region again: the promoted secret holds the name like any standalone one.
+        await p.primary.call(replicate_secret_to_regions, "ReplicateSecretToRegions", SecretId="p",
+                             AddReplicaRegions=[{"Region": EU}])
+        await p.primary.replicate()
+        entry = (await p.primary.describe("p"))["ReplicationStatus"][0]
+        assert (entry["Status"], entry.get("StatusMessage")) == ("Failed", NAME_TAKEN)
+        await p.primary.call(replicate_secret_to_regions, "ReplicateSecretToRegions", SecretId="p",
+                             AddReplicaRegions=[{"Region": EU}], ForceOverwriteReplicaSecret=True)
+        await p.primary.settle()
+        assert [s["Status"] for s in (await p.primary.describe("p"))["ReplicationStatus"]] == ["InSync"]
+        assert await p.peer.value("p", EU) == "v2"
+        assert (await p.peer.describe("p", EU))["PrimaryRegion"] == EAST
 
 
 async def only_configured_peers_may_send_well_formed_states(a: Opener, b: Opener, mp: pytest.MonkeyPatch) -> None:
@@ -192,6 +242,7 @@ SCENARIOS: list[Scenario] = [
     a_replica_lives_in_the_peer_and_repeats_change_nothing,
     an_unreachable_peer_fails_the_region_until_it_answers,
     a_removal_holds_back_a_late_delivery,
+    a_peer_back_after_an_outage_catches_up_without_waiting_for_backoff,
     a_transfer_key_that_differs_fails_the_region,
     promotion_in_the_peer_stops_replication_at_the_next_delivery,
     only_configured_peers_may_send_well_formed_states,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +90,17 @@ def test_secret_files_must_be_private_and_well_formed(tmp_path: Path) -> None:
         config(tmp_path, transfer_key_file=short).peers()
     with pytest.raises(ValueError, match="cannot read"):
         config(tmp_path, transfer_key_file=str(tmp_path / "missing")).peers()
+
+
+def test_serve_refuses_an_unfit_file_with_a_message(tmp_path: Path) -> None:
+    key = private(tmp_path / "transfer.key", base64.b64encode(os.urandom(32)).decode(), mode=0o644)
+    config = tmp_path / "strongroom.toml"
+    config.write_text(f'[replication.peers."eu-west-1"]\ntransfer_key_file = "{key}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGROOM_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "strongroom", "serve", "--dev", "--port", "0", "--data-dir", str(tmp_path / "data"),
+         "--config", str(config)],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"transfer_key_file: {key} must be readable by its owner only (chmod 600)" in done.stderr

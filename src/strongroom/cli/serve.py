@@ -102,6 +102,12 @@ def serve(args: argparse.Namespace) -> int:
     except MasterKeyError as exc:
         print(f"strongroom: {exc}", file=sys.stderr)
         return 2
+    if config.replication:
+        try:
+            config.peers()  # the peers' key and credential files, checked before any worker starts
+        except ValueError as exc:
+            print(f"strongroom: {exc}", file=sys.stderr)
+            return 2
     if config.workers > 1:
         # The supervisor only checks what workers would refuse, then spawns them; each worker
         # imports and builds the app itself, so the supervisor never pays for that import.

@@ -27,7 +27,8 @@ def build_services(config: Config, master: MasterKey | None = None) -> Services:
     migrated). ``master`` defaults to the data directory's master key."""
     master = master if master is not None else load_master_key(config.data_dir)
     peers = config.peers()
-    return Services.build(open_store(config.store_settings()), master, AcceptedRegions(config.regions), peers)
+    regions = AcceptedRegions(config.regions, excluded=peers)  # a peer's region is served by the peer
+    return Services.build(open_store(config.store_settings()), master, regions, peers)
 
 
 def build_functions(services: Services, config: Config) -> Functions | None:

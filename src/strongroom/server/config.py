@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strongroom.regions import AcceptedRegions
-from strongroom.server.peer_config import check_replication, load_peers
-from strongroom.service.peers import Peer
 from strongroom.store.factory import SQLITE_FILE, StoreSettings
+
+if TYPE_CHECKING:
+    from strongroom.service.peers import Peer
 
 DEFAULT_PORT = 7420
 DEFAULT_ACCOUNT = "123456789012"
@@ -129,7 +130,10 @@ class Config:
                 AcceptedRegions(self.regions)
             except ValueError as exc:
                 raise ValueError(f"setting regions: {exc}") from None
-        check_replication(self.replication, self.regions)
+        if self.replication:
+            from strongroom.server.peer_config import check_replication  # here: it imports SigV4
+
+            check_replication(self.replication, self.regions)
 
     @classmethod
     def load(cls, file: Path | None = None, **overrides: Any) -> Config:
@@ -163,6 +167,8 @@ class Config:
 
     def peers(self) -> dict[str, Peer]:
         """The peer deployments, their key and credential files read (ValueError if one is unfit)."""
+        from strongroom.server.peer_config import load_peers
+
         return load_peers(self.replication)
 
     def store_settings(self) -> StoreSettings:

@@ -284,6 +284,15 @@ class ReplicationTx(Protocol):
         (due at ``next_attempt_at``) and those with events past their position."""
         ...
 
+    async def peers_in_backoff(self, now: float, limit: int) -> list[tuple[ReplicationTarget, int]]:
+        """Targets that failed because their peer deployment gave no answer and wait past ``now``,
+        soonest first, each with its primary's latest outbox id."""
+        ...
+
+    async def wake_peer_targets(self, peer: str, now: float) -> int:
+        """Make a peer's targets that failed for want of an answer due at ``now``; returns how many."""
+        ...
+
     async def latest_event_id(self, secret_id: int) -> int:
         """The id of the latest outbox event of a secret (0: none)."""
         ...

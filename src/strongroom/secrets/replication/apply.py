@@ -10,7 +10,7 @@ change a replica.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields
 from typing import Any, cast
 
@@ -87,7 +87,3 @@ async def sync_replica(
         if differing:
             change.set(**cast(SecretFields, differing))
 
-
-def region_fields(primary: SecretRow) -> Mapping[str, Any]:
-    """The metadata a region replica takes from ``primary``."""
-    return {name: getattr(primary, name) for name in REGION_FIELDS}

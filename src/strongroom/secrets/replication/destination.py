@@ -1,17 +1,17 @@
 """Where a replica lives, as the relay and the operations see it: the :class:`ReplicaDestination` seam.
 
 A destination receives a primary's state and makes its replica equal to it. The semantics are the
-same for every destination, so adding one (part 2: another Strongroom deployment acting as a
-region) changes none of them:
+same for every destination (:mod:`.local`: this store; :mod:`.remote`: another Strongroom
+deployment acting as a region):
 
 - **deliver** is idempotent and never goes back: a state is applied only if it is newer than the
   position the target records (``delivered_id``), and the position is recorded together with the
-  replica's change (for this store, in the same transaction), so a state delivered twice, or a
+  replica's change (in the same transaction, in the store that keeps the replica), so a state delivered twice, or a
   stale one delivered after a newer one (two relays after a lease handover), changes nothing;
 - **failed** records why a delivery failed and when to try again (the primary's target shows
   Failed with the reason; a cross-account replica shows it too);
 - **remove** and **detach** run inside the primary's own write transaction, so they happen exactly
-  when the operation that asks for them commits (a remote destination would enqueue them there).
+  when the operation that asks for them commits (the remote destination enqueues its removal there).
 """
 
 from __future__ import annotations

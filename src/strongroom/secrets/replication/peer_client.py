@@ -13,6 +13,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +27,14 @@ from strongroom.sigv4 import sign_headers
 #: Seconds to connect, and to send a request and read its answer.
 CONNECT_TIMEOUT = 5.0
 CALL_TIMEOUT = 30.0
+#: The longest error message of a peer kept (it becomes a StatusMessage).
+MAX_MESSAGE = 1000
 #: The largest answer read (answers are a few bytes).
 MAX_ANSWER_BYTES = 65_536
+
+
+#: The message of a call without a protocol answer (the store finds these targets by it).
+UNREACHABLE = "peer {region} unreachable: {reason}"
 
 
 class PeerCallFailed(Exception):
@@ -60,7 +67,7 @@ async def call(peer: Peer, operation: str, params: Mapping[str, Any]) -> dict[st
     try:
         status, answer = await asyncio.wait_for(_post(peer, operation, body), CALL_TIMEOUT)
     except (TimeoutError, OSError, ssl.SSLError, httptools.HttpParserError) as exc:
-        raise PeerCallFailed(f"peer {peer.region} unreachable: {_reason(exc)}") from None
+        raise PeerCallFailed(UNREACHABLE.format(region=peer.region, reason=_reason(exc))) from None
     try:
         members = orjson.loads(answer) if answer else {}
     except orjson.JSONDecodeError:
@@ -68,10 +75,10 @@ async def call(peer: Peer, operation: str, params: Mapping[str, Any]) -> dict[st
     if status == 200 and isinstance(members, dict):
         return members
     if isinstance(members, dict) and isinstance(members.get("__type"), str):
-        code = members["__type"].rpartition("#")[2]
-        message = str(members.get("Message") or members.get("message") or "")
+        code = members["__type"].rpartition("#")[2][:100]
+        message = str(members.get("Message") or members.get("message") or "")[:MAX_MESSAGE]
         raise PeerCallFailed(message, code)
-    raise PeerCallFailed(f"peer {peer.region} answered HTTP {status}")
+    raise PeerCallFailed(UNREACHABLE.format(region=peer.region, reason=f"it answered HTTP {status}"))
 
 
 async def _post(peer: Peer, operation: str, body: bytes) -> tuple[int, bytes]:
@@ -80,7 +87,7 @@ async def _post(peer: Peer, operation: str, body: bytes) -> tuple[int, bytes]:
     parts = urlsplit(url)
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
-    context = ssl.create_default_context(cafile=peer.ca_file) if secure else None
+    context = _tls_context(peer.ca_file) if secure else None
     headers = {
         "Host": parts.netloc.lower(), "Content-Type": "application/x-amz-json-1.1",
         "X-Amz-Target": f"{TARGET_PREFIX}{operation}",
@@ -110,6 +117,12 @@ async def _post(peer: Peer, operation: str, body: bytes) -> tuple[int, bytes]:
             await writer.wait_closed()
         except (OSError, ssl.SSLError):
             pass
+
+
+@lru_cache(maxsize=16)
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """A client context checking certificates against ``ca_file`` (None: the system's), host names too."""
+    return ssl.create_default_context(cafile=ca_file)
 
 
 def _reason(exc: BaseException) -> str:

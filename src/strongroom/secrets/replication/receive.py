@@ -11,7 +11,8 @@ here (``strongroom.peering`` serves these as ApplyReplicaState and RemoveReplica
 - **remove** deletes the replica (if it is still that primary's) and records the removal's
   position, so a delivery that was on its way when the region was removed does not bring it back.
 - A replica promoted here (StopReplicationToReplica) is no longer that primary's: a later delivery
-  answers :class:`~.peer_wire.ReplicaPromotedException` and the primary forgets the region.
+  answers :class:`~.peer_wire.ReplicaPromotedException` and the primary forgets the region. A new
+  replication to the region (``NewReplica``) finds it holding the name, as any standalone secret.
 """
 
 from __future__ import annotations
@@ -40,13 +41,13 @@ from strongroom.secrets.replication.peer_wire import (
     primary_of,
     versions_of,
 )
-from strongroom.secrets.replication.targets import REGION, new_target
+from strongroom.secrets.replication.targets import REGION, name_conflict, new_target
 from strongroom.secrets.value import SecretValue
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.service.peers import Peer
-from strongroom.store.base import Conflict
-from strongroom.store.records import VersionRow
+from strongroom.store.base import Conflict, Tx
+from strongroom.store.records import SecretRow, VersionRow
 
 #: Ours.
 NOT_A_PEER = "No peer deployment serving {region} is configured here (replication.peers)."
@@ -101,7 +102,10 @@ async def apply_state(services: Services, ctx: RequestContext, params: dict[str,
             if done is not None and done >= position:
                 return {"Applied": False}
             if found is not None and found.arn == replica_arn and found.primary_arn != primary.arn:
-                raise ReplicaPromotedException(PROMOTED.format(arn=replica_arn))
+                if not params.get("NewReplica"):
+                    raise ReplicaPromotedException(PROMOTED.format(arn=replica_arn))
+                await _replace_promoted(services, tx, found, target.overwrite, ctx.now)
+                found = None
             try:
                 change = await open_region_replica(services, tx, found, target, primary, sealer, ctx.now)
             except ReplicationFailure as failure:
@@ -133,6 +137,19 @@ async def remove_replica(services: Services, ctx: RequestContext, params: dict[s
             await purge.finish()
         await tx.replication.set_peer_position(replica_arn, params["PrimaryArn"], position, ctx.now)
     return {"Removed": removed}
+
+
+async def _replace_promoted(
+    services: Services, tx: Tx, promoted: SecretRow, overwrite: bool, now: float
+) -> None:
+    """A new replication to a region whose earlier replica was promoted here: that secret holds the
+    name like any standalone secret (Failed unless ForceOverwriteReplicaSecret, which deletes it)."""
+    message = await name_conflict(tx, promoted, overwrite)
+    if message is not None:
+        raise ReplicationFailedException(message)
+    purge = SecretChange(services, tx, promoted, now, PURGE)
+    await purge.purge()
+    await purge.finish()
 
 
 async def _sealer(services: Services, ctx: RequestContext, kms_key_ref: str | None) -> Sealer:

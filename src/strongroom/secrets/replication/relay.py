@@ -10,7 +10,13 @@ whose outbox ids follow commit order, so an event that commits after a later-num
 another secret is never skipped. A failure marks the target Failed with the reason and retries
 it after an exponential backoff with jitter (:class:`strongroom.jobs.Backoff`). A peer deployment
 that gives no answer fails its other due targets of the tick with the same reason, without a call
-each (a peer that hangs costs one timeout per tick, not one per target).
+each (a peer that hangs costs one timeout per tick, not one per target). Every PROBE_INTERVAL a
+tick tries one waiting target of each peer whose failed targets wait in backoff; if the peer
+answers, its failed targets are all due at once: a peer back after a long outage catches up within
+seconds, not at each target's next attempt.
+
+Targets in this store are delivered one after the other; targets in peer deployments up to
+PEER_CONCURRENCY at a time (a delivery there waits mostly for the peer).
 
 Bursts coalesce: ten changes of a primary between two ticks make one delivery of the latest
 state. Ticks may overlap at a lease handover (jobs.periodic); the destinations' position check
@@ -19,6 +25,7 @@ makes the second delivery of a state, or a stale one, change nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 
@@ -37,6 +44,10 @@ RELAY_JOB = "replication.relay"
 #: Targets read per statement, and statements per tick at most (a busy deployment's tick ends).
 BATCH = 100
 ROUNDS = 10
+#: Seconds between looks for peers whose failed targets all wait in backoff (a probe each).
+PROBE_INTERVAL = 2.0
+#: Deliveries to peer deployments in flight at once within a tick.
+PEER_CONCURRENCY = 8
 #: Retries of a failed target: 1 s, 2 s, 4 s ... up to 5 minutes (half fixed, half random).
 RETRY = Backoff(base=1.0, cap=300.0)
 #: The StatusMessage of a failure that is not the replica's own (the log has the details).
@@ -75,19 +86,59 @@ class Relay:
         self.batch = batch
         #: Peers found unreachable in this tick, with the reason: their other targets fail at once.
         self.unreachable: dict[str, str] = {}
+        #: When to look next for peers whose targets all wait in backoff (:meth:`_probe_peers`).
+        self.next_probe = 0.0
 
     async def tick(self, now: float) -> int:
         """Deliver what is due at ``now``; returns how many deliveries changed a replica's target."""
         delivered = 0
         self.unreachable.clear()
+        if now >= self.next_probe:
+            self.next_probe = now + PROBE_INTERVAL
+            delivered += await self._probe_peers(now)
         for _ in range(ROUNDS):
             async with self.services.store.read() as tx:
                 due = await tx.replication.due_targets(now, self.batch)
             for target, latest in due:
-                delivered += await self.deliver(target, latest, now)
+                if target.peer is None:
+                    delivered += await self.deliver(target, latest, now)
+            remote = [(target, latest) for target, latest in due if target.peer is not None]
+            if remote:
+                delivered += await self._deliver_to_peers(remote, now)
             if len(due) < self.batch:
                 break
         return delivered
+
+    async def _probe_peers(self, now: float) -> int:
+        """Try one target per peer whose targets wait in backoff because it was unreachable; a peer
+        that answers (it is back) has all those targets made due now, so it catches up in this tick
+        rather than at each target's next attempt (up to 5 minutes away after a long outage).
+        Targets that failed for another reason (a name conflict) keep their backoff."""
+        async with self.services.store.read() as tx:
+            waiting = await tx.replication.peers_in_backoff(now, self.batch)
+        probes: dict[str, tuple[ReplicationTarget, int]] = {}
+        for target, latest in waiting:
+            assert target.peer is not None
+            probes.setdefault(target.peer, (target, latest))
+        delivered = 0
+        for peer, (target, latest) in probes.items():
+            delivered += await self.deliver(target, latest, now)
+            if peer not in self.unreachable:
+                async with self.services.store.write() as tx:
+                    woken = await tx.replication.wake_peer_targets(peer, now)
+                if woken:
+                    log.info("peer %s answers again: %d waiting target(s) due now", peer, woken)
+        return delivered
+
+    async def _deliver_to_peers(self, due: list[tuple[ReplicationTarget, int]], now: float) -> int:
+        """Targets in peer deployments, PEER_CONCURRENCY at a time (the time is mostly the peer's)."""
+        slots = asyncio.Semaphore(PEER_CONCURRENCY)
+
+        async def one(target: ReplicationTarget, latest: int) -> bool:
+            async with slots:
+                return await self.deliver(target, latest, now)
+
+        return sum(await asyncio.gather(*(one(target, latest) for target, latest in due)))
 
     async def deliver(self, target: ReplicationTarget, position: int, now: float) -> bool:
         """One target: its primary's state to its destination; a failure is recorded, never raised."""

@@ -114,24 +114,28 @@ class RemoteDestination:
     ) -> dict[str, Any]:
         """ApplyReplicaState's parameters: the state, each value sealed for this delivery."""
         primary, box = state.secret, TransferBox(peer.transfer_key)
+        async with self.services.store.read() as tx:  # closed before the key ring reads (one connection)
+            found = [
+                (listed, await tx.secrets.get_version(primary.id, version_id=listed.version_id))
+                for listed in state.versions
+            ]
         versions = []
-        async with self.services.store.read() as tx:
-            for listed in state.versions:
-                version = await tx.secrets.get_version(primary.id, version_id=listed.version_id)
-                if version is None:
-                    continue  # removed since the state was read: a later event says so
-                try:
-                    value = await open_value(self.services, primary, version)
-                except ApiError as exc:
-                    raise ReplicationFailure(exc.message) from None
-                sealed = box.seal(value, target.replica_arn, version.version_id, position)
-                versions.append({
-                    "VersionId": version.version_id, "CreatedDate": version.created_at, "Kind": version.kind,
-                    "Stages": listed.stages, "SealedValue": b64encode(sealed).decode(),
-                })
+        for listed, version in found:
+            if version is None:
+                continue  # removed since the state was read: a later event says so
+            try:
+                value = await open_value(self.services, primary, version)
+            except ApiError as exc:
+                raise ReplicationFailure(exc.message) from None
+            sealed = box.seal(value, target.replica_arn, version.version_id, position)
+            versions.append({
+                "VersionId": version.version_id, "CreatedDate": version.created_at, "Kind": version.kind,
+                "Stages": listed.stages, "SealedValue": b64encode(sealed).decode(),
+            })
         params: dict[str, Any] = {
             "PrimaryArn": primary.arn, "ReplicaArn": target.replica_arn, "Name": primary.name, "Position": position,
             "ForceOverwriteReplicaSecret": target.overwrite, "Metadata": encode_metadata(primary), "Versions": versions,
+            "NewReplica": target.delivered_id == 0,
         }
         if target.kms_key_id:
             params["KmsKeyId"] = target.kms_key_id

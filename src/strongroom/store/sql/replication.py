@@ -20,6 +20,9 @@ _FIELDS = tuple(f.name for f in fields(ReplicationTarget))
 _COLUMNS = ", ".join(_FIELDS)
 _COLUMNS_T = ", ".join(f"t.{name}" for name in _FIELDS)
 _UPDATABLE = frozenset(TargetFields.__annotations__)
+#: A target that failed because its peer deployment gave no answer (the relay's message for it:
+#: secrets/replication/peer_client.UNREACHABLE).
+_UNREACHABLE = "status_message LIKE 'peer % unreachable: %'"
 #: The latest outbox id of a target's primary (0 when the outbox holds none).
 _LATEST = "COALESCE((SELECT MAX(e.id) FROM outbox_events e WHERE e.secret_id = t.primary_id), 0)"
 
@@ -106,6 +109,23 @@ class SqlReplication:
             now, limit,
         )
         return [(_target(r), int(r["latest"])) for r in rows]
+
+    async def peers_in_backoff(self, now: float, limit: int) -> list[tuple[ReplicationTarget, int]]:
+        rows = await self.x.fetch(
+            f"SELECT {_COLUMNS_T}, {_LATEST} AS latest FROM replication_targets t "
+            f"WHERE t.peer IS NOT NULL AND t.status = 'Failed' AND t.next_attempt_at > $1 AND {_UNREACHABLE} "
+            "ORDER BY t.next_attempt_at, t.id LIMIT $2",
+            now, limit,
+        )
+        return [(_target(r), int(r["latest"])) for r in rows]
+
+    async def wake_peer_targets(self, peer: str, now: float) -> int:
+        rows = await self.x.fetch(
+            "UPDATE replication_targets SET next_attempt_at = $2 "
+            f"WHERE peer = $1 AND status = 'Failed' AND next_attempt_at > $2 AND {_UNREACHABLE} RETURNING id",
+            peer, now,
+        )
+        return len(rows)
 
     async def latest_event_id(self, secret_id: int) -> int:
         row = await self.x.fetchrow(
