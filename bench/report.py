@@ -261,7 +261,7 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
     else:
         add("PostgreSQL GetSecretValue >= 3,000 req/s (2 workers)", "-", None,
             skipped.get("PostgreSQL store", "not measured (--stores postgres)"))
-    return rows
+    return rows + replication_report.targets(data)
 
 
 # --- Markdown -------------------------------------------------------------------------------------

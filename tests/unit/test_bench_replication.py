@@ -241,3 +241,20 @@ def test_a_set_up_the_server_cannot_run_is_skipped_with_the_reason(monkeypatch: 
     assert results == [{"mode": "local"}]
     assert h.skipped == [{"what": "replication (peer)",
                           "why": "the server refused a peer configuration: unknown settings: replication"}]
+
+
+def test_the_run_reports_the_replication_targets_beside_the_others() -> None:
+    from bench.report import evaluate_targets, markdown
+
+    data = {"environment": {"auth": "sigv4"}, "cells": [], "skipped": [],
+            "replication": [_result("peer", 40.0, 400.0, 12.0, (10_000, 9_500))]}
+    names = [row["target"] for row in evaluate_targets(data)]
+    assert names[0].startswith("GetSecretValue >= 6,000") and any("replication lag" in n for n in names)
+    assert "replicas equal within 30 s" in markdown({**data, "environment": _environment()})
+
+
+def _environment() -> dict[str, Any]:
+    return {"started": "2026-12-04T05:00:00Z", "commit": "abc", "python": "3.11", "cores": 2, "cpu": "x",
+            "mem_gb": 1, "generator": "wrk", "wrk": "wrk 4", "auth": "sigv4",
+            "settings": {"generator_policy": "batch", "read_cache_size": None, "duration": 5, "connections": 64,
+                         "threads": 1, "warmup": 2, "rate": 1000, "rate_duration": 5, "rate_connections": 16}}
