@@ -123,7 +123,9 @@ def markdown(data: dict[str, Any]) -> list[str]:
         setup = r.get("setup", {})
         sync = setup.get("initial_sync", {})
         lines.append("")
-        rate = f" ({r['secrets'] / sync['seconds']:,.0f} first deliveries/s)" if sync.get("seconds") else ""
+        # the relay starts delivering while the secrets are still being created: count from the first
+        span = setup.get("create_s", 0) + (sync.get("seconds") or 0)
+        rate = f" (at least {r['secrets'] / span:,.0f} first deliveries/s)" if sync.get("seconds") and span else ""
         by_second = ", ".join("never" if b["p50_ms"] is None else f"{b['p50_ms']:,.0f}"
                               for b in r.get("lag", {}).get("by_second", []))
         lines.append(f"- {WHERE[r['mode']]}: {r['secrets']:,} secrets created with their replica in "
