@@ -131,7 +131,7 @@ async def wait_equal(replica: Endpoint, expected: VersionMap, timeout: float, st
         progress.append((round(now - started, 3), len(expected) - len(left)))
         done = not left
         if done or now - started > timeout:
-            out = {"seconds": round(now - started, 3) if done else None, "rounds": rounds,
+            out: dict[str, Any] = {"seconds": round(now - started, 3) if done else None, "rounds": rounds,
                    "round_s": round(last_round, 3), "listing_errors": errors, "first_listing_error": first_error,
                    "differing": len(left), "progress": progress}
             if not done:
@@ -182,7 +182,7 @@ async def measure_lag(primary: Endpoint, replica: Endpoint, names: Sequence[str]
     tracker = LagTracker(first_seq=time.time_ns() // 1000)
     done = asyncio.Event()
     rounds: list[float] = []
-    polls = {"requests": 0, "errors": 0, "entry_errors": 0, "first_error": None}
+    polls: dict[str, Any] = {"requests": 0, "errors": 0, "entry_errors": 0, "first_error": None}
     writer_lag: list[float] = []
     async with primary.client(64) as pw, replica.client(16) as rc:
         async def put(write: Any) -> None:
@@ -246,12 +246,12 @@ async def measure_lag(primary: Endpoint, replica: Endpoint, names: Sequence[str]
         started = time.monotonic()
         await asyncio.gather(writer(), poller())
         elapsed = time.monotonic() - started
-    out = tracker.summary()
-    acked = [w for w in tracker.writes if w.acked is not None]
-    span = (max(w.acked for w in acked) - min(w.sent for w in acked)) if acked else 0.0  # type: ignore[type-var]
+    out: dict[str, Any] = tracker.summary()
+    acks = [w.acked for w in tracker.writes if w.acked is not None]
+    span = (max(acks) - min(w.sent for w in tracker.writes if w.acked is not None)) if acks else 0.0
     out.update({
         "target_rate": rate, "duration_s": duration, "secrets": len(order),
-        "achieved_rate": round(len(acked) / span, 1) if span else None,
+        "achieved_rate": round(len(acks) / span, 1) if span else None,
         "elapsed_s": round(elapsed, 3),
         "first_failure": next((w.failed for w in tracker.writes if w.failed), None),
         "poll": {**polls, "rounds": len(rounds), "gap_s": poll_gap,
