@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,40 +118,87 @@ def run_wrk(
     }
 
 
+@dataclass
+class PythonRun:
+    """A ``bench.loadgen`` run in progress (:func:`start_python`): :meth:`end_early`, then :meth:`result`."""
+
+    proc: subprocess.Popen[str]
+    folder: tempfile.TemporaryDirectory[str]
+    out: Path
+    rate: float
+    timeout: float
+    samples: Path | None = None
+
+    def end_early(self) -> None:
+        """End the run now (SIGUSR1), as its duration would have."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+
+    def result(self) -> dict[str, Any]:
+        """The normalized result (``samples``: the answers' start times and latencies, when asked for)."""
+        try:
+            try:
+                _, stderr = self.proc.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                _, stderr = self.proc.communicate()
+            if self.proc.returncode != 0 or not self.out.exists():
+                raise RuntimeError(f"bench.loadgen failed ({self.proc.returncode}): {stderr.strip()[-2000:]}")
+            result = orjson.loads(self.out.read_bytes())
+            if self.samples is not None:
+                from bench.loadgen import read_samples
+
+                result["samples"] = read_samples(self.samples)
+        finally:
+            self.folder.cleanup()
+        classes = {"2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "other": 0}
+        for code, count in result["status"].items():
+            c = int(code)
+            key = f"{c // 100}xx" if 200 <= c < 600 else "other"
+            classes[key] += count
+        result["status_classes"] = classes
+        if self.rate:
+            result["generator"] = "bench.loadgen (Python, uvloop, open loop at a constant rate)"
+        else:
+            result["generator"] = "bench.loadgen (Python, uvloop, closed loop)"
+        return result
+
+
+def start_python(
+    plan: Plan, port: int, *, duration: float, connections: int, rate: float = 0.0, policy: str = "normal",
+    samples: bool = False, max_backlog_s: float | None = None,
+) -> PythonRun:
+    """Start ``bench.loadgen`` on ``plan`` in the background (``samples``: keep every answer's time;
+    ``max_backlog_s``: the open loop's backlog before it gives up, loadgen's ``--max-backlog``)."""
+    folder = tempfile.TemporaryDirectory(prefix="bench-py-")
+    path = Path(folder.name)
+    pool_args = _write_plan(plan, path)
+    out = path / "result.json"
+    cmd = [
+        sys.executable, "-m", "bench.loadgen", "--port", str(port), "--pool-a", pool_args[0],
+        "--connections", str(connections), "--duration", str(duration), "--rate", str(rate), "--out", str(out),
+    ]
+    if pool_args[1] == "1":
+        cmd.append("--a-unique")
+    if len(pool_args) > 2:
+        cmd += ["--pool-b", pool_args[2], "--every", pool_args[4]]
+        if pool_args[3] == "1":
+            cmd.append("--b-unique")
+    samples_path = path / "samples.bin" if samples else None
+    if samples_path is not None:
+        cmd += ["--samples-out", str(samples_path)]
+    if max_backlog_s is not None:
+        cmd += ["--max-backlog", str(max_backlog_s)]
+    proc = subprocess.Popen(
+        with_policy(cmd, policy), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE.parent
+    )
+    return PythonRun(proc, folder, out, rate, duration + 90, samples_path)
+
+
 def run_python(
     plan: Plan, port: int, *, duration: float, connections: int, rate: float = 0.0, policy: str = "normal"
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-py-") as tmp:
-        folder = Path(tmp)
-        pool_args = _write_plan(plan, folder)
-        out = folder / "result.json"
-        cmd = [
-            sys.executable, "-m", "bench.loadgen", "--port", str(port), "--pool-a", pool_args[0],
-            "--connections", str(connections), "--duration", str(duration), "--rate", str(rate), "--out", str(out),
-        ]
-        if pool_args[1] == "1":
-            cmd.append("--a-unique")
-        if len(pool_args) > 2:
-            cmd += ["--pool-b", pool_args[2], "--every", pool_args[4]]
-            if pool_args[3] == "1":
-                cmd.append("--b-unique")
-        proc = subprocess.run(
-            with_policy(cmd, policy), capture_output=True, text=True, timeout=duration + 90, cwd=HERE.parent
-        )
-        if proc.returncode != 0 or not out.exists():
-            raise RuntimeError(f"bench.loadgen failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-        result = orjson.loads(out.read_bytes())
-    classes = {"2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "other": 0}
-    for code, count in result["status"].items():
-        c = int(code)
-        key = f"{c // 100}xx" if 200 <= c < 600 else "other"
-        classes[key] += count
-    result["status_classes"] = classes
-    if rate:
-        result["generator"] = "bench.loadgen (Python, uvloop, open loop at a constant rate)"
-    else:
-        result["generator"] = "bench.loadgen (Python, uvloop, closed loop)"
-    return result
+    return start_python(plan, port, duration=duration, connections=connections, rate=rate, policy=policy).result()
 
 
 def run_full(

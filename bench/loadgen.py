@@ -7,8 +7,8 @@ keep-alive connections, in one of two modes:
   response is complete, like wrk. Measures throughput at full load.
 * **open loop / constant rate** (``--rate R``): request ``i`` is *scheduled* at ``t0 + i/R``
   whatever the server does (wrk2's model). If no connection is free, it waits in a backlog; if
-  the backlog exceeds 2 seconds' worth of requests the server can't sustain the rate, and the run
-  stops early and says so (``overloaded``) instead of queueing without bound.
+  the backlog exceeds 2 seconds' worth of requests (``--max-backlog``) the server can't sustain the
+  rate, and the run stops early and says so (``overloaded``) instead of queueing without bound.
   Latency is reported two ways: from the scheduled time (corrects coordinated omission: a slow
   server is charged for the requests it delayed) and from the moment the bytes were written. The
   timer behind the schedule has about 1 ms granularity on uvloop, so the generator's own lag
@@ -16,7 +16,10 @@ keep-alive connections, in one of two modes:
 
 Requests come from pool files (see :meth:`bench.signing.Pool.write`): pool A always, plus every
 ``--every``-th request from pool B. A pool marked unique is never cycled; wrap-arounds are counted.
-Output: one JSON document (``--out``).
+Output: one JSON document (``--out``); with ``--samples-out``, every answer's (scheduled or sent
+time, latency) as two little-endian float64 arrays (:func:`write_samples`), the times on
+``time.perf_counter()``'s clock (CLOCK_MONOTONIC on Linux: the same in every process), so another
+process can take the answers of a window of its own. SIGUSR1 ends a run early (as its duration would).
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import signal
 import sys
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +79,7 @@ class Source:
 class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []  # seconds, from send (closed loop) or from schedule (open loop)
+        self.starts: list[float] = []  # perf_counter() of each answer's schedule (open loop) or send (closed loop)
         self.service: list[float] = []  # open loop: from the actual write
         self.lag: list[float] = []  # open loop: write time - scheduled time
         self.status: dict[int, int] = {}
@@ -133,8 +139,10 @@ class Conn(asyncio.Protocol):
             stats.latencies.append(now - self.scheduled)
             stats.service.append(now - self.sent)
             stats.lag.append(self.sent - self.scheduled)
+            stats.starts.append(self.scheduled)
         else:
             stats.latencies.append(now - self.sent)
+            stats.starts.append(self.sent)
         self.busy = False
         if not self.parser.should_keep_alive():  # the server closes: retire, use a new connection
             self.retiring = True
@@ -150,9 +158,11 @@ class Conn(asyncio.Protocol):
 
 
 class Generator:
-    def __init__(self, host: str, port: int, source: Source, connections: int, duration: float, rate: float) -> None:
+    def __init__(self, host: str, port: int, source: Source, connections: int, duration: float, rate: float,
+                 max_backlog_s: float = 2.0) -> None:
         self.host, self.port, self.source = host, port, source
         self.n_conns, self.duration, self.rate = connections, duration, rate
+        self.max_backlog_s = max_backlog_s
         self.stats = Stats()
         self.idle: list[Conn] = []
         self.backlog: list[float] = []  # scheduled times waiting for a free connection (open loop)
@@ -222,7 +232,7 @@ class Generator:
             self.stopping = True
             self._maybe_finish()
             return
-        if len(self.backlog) > max(2 * self.rate, 200):
+        if len(self.backlog) > max(self.max_backlog_s * self.rate, 200):
             # The server can't keep up: stop scheduling rather than queue without bound.
             self.overloaded = True
             self.dropped = len(self.backlog)  # never sent: reported, not counted as answered
@@ -243,6 +253,7 @@ class Generator:
 
     async def run(self) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, self.end_early)
         self.conns = [await self.connect() for _ in range(self.n_conns)]
         self.finished = loop.create_future()
         self.started = time.perf_counter()
@@ -267,6 +278,12 @@ class Generator:
     def _stop(self) -> None:
         self.stopping = True
         self._maybe_finish()
+
+    def end_early(self) -> None:
+        """End the run now, as its duration would have (SIGUSR1): what was scheduled is still answered."""
+        self.deadline = min(self.deadline, time.perf_counter())
+        if not self.rate:
+            self._stop()
 
     def report(self, elapsed: float) -> dict[str, Any]:
         s = self.stats
@@ -297,6 +314,25 @@ class Generator:
             out["overloaded"] = self.overloaded
             out["dropped_unsent"] = self.dropped
         return out
+
+
+def write_samples(path: Path, starts: list[float], latencies: list[float]) -> None:
+    """Every answer's start time and latency (seconds): ``len`` float64 starts, then as many latencies."""
+    data = array("d", starts)
+    data.extend(latencies)
+    if sys.byteorder != "little":  # pragma: no cover
+        data.byteswap()
+    path.write_bytes(data.tobytes())
+
+
+def read_samples(path: Path) -> tuple[list[float], list[float]]:
+    """(starts, latencies) written by :func:`write_samples`."""
+    data = array("d")
+    data.frombytes(path.read_bytes())
+    if sys.byteorder != "little":  # pragma: no cover
+        data.byteswap()
+    half = len(data) // 2
+    return list(data[:half]), list(data[half:])
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -347,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=0.0, help="requests/s (open loop); 0 = closed loop")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--samples-out", type=Path, help="every answer's start time and latency (write_samples)")
+    ap.add_argument("--max-backlog", type=float, default=2.0,
+                    help="open loop: stop (overloaded) when this many seconds' worth of requests wait (default 2)")
     args = ap.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("loadgen: only loopback targets are allowed", file=sys.stderr)
@@ -364,7 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a server dependency
         runner = asyncio.run
-    result = runner(Generator(args.host, args.port, source, args.connections, args.duration, args.rate).run())
+    generator = Generator(args.host, args.port, source, args.connections, args.duration, args.rate, args.max_backlog)
+    result = runner(generator.run())
+    if args.samples_out:
+        write_samples(args.samples_out, generator.stats.starts, generator.stats.latencies)
     text = orjson.dumps(result, option=orjson.OPT_INDENT_2)
     if args.out:
         args.out.write_bytes(text)

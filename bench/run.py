@@ -11,6 +11,7 @@ import argparse
 import math
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -37,9 +38,13 @@ DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) /
 QUICK = dict(
     sizes="1000,100000", stores="sqlite", workers="1,2", workloads="get,describe,batch,put,list,mix,replication"
 )
-#: The workload measured by bench.replication (servers of its own), not by the matrix.
+#: The workload measured by bench.replication (deployments of its own, after the matrix; part of
+#: the default selection).
 REPLICATION = "replication"
 FULL = dict(sizes="1000,100000,1000000", stores="sqlite,postgres", workers="1,2", workloads=QUICK["workloads"])
+#: Workloads with a harness of their own, run after the matrix (never part of the default selection).
+SEPARATE = {"rotation": "bench.rotation: RotateSecret to AWSCURRENT moved, warm and cold; 1,000 rotations due at "
+                        "once under GetSecretValue at a fixed rate (docs/benchmarks.md, Rotation)"}
 
 
 def _csv(text: str) -> list[str]:
@@ -56,7 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--sizes", help=f"store sizes (quick: {QUICK['sizes']}; full: {FULL['sizes']})")
     ap.add_argument("--stores", help="sqlite,postgres (quick: sqlite)")
     ap.add_argument("--workers", help="server worker counts (default 1,2)")
-    ap.add_argument("--workloads", help=f"subset of {','.join([*WORKLOADS, REPLICATION])} (default all)")
+    ap.add_argument("--workloads", help=f"subset of {','.join([*WORKLOADS, REPLICATION])} (default all), or with "
+                                         f"{','.join(SEPARATE)}: {'; '.join(SEPARATE.values())}")
+    ap.add_argument("--rotation-args", default="",
+                    help="options of python -m bench.rotation for the rotation workload, e.g. \"--parts latency\" "
+                         "(--auth, --workers: the largest, --cache-dir, --results-dir and --label are passed on)")
     ap.add_argument("--duration", type=float, default=5.0, help="seconds of full load per cell")
     ap.add_argument("--warmup", type=float, default=2.0,
                     help="seconds of GetSecretValue load before each server's first cell")
@@ -115,13 +124,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.stores = _csv(args.stores or preset["stores"])
     args.workers = [int(w) for w in _csv(args.workers or preset["workers"])]
     args.workloads = _csv(args.workloads or preset["workloads"])
+    args.separate = [k for k in SEPARATE if k in args.workloads]
     args.replication = REPLICATION in args.workloads
-    args.workloads = [k for k in args.workloads if k != REPLICATION]
+    args.workloads = [k for k in args.workloads if k not in SEPARATE and k != REPLICATION]
     args.rate_workloads = _csv(args.rate_workloads) if args.rate_workloads is not None else list(args.workloads)
     args.rate_duration = args.rate_duration or (10.0 if args.full else 5.0)
     for key in args.workloads + args.rate_workloads:
         if key not in WORKLOADS:
-            ap.error(f"unknown workload {key!r}; choose from {', '.join([*WORKLOADS, REPLICATION])}")
+            ap.error(f"unknown workload {key!r}; choose from {', '.join([*WORKLOADS, REPLICATION, *SEPARATE])}")
     for store in args.stores:
         if store not in ("sqlite", "postgres"):
             ap.error(f"unknown store {store!r} (sqlite, postgres)")
@@ -131,6 +141,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--repeat must be 1..10")
     replication.check_arguments(ap, args)
     return args
+
+
+def rotation_argv(args: argparse.Namespace) -> list[str]:
+    """bench.rotation's arguments for the rotation workload: the run's shared options, then --rotation-args."""
+    shared = ["--auth", args.auth, "--workers", str(max(args.workers)), "--cache-dir", str(args.cache_dir),
+              "--results-dir", str(args.results_dir)]
+    if args.label:
+        shared += ["--label", args.label]
+    return shared + shlex.split(args.rotation_args)
 
 
 def alternates(args: argparse.Namespace, store: str, workers: int, hello_workers: set[int]) -> bool:
@@ -606,6 +625,17 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
+    status = matrix(args) if args.workloads or args.replication else 0
+    if "rotation" in args.separate:
+        from bench import rotation
+
+        status = rotation.main(rotation_argv(args)) or status
+    return status
+
+
+def matrix(args: argparse.Namespace) -> int:
+    """The matrix of servers, stores, sizes, workers and workloads; then the replication workload
+    (with only that selected, no matrix and no reference servers)."""
     generator = drive.choose_generator(args.generator, say)
     env = environment(args, generator)
     say(
@@ -616,27 +646,27 @@ def main(argv: list[str] | None = None) -> int:
         h = Harness(args, generator, Path(tmp), SnapshotCache(args.cache_dir, say))
         started = time.time()
         status = 0
-        matrix = bool(args.workloads)  # only --workloads replication: no matrix, no references
+        with_matrix = bool(args.workloads)
         replicated: list[dict[str, Any]] = []
         try:
             auth_problem = h.auth_usable()
             if auth_problem:
                 h.skipped.append({"what": f"Strongroom with --auth {args.auth}", "why": auth_problem})
                 say(f"SKIP Strongroom: {auth_problem}")
-            if not matrix:
+            if not with_matrix:
                 pass
             elif not args.no_hello:
                 for w in args.workers:
                     h.hello(w)
             else:
                 h.skipped.append({"what": "hello-world ceiling", "why": "--no-hello"})
-            if not matrix:
+            if not with_matrix:
                 pass
             elif not args.no_moto:
                 h.moto()
             else:
                 h.skipped.append({"what": "moto", "why": "--no-moto"})
-            for store in args.stores if matrix and not auth_problem else []:
+            for store in args.stores if with_matrix and not auth_problem else []:
                 if store == "postgres":
                     problem = h.postgres_usable()
                     if problem:

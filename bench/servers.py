@@ -8,6 +8,7 @@ descendants (uvicorn's worker processes), read from ``/proc``.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,20 +169,39 @@ def _spawn(
     return Server(kind, label, proc, port, round(startup, 3), log_path, **kw)  # type: ignore[arg-type]
 
 
+def toml_settings(settings: Mapping[str, bool | int | float | str]) -> str:
+    """``settings`` as the lines of a TOML file (top-level keys; strings as JSON strings, which TOML reads)."""
+    lines = []
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = repr(value)
+        else:
+            text = json.dumps(str(value))
+        lines.append(f"{key} = {text}\n")
+    return "".join(lines)
+
+
 def start_strongroom(
     data_dir: Path, workers: int, log_dir: Path, *, auth: str = "dev", database_url: str | None = None,
     port: int | None = None, read_cache_size: int | None = None, source: Path | None = None,
+    settings: Mapping[str, bool | int | float | str] | None = None,
 ) -> Server:
-    """``source``: a directory holding the ``strongroom`` package to run instead of the installed one."""
+    """``source``: a directory holding the ``strongroom`` package to run instead of the installed one;
+    ``settings``: configuration settings (a TOML file in the data dir, e.g. ``functions``)."""
     port = port or free_port()
     cmd = [
         sys.executable, "-m", "strongroom", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(data_dir), "--workers", str(workers), "--log-level", "warning",
     ]
+    config = dict(settings or {})
     if read_cache_size is not None:
-        settings = data_dir / "bench-settings.toml"
-        settings.write_text(f"read_cache_size = {int(read_cache_size)}\n")
-        cmd += ["--config", str(settings)]
+        config["read_cache_size"] = int(read_cache_size)
+    if config:
+        path = data_dir / "bench-settings.toml"
+        path.write_text(toml_settings(config))
+        cmd += ["--config", str(path)]
     if auth == "dev":
         cmd.append("--dev")
     if database_url:

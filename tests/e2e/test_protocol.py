@@ -84,20 +84,22 @@ def test_a_cross_account_replica_takes_no_value(raw_post, name):
     assert "ReplicationRoleARN" in error["Message"]
 
 
-def test_rotation_token_is_refused(raw_post, name):
+def test_a_rotation_token_of_no_running_rotation_is_refused(raw_post, name):
+    """PutSecretValue's RotationToken is checked against the rotation that made the version; with
+    none running it is AccessDeniedException, the token never echoed, nothing written."""
     token = str(uuid.uuid4())
     raw_post("secretsmanager.CreateSecret", {"Name": name, "SecretString": "v", "ClientRequestToken": token})
     rotation_token = "r" * 36
     body = {"SecretId": name, "SecretString": "v2", "ClientRequestToken": str(uuid.uuid4())}
     body["RotationToken"] = rotation_token
-    error = assert_aws_error(raw_post("secretsmanager.PutSecretValue", body), "InvalidRequestException")
+    error = assert_aws_error(raw_post("secretsmanager.PutSecretValue", body), "AccessDeniedException")
     assert "RotationToken" in error["Message"] and rotation_token not in error["Message"]
     assert len(raw_post("secretsmanager.ListSecretVersionIds", {"SecretId": name}).json()["Versions"]) == 1
 
 
-def test_rotate_secret_is_not_served_yet(raw_post, name):
+def test_rotate_secret_refuses_managed_external_rotation(raw_post, name):
     resp = raw_post("secretsmanager.RotateSecret", {"SecretId": name, "ExternalSecretRotationRoleArn": "x" * 20})
-    assert_aws_error(resp, "UnknownOperationException")
+    assert "ExternalSecretRotationRoleArn" in assert_aws_error(resp, "InvalidRequestException")["Message"]
 
 
 def test_unknown_operation(raw_post):

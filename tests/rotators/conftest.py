@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  # functions' configuration
 from e2e_server import ACCESS_KEY, REGION, SECRET_KEY, ServerProcess, make_client, start_server  # noqa: E402
 from rotator_servers import (  # noqa: E402
     MysqlAccounts,

@@ -87,7 +87,7 @@ def test_zip_holds_the_handler_its_siblings_and_its_drivers_only(
 def test_rotator_modules_import_only_stdlib_boto3_drivers_and_siblings() -> None:
     allowed = set(sys.stdlib_module_names) | {"__future__", "boto3", "pg8000", "pymysql", "scramp"}
     for path in Path(catalog.__file__).parent.glob("*.py"):
-        if path.name == "catalog.py":
+        if path.name in ("catalog.py", "install.py"):  # run in the server's environment, never packaged
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):

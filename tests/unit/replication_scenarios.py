@@ -588,6 +588,33 @@ async def no_plaintext_in_outbox_or_targets(open_store: Opener) -> None:
         assert any(d.get("versions") for d in details)  # names of versions, never their values
 
 
+async def a_version_without_a_value_waits_for_its_value(open_store: Opener) -> None:
+    """A rotation's AWSPENDING before createSecret (no value) is not delivered and fails nothing; the
+    version reaches the replica once PutSecretValue fills it."""
+    from strongroom.secrets.changes import SecretChange
+
+    async with world(open_store) as w:
+        await w.create("rot", "v1", AddReplicaRegions=[{"Region": WEST}])
+        await w.settle()
+        pending = "f" * 32
+        async with w.services.store.write() as tx:
+            secret = await tx.secrets.get_secret(A, EAST, name="rot", for_update=True)
+            assert secret is not None
+            change = SecretChange(w.services, tx, secret, time.time(), "RotateSecret")
+            await change.add_empty_version(pending, ["AWSPENDING"])
+            await change.finish()
+        await w.settle()
+        assert statuses(await w.describe("rot")) == {WEST: "InSync"}
+        assert pending not in (await w.describe("rot", WEST))["VersionIdsToStages"]
+        await w.call(put_secret_value, "PutSecretValue", SecretId="rot", SecretString="v2",
+                     ClientRequestToken=pending, VersionStages=["AWSPENDING"])
+        await w.settle()
+        replica = await w.describe("rot", WEST)
+        assert statuses(await w.describe("rot")) == {WEST: "InSync"}
+        assert replica["VersionIdsToStages"][pending] == ["AWSPENDING"]
+        assert await w.value("rot", WEST, VersionStage="AWSPENDING") == "v2"
+
+
 async def late_commit_of_another_secret_is_not_skipped(open_store: Opener) -> None:
     """A change that commits after a later-numbered change of another secret still reaches its replica."""
     import asyncio
@@ -644,6 +671,7 @@ SCENARIOS: list[Callable[[Opener], Awaitable[None]]] = [
     replica_promotion_detaches_the_primarys_entry,
     cross_account_requests_are_checked,
     no_plaintext_in_outbox_or_targets,
+    a_version_without_a_value_waits_for_its_value,
 ]
 #: Needs two transactions open at once: PostgreSQL only (SQLite writers serialize).
 CONCURRENT_SCENARIOS: list[Callable[[Opener], Awaitable[None]]] = [late_commit_of_another_secret_is_not_skipped]

@@ -25,7 +25,7 @@ def test_a_refused_member_is_named_in_the_error(operation: str, member: str) -> 
 
 
 def test_managed_external_rotation_is_refused_for_rotate_secret() -> None:
-    """RotateSecret is not served yet; once it is, its partner-rotation members are already refused."""
+    """RotateSecret's partner-rotation members are refused."""
     metadata = [{"Key": "k", "Value": "v"}]
     with pytest.raises(InvalidRequestException, match="managed external secrets"):
         refuse_unsupported("RotateSecret", {"SecretId": "s", "ExternalSecretRotationMetadata": metadata})

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strongroom.server.config import Config, default_data_dir_text
+
+if TYPE_CHECKING:  # imported when a command runs: `strongroom serve` and --help never load them
+    from strongroom.service.dependencies import Services
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +50,52 @@ def config_or_none(args: argparse.Namespace) -> Config | None:
     except (ValueError, OSError) as exc:
         print(f"strongroom: {exc}", file=sys.stderr)
         return None
+
+
+def run_on_services(
+    args: argparse.Namespace, work: Callable[[Services, Config], Awaitable[Any]],
+    errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """Run ``work`` on the store of ``args`` and print its result as JSON: the exit status.
+
+    The master key is checked before anything is opened (a wrong key changes nothing), the store is
+    migrated and the key check recorded, as the server does at start. Settings that cannot be used
+    exit 2; AWS errors, store conflicts, key ring errors and ``errors`` print their message and exit 1.
+    """
+    from strongroom.errors import ApiError
+    from strongroom.kms.errors import KmsError
+    from strongroom.kms.key_check import checked_master_key, record_key_check
+    from strongroom.kms.master_key import MasterKeyError
+    from strongroom.server.build import build_services
+    from strongroom.store.base import Conflict
+
+    try:
+        config = load_config(args)
+        master = checked_master_key(config)  # a wrong key stops here, before anything is created or changed
+    except (ValueError, OSError, MasterKeyError) as exc:
+        print(f"strongroom: {exc}", file=sys.stderr)
+        return 2
+    if hasattr(args, "account_id"):
+        args.account_id = config.account_id
+
+    async def main() -> Any:
+        services = build_services(config, master)
+        try:
+            await services.store.migrate()
+            await record_key_check(services.store, master, config)
+            return await work(services, config)
+        finally:
+            await services.store.close()
+
+    handled: tuple[type[Exception], ...] = (ApiError, KmsError, Conflict, OSError, MasterKeyError, *errors)
+    try:
+        result = asyncio.run(main())
+    except handled as exc:
+        message = getattr(exc, "message", None) or (exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        print(f"strongroom: {message}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return 0
 
 
 # --- admin migrate ------------------------------------------------------------------------

@@ -7,14 +7,12 @@ PostgreSQL transactions) and print JSON, so scripts can use them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strongroom.cli.admin import add_store_options, load_config
+from strongroom.cli.admin import add_store_options, run_on_services
 
 if TYPE_CHECKING:  # imported when a command runs: `strongroom serve` and --help never load them
     from strongroom.iam.identities import Identities
@@ -215,34 +213,8 @@ def _policy_commands(command: Any, kind: str, owner: Any, policy_name: Any, docu
 
 def run(args: argparse.Namespace) -> int:
     """Run one identity command; errors go to stderr with a non-zero exit."""
-    from strongroom.errors import ApiError
-    from strongroom.kms.errors import KmsError
-    from strongroom.kms.key_check import checked_master_key, record_key_check
-    from strongroom.kms.master_key import MasterKeyError
-    from strongroom.server.build import build_services
-    from strongroom.store.base import Conflict
 
-    try:
-        config = load_config(args)
-        master = checked_master_key(config)  # a wrong key stops here, before anything is created or changed
-    except (ValueError, OSError, MasterKeyError) as exc:
-        print(f"strongroom: {exc}", file=sys.stderr)
-        return 2
-    args.account_id = config.account_id
+    async def work(services: Any, config: Any) -> Any:
+        return await args.iam_command(args, services.identities, services.keyring)
 
-    async def main() -> Any:
-        services = build_services(config, master)
-        try:
-            await services.store.migrate()
-            await record_key_check(services.store, master, config)
-            return await args.iam_command(args, services.identities, services.keyring)
-        finally:
-            await services.store.close()
-
-    try:
-        result = asyncio.run(main())
-    except (ApiError, KmsError, Conflict, OSError, MasterKeyError) as exc:
-        print(f"strongroom: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 1
-    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return run_on_services(args, work)

@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "for aws:SourceIp and aws:SecureTransport (default: none)",
     )
     admin = commands.add_parser(
-        "admin", help="administer identities, keys and the store",
+        "admin", help="administer identities, keys and the store; install the ready rotators",
         description="Administration commands; they work on the store directly and are safe while servers run.",
     )
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     from strongroom.cli import admin as store_admin
 
     store_admin.register(admin_commands)
+    from strongroom.cli import rotation, rotators
+
+    rotation.register(admin_commands)
+    rotators.register(admin_commands)
     return parser
 
 

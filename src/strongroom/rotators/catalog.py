@@ -5,7 +5,7 @@ the package name ``strongroom_rotators``), plus every distribution its third-par
 copied from this environment, less what boto3 brings (a Python runtime with boto3 has those).
 Its bytes depend only on the files (fixed timestamps and modes, sorted entries), so building the
 same version twice gives the same zip and the same CodeSha256. `strongroom admin install-rotators`
-(not yet written: it needs the function store) installs :func:`function_packages`.
+(:mod:`strongroom.rotators.install`) installs them.
 """
 
 from __future__ import annotations
@@ -193,6 +193,6 @@ def build_zip(name: str) -> bytes:
 
 
 def function_packages() -> list[FunctionPackage]:
-    """What `strongroom admin install-rotators` installs: every rotator with its zip. The installer
-    creates a function that does not exist and updates one whose CodeSha256 differs."""
+    """Every rotator with its zip. The installer (:mod:`strongroom.rotators.install`) creates a
+    function that does not exist and updates one whose CodeSha256 differs."""
     return [FunctionPackage(r, build_zip(r.name)) for r in ROTATORS]

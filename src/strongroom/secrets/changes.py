@@ -54,7 +54,14 @@ from strongroom.secrets.kms_errors import sealing_error
 from strongroom.secrets.messages import CHANGED_MEANWHILE
 from strongroom.secrets.replicas import refuse_change, refuse_value_change
 from strongroom.secrets.value import SecretValue
-from strongroom.secrets.versions import add_version, attach_labels, existing_version, open_value, seal_value
+from strongroom.secrets.versions import (
+    add_version,
+    attach_labels,
+    existing_version,
+    open_value,
+    prune_deprecated,
+    seal_value,
+)
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 from strongroom.store.base import Tx
@@ -136,6 +143,29 @@ class SecretChange:
         self._changed = True
         return labels
 
+    async def add_empty_version(self, version_id: str, stages: Sequence[str]) -> list[str]:
+        """A version without a value carrying ``stages`` (a rotation's AWSPENDING, before createSecret)."""
+        self._check_values()
+        await self.tx.secrets.insert_version(self.secret.id, version_id, self.now, "string", None)
+        labels = await attach_labels(self.tx, self.secret.id, version_id, stages)
+        await prune_deprecated(self.tx, self.secret.id, self.now)
+        self._versions.append(version_id)
+        self._labels.extend(labels)
+        self._changed = True
+        return labels
+
+    async def fill_version(self, version: VersionRow, value: SecretValue, stages: Sequence[str]) -> list[str]:
+        """Seal ``value`` into ``version``, made without one, and attach ``stages`` (createSecret's put)."""
+        assert self.sealer is not None, "the change was opened without a sealer"
+        self._check_values()
+        sealed = seal_value(self.sealer, self.secret, version.version_id, value)
+        await self.tx.secrets.fill_version(self.secret.id, version.version_id, value.kind, sealed)
+        labels = await attach_labels(self.tx, self.secret.id, version.version_id, stages)
+        self._versions.append(version.version_id)
+        self._labels.extend(labels)
+        self._changed = True
+        return sorted(set(version.stages) | set(labels))
+
     async def attach_labels(self, version_id: str, stages: Sequence[str]) -> list[str]:
         """Move labels to an existing version (AWSPREVIOUS follows AWSCURRENT)."""
         self._check_values()
@@ -158,7 +188,7 @@ class SecretChange:
             if version_id in self._versions:
                 continue
             version = await secrets.get_version(self.secret.id, version_id=version_id)
-            if version is None:
+            if version is None or version.ciphertext is None:  # no value yet (a rotation's AWSPENDING)
                 continue
             value = await open_value(self.services, self.secret, version)
             await secrets.update_version_ciphertext(

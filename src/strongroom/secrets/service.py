@@ -18,6 +18,8 @@ from strongroom.secrets import (
 )
 from strongroom.secrets.iam_vocabulary import PREFIX, request_context_keys, resource_context_keys
 from strongroom.secrets.replication import accounts, regions
+from strongroom.secrets.rotation.cancel import cancel_rotate_secret
+from strongroom.secrets.rotation.start import rotate_secret
 from strongroom.secrets.unsupported import refuse_unsupported
 from strongroom.service.descriptor import Handler, Operation, ServiceDescriptor
 
@@ -30,6 +32,7 @@ def audit_subject(params: Mapping[str, Any]) -> str | None:
 _HANDLERS: dict[str, Handler] = {
     "AssociateCrossAccountReplica": accounts.associate_cross_account_replica,
     "BatchGetSecretValue": values.batch_get_secret_value,
+    "CancelRotateSecret": cancel_rotate_secret,
     "CreateSecret": create.create_secret,
     "DeleteResourcePolicy": resource_policy.delete_resource_policy,
     "DeleteSecret": deletion.delete_secret,
@@ -46,6 +49,7 @@ _HANDLERS: dict[str, Handler] = {
     "RemoveRegionsFromReplication": regions.remove_regions_from_replication,
     "ReplicateSecretToRegions": regions.replicate_secret_to_regions,
     "RestoreSecret": deletion.restore_secret,
+    "RotateSecret": rotate_secret,
     "StopReplicationToReplica": regions.stop_replication_to_replica,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,

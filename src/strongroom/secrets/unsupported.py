@@ -1,10 +1,9 @@
 """Request members of the current model that Strongroom cannot honour yet: refused, never ignored.
 
 Ignoring one would answer 200 for something that did not happen: a replication role that is not
-assumed, a rotation token that is not checked, a partner's rotation of a managed external
-secret that never runs. Each is InvalidRequestException with a message naming the member; the
-server checks every request's parameters here before its operation runs, so an operation added
-later (RotateSecret) is covered by its entry without further code. docs/api.md lists them.
+assumed, a partner's rotation of a managed external secret that never runs. Each is
+InvalidRequestException with a message naming the member; the server checks every request's
+parameters here before its operation runs. docs/api.md lists them.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from strongroom.errors import InvalidRequestException
 REPLICATION_ROLE = (
     "Strongroom replicates as its own service, not by assuming a role: remove ReplicationRoleARN."
 )
-ROTATION_TOKEN = (
-    "Strongroom does not run rotations, so it cannot check a RotationToken: remove RotationToken."
-)
 EXTERNAL_ROTATION = (
     "Strongroom does not rotate managed external secrets: remove ExternalSecretRotationMetadata and "
     "ExternalSecretRotationRoleArn."
@@ -28,7 +24,6 @@ EXTERNAL_ROTATION = (
 #: operation -> {member: why it is refused}
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "AssociateCrossAccountReplica": {"ReplicationRoleARN": REPLICATION_ROLE},
-    "PutSecretValue": {"RotationToken": ROTATION_TOKEN},
     "RotateSecret": {
         "ExternalSecretRotationMetadata": EXTERNAL_ROTATION,
         "ExternalSecretRotationRoleArn": EXTERNAL_ROTATION,

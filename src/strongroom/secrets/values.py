@@ -16,6 +16,7 @@ from strongroom.secrets.authorization import authorize_lookup, require_active
 from strongroom.secrets.changes import secret_change
 from strongroom.secrets.listing import select_secrets
 from strongroom.secrets.lookup import lookup_secret_id
+from strongroom.secrets.rotation.tokens import check_token
 from strongroom.secrets.value import SecretValue, value_from
 from strongroom.secrets.versions import AWSCURRENT, open_value
 from strongroom.secrets.wire import require_token, version_response
@@ -33,6 +34,8 @@ def check_version(
     version: VersionRow | None, version_id: str | None, stage: str | None
 ) -> VersionRow:
     """The version a GetSecretValue-style request names (AWSCURRENT by default), or AWS's error."""
+    if version is not None and version.ciphertext is None:  # a rotation's AWSPENDING before createSecret
+        version = None
     if version_id is not None:
         if version is None:
             raise ResourceNotFoundException(
@@ -186,11 +189,21 @@ async def batch_get_secret_value(
 
 
 async def put_value(
-    services: Services, ctx: RequestContext, secret_id: str, value: SecretValue, token: str, stages: Sequence[str]
+    services: Services, ctx: RequestContext, secret_id: str, value: SecretValue, token: str, stages: Sequence[str],
+    rotation_token: str | None = None,
 ) -> tuple[SecretRow, list[str]]:
-    """Create a version of a secret (or accept an identical retry); returns the secret and the version's labels."""
+    """Create a version of a secret (or accept an identical retry); returns the secret and the version's labels.
+
+    With ``rotation_token`` (a rotation function's put), the token must be that of the running
+    rotation that made version ``token`` (:mod:`strongroom.secrets.rotation.tokens`).
+    """
     async with secret_change(services, ctx, secret_id, sealing=True) as change:
+        if rotation_token is not None:
+            run = await change.tx.rotations.of_version(change.secret.id, token)
+            check_token(services.access_keys, run, rotation_token)
         retry = await change.existing_version(token, value)
+        if retry is not None and retry.ciphertext is None:  # a rotation's AWSPENDING: createSecret fills it
+            return change.secret, await change.fill_version(retry, value, stages)
         if retry is not None:
             return change.secret, retry.stages
         return change.secret, await change.add_version(token, value, stages)
@@ -202,5 +215,6 @@ async def put_secret_value(services: Services, ctx: RequestContext, params: dict
         raise InvalidRequestException(NO_VALUE)
     token = require_token(params)
     stages = params.get("VersionStages") or [AWSCURRENT]
-    secret, labels = await put_value(services, ctx, params["SecretId"], value, token, stages)
+    secret, labels = await put_value(services, ctx, params["SecretId"], value, token, stages,
+                                     params.get("RotationToken"))
     return version_response(secret, token, labels)

@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Sequence
 
 from strongroom.crypto.envelope import version_aad
-from strongroom.errors import LimitExceededException, ResourceExistsException
+from strongroom.errors import LimitExceededException, ResourceExistsException, ResourceNotFoundException
 from strongroom.kms.errors import KmsError
 from strongroom.kms.keyring import Sealer
 from strongroom.secrets.kms_errors import opening_error
@@ -40,7 +40,12 @@ def seal_value(sealer: Sealer, secret: SecretRow, version_id: str, value: Secret
 
 
 async def open_value(services: Services, secret: SecretRow, version: VersionRow) -> SecretValue:
-    assert version.ciphertext is not None
+    """The version's value; ResourceNotFoundException for a version without one (a rotation's AWSPENDING
+    before createSecret put it)."""
+    if version.ciphertext is None:
+        raise ResourceNotFoundException(
+            f"Secrets Manager can't find the specified secret value for VersionId: {version.version_id}"
+        )
     try:
         data = await services.keyring.open(
             secret.account, secret.region, version.ciphertext, version_aad(secret.arn, version.version_id)
@@ -61,6 +66,8 @@ async def existing_version(
     version = await tx.secrets.get_version(secret.id, version_id=version_id)
     if version is None:
         return None
+    if version.ciphertext is None:  # a rotation's AWSPENDING, made without a value: anything may fill it
+        return version
     if value is not None:
         stored = await open_value(services, secret, version)
         if stored.kind != value.kind or not hmac.compare_digest(stored.data, value.data):

@@ -151,7 +151,9 @@ class ApiEndpoint:
         principal, policies = caller.principal, caller.policies
 
         def authorize(action: str, resource: str, secret: Any, named: str | None = None) -> None:
-            check(principal, policies, f"{prefix}:{action}", resource, secret, keys, named, resource_keys)
+            # An action of another service ("lambda:InvokeFunction" for RotateSecret) comes qualified.
+            qualified = action if ":" in action else f"{prefix}:{action}"
+            check(principal, policies, qualified, resource, secret, keys, named, resource_keys)
 
         return authorize
 

@@ -42,6 +42,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "sqlite_synchronous": (str,),
     "purge_interval": (int, float),
     "replication_interval": (int, float),
+    "rotation_schedule_interval": (int, float),
+    "rotation_max_attempts": (int,),
+    "rotation_retry_seconds": (int, float),
     "max_body_bytes": (int,),
     "log_level": (str,),
     "audit": (bool,),
@@ -74,6 +77,12 @@ class Config:
     purge_interval: float = 60.0
     #: Seconds between the replication relay's looks for changes to deliver to replicas.
     replication_interval: float = 1.0
+    #: Seconds between the rotation scheduler's looks for rotations whose window has opened.
+    rotation_schedule_interval: float = 60.0
+    #: Attempts of a rotation run (each runs the function's steps from createSecret) before it fails.
+    rotation_max_attempts: int = 5
+    #: Seconds before a failed rotation attempt is retried, doubling with each attempt (jittered, at most 1 h).
+    rotation_retry_seconds: float = 30.0
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
@@ -122,9 +131,11 @@ class Config:
                 raise ValueError(f"setting {name} must be at least 1")
         if self.read_cache_size < 0:
             raise ValueError("setting read_cache_size must be 0 or more")
-        for name in ("purge_interval", "replication_interval"):
+        for name in ("purge_interval", "replication_interval", "rotation_schedule_interval", "rotation_retry_seconds"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"setting {name} must be positive")
+        if not 1 <= self.rotation_max_attempts <= 100:
+            raise ValueError("setting rotation_max_attempts must be 1-100")
         if self.regions is not None:
             try:
                 AcceptedRegions(self.regions)

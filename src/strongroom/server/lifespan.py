@@ -76,8 +76,8 @@ class Lifespan:
             path = await bootstrap_admin(self.services.identities, config.account_id, config.data_dir)
             if path is not None:
                 print(first_start_message(path), flush=True)
-        self.jobs = background_jobs(self.services, config, functions=self.functions)
-        self.services.jobs = self.jobs  # domain code enqueues through it (replication to peers)
+        self.jobs = background_jobs(self.services, config, functions=self.functions, observers=self.observers)
+        self.services.jobs = self.jobs  # domain code enqueues through it (rotation runs, replication to peers)
         if self.functions is not None:
             self.functions.start(self.jobs)  # refuses a runtime its workers could not run under
             if not config.dev and os.geteuid() != 0:

@@ -12,7 +12,8 @@ __all__ = ["Authorize", "Caller", "CallerKind", "RequestContext", "allow_all"]
 class Authorize(Protocol):
     """``authorize(action, resource_arn, secret_or_None, named)`` raises AccessDeniedException on a denial.
 
-    ``action`` is the operation name; the service's name is its IAM prefix. The decision is made on
+    ``action`` is the operation name; the service's name is its IAM prefix (an action of another
+    service comes qualified: ``lambda:InvokeFunction``). The decision is made on
     ``resource_arn`` (and the secret's tags and resource policy); the denial's message names
     ``named``, the resource as the caller gave it, when there is one, so a refusal never shows an
     ARN the caller did not send.

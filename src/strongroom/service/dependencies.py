@@ -39,7 +39,7 @@ class Services:
     #: Peer deployments by the region they serve (the ``replication.peers`` setting).
     peers: Mapping[str, Peer] = field(default_factory=dict)
     #: This process's jobs runtime once the server started (the lifespan sets it): domain code
-    #: enqueues work items through it inside its own transactions.
+    #: enqueues work items through it inside its own transactions (rotation runs, removals at peers).
     jobs: JobRuntime | None = None
 
     @classmethod

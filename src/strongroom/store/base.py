@@ -2,7 +2,7 @@
 
 Domain code sees only these protocols and :mod:`strongroom.store.records`. A transaction (:class:`Tx`)
 exposes one part per concern: ``tx.secrets``, ``tx.iam``, ``tx.keys``, ``tx.outbox``, ``tx.jobs``,
-``tx.replication``, ``tx.functions``, all over the same connection and transaction. The SQL
+``tx.replication``, ``tx.functions``, ``tx.rotations``, all over the same connection and transaction. The SQL
 implementation (one set of statements for SQLite and PostgreSQL) is :mod:`strongroom.store.sql`; a
 backend only supplies an :class:`Executor` and transactions (:mod:`strongroom.store.sqlite`,
 :mod:`strongroom.store.postgres`).
@@ -16,6 +16,7 @@ from typing import Any, Protocol, Unpack
 
 from strongroom.store.records import (
     AccessKeyRow,
+    DueRotation,
     FunctionEventRow,
     FunctionFields,
     FunctionRow,
@@ -26,6 +27,8 @@ from strongroom.store.records import (
     ReplicationTarget,
     RoleRow,
     RoleSessionRow,
+    RotationFields,
+    RotationRow,
     SecretFields,
     SecretPage,
     SecretRow,
@@ -89,7 +92,7 @@ class SecretsTx(Protocol):
     async def update_secret(self, secret_id: int, **fields: Unpack[SecretFields]) -> None: ...
 
     async def delete_secret(self, secret_id: int) -> None:
-        """Remove a secret with its versions and labels."""
+        """Remove a secret with its versions, labels and rotation runs."""
         ...
 
     async def touch_secret_accessed(self, secret_id: int, day: float) -> None: ...
@@ -120,10 +123,14 @@ class SecretsTx(Protocol):
     async def count_versions(self, secret_id: int) -> int: ...
 
     async def insert_version(
-        self, secret_id: int, version_id: str, created_at: float, kind: str, ciphertext: bytes
+        self, secret_id: int, version_id: str, created_at: float, kind: str, ciphertext: bytes | None
     ) -> None: ...
 
     async def update_version_ciphertext(self, secret_id: int, version_id: str, ciphertext: bytes) -> None: ...
+
+    async def fill_version(self, secret_id: int, version_id: str, kind: str, ciphertext: bytes) -> int:
+        """Give a version created without a value (a rotation's AWSPENDING) its value; 0 if it had one."""
+        ...
 
     async def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None: ...
 
@@ -368,6 +375,37 @@ class FunctionsTx(Protocol):
     async def delete_event(self, event_id: int) -> None: ...
 
 
+class RotationsTx(Protocol):
+    """Rotation runs and the secrets' rotation schedule (``rotation_due_at``)."""
+
+    async def insert(self, run: RotationRow) -> int: ...
+
+    async def get(self, rotation_id: int) -> RotationRow | None: ...
+
+    async def of_version(self, secret_id: int, version_id: str) -> RotationRow | None: ...
+
+    async def running(self, secret_id: int) -> list[RotationRow]: ...
+
+    async def update(self, rotation_id: int, **changes: Unpack[RotationFields]) -> int:
+        """Change a run that is still running (one that ended stays as it ended); 0 if it was not."""
+        ...
+
+    async def latest(self, account: str | None, secret_arn: str | None, limit: int) -> list[RotationRow]:
+        """The latest run of each secret (of ``secret_arn`` alone, or of ``account``), newest first."""
+        ...
+
+    async def set_due(self, secret_id: int, due_at: float | None) -> None: ...
+
+    async def due_at(self, secret_id: int) -> float | None: ...
+
+    async def any_due(self, now: float) -> bool: ...
+
+    async def claim_due(self, now: float, limit: int) -> list[DueRotation]:
+        """Secrets whose rotation is due, their due time cleared in this transaction (skipping rows
+        other transactions hold)."""
+        ...
+
+
 class Tx(Protocol):
     """One read view or write transaction, its queries grouped by concern (all on one connection)."""
 
@@ -391,6 +429,9 @@ class Tx(Protocol):
 
     @property
     def functions(self) -> FunctionsTx: ...
+
+    @property
+    def rotations(self) -> RotationsTx: ...
 
 
 class Store(Protocol):

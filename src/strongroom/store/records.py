@@ -326,3 +326,51 @@ class FunctionEventRow:
     payload: bytes = field(repr=False)
     created_at: float
     id: int = 0
+
+
+# --- rotation ---------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class RotationRow:
+    """One rotation run of one secret: which version it makes, with which function, how far it got.
+
+    ``mode`` is ``rotate`` (the four steps) or ``test`` (RotateImmediately=false: testSecret alone);
+    ``state`` ``running``, ``succeeded``, ``failed`` or ``cancelled``; ``token`` the run's sealed
+    RotationToken; ``last_error`` names what failed (a step and an errorType), never a value.
+    """
+
+    secret_id: int
+    account: str
+    region: str
+    secret_arn: str
+    version_id: str
+    function_arn: str
+    mode: str
+    token: bytes
+    state: str
+    step: str | None
+    attempts: int
+    last_error: str | None
+    started_at: float
+    updated_at: float
+    id: int = 0
+
+
+class RotationFields(TypedDict, total=False):
+    """The columns of a rotation run that change as it goes (``RotationsTx.update``)."""
+
+    state: str
+    step: str | None
+    attempts: int
+    last_error: str | None
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DueRotation:
+    """A secret whose scheduled rotation is due (the scheduler's claim)."""
+
+    secret_id: int
+    account: str
+    region: str
+    arn: str
+    due_at: float

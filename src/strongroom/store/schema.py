@@ -338,8 +338,33 @@ MIGRATIONS: list[str] = [
         created_at    {real} NOT NULL
     );
     """,
-    # 12: reserved for the rotation branch (issue 15); its migration takes this place at the merge.
-    "",
+    # 12: rotation (strongroom.secrets.rotation, SQL in store/sql/rotations.py). rotation_due_at is
+    # when the scheduler starts a secret's next rotation (NULL: none due), outside SecretRow so the
+    # hot read does not carry it. One rotations row per run: the state, the step, the attempts and
+    # the last error (an errorType, never a value); the run's RotationToken is sealed.
+    """
+    ALTER TABLE secrets ADD COLUMN rotation_due_at {real};
+    CREATE INDEX secrets_rotation_due ON secrets (rotation_due_at) WHERE rotation_due_at IS NOT NULL;
+    CREATE TABLE rotations (
+        id            {pk},
+        secret_id     BIGINT NOT NULL,
+        account       TEXT NOT NULL,
+        region        TEXT NOT NULL,
+        secret_arn    TEXT NOT NULL,
+        version_id    TEXT NOT NULL,
+        function_arn  TEXT NOT NULL,
+        mode          TEXT NOT NULL,
+        token         {blob} NOT NULL,
+        state         TEXT NOT NULL,
+        step          TEXT,
+        attempts      INTEGER NOT NULL,
+        last_error    TEXT,
+        started_at    {real} NOT NULL,
+        updated_at    {real} NOT NULL,
+        UNIQUE (secret_id, version_id)
+    );
+    CREATE INDEX rotations_by_secret ON rotations (secret_id, id);
+    """,
     # 13: replicas this deployment keeps for a peer deployment's primaries (strongroom.secrets.replication,
     # SQL in store/sql/replication.py): per replica ARN, the peer's outbox position it was last brought
     # to (ApplyReplicaState ignores states not past it) or removed at (RemoveReplica), so a repeated,

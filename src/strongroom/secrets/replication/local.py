@@ -114,8 +114,10 @@ class LocalDestination:
 
         async def value_of(listed: VersionRow) -> SecretValue | None:
             version = await change.tx.secrets.get_version(primary.id, version_id=listed.version_id)
-            if version is None:
-                return None  # removed from the primary since it was read: a later event says so
+            if version is None or version.ciphertext is None:
+                # removed since it was read, or a rotation's AWSPENDING before createSecret put its
+                # value: a later event says so (the replica gets the version once it has a value)
+                return None
             try:
                 return await open_value(self.services, primary, version)
             except ApiError as exc:

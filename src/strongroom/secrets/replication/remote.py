@@ -121,8 +121,10 @@ class RemoteDestination:
             ]
         versions = []
         for listed, version in found:
-            if version is None:
-                continue  # removed since the state was read: a later event says so
+            if version is None or version.ciphertext is None:
+                # removed since the state was read, or a rotation's AWSPENDING before createSecret
+                # put its value: a later event says so (the replica gets the version once it has one)
+                continue
             try:
                 value = await open_value(self.services, primary, version)
             except ApiError as exc:

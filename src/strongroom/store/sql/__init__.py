@@ -2,7 +2,7 @@
 
 One module per concern of :class:`strongroom.store.base.Tx`: :mod:`.secrets`, :mod:`.iam`, :mod:`.keys`,
 :mod:`.outbox`, :mod:`.jobs`, :mod:`.replication`,
-:mod:`.functions`. :class:`SqlTx` puts them together over one executor (one connection,
+:mod:`.functions`, :mod:`.rotations`. :class:`SqlTx` puts them together over one executor (one connection,
 usually inside a transaction). Only the store package imports this one; domain code sees the
 protocols of :mod:`strongroom.store.base`.
 """
@@ -16,9 +16,13 @@ from strongroom.store.sql.jobs import SqlJobs
 from strongroom.store.sql.keys import SqlKeys
 from strongroom.store.sql.outbox import SqlOutbox
 from strongroom.store.sql.replication import SqlReplication
+from strongroom.store.sql.rotations import SqlRotations
 from strongroom.store.sql.secrets import SqlSecrets
 
-__all__ = ["SqlFunctions", "SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlReplication", "SqlSecrets", "SqlTx"]
+__all__ = [
+    "SqlFunctions", "SqlIam", "SqlJobs", "SqlKeys", "SqlOutbox", "SqlReplication", "SqlRotations", "SqlSecrets",
+    "SqlTx",
+]
 
 
 class SqlTx:
@@ -47,3 +51,8 @@ class SqlTx:
     def functions(self) -> SqlFunctions:
         """Built on use, like ``replication``."""
         return SqlFunctions(self.x)
+
+    @property
+    def rotations(self) -> SqlRotations:
+        """Built on use, like ``replication``."""
+        return SqlRotations(self.x)

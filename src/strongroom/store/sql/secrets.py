@@ -173,7 +173,8 @@ class SqlSecrets:
         await self.x.execute(statement, secret_id, *values.values())
 
     async def delete_secret(self, secret_id: int) -> None:
-        """Remove a secret with its versions and stages (a purge)."""
+        """Remove a secret with its versions, stages and rotation runs (a purge)."""
+        await self.x.execute("DELETE FROM rotations WHERE secret_id = $1", secret_id)
         await self.x.execute("DELETE FROM stages WHERE secret_id = $1", secret_id)
         await self.x.execute("DELETE FROM versions WHERE secret_id = $1", secret_id)
         await self.x.execute("DELETE FROM secrets WHERE id = $1", secret_id)
@@ -320,7 +321,7 @@ class SqlSecrets:
         return int(row["n"]) if row else 0
 
     async def insert_version(
-        self, secret_id: int, version_id: str, created_at: float, kind: str, ciphertext: bytes
+        self, secret_id: int, version_id: str, created_at: float, kind: str, ciphertext: bytes | None
     ) -> None:
         await self.x.execute(
             "INSERT INTO versions (secret_id, version_id, created_at, kind, ciphertext) "
@@ -332,6 +333,14 @@ class SqlSecrets:
         await self.x.execute(
             "UPDATE versions SET ciphertext = $3 WHERE secret_id = $1 AND version_id = $2",
             secret_id, version_id, ciphertext,
+        )
+
+    async def fill_version(self, secret_id: int, version_id: str, kind: str, ciphertext: bytes) -> int:
+        """Give a version created without a value (a rotation's AWSPENDING) its value; 0 if it had one."""
+        return await self.x.execute(
+            "UPDATE versions SET kind = $3, ciphertext = $4 WHERE secret_id = $1 AND version_id = $2 "
+            "AND ciphertext IS NULL",
+            secret_id, version_id, kind, ciphertext,
         )
 
     async def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None:

@@ -1,0 +1,52 @@
+"""The scheduler: a periodic singleton job that starts the rotations whose window has opened.
+
+A tick reads whether anything is due (one read on the partial index ``secrets_rotation_due``);
+only then it claims due secrets in a write transaction, clearing their ``rotation_due_at``
+(PostgreSQL skips rows another transaction holds), and starts each one's run in its own unit of
+work. A secret is claimed by one transaction only, so with several workers or instances, and
+also at a lease handover when two ticks overlap, each due rotation starts once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from strongroom.errors import ApiError
+from strongroom.iam.caller import system_caller
+from strongroom.jobs import JobRuntime
+from strongroom.secrets.rotation.start import start_scheduled
+from strongroom.service.context import RequestContext
+from strongroom.service.dependencies import Services
+
+log = logging.getLogger("strongroom.rotation")
+
+SCHEDULER_JOB = "rotation.scheduler"
+#: Secrets claimed per transaction.
+BATCH = 100
+
+
+async def start_due(services: Services, jobs: JobRuntime, now: float) -> int:
+    """Start every due rotation; returns how many started."""
+    started = 0
+    while True:
+        async with services.store.read() as tx:
+            if not await tx.rotations.any_due(now):
+                break
+        async with services.store.write() as tx:
+            due = await tx.rotations.claim_due(now, BATCH)
+        for item in due:
+            caller = system_caller(item.account, item.region)
+            ctx = RequestContext.of(caller, now, f"rotation-schedule-{item.secret_id}", "RotateSecret")
+            try:
+                why_not = await start_scheduled(services, jobs, ctx, item.arn)
+            except ApiError as exc:
+                why_not = f"{exc.code}: {exc.message}"
+            if why_not is None:
+                started += 1
+            else:
+                log.warning("scheduled rotation of %s not started: %s", item.arn, why_not)
+        if len(due) < BATCH:
+            break
+    if started:
+        jobs.notify()
+    return started
