@@ -15,6 +15,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -319,6 +320,28 @@ def test_a_due_schedule_fires(rig: Rig) -> None:
     wait_for(lambda: rig.current(secret) != first, "the scheduled rotation", timeout=60)
     run = rig.wait_state(secret, "succeeded")
     assert run["mode"] == "rotate" and run["version"] == rig.current(secret)
+
+
+def test_a_schedule_skipped_while_deleted_resumes_on_restore(rig: Rig) -> None:
+    function, _ = rig.function()
+    secret, first = rig.secret()
+    rig.sm.rotate_secret(SecretId=secret, RotationLambdaARN=function, RotateImmediately=False,
+                         RotationRules={"ScheduleExpression": "rate(10 days)"})
+    rig.wait_state(secret, "succeeded")
+    rig.sm.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
+    db_path = rig.root / "sr0" / SQLITE_FILE
+    with sqlite3.connect(db_path) as db:  # the window opens while the secret is scheduled for deletion
+        assert db.execute("UPDATE secrets SET rotation_due_at = 1 WHERE arn = ?", (secret,)).rowcount == 1
+
+    def due_at() -> float | None:
+        with sqlite3.connect(db_path) as db:
+            return db.execute("SELECT rotation_due_at FROM secrets WHERE arn = ?", (secret,)).fetchone()[0]
+
+    wait_for(lambda: due_at() is None, "the scheduler passing over the deleted secret", timeout=60)
+    assert rig.current(secret) == first  # a secret scheduled for deletion is not rotated
+    rig.sm.restore_secret(SecretId=secret)
+    assert (due_at() or 0) > time.time() + 9 * 86400  # the next window of rate(10 days)
+    assert rig.sm.describe_secret(SecretId=secret)["NextRotationDate"].timestamp() > time.time() + 9 * 86400
 
 
 def test_cancel_rotate_secret_keeps_the_function_and_stops_rotating(rig: Rig) -> None:

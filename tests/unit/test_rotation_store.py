@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from secret_rows import create_secret
 
@@ -62,10 +63,24 @@ async def claims(open_store: Opener) -> None:
             assert await tx.rotations.of_version(ids[0], "v1") == got
             assert await tx.rotations.running(ids[0]) == []
             assert await tx.rotations.latest(account, None, 10) == [got]
+        older = RotationRow(ids[1], account, "us-east-1", "arn:s1", "v0", "arn:f", "rotate", b"t", "failed",
+                            "setSecret", 3, "x", 1.0, 1.0)
+        newer = RotationRow(ids[1], account, "us-east-1", "arn:s1", "v1", "arn:f", "rotate", b"t", "succeeded",
+                            "finishSecret", 1, None, 2.0, 2.0)
+        running = RotationRow(ids[2], account, "us-east-1", "arn:s2", "v1", "arn:f", "rotate", b"t", "running",
+                              "createSecret", 0, None, 1.0, 1.0)
+        async with store.write() as tx:
+            for row in (older, newer, running):
+                await tx.rotations.insert(row)
+            assert await tx.rotations.prune_ended(0.5, 100) == 0  # nothing ended that early
+            assert await tx.rotations.prune_ended(10.0, 100) == 1  # the older run; latest runs and running ones stay
+        async with store.read() as tx:
+            assert await tx.rotations.get(older.id) is None
+            assert {r.id for r in await tx.rotations.latest(account, None, 10)} == {run.id, newer.id, running.id}
         async with store.write() as tx:  # a purge takes the secret's runs with it
             await tx.secrets.delete_secret(ids[0])
         async with store.read() as tx:
-            assert await tx.rotations.latest(account, None, 10) == []
+            assert {r.secret_id for r in await tx.rotations.latest(account, None, 10)} == {ids[1], ids[2]}
     finally:
         await store.close()
 
@@ -86,3 +101,38 @@ def test_claims_on_postgres() -> None:
         asyncio.run(claims(postgres_opener(database_url(name))))
     finally:
         drop_database(name)
+
+
+def test_prune_runs_keeps_recent_and_latest_runs(tmp_path: Path) -> None:
+    """The hourly rotation.prune job (registered by the server's background jobs) deletes old ended runs."""
+    from types import SimpleNamespace
+
+    from strongroom.secrets.rotation.scheduler import PRUNE_JOB, RUN_RETENTION, prune_runs
+    from strongroom.server.background import background_jobs
+    from strongroom.server.config import Config
+
+    async def run() -> None:
+        store = SqliteStore(tmp_path / "strongroom.db")
+        await store.migrate()
+        try:
+            now = 100 * 86400.0
+            async with store.write() as tx:
+                secret_id = (await create_secret(tx, "111111111111", "s")).id  # type: ignore[arg-type]
+                rows = [
+                    RotationRow(secret_id, "111111111111", "us-east-1", "arn:s", f"v{i}", "arn:f", "rotate", b"t",
+                                "succeeded", "finishSecret", 1, None, at, at)
+                    for i, at in enumerate((now - RUN_RETENTION - 10, now - RUN_RETENTION - 5, now - 10, now - 5))
+                ]
+                for row in rows:
+                    await tx.rotations.insert(row)
+            services: Any = SimpleNamespace(store=store)
+            assert await prune_runs(services, now) == 2
+            assert await prune_runs(services, now) == 0
+            async with store.read() as tx:
+                assert [await tx.rotations.get(r.id) is not None for r in rows] == [False, False, True, True]
+            jobs = background_jobs(services, Config())
+            assert PRUNE_JOB in {job.name for job in jobs._periodic}
+        finally:
+            await store.close()
+
+    asyncio.run(run())

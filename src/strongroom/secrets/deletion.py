@@ -10,6 +10,7 @@ from strongroom.secrets.changes import SecretChange, secret_change
 from strongroom.secrets.messages import MARKED_FOR_DELETION
 from strongroom.secrets.replicas import CROSS_ACCOUNT_DELETE, DETACHED, is_cross_account_replica
 from strongroom.secrets.replication.targets import REGION
+from strongroom.secrets.rotation.start import resume_schedule
 from strongroom.service.context import RequestContext
 from strongroom.service.dependencies import Services
 
@@ -81,6 +82,7 @@ async def restore_secret(services: Services, ctx: RequestContext, params: dict[s
     async with secret_change(services, ctx, params["SecretId"], active=False) as change:
         if change.secret.deleted_at is not None:
             change.set(deleted_at=None, deletion_date=None)
+            await resume_schedule(change)
     return {"ARN": change.secret.arn, "Name": change.secret.name}
 
 

@@ -14,7 +14,7 @@ from strongroom.secrets.iam_vocabulary import PREFIX
 from strongroom.secrets.replication.relay import RELAY_JOB, Relay
 from strongroom.secrets.replication.remote import REMOVE_ATTEMPTS, REMOVE_BACKOFF, REMOVE_JOB, remove_at_peer
 from strongroom.secrets.rotation.run import Rotations
-from strongroom.secrets.rotation.scheduler import SCHEDULER_JOB, start_due
+from strongroom.secrets.rotation.scheduler import PRUNE_INTERVAL, PRUNE_JOB, SCHEDULER_JOB, prune_runs, start_due
 from strongroom.secrets.rotation.start import ROTATION_JOB, SECRETS_MANAGER
 from strongroom.server.config import Config
 from strongroom.server.observers import Observer, RequestRecord
@@ -49,8 +49,12 @@ def background_jobs(services: Services, config: Config, clock: Clock | None = No
     async def prune_outbox(now: float) -> None:
         await outbox.prune_outbox(services.store, now)
 
+    async def prune_rotation_runs(now: float) -> None:
+        await prune_runs(services, now)
+
     jobs.register_periodic(PURGE_JOB, config.purge_interval, purge)
     jobs.register_periodic(outbox.PRUNE_JOB, outbox.PRUNE_INTERVAL, prune_outbox)
+    jobs.register_periodic(PRUNE_JOB, PRUNE_INTERVAL, prune_rotation_runs)
     relay = Relay(services)
 
     async def replicate(now: float) -> None:

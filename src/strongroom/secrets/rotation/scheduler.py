@@ -23,6 +23,11 @@ log = logging.getLogger("strongroom.rotation")
 SCHEDULER_JOB = "rotation.scheduler"
 #: Secrets claimed per transaction.
 BATCH = 100
+#: The periodic job deleting old runs: hourly, runs that ended over 30 days ago, never a secret's latest.
+PRUNE_JOB = "rotation.prune"
+PRUNE_INTERVAL = 3600.0
+RUN_RETENTION = 30 * 86400.0
+PRUNE_BATCH = 1000
 
 
 async def start_due(services: Services, jobs: JobRuntime, now: float) -> int:
@@ -50,3 +55,15 @@ async def start_due(services: Services, jobs: JobRuntime, now: float) -> int:
     if started:
         jobs.notify()
     return started
+
+
+async def prune_runs(services: Services, now: float, retention: float = RUN_RETENTION) -> int:
+    """Delete the runs that ended ``retention`` seconds ago or earlier, keeping each secret's latest
+    (``admin rotation-status`` shows it); returns how many, in batches of one transaction each."""
+    pruned = 0
+    while True:
+        async with services.store.write() as tx:
+            deleted = await tx.rotations.prune_ended(now - retention, PRUNE_BATCH)
+        pruned += deleted
+        if deleted < PRUNE_BATCH:
+            return pruned

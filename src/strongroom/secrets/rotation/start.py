@@ -107,6 +107,20 @@ async def rotate_secret(services: Services, ctx: RequestContext, params: dict[st
     return {"ARN": secret.arn, "Name": secret.name, "VersionId": token}
 
 
+async def resume_schedule(change: SecretChange) -> None:
+    """A restored secret's rotation schedule goes on: the scheduler dropped its due time while it was
+    scheduled for deletion, so an enabled rotation with rules gets its next window again."""
+    secret, tx = change.secret, change.tx
+    rules = stored_rules(secret)
+    if not (secret.rotation_enabled and secret.rotation_lambda_arn and rules is not None):
+        return
+    if await tx.rotations.due_at(secret.id) is not None:
+        return  # still scheduled: the window it had stands
+    window = rules.window_after(change.now)
+    change.set(next_rotation_at=next_rotation_date(window))
+    await tx.rotations.set_due(secret.id, window[0])
+
+
 async def start_scheduled(services: Services, jobs: JobRuntime, ctx: RequestContext, arn: str) -> str | None:
     """Start the scheduled rotation of the secret ``arn`` (a system context); why not, if it cannot."""
     async with secret_change(services, ctx, arn) as change:

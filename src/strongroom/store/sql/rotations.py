@@ -81,6 +81,14 @@ class SqlRotations:
         )
         return [_rotation(r) for r in rows]
 
+    async def prune_ended(self, before: float, limit: int) -> int:
+        return await self.x.execute(
+            "DELETE FROM rotations WHERE id IN (SELECT id FROM rotations WHERE state <> 'running' "
+            "AND updated_at < $1 AND id NOT IN (SELECT MAX(id) FROM rotations GROUP BY secret_id) "
+            "ORDER BY id LIMIT $2)",
+            before, limit,
+        )
+
     # --- the schedule ------------------------------------------------------------------------
     async def set_due(self, secret_id: int, due_at: float | None) -> None:
         await self.x.execute("UPDATE secrets SET rotation_due_at = $2 WHERE id = $1", secret_id, due_at)
