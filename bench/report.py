@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from bench import replication_report
 from bench.workloads import WORKLOADS
 
 SIZE_1M = 1_000_000
@@ -260,7 +261,7 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, str]]:
     else:
         add("PostgreSQL GetSecretValue >= 3,000 req/s (2 workers)", "-", None,
             skipped.get("PostgreSQL store", "not measured (--stores postgres)"))
-    return rows
+    return rows + replication_report.targets(data)
 
 
 # --- Markdown -------------------------------------------------------------------------------------
@@ -418,7 +419,8 @@ def markdown(data: dict[str, Any]) -> str:
                     f"{c['workload']} {c['mode']}: HTTP {status}: `{body[:200]}`"
                 )
 
-    lines += ["", "## Targets", "", "| target | measured | verdict | basis |", "|---|---|---|---|"]
+    lines += [""] + replication_report.markdown(data)
+    lines += ["## Targets", "", "| target | measured | verdict | basis |", "|---|---|---|---|"]
     for t in evaluate_targets(data):
         lines.append(f"| {t['target']} | {t['measured']} | **{t['verdict']}** | {t['basis']} |")
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import cpu, drive, report, servers
+from bench import cpu, drive, replication, report, servers
 from bench.seed import SnapshotCache, seed_moto
 from bench.signing import RESIGN_AFTER_S, Creds, admin_credentials, dev_credentials
 from bench.workloads import MIX_EVERY, WORKLOADS, Plan, build_plan, put_budget
@@ -35,7 +35,12 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "strongroom-bench"
 
-QUICK = dict(sizes="1000,100000", stores="sqlite", workers="1,2", workloads="get,describe,batch,put,list,mix")
+QUICK = dict(
+    sizes="1000,100000", stores="sqlite", workers="1,2", workloads="get,describe,batch,put,list,mix,replication"
+)
+#: The workload measured by bench.replication (deployments of its own, after the matrix; part of
+#: the default selection).
+REPLICATION = "replication"
 FULL = dict(sizes="1000,100000,1000000", stores="sqlite,postgres", workers="1,2", workloads=QUICK["workloads"])
 #: Workloads with a harness of their own, run after the matrix (never part of the default selection).
 SEPARATE = {"rotation": "bench.rotation: RotateSecret to AWSCURRENT moved, warm and cold; 1,000 rotations due at "
@@ -56,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--sizes", help=f"store sizes (quick: {QUICK['sizes']}; full: {FULL['sizes']})")
     ap.add_argument("--stores", help="sqlite,postgres (quick: sqlite)")
     ap.add_argument("--workers", help="server worker counts (default 1,2)")
-    ap.add_argument("--workloads", help=f"subset of {','.join(WORKLOADS)} (default all), or with "
+    ap.add_argument("--workloads", help=f"subset of {','.join([*WORKLOADS, REPLICATION])} (default all), or with "
                                          f"{','.join(SEPARATE)}: {'; '.join(SEPARATE.values())}")
     ap.add_argument("--rotation-args", default="",
                     help="options of python -m bench.rotation for the rotation workload, e.g. \"--parts latency\" "
@@ -112,6 +117,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="measure GetSecretValue per store size, then the ceiling after it (sessions 5-6) instead "
                          "of every SQLite size and the ceiling in alternation")
     ap.add_argument("--label", default="", help="a note stored with the results")
+    replication.add_arguments(ap)
     args = ap.parse_args(argv)
     preset = FULL if args.full else QUICK
     args.sizes = [int(s.replace("_", "")) for s in _csv(args.sizes or preset["sizes"])]
@@ -119,12 +125,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workers = [int(w) for w in _csv(args.workers or preset["workers"])]
     args.workloads = _csv(args.workloads or preset["workloads"])
     args.separate = [k for k in SEPARATE if k in args.workloads]
-    args.workloads = [k for k in args.workloads if k not in SEPARATE]
+    args.replication = REPLICATION in args.workloads
+    args.workloads = [k for k in args.workloads if k not in SEPARATE and k != REPLICATION]
     args.rate_workloads = _csv(args.rate_workloads) if args.rate_workloads is not None else list(args.workloads)
     args.rate_duration = args.rate_duration or (10.0 if args.full else 5.0)
     for key in args.workloads + args.rate_workloads:
         if key not in WORKLOADS:
-            ap.error(f"unknown workload {key!r}; choose from {', '.join(WORKLOADS)}")
+            ap.error(f"unknown workload {key!r}; choose from {', '.join([*WORKLOADS, REPLICATION, *SEPARATE])}")
     for store in args.stores:
         if store not in ("sqlite", "postgres"):
             ap.error(f"unknown store {store!r} (sqlite, postgres)")
@@ -132,6 +139,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("durations: 0 < --duration <= 600, 0 <= --warmup <= 60, 0 < --rate-duration <= 600")
     if not 1 <= args.repeat <= 10:
         ap.error("--repeat must be 1..10")
+    replication.check_arguments(ap, args)
     return args
 
 
@@ -617,7 +625,7 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
-    status = matrix(args) if args.workloads else 0
+    status = matrix(args) if args.workloads or args.replication else 0
     if "rotation" in args.separate:
         from bench import rotation
 
@@ -626,7 +634,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def matrix(args: argparse.Namespace) -> int:
-    """The matrix of servers, stores, sizes, workers and workloads."""
+    """The matrix of servers, stores, sizes, workers and workloads; then the replication workload
+    (with only that selected, no matrix and no reference servers)."""
     generator = drive.choose_generator(args.generator, say)
     env = environment(args, generator)
     say(
@@ -637,21 +646,27 @@ def matrix(args: argparse.Namespace) -> int:
         h = Harness(args, generator, Path(tmp), SnapshotCache(args.cache_dir, say))
         started = time.time()
         status = 0
+        with_matrix = bool(args.workloads)
+        replicated: list[dict[str, Any]] = []
         try:
             auth_problem = h.auth_usable()
             if auth_problem:
                 h.skipped.append({"what": f"Strongroom with --auth {args.auth}", "why": auth_problem})
                 say(f"SKIP Strongroom: {auth_problem}")
-            if not args.no_hello:
+            if not with_matrix:
+                pass
+            elif not args.no_hello:
                 for w in args.workers:
                     h.hello(w)
             else:
                 h.skipped.append({"what": "hello-world ceiling", "why": "--no-hello"})
-            if not args.no_moto:
+            if not with_matrix:
+                pass
+            elif not args.no_moto:
                 h.moto()
             else:
                 h.skipped.append({"what": "moto", "why": "--no-moto"})
-            for store in args.stores if not auth_problem else []:
+            for store in args.stores if with_matrix and not auth_problem else []:
                 if store == "postgres":
                     problem = h.postgres_usable()
                     if problem:
@@ -676,6 +691,8 @@ def matrix(args: argparse.Namespace) -> int:
                 for n, snapshot in snapshots:
                     for w in args.workers:
                         h.strongroom(store, n, w, snapshot, get_done=w in alternated)
+            if args.replication and not auth_problem:
+                replication.run_all(h, replicated)
         except KeyboardInterrupt:
             say("interrupted: writing the partial results")
             status = 130
@@ -685,6 +702,8 @@ def matrix(args: argparse.Namespace) -> int:
             status = 1
         env["elapsed_s"] = round(time.time() - started, 1)
         data = {"environment": env, "cells": h.cells, "server_starts": h.starts, "skipped": h.skipped}
+        if args.replication:
+            data["replication"] = replicated
         paths = report.write_all(data, args.results_dir)
     print()
     print(paths["md_text"])

@@ -81,15 +81,16 @@ def admin_credentials(data_dir: Path, profile: str | None = None) -> Creds:
     )
 
 
-def sign_request(host: str, target: str, body: bytes, creds: Creds) -> bytes:
-    """One complete raw HTTP/1.1 request, SigV4-signed by botocore, ready to write on a socket."""
+def sign_request(host: str, target: str, body: bytes, creds: Creds, region: str = REGION) -> bytes:
+    """One complete raw HTTP/1.1 request, SigV4-signed by botocore (credential scope ``region``),
+    ready to write on a socket."""
     request = AWSRequest(
         method="POST",
         url=f"http://{host}/",
         data=body,
         headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": f"secretsmanager.{target}"},
     )
-    SigV4Auth(creds.botocore(), SERVICE, REGION).add_auth(request)
+    SigV4Auth(creds.botocore(), SERVICE, region).add_auth(request)
     lines = ["POST / HTTP/1.1", f"Host: {host}"]
     for name, value in request.headers.items():
         if name.lower() == "host":

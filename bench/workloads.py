@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.signing import Creds, Pool, json_body, sign_request
+from bench.signing import REGION, Creds, Pool, json_body, sign_request
 
 #: Versions one PutSecretValue pool may add to a secret (the server keeps ~100 within 24 hours).
 MAX_PUTS_PER_SECRET = 90
@@ -89,7 +89,9 @@ class Plan:
         return min(p.signed_at for p in self.pools)
 
 
-def _reads(op: str, n_secrets: int, count: int, rng: random.Random, host: str, creds: Creds) -> list[bytes]:
+def _reads(
+    op: str, n_secrets: int, count: int, rng: random.Random, host: str, creds: Creds, region: str = REGION
+) -> list[bytes]:
     out = []
     for _ in range(count):
         if op == "GetSecretValue" or op == "DescribeSecret":
@@ -103,7 +105,7 @@ def _reads(op: str, n_secrets: int, count: int, rng: random.Random, host: str, c
             )
         else:
             raise ValueError(op)
-        out.append(sign_request(host, op, body, creds))
+        out.append(sign_request(host, op, body, creds, region))
     return out
 
 
@@ -127,19 +129,20 @@ def _puts(n_secrets: int, count: int, rng: random.Random, host: str, creds: Cred
 
 def build_plan(
     key: str, n_secrets: int, host: str, creds: Creds, *, read_pool: int, write_count: int, seed: int = 1,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, region: str = REGION,
 ) -> Plan:
     """Sign the pool(s) of one workload against ``host`` (``127.0.0.1:PORT``).
 
     ``read_pool``: distinct read requests (cycled); ``write_count``: PutSecretValue requests the
-    run may send at most (capped by the version quota).
+    run may send at most (capped by the version quota); ``region``: the reads' credential scope
+    (the region a replica is read in).
     """
     rng = random.Random(seed)
     started = time.time()
     if key in ("get", "describe", "batch", "list"):
         op = WORKLOADS[key].operation
         count = read_pool if key != "list" else min(read_pool, 2000)
-        plan = Plan(key, Pool(key, _reads(op, n_secrets, count, rng, host, creds), time.time()))
+        plan = Plan(key, Pool(key, _reads(op, n_secrets, count, rng, host, creds, region), time.time()))
     elif key == "put":
         plan = Plan(key, Pool(key, _puts(n_secrets, write_count, rng, host, creds), time.time(), unique=True))
     elif key == "mix":
