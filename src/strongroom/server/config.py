@@ -45,6 +45,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "rotation_schedule_interval": (int, float),
     "rotation_max_attempts": (int,),
     "rotation_retry_seconds": (int, float),
+    "rotation_concurrency": (int,),
     "max_body_bytes": (int,),
     "log_level": (str,),
     "audit": (bool,),
@@ -83,6 +84,9 @@ class Config:
     rotation_max_attempts: int = 5
     #: Seconds before a failed rotation attempt is retried, doubling with each attempt (jittered, at most 1 h).
     rotation_retry_seconds: float = 30.0
+    #: Rotation runs at once per server process at most (the rest wait in the queue): bounds the
+    #: CPU that rotations take from requests when many come due together.
+    rotation_concurrency: int = 2
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
@@ -126,7 +130,8 @@ class Config:
             raise ValueError(f"account id must be 12 digits, got {self.account_id!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, got {self.port}")
-        for name in ("workers", "database_pool_size", "max_body_bytes", "functions_max_workers"):
+        for name in ("workers", "database_pool_size", "max_body_bytes", "functions_max_workers",
+                     "rotation_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be at least 1")
         if self.read_cache_size < 0:
