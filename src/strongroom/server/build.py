@@ -41,7 +41,7 @@ def build_functions(services: Services, config: Config) -> Functions | None:
     if not config.functions_enabled():
         return None
     runtime = RuntimeConfig(max_workers=config.functions_max_workers, worker_user=config.functions_worker_user,
-                            python=config.functions_python or sys.executable)
+                            python=config.functions_python or sys.executable, nice=config.functions_nice)
     problem = interpreter_problem(runtime) if config.functions is None else None
     if problem is not None:
         log.warning("functions are off: %s (set functions_python to an interpreter the worker user can run, "

@@ -55,6 +55,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "functions": (bool, type(None)),
     "functions_worker_user": (str,),
     "functions_max_workers": (int,),
+    "functions_nice": (int,),
     "functions_python": (str, type(None)),
     "public_endpoint": (str, type(None)),
     "replication": (dict,),
@@ -108,6 +109,9 @@ class Config:
     functions_worker_user: str = "nobody"
     #: Function worker processes per server process at most (further invocations wait).
     functions_max_workers: int = 8
+    #: The function workers' nice value (0-19; also their scheduling autogroup's on Linux): requests
+    #: go first when the CPU is short.
+    functions_nice: int = 10
     #: The functions' Python (the server's own by default); the worker user must be able to run it.
     functions_python: str | None = None
     #: This server's URL as functions reach it (their AWS_ENDPOINT_URL and SECRETS_MANAGER_ENDPOINT);
@@ -134,6 +138,8 @@ class Config:
                      "rotation_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be at least 1")
+        if not 0 <= self.functions_nice <= 19:
+            raise ValueError("setting functions_nice must be 0-19")
         if self.read_cache_size < 0:
             raise ValueError("setting read_cache_size must be 0 or more")
         for name in ("purge_interval", "replication_interval", "rotation_schedule_interval", "rotation_retry_seconds"):
