@@ -86,8 +86,9 @@ class Config:
     #: Seconds before a failed rotation attempt is retried, doubling with each attempt (jittered, at most 1 h).
     rotation_retry_seconds: float = 30.0
     #: Rotation runs at once per server process at most (the rest wait in the queue): bounds the
-    #: CPU that rotations take from requests when many come due together.
-    rotation_concurrency: int = 2
+    #: CPU that rotations take from requests when many come due together (raise it for functions
+    #: that mostly wait, on a database).
+    rotation_concurrency: int = 1
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
