@@ -109,7 +109,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          "else a string")
     ap.add_argument("--renice-functions", type=int, default=0, metavar="N",
                     help="experiment: give every function worker nice N (1-19) as it appears (0: leave them as "
-                         "the server starts them)")
+                         "the server starts them). The process's own nice value only orders it within its "
+                         "autogroup; the server's functions_nice setting (default 10) lowers the group too")
     ap.add_argument("--functions-python", help="the workers' Python (default: one nobody can run, as root)")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="seeded store snapshots")
     ap.add_argument("--results-dir", type=Path, default=RESULTS)

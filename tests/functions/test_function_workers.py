@@ -49,6 +49,17 @@ def test_new_code_or_configuration_gets_a_new_worker_and_the_old_one_stops(run: 
     run(until(lambda: not process_exists(code_pid)))
 
 
+def test_workers_run_at_the_configured_nice_value(run: Runner, make_runtime: Callable[..., Runtime]) -> None:
+    fn = function(KITCHEN, "kitchen.handler")
+    pid = answer(run(invoke(make_runtime(nice=7), fn)))["pid"]
+    assert os.getpriority(os.PRIO_PROCESS, pid) == 7
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():  # Linux with autogroups: the worker's own session's group too
+        assert autogroup.read_text().split()[-1] == "7"
+    default = answer(run(invoke(make_runtime(), fn)))["pid"]
+    assert os.getpriority(os.PRIO_PROCESS, default) == os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def test_retire_stops_the_functions_warm_workers(run: Runner, runtime: Runtime) -> None:
     fn = function(KITCHEN, "kitchen.handler")
     pid = answer(run(invoke(runtime, fn)))["pid"]

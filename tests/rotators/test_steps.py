@@ -137,6 +137,22 @@ def test_client_uses_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     assert steps.secrets_client().meta.endpoint_url == "http://127.0.0.1:7420"
 
 
+def test_client_is_reused_until_its_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", "http://127.0.0.1:7420")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAFIRST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    first = steps.secrets_client()
+    assert steps.secrets_client() is first  # a warm invocation with the same credentials
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIASECOND")  # the role's next session
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "second-secret")
+    second = steps.secrets_client()
+    assert second is not first
+    assert second._request_signer._credentials.access_key == "ASIASECOND"
+    monkeypatch.setenv("SECRETS_MANAGER_ENDPOINT", "http://127.0.0.1:7421")
+    assert steps.secrets_client().meta.endpoint_url == "http://127.0.0.1:7421"
+
+
 def test_handler_needs_all_four_steps() -> None:
     with pytest.raises(ValueError, match="testSecret"):
         steps.make_handler({name: random_password.nothing_to_do for name in steps.STEP_NAMES[:2] + ("finishSecret",)})

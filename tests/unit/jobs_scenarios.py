@@ -477,6 +477,49 @@ async def a_handler_still_running_at_the_stop_timeout_is_handed_back(open_store:
         assert await handled(store_b, table) == [("k", "B")]
 
 
+async def a_kinds_limit_bounds_its_running_items(open_store: Opener) -> None:
+    async with Processes(open_store) as procs:
+        clock = ManualClock()
+        limited, other = f"limited.{tag()}", f"other.{tag()}"
+        release = asyncio.Event()
+        running: dict[str, int] = {limited: 0, other: 0}
+        most: dict[str, int] = {limited: 0, other: 0}
+
+        async def hold(job: Job) -> None:
+            running[job.kind] += 1
+            most[job.kind] = max(most[job.kind], running[job.kind])
+            try:
+                await release.wait()
+            finally:
+                running[job.kind] -= 1
+
+        store = await procs.store()
+        runtime = procs.runtime(store, "A", clock, concurrency=4)
+        runtime.register_handler(limited, hold, limit=2)
+        runtime.register_handler(other, hold)
+        async with store.write() as tx:
+            for i in range(5):
+                await runtime.enqueue(tx, limited, f"l{i}", {})
+        await runtime.start()
+        await eventually(lambda: running[limited] == 2, "two limited items run")
+        for _ in range(50):
+            await asyncio.sleep(0.002)
+        assert running == {limited: 2, other: 0}  # the others wait although the runtime has room
+        async with store.write() as tx:
+            for i in range(2):
+                await runtime.enqueue(tx, other, f"o{i}", {})
+        runtime.notify()
+        await eventually(lambda: running[other] == 2, "the room beyond the limit goes to other kinds")
+        release.set()
+        await eventually(lambda: _count_state(store, limited, "done", 5), "every limited item done")
+        await stop(runtime)
+        assert most == {limited: 2, other: 2}
+
+
+async def _count_state(store: Store, kind: str, state: str, expected: int) -> bool:
+    return sum(r["state"] == state for r in await items(store, kind)) == expected
+
+
 async def enqueue_belongs_to_the_callers_transaction(open_store: Opener) -> None:
     async with Processes(open_store) as procs:
         clock = ManualClock()
@@ -577,6 +620,7 @@ SCENARIOS: list[Callable[[Opener], Awaitable[None]]] = [
     a_dead_holders_items_are_reclaimed,
     a_graceful_stop_waits_for_a_running_handler,
     a_handler_still_running_at_the_stop_timeout_is_handed_back,
+    a_kinds_limit_bounds_its_running_items,
     enqueue_belongs_to_the_callers_transaction,
     done_items_are_pruned_after_the_retention,
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jobs_scenarios import SCENARIOS, Opener
 
-from strongroom.jobs import Backoff
+from strongroom.jobs import Backoff, Job, JobRuntime, ManualClock
 from strongroom.store.base import Store
 from strongroom.store.sqlite import SqliteStore
 
@@ -43,3 +43,13 @@ def test_backoff_doubles_up_to_its_cap_with_half_jitter() -> None:
     assert Backoff(base=1.0, cap=60.0).ceiling(10_000) == 60.0  # no overflow on absurd attempts
     with pytest.raises(ValueError):
         Backoff(base=0.0)
+
+
+def test_a_handlers_limit_is_at_least_one(tmp_path: Path) -> None:
+    async def handler(job: Job) -> None:
+        return None
+
+    runtime = JobRuntime(SqliteStore(tmp_path / "unused.db"), "A", ManualClock())
+    with pytest.raises(ValueError, match="limit"):
+        runtime.register_handler("kind", handler, limit=0)
+    runtime.register_handler("kind", handler, limit=1)

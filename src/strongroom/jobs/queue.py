@@ -58,6 +58,8 @@ class HandlerSpec:
     func: Handler
     max_attempts: int
     backoff: Backoff
+    #: Items of this kind running at once in this process at most (None: only the worker's concurrency).
+    limit: int | None = None
 
 
 def describe(exc: BaseException) -> str:
@@ -66,7 +68,9 @@ def describe(exc: BaseException) -> str:
 
 
 class QueueWorker:
-    """Works the queue in this process: at most ``concurrency`` handlers at a time."""
+    """Works the queue in this process: at most ``concurrency`` handlers at a time, and at most a
+    kind's ``limit`` of that kind (the rest of its items wait in the queue, unclaimed, for a free
+    slot here or in another process)."""
 
     def __init__(
         self, store: Store, holder: str, clock: Clock, stopping: asyncio.Event, handlers: dict[str, HandlerSpec],
@@ -98,18 +102,45 @@ class QueueWorker:
                     await self._renew(now)
                     renew_at = now + self.item_lease / 3
                 if len(self.running) < self.concurrency:
-                    await self._claim(now, self.concurrency - len(self.running))
+                    await self._claim_room(now, self.concurrency - len(self.running))
             except Exception:  # noqa: BLE001 - the next round tries again
                 log.exception("job queue round failed")
             deadline = min(now + self.poll_interval, renew_at) if self.running else now + self.poll_interval
             await wait_until(self.clock, deadline, events=[self.stopping, self.wakeup])
 
-    async def _claim(self, now: float, room: int) -> None:
+    def rooms(self, room: int) -> dict[str, int]:
+        """Items of each kind this process may claim now (kinds without room left out)."""
+        running: dict[str, int] = {}
+        for item, _ in self.running.values():
+            running[item.kind] = running.get(item.kind, 0) + 1
+        rooms = {}
+        for kind in self.kinds:
+            limit = self.handlers[kind].limit
+            free = room if limit is None else min(room, limit - running.get(kind, 0))
+            if free > 0:
+                rooms[kind] = free
+        return rooms
+
+    async def _claim_room(self, now: float, room: int) -> None:
+        """Claim up to ``room`` items (one read when there is nothing to claim, one write transaction):
+        together for the kinds a full ``room`` fits, apart for each kind its limit holds to less."""
+        rooms = self.rooms(room)
+        if not rooms:
+            return
         async with self.store.read() as tx:
-            if not await tx.jobs.any_claimable(self.kinds, now):
+            if not await tx.jobs.any_claimable(list(rooms), now):
                 return
+        whole = [kind for kind, free in rooms.items() if free == room]
+        groups = ([(whole, room)] if whole else []) + [([kind], free) for kind, free in rooms.items() if free < room]
+        claimed: list[ItemRow] = []
+        given_up: list[ItemRow] = []
         async with self.store.write() as tx:
-            claimed, given_up = await tx.jobs.claim(self.kinds, self.holder, now, now + self.item_lease, room)
+            for kinds, free in groups:
+                free = min(free, room - len(claimed))
+                if free > 0:
+                    got, lost = await tx.jobs.claim(kinds, self.holder, now, now + self.item_lease, free)
+                    claimed += got
+                    given_up += lost
         for item in given_up:
             log.warning("job %s %r (item %d) failed for good: its holder stopped during attempt %d of %d",
                         item.kind, item.dedupe_key, item.id, item.attempts, item.max_attempts)

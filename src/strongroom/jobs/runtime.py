@@ -111,9 +111,11 @@ class JobRuntime:
         self._periodic.append(PeriodicJob(name, interval, func, lease or max(3 * interval, MIN_LEASE)))
 
     def register_handler(
-        self, kind: str, func: Handler, max_attempts: int = 5, backoff: Backoff | None = None
+        self, kind: str, func: Handler, max_attempts: int = 5, backoff: Backoff | None = None,
+        limit: int | None = None,
     ) -> None:
-        """Run ``func(job)`` for work items of ``kind``; an exception fails the attempt.
+        """Run ``func(job)`` for work items of ``kind``; an exception fails the attempt. ``limit``:
+        items of this kind running at once in this process at most (within ``concurrency``).
 
         Failed attempts are retried after ``backoff`` until ``max_attempts``; then the item is
         failed with the last error kept. Exception messages are stored and logged: they must
@@ -125,7 +127,9 @@ class JobRuntime:
             raise ValueError(f"job kind {kind!r} has a handler already")
         if not 1 <= max_attempts <= 100:
             raise ValueError("max_attempts must be 1-100")
-        self._handlers[kind] = HandlerSpec(func, max_attempts, backoff or Backoff())
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._handlers[kind] = HandlerSpec(func, max_attempts, backoff or Backoff(), limit)
 
     def _check_open(self) -> None:
         if self._started:

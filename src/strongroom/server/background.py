@@ -95,7 +95,8 @@ def register_rotation(jobs: JobRuntime, services: Services, config: Config, cloc
 
     rotations = Rotations(services, clock, observe)
     retry = Backoff(base=config.rotation_retry_seconds, cap=max(config.rotation_retry_seconds, ROTATION_RETRY_CAP))
-    jobs.register_handler(ROTATION_JOB, rotations.run, max_attempts=config.rotation_max_attempts, backoff=retry)
+    jobs.register_handler(ROTATION_JOB, rotations.run, max_attempts=config.rotation_max_attempts, backoff=retry,
+                          limit=config.rotation_concurrency)
 
     async def schedule(now: float) -> None:
         started = await start_due(services, jobs, now)

@@ -44,7 +44,7 @@ def build_functions(services: Services, config: Config) -> Functions | None:
     if not config.functions_enabled():
         return None
     runtime = RuntimeConfig(max_workers=config.functions_max_workers, worker_user=config.functions_worker_user,
-                            python=config.functions_python or sys.executable)
+                            python=config.functions_python or sys.executable, nice=config.functions_nice)
     if config.functions_python is None and interpreter_problem(runtime) is not None:
         fallback = reachable_interpreter(runtime)  # e.g. this Python under /root, which nobody may run
         if fallback is not None:

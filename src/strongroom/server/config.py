@@ -45,6 +45,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "rotation_schedule_interval": (int, float),
     "rotation_max_attempts": (int,),
     "rotation_retry_seconds": (int, float),
+    "rotation_concurrency": (int,),
     "max_body_bytes": (int,),
     "log_level": (str,),
     "audit": (bool,),
@@ -54,6 +55,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "functions": (bool, type(None)),
     "functions_worker_user": (str,),
     "functions_max_workers": (int,),
+    "functions_nice": (int,),
     "functions_python": (str, type(None)),
     "public_endpoint": (str, type(None)),
     "replication": (dict,),
@@ -83,6 +85,10 @@ class Config:
     rotation_max_attempts: int = 5
     #: Seconds before a failed rotation attempt is retried, doubling with each attempt (jittered, at most 1 h).
     rotation_retry_seconds: float = 30.0
+    #: Rotation runs at once per server process at most (the rest wait in the queue): bounds the
+    #: CPU that rotations take from requests when many come due together (raise it for functions
+    #: that mostly wait, on a database).
+    rotation_concurrency: int = 1
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     log_level: str = "info"
@@ -104,6 +110,9 @@ class Config:
     functions_worker_user: str = "nobody"
     #: Function worker processes per server process at most (further invocations wait).
     functions_max_workers: int = 8
+    #: The function workers' nice value (0-19; also their scheduling autogroup's on Linux): requests
+    #: go first when the CPU is short.
+    functions_nice: int = 10
     #: The functions' Python (the server's own by default); the worker user must be able to run it.
     functions_python: str | None = None
     #: This server's URL as functions reach it (their AWS_ENDPOINT_URL and SECRETS_MANAGER_ENDPOINT);
@@ -126,9 +135,12 @@ class Config:
             raise ValueError(f"account id must be 12 digits, got {self.account_id!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, got {self.port}")
-        for name in ("workers", "database_pool_size", "max_body_bytes", "functions_max_workers"):
+        for name in ("workers", "database_pool_size", "max_body_bytes", "functions_max_workers",
+                     "rotation_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"setting {name} must be at least 1")
+        if not 0 <= self.functions_nice <= 19:
+            raise ValueError("setting functions_nice must be 0-19")
         if self.read_cache_size < 0:
             raise ValueError("setting read_cache_size must be 0 or more")
         for name in ("purge_interval", "replication_interval", "rotation_schedule_interval", "rotation_retry_seconds"):

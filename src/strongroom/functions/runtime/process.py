@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import site
@@ -29,6 +30,8 @@ from strongroom.functions.runtime import frames, payloads
 from strongroom.functions.runtime.constants import MAX_RESPONSE_BYTES
 from strongroom.functions.runtime.logs import LogCapture
 from strongroom.functions.runtime.sandbox import WorkerIdentity
+
+log = logging.getLogger("strongroom.functions")
 
 BOOTSTRAP = (
     "import site, sys\n"
@@ -65,6 +68,7 @@ class Launch:
     environment: dict[str, str]
     task_root: Path
     identity: WorkerIdentity
+    nice: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,23 @@ class Outcome:
     status: str | None = None
     """``timeout`` or ``error`` on the REPORT line, for timeouts and crashes."""
     error_type: str | None = None
+
+
+def lower_priority(pid: int, nice: int) -> None:
+    """Give the worker ``pid`` the nice value ``nice``, and its autogroup too: a worker leads a
+    session of its own, and where the kernel groups sessions for scheduling (Linux autogroup) a
+    process's nice value only orders it within its group, while each group gets an equal share."""
+    if nice <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+    except OSError as exc:
+        log.warning("could not lower the priority of function worker %d: %s", pid, exc)
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as autogroup:
+            autogroup.write(str(nice))
+    except OSError:
+        pass  # no autogroups here (not Linux, or CONFIG_SCHED_AUTOGROUP off)
 
 
 def _identity_arguments(identity: WorkerIdentity) -> dict[str, Any]:
@@ -124,6 +145,7 @@ class WorkerProcess:
         finally:
             child_end.close()
             os.close(log_write)
+        lower_priority(process.pid, launch.nice)
         worker = cls(process, LogCapture())
         try:
             await worker._connect(parent_end, log_read)

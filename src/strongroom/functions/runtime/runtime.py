@@ -35,6 +35,9 @@ class RuntimeConfig:
     """Seconds :meth:`Runtime.close` gives running invocations before it kills them."""
     worker_user: str = "nobody"
     """Who workers run as when the server runs as root."""
+    nice: int = 0
+    """The workers' nice value (0-19) and their scheduling autogroup's: above 0, the server's own
+    processes (its event loops) go first when the CPU is short (:func:`process.lower_priority`)."""
     python: str = sys.executable
     """The workers' interpreter: the server's Python, or another of the same version the worker user can run."""
     work_dir: Path | None = None
@@ -159,7 +162,8 @@ class Runtime:
             environment = worker_environment(spec, task_root=task_root, runtime_dir=RUNTIME_DIR, tmp_dir=tmp_dirs[0],
                                              log_stream=log_stream_name(spec.version), credentials=credentials,
                                              endpoint_url=endpoint_url)
-            launch = Launch(self.config.python, self._search_path, environment, task_root, self._sandbox.identity)
+            launch = Launch(self.config.python, self._search_path, environment, task_root, self._sandbox.identity,
+                            self.config.nice)
             worker, failure = await WorkerProcess.start(launch, self.config.init_timeout, request_id)
         except BaseException:
             clean_up()

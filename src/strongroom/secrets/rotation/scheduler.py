@@ -3,12 +3,16 @@
 A tick reads whether anything is due (one read on the partial index ``secrets_rotation_due``);
 only then it claims due secrets in a write transaction, clearing their ``rotation_due_at``
 (PostgreSQL skips rows another transaction holds), and starts each one's run in its own unit of
-work. A secret is claimed by one transaction only, so with several workers or instances, and
+work, giving the event loop's other work (requests) a turn between two starts: the embedded
+store's transactions never wait, so a thousand starts in a row would hold the loop for seconds.
+The runs are then claimed from the queue as ``rotation_concurrency`` allows. A secret is claimed
+by one transaction only, so with several workers or instances, and
 also at a lease handover when two ticks overlap, each due rotation starts once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from strongroom.errors import ApiError
@@ -50,10 +54,11 @@ async def start_due(services: Services, jobs: JobRuntime, now: float) -> int:
                 started += 1
             else:
                 log.warning("scheduled rotation of %s not started: %s", item.arn, why_not)
+            await asyncio.sleep(0)
+        if started:
+            jobs.notify()
         if len(due) < BATCH:
             break
-    if started:
-        jobs.notify()
     return started
 
 
