@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pwd
 import subprocess
 import sys
 import zipfile
@@ -41,26 +40,12 @@ NONCE_FILE = "bench_nonce.txt"
 
 
 def worker_python(explicit: str | None = None) -> str | None:
-    """An interpreter the functions' workers can run: ``explicit``, else this one, else the system's
-    of the same version. As root, workers run as ``nobody``, which cannot run a Python under /root
-    (this project's machines); None when no candidate runs as nobody."""
-    if explicit:
-        return explicit
-    if os.geteuid() != 0:
-        return sys.executable
-    for candidate in (sys.executable, f"/usr/bin/python3.{sys.version_info.minor}"):
-        if Path(candidate).exists() and _runs_as_nobody(candidate):
-            return candidate
-    return None
+    """An interpreter the functions' workers can run: ``explicit``, else the one the server would choose
+    (this one, or the system's of the same version when the workers' user, ``nobody`` under root,
+    cannot run this one); None when there is none."""
+    from strongroom.functions.runtime import RuntimeConfig, worker_interpreter
 
-
-def _runs_as_nobody(python: str) -> bool:
-    try:
-        subprocess.run([python, "-I", "-c", "import json, socket, logging"], check=True, capture_output=True,
-                       user=pwd.getpwnam("nobody").pw_uid, timeout=30)
-    except (subprocess.SubprocessError, OSError, KeyError):
-        return False
-    return True
+    return explicit or worker_interpreter(RuntimeConfig(python=sys.executable))
 
 
 def server_settings(python: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:

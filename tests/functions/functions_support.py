@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import pwd
-import subprocess
 import sys
 import uuid
 import zipfile
@@ -16,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strongroom.functions.runtime import FunctionSpec, InvocationResult, Runtime
+from strongroom.functions.runtime import FunctionSpec, InvocationResult, Runtime, RuntimeConfig, worker_interpreter
 from strongroom.functions.runtime.code import code_sha256
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
@@ -112,18 +109,10 @@ async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
 
 
 def worker_python() -> str | None:
-    """An interpreter the workers' user can run: this one, or the system's of the same version.
-
-    As root, workers run as ``nobody``, which cannot always run this interpreter (on this project's
-    machines Python lives under /root). None when there is none: the caller skips with the reason.
-    """
-    if os.geteuid() != 0:
-        return sys.executable
-    system = f"/usr/bin/python3.{sys.version_info.minor}"
-    for candidate in (sys.executable, system):
-        if Path(candidate).exists() and _runs_as_nobody(candidate):
-            return candidate
-    return None
+    """An interpreter the workers' user can run, chosen as the server chooses it: this one, or the
+    system's of the same version (as root, workers run as ``nobody``, which cannot run a Python under
+    /root on this project's machines). None when there is none: the caller skips with the reason."""
+    return worker_interpreter(RuntimeConfig(python=sys.executable))
 
 
 def functions_args(directory: Path) -> list[str]:
@@ -135,15 +124,6 @@ def functions_args(directory: Path) -> list[str]:
     config = directory / "functions.toml"
     config.write_text(f"functions = true\nfunctions_python = {json.dumps(python)}\n")
     return ["--config", str(config)]
-
-
-def _runs_as_nobody(python: str) -> bool:
-    try:
-        subprocess.run([python, "-I", "-c", "import json, socket, logging"], check=True, capture_output=True,
-                       user=pwd.getpwnam("nobody").pw_uid, timeout=30)
-    except (subprocess.SubprocessError, OSError, KeyError):
-        return False
-    return True
 
 
 Runner = Callable[[Awaitable[Any]], Any]

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 
 from strongroom.functions.invoker import Functions, FunctionsSettings
-from strongroom.functions.runtime import RuntimeConfig, interpreter_problem, reachable_interpreter
+from strongroom.functions.runtime import RuntimeConfig, interpreter_problem, worker_interpreter
 from strongroom.iam.authenticate import Authenticator, DevAuthenticator, SigV4Authenticator
 from strongroom.kms.master_key import MasterKey, load_master_key
 from strongroom.regions import AcceptedRegions
@@ -45,11 +45,11 @@ def build_functions(services: Services, config: Config) -> Functions | None:
         return None
     runtime = RuntimeConfig(max_workers=config.functions_max_workers, worker_user=config.functions_worker_user,
                             python=config.functions_python or sys.executable, nice=config.functions_nice)
-    if config.functions_python is None and interpreter_problem(runtime) is not None:
-        fallback = reachable_interpreter(runtime)  # e.g. this Python under /root, which nobody may run
-        if fallback is not None:
-            log.info("functions run on %s: the worker user cannot run %s", fallback, sys.executable)
-            runtime = replace(runtime, python=fallback)
+    if config.functions_python is None:
+        python = worker_interpreter(runtime)  # e.g. not this Python under /root, which nobody may run
+        if python is not None and python != runtime.python:
+            log.info("functions run on %s: the worker user cannot run %s", python, sys.executable)
+            runtime = replace(runtime, python=python)
     problem = interpreter_problem(runtime) if config.functions is None else None
     if problem is not None:
         log.warning("functions are off: %s (set functions_python to an interpreter the worker user can run, "

@@ -21,7 +21,8 @@ Interface
   every worker and removes the runtime's directory.
 - ``code.inspect(zip_bytes) -> CodeInfo`` checks a package as CreateFunction does (CodeError).
 - ``reachable_interpreter(config)``: the system's interpreter of this Python's version when the
-  workers' user cannot run ``config.python`` (None if it cannot run that one either).
+  workers' user cannot run ``config.python`` (None if it cannot run that one either);
+  ``worker_interpreter(config)``: ``config.python`` if the workers' user can run it, else that one.
 - ``interpreter_problem(config)``: why workers of a configuration could not start, or None (a server
   decides with it whether functions can be on, before it builds the runtime).
 
@@ -49,6 +50,7 @@ _EXPORTS = {
     "RuntimeClosedError": "pool",
     "EventTooLargeError": "runtime", "InvocationResult": "runtime", "Runtime": "runtime", "RuntimeConfig": "runtime",
     "interpreter_problem": "runtime", "reachable_interpreter": "runtime",
+    "worker_interpreter": "runtime",
     "Credentials": "spec", "FunctionSpec": "spec", "InvalidSpecError": "spec",
 }
 __all__ = sorted(_EXPORTS)

@@ -219,6 +219,12 @@ def reachable_interpreter(config: RuntimeConfig, candidates: Sequence[str] | Non
     return None
 
 
+def worker_interpreter(config: RuntimeConfig) -> str | None:
+    """The interpreter workers of ``config`` run: ``config.python`` when their user can reach it, else
+    :func:`reachable_interpreter`'s; None when there is none."""
+    return config.python if interpreter_problem(config) is None else reachable_interpreter(config)
+
+
 def _interpreter_paths(python: str, search_path: str) -> list[tuple[str | Path, int | None]]:
     needed: list[tuple[str | Path, int | None]] = [(python, READ | SEARCH)]
     needed += [(directory, None) for directory in search_path.split(":")]
