@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from bench import cpu, drive, rotation_report, rotation_setup, servers
+from bench import cpu, drive, host, rotation_report, rotation_setup, servers
 from bench.rotation_client import CallFailed, SecretsApi, current_version, rotated
 from bench.rotation_report import Sample
 from bench.seed import SnapshotCache
@@ -490,21 +488,8 @@ def uptime() -> str:
 
 
 def environment(args: argparse.Namespace, settings: dict[str, Any], argv: list[str]) -> dict[str, Any]:
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], capture_output=True, text=True, cwd=HERE.parent).stdout.strip()
-        except OSError:
-            return ""
-
-    model = ""
-    try:
-        model = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {
-        "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--", "src")), "python": platform.python_version(), "cpu": model,
-        "cores": os.cpu_count(), "auth": args.auth, "workers": args.workers, "store": "sqlite", "uptime": uptime(),
+        **host.facts(), "auth": args.auth, "workers": args.workers, "store": "sqlite", "uptime": uptime(),
         "argv_text": shlex.join(argv), "label": args.label,
         "server_settings": {k: v for k, v in settings.items() if k != "functions_python"},
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import shlex
 import shutil
 import signal
@@ -20,11 +19,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import cpu, drive, replication, report, servers
+from bench import cpu, drive, host, replication, report, servers
 from bench.seed import SnapshotCache, seed_moto
 from bench.signing import RESIGN_AFTER_S, Creds, admin_credentials, dev_credentials
 from bench.workloads import MIX_EVERY, WORKLOADS, Plan, build_plan, put_budget
@@ -583,27 +581,11 @@ class Harness:
 
 
 def environment(args: argparse.Namespace, generator: str) -> dict[str, Any]:
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], capture_output=True, text=True, cwd=HERE.parent).stdout.strip()
-        except OSError:
-            return ""
-
-    model = ""
-    try:
-        model = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     wrk_version = ""
     if drive.find_wrk():
         wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0][:60]
     return {
-        "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--", "src")),
-        "python": platform.python_version(),
-        "cpu": model,
-        "cores": os.cpu_count(),
+        **host.facts(),
         "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "generator": generator,
         "wrk": wrk_version,
